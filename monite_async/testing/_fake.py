@@ -1,0 +1,184 @@
+"""`FakeMonite`: the fake's public face, with the knobs a test turns."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+
+from . import _server
+from ._app import BASE_PATH, KNOWN_VERSIONS, ConnectionDropped, MoniteApp, RecordedRequest, Settings
+from ._faults import Faults
+
+DEFAULT_CLIENT_ID = "6f1d4c2e-8a3b-4e5f-9c7d-0b1a2c3d4e5f"
+DEFAULT_CLIENT_SECRET = "fake-monite-secret"  # noqa: S105 - a documented test credential
+
+
+class FakeMonite:
+    """An in-memory Monite with the six mailbox-domain operations and scriptable faults.
+
+    In process, no sockets::
+
+        fake = FakeMonite(verify_after=1)
+        async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+            ...
+
+    On a real socket (uvicorn on 127.0.0.1, a free port)::
+
+        async with fake.serve() as base_url:  # "http://127.0.0.1:PORT/v1"
+            ...
+
+    Knobs:
+        client_id, client_secret: the only credentials `/auth/token` accepts.
+        token_lifetime: seconds a token lives (on `clock`); `expires_in` is this, rounded down.
+        stale_token_status: 401 (what the spec says) or 400 (what Monite answers in practice)
+            for an expired, revoked or unknown token.
+        verify_after: the verify call that flips a domain to `verified` (1 = the first).
+        rate_limit: requests per second before 429 with `Retry-After`; None for no limit.
+        versions: accepted `x-monite-version` values.
+        clock: seconds, monotonic; pass your own to expire tokens without waiting.
+    """
+
+    base_url = "http://fake-monite.test" + BASE_PATH
+    """The base URL to use with `transport()`; the host is never resolved."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        token_lifetime: float = 3600.0,
+        stale_token_status: int = 401,
+        verify_after: int = 2,
+        rate_limit: int | None = None,
+        versions: tuple[str, ...] = KNOWN_VERSIONS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if stale_token_status not in (400, 401):
+            raise ValueError("stale_token_status must be 401 (the spec) or 400 (Monite in practice)")
+        if verify_after < 1:
+            raise ValueError("verify_after must be at least 1")
+        if rate_limit is not None and rate_limit < 1:
+            raise ValueError("rate_limit must be at least 1 request per second, or None")
+        if token_lifetime <= 0:
+            raise ValueError("token_lifetime must be positive")
+        self._app = MoniteApp(
+            Settings(
+                client_id=client_id,
+                client_secret=client_secret,
+                token_lifetime=token_lifetime,
+                stale_token_status=stale_token_status,
+                verify_after=verify_after,
+                rate_limit=rate_limit,
+                versions=versions,
+                clock=clock,
+            )
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FakeMonite(client_id={self._app.settings.client_id!r}, domains={len(self._app.state.domains)})"
+        )
+
+    @property
+    def app(self) -> MoniteApp:
+        """The ASGI app; paths live under `/v1`, as on Monite."""
+        return self._app
+
+    @property
+    def faults(self) -> Faults:
+        """Scripted failures: `fake.faults.fail_next("post_mailbox_domains", status=500)`."""
+        return self._app.faults
+
+    @property
+    def client_id(self) -> str:
+        return self._app.settings.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self._app.settings.client_secret
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls the app in process; a dropped connection raises
+        `httpx.RemoteProtocolError`, as it does over a socket.
+
+        >>> client = httpx.AsyncClient(transport=FakeMonite().transport(), base_url=FakeMonite.base_url)
+        """
+        return _InProcessTransport(app=self._app)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, *, port: int = 0) -> AsyncIterator[str]:
+        """Serve on 127.0.0.1 in the running event loop; yields the base URL with `/v1`.
+
+        >>> async with FakeMonite().serve() as base_url:  # doctest: +SKIP
+        ...     print(base_url)
+        http://127.0.0.1:54321/v1
+        """
+        async with _server.serve(self._app, port=port) as origin:
+            yield origin + BASE_PATH
+
+    @contextlib.contextmanager
+    def serve_in_thread(self, *, port: int = 0) -> Iterator[str]:
+        """Serve on 127.0.0.1 from a background thread (for synchronous callers); yields the base URL.
+
+        >>> with FakeMonite().serve_in_thread() as base_url:  # doctest: +SKIP
+        ...     httpx.get(base_url + "/mailbox_domains")
+        """
+        with _server.serve_in_thread(self._app, port=port) as origin:
+            yield origin + BASE_PATH
+
+    def issue_token(self) -> str:
+        """A valid token without a `/auth/token` call, for tests that start past the login."""
+        settings = self._app.settings
+        with self._app.lock:
+            return self._app.state.issue_token(now=settings.clock(), lifetime=settings.token_lifetime)
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far expired; later ones are fresh."""
+        now = self._app.settings.clock()
+        with self._app.lock:
+            for issued in self._app.state.tokens.values():
+                issued.expires_at = min(issued.expires_at, now)
+
+    def revoke(self, token: str) -> None:
+        """Revoke one token, as `/auth/revoke` would."""
+        with self._app.lock:
+            issued = self._app.state.tokens.get(token)
+            if issued is None:
+                raise KeyError("the fake never issued this token")
+            issued.revoked = True
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first, with secrets redacted."""
+        with self._app.lock:
+            return list(self._app.log)
+
+    def requests_to(self, operation_id: str) -> list[RecordedRequest]:
+        """The recorded requests to one operation, such as `"post_mailbox_domains"`."""
+        return [entry for entry in self.requests if entry.operation_id == operation_id]
+
+    @property
+    def token_requests(self) -> int:
+        """How many `/auth/token` requests reached the token handler (scripted faults excluded)."""
+        with self._app.lock:
+            return self._app.state.token_requests
+
+    @property
+    def domains(self) -> list[dict[str, Any]]:
+        """The stored domains as `DomainResponse` JSON, oldest first."""
+        with self._app.lock:
+            return [domain.as_json() for domain in self._app.state.domains.values()]
+
+
+class _InProcessTransport(httpx.ASGITransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None

@@ -1,0 +1,78 @@
+"""Serving an ASGI app with uvicorn on 127.0.0.1, on a port the OS picks, stopped cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Generator, Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+LOOPBACK = "127.0.0.1"
+
+
+class _QuietServer(uvicorn.Server):
+    # An embedded server must not take over the host program's Ctrl-C.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A listening-ready TCP socket on 127.0.0.1; port 0 lets the OS pick a free one."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, port))
+    return sock
+
+
+def _server(app: ASGIApp) -> _QuietServer:
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, http="h11")
+    return _QuietServer(config)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: ASGIApp, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` in the running event loop; yields `http://127.0.0.1:PORT`."""
+    sock = bind_loopback(port)
+    server = _server(app)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if task.done() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start serving the fake Monite")
+            await asyncio.sleep(0.01)
+        yield f"http://{LOOPBACK}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, _STOP_TIMEOUT)
+        finally:
+            sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
+    """Serve `app` from a background thread with its own event loop; yields the origin URL."""
+    sock = bind_loopback(port)
+    server = _server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fake-monite", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start serving the fake Monite")
+            time.sleep(0.01)
+        yield f"http://{LOOPBACK}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(_STOP_TIMEOUT)
+        sock.close()
