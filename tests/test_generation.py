@@ -1,0 +1,161 @@
+"""`make generate` and `make check-generated`, exercised on temporary copies of the project.
+
+The real openapi/ and generated/ are never touched: each test copies what generation needs
+(openapi/, scripts/, generated/, pyproject.toml, Makefile) and links the project's .venv.
+The comparison of the fragment with upstream is in test_fragment_vs_upstream.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
+GENERATED = ROOT / "generated" / "monite_generated"
+COPIED = ("openapi", "scripts", "generated", "pyproject.toml", "Makefile")
+OPERATIONS = {
+    "mailbox_domains": {
+        "get_mailbox_domains",
+        "post_mailbox_domains",
+        "delete_mailbox_domains_id",
+        "post_mailbox_domains_id_verify",
+    },
+    "access_tokens": {"post_auth_token", "post_auth_revoke"},
+}
+
+
+def copy_project(dest: Path) -> Path:
+    """A throwaway copy of what generation reads and writes, sharing this project's .venv."""
+    dest.mkdir()
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache"))
+        else:
+            shutil.copy2(source, dest / name)
+    (dest / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    return dest
+
+
+def make(project: Path, target: str) -> subprocess.CompletedProcess[str]:
+    # -o: the install step is this project's business, not the copy's; never reinstall from a test.
+    return subprocess.run(  # noqa: S603
+        ["make", "--no-print-directory", "-o", ".venv/.installed", target],  # noqa: S607
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def git(project: Path, *args: str) -> str:
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    result = subprocess.run(  # noqa: S603
+        ["git", *identity, *args],  # noqa: S607
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_generated_has_all_six_operations_with_asyncio_detailed() -> None:
+    spec = yaml.safe_load(FRAGMENT.read_text())
+    in_fragment = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
+    assert in_fragment == set().union(*OPERATIONS.values())
+    on_disk = {
+        p.stem
+        for p in (GENERATED / "api").rglob("*.py")
+        if p.name != "__init__.py" and "__pycache__" not in p.parts
+    }
+    assert on_disk == in_fragment
+    for tag, names in OPERATIONS.items():
+        for name in names:
+            module = importlib.import_module(f"monite_generated.api.{tag}.{name}")
+            assert inspect.iscoroutinefunction(module.asyncio_detailed), name
+            assert "client" in inspect.signature(module.asyncio_detailed).parameters, name
+            assert "x_monite_version" in inspect.signature(module.asyncio_detailed).parameters, name
+
+
+def test_api_version_is_written_from_the_fragment() -> None:
+    from monite_generated.api_version import API_VERSION
+
+    assert API_VERSION == yaml.safe_load(FRAGMENT.read_text())["info"]["version"] == "2024-05-25"
+
+
+def test_make_generate_twice_is_byte_for_byte_deterministic(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "as checked in")
+    before = tree_digest(project / "generated")
+
+    for attempt in (1, 2):
+        result = make(project, "generate")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert git(project, "status", "--porcelain", "--untracked-files=all") == "", f"run {attempt}"
+        assert tree_digest(project / "generated") == before, f"run {attempt}"
+
+    result = make(project, "check-generated")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "matches mailbox_domains.yaml" in result.stdout
+
+
+def test_an_edited_fragment_fails_check_generated_naming_the_file(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    fragment = project / "openapi" / "mailbox_domains.yaml"
+    spec = yaml.safe_load(fragment.read_text())
+    # A new optional response field, as Monite adds them: only DomainResponse's model changes.
+    spec["components"]["schemas"]["DomainResponse"]["properties"]["region"] = {"type": "string"}
+    fragment.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    result = make(project, "check-generated")
+    assert result.returncode != 0
+    named = [line.strip() for line in result.stdout.splitlines() if line.startswith("  generated/")]
+    assert named == ["generated/monite_generated/models/domain_response.py: content differs"], result.stdout
+    assert "make generate" in result.stdout
+
+    result = make(project, "generate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "region" in (project / "generated" / "monite_generated" / "models" / "domain_response.py").read_text()
+    )
+    assert make(project, "check-generated").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("stale file", "generated/monite_generated/models/leftover.py: not produced by the generator"),
+        ("removed file", "generated/monite_generated/api_version.py: missing from generated/"),
+    ],
+)
+def test_check_generated_names_stale_and_missing_files(tmp_path: Path, where: str, expected: str) -> None:
+    project = copy_project(tmp_path / "project")
+    package = project / "generated" / "monite_generated"
+    if where == "stale file":
+        (package / "models" / "leftover.py").write_text("x = 1\n")
+    else:
+        (package / "api_version.py").unlink()
+    result = make(project, "check-generated")
+    assert result.returncode != 0
+    assert expected in result.stdout
