@@ -1,0 +1,60 @@
+"""Serve the fake Monite on 127.0.0.1: `python -m monite_async.testing --port 8080`.
+
+Then point a client at `http://127.0.0.1:8080/v1` with the printed client ID and the
+secret given by `--client-secret` (default: `monite_async.testing.DEFAULT_CLIENT_SECRET`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from ._fake import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeMonite
+from ._server import LOOPBACK, bind_loopback
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m monite_async.testing",
+        description="Serve a fake Monite (tokens and mailbox domains) on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
+    parser.add_argument("--stale-token-status", type=int, choices=(400, 401), default=401)
+    parser.add_argument("--verify-after", type=int, default=2, help="verify calls until a domain is verified")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second before 429")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        fake = FakeMonite(
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            token_lifetime=args.token_lifetime,
+            stale_token_status=args.stale_token_status,
+            verify_after=args.verify_after,
+            rate_limit=args.rate_limit,
+        )
+        sock = bind_loopback(args.port)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    print(
+        f"Fake Monite at http://{LOOPBACK}:{port}/v1 (client ID {fake.client_id}); Ctrl-C stops it.",
+        flush=True,
+    )
+    config = uvicorn.Config(fake.app, lifespan="off", log_level="info", http="h11")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
