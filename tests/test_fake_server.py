@@ -1,0 +1,96 @@
+"""The fake Monite on a real socket: uvicorn on 127.0.0.1, a free port, started and stopped here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from monite_async.testing import FakeMonite
+
+VERSION = {"x-monite-version": "2024-05-25"}
+
+
+async def test_serve_answers_over_a_socket_and_drops_connections() -> None:
+    fake = FakeMonite()
+    headers = {**VERSION, "authorization": f"Bearer {fake.issue_token()}"}
+    async with fake.serve() as base_url, httpx.AsyncClient(base_url=base_url, timeout=5.0) as http:
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v1")
+        created = await http.post("/mailbox_domains", json={"domain": "a.example.com"}, headers=headers)
+        fake.faults.fail_next("get_mailbox_domains", drop_connection=True)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get("/mailbox_domains", headers=headers)
+        listed = await http.get("/mailbox_domains", headers=headers)
+
+    assert created.status_code == 201
+    assert listed.json()["data"][0]["domain"] == "a.example.com"
+    # Stopped: the port no longer answers.
+    async with httpx.AsyncClient(timeout=2.0) as after:
+        with pytest.raises(httpx.ConnectError):
+            await after.get(base_url + "/mailbox_domains")
+
+
+def test_fixture_serves_from_a_thread(fake_monite: FakeMonite, fake_monite_server: str) -> None:
+    token = httpx.post(
+        fake_monite_server + "/auth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": fake_monite.client_id,
+            "client_secret": fake_monite.client_secret,
+        },
+        headers=VERSION,
+        timeout=5.0,
+    ).json()["access_token"]
+    fake_monite.faults.fail_next("get_mailbox_domains", status=503)
+
+    first = httpx.get(
+        fake_monite_server + "/mailbox_domains",
+        headers={**VERSION, "authorization": f"Bearer {token}"},
+        timeout=5.0,
+    )
+
+    assert first.status_code == 503
+    assert fake_monite.token_requests == 1
+
+
+def test_command_line_serves_on_the_given_port(unused_tcp_port: int) -> None:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "monite_async.testing", "--port", str(unused_tcp_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{unused_tcp_port}/v1"
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert base_url in banner
+        response = None
+        for _ in range(50):  # bounded: up to about 5 s for uvicorn to start listening
+            try:
+                response = httpx.get(base_url + "/mailbox_domains", headers=VERSION, timeout=2.0)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert response is not None
+        assert response.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_command_line_refuses_bad_knobs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "monite_async.testing", "--port", "0", "--verify-after", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "verify_after" in result.stderr
