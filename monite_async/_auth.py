@@ -1,0 +1,283 @@
+"""Bearer tokens as an `httpx.Auth` flow: fetched lazily, refreshed early, refreshed once.
+
+Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The flow:
+
+1. Before a request, take the cached token; if it is missing or inside its refresh margin
+   (min(300 s, 10 % of its lifetime) before expiry), fetch one under a lock, so any number
+   of concurrent callers cause exactly one token request.
+2. If the answer says the token is stale (401; or 400/403 whose message says the token
+   expired, was revoked or was not found), read and close that answer first (its pooled
+   connection must go back before we wait for anything), forget the token only if it is
+   still the one that failed, get a fresh one (again once for everyone), replay once.
+3. A second rejection goes up and becomes AuthenticationError.
+
+Cancellation anywhere just propagates: the lock is released by `async with`, and the cache
+is only written once a token has fully arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import Protocol
+
+import httpx
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "BearerAuth",
+    "CallableTokenProvider",
+    "ClientCredentialsProvider",
+    "IssuedToken",
+    "StaticTokenProvider",
+    "Token",
+    "TokenProvider",
+    "is_stale_token_response",
+]
+
+# Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
+# SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
+_STALE_WORDS = ("expired", "revoked", "not found", "invalid")
+
+
+class Token:
+    """A bearer token and when to stop using it. Its repr never shows the value."""
+
+    __slots__ = ("expires_at", "refresh_at", "value")
+
+    def __init__(self, value: str, *, expires_at: float, refresh_at: float) -> None:
+        self.value = value
+        self.expires_at = expires_at
+        self.refresh_at = refresh_at
+
+    def __repr__(self) -> str:
+        return "Token(<redacted>)"
+
+
+class IssuedToken:
+    """What a token fetch returns: the value and its lifetime in seconds (None: unknown)."""
+
+    __slots__ = ("expires_in", "value")
+
+    def __init__(self, value: str, expires_in: float | None) -> None:
+        self.value = value
+        self.expires_in = expires_in
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
+
+
+class TokenProvider(Protocol):
+    """Where BearerAuth gets tokens from."""
+
+    async def get(self) -> Token:
+        """A token to use now."""
+        ...
+
+    async def replace(self, failed: Token) -> Token | None:
+        """`failed` was rejected: a different token to replay with, or None if there is none."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or errors (token, client secret)."""
+        ...
+
+
+class ClientCredentialsProvider:
+    """Tokens from the client-credentials grant, cached and refreshed once for all callers.
+
+    `fetch` performs `POST /auth/token` and returns an IssuedToken; `clock` is monotonic time.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[IssuedToken]],
+        *,
+        client_secret: str,
+        max_margin: float = 300.0,
+        margin_fraction: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._client_secret = client_secret
+        self._max_margin = max_margin
+        self._margin_fraction = margin_fraction
+        self._clock = clock
+        self._token: Token | None = None
+        # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
+        self._lock: asyncio.Lock | None = None
+        self.fetch_count = 0
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsProvider(cached={self._token is not None})"
+
+    @property
+    def cached(self) -> Token | None:
+        return self._token
+
+    def _get_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def _usable(self, token: Token | None) -> bool:
+        return token is not None and self._clock() < token.refresh_at
+
+    async def get(self) -> Token:
+        token = self._token
+        if token is not None and self._usable(token):
+            return token
+        async with self._get_lock():
+            # Another caller may have refreshed while we waited: "once" means once.
+            token = self._token
+            if token is not None and self._usable(token):
+                return token
+            return await self._refresh_locked()
+
+    async def replace(self, failed: Token) -> Token | None:
+        async with self._get_lock():
+            if self._token is failed:
+                self._token = None  # forget it only if nobody replaced it already
+            token = self._token
+            if token is not None and self._usable(token):
+                return token
+            return await self._refresh_locked()
+
+    def forget(self, token: Token) -> None:
+        """Drop `token` from the cache if it is still the cached one (after a revoke)."""
+        if self._token is token:
+            self._token = None
+
+    async def _refresh_locked(self) -> Token:
+        started = self._clock()
+        issued = await self._fetch()
+        self.fetch_count += 1
+        lifetime = issued.expires_in
+        if lifetime is None or lifetime <= 0:
+            # Unknown or already over: use it for the requests waiting now, fetch anew next time.
+            token = Token(issued.value, expires_at=started, refresh_at=started)
+        else:
+            # Count the lifetime from before the request was sent: the server's clock started
+            # ticking no later than that. Refresh early: a token used at the last instant can
+            # expire in flight.
+            margin = min(self._max_margin, self._margin_fraction * lifetime)
+            token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
+        self._token = token
+        return token
+
+    def secrets(self) -> list[str]:
+        found = [self._client_secret]
+        if self._token is not None:
+            found.append(self._token.value)
+        return found
+
+
+class StaticTokenProvider:
+    """One fixed token, managed by the application; a rejection cannot be fixed here."""
+
+    def __init__(self, token: str) -> None:
+        self._token = Token(token, expires_at=float("inf"), refresh_at=float("inf"))
+
+    def __repr__(self) -> str:
+        return "StaticTokenProvider(<redacted>)"
+
+    async def get(self) -> Token:
+        return self._token
+
+    async def replace(self, failed: Token) -> Token | None:
+        return None
+
+    def secrets(self) -> list[str]:
+        return [self._token.value]
+
+
+class CallableTokenProvider:
+    """Tokens from an application's async callable, awaited before every request.
+
+    The application caches; after a rejection the callable is awaited once more and the
+    request replayed if it returned a different token.
+    """
+
+    def __init__(self, get_token: Callable[[], Awaitable[str]]) -> None:
+        self._get_token = get_token
+        self._recent: list[str] = []
+
+    def __repr__(self) -> str:
+        return "CallableTokenProvider(<redacted>)"
+
+    async def _call(self) -> Token:
+        value = await self._get_token()
+        if not isinstance(value, str) or not value:
+            raise ConfigurationError("the token callable must return a non-empty str")
+        self._recent = [value, *[v for v in self._recent if v != value]][:4]
+        return Token(value, expires_at=float("inf"), refresh_at=float("inf"))
+
+    async def get(self) -> Token:
+        return await self._call()
+
+    async def replace(self, failed: Token) -> Token | None:
+        token = await self._call()
+        return None if token.value == failed.value else token
+
+    def secrets(self) -> list[str]:
+        return list(self._recent)
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return ""
+
+
+def is_stale_token_response(status_code: int, body: bytes) -> bool:
+    """True if Monite's answer means "your token is no good" (not "you may not do this")."""
+    if status_code == 401:
+        return True
+    if status_code in (400, 403):
+        message = _error_message(body).lower()
+        return "token" in message and any(word in message for word in _STALE_WORDS)
+    return False
+
+
+class BearerAuth(httpx.Auth):
+    """An httpx.Auth that signs with `provider`'s token, replaying once after a stale-token answer."""
+
+    def __init__(self, provider: TokenProvider) -> None:
+        self.provider = provider
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({self.provider!r})"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("monite_async is async-only: use httpx.AsyncClient")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.provider.get()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+
+        if response.status_code not in (400, 401, 403):
+            return
+        # Read (and so close) the answer BEFORE waiting for the refresh lock: a caller that
+        # holds an unread answer holds a pooled connection the refresh may need.
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        if not is_stale_token_response(response.status_code, body):
+            return
+
+        fresh = await self.provider.replace(token)
+        if fresh is None:
+            return  # nothing better to offer: the rejection goes up as AuthenticationError
+        request.headers["Authorization"] = f"Bearer {fresh.value}"
+        yield request

@@ -1,0 +1,63 @@
+"""Make every generated enum survive values it does not know.
+
+Monite adds enum values over time (a new DNS record type, a new purpose). The generated
+`DNSRecordType(value)` raises ValueError on them, which would lose the whole response. At
+import we give each generated StrEnum a `_missing_` hook that returns a pseudo-member keeping
+the raw value, so the model still parses:
+
+    >>> DNSRecordType("SRV").value
+    'SRV'
+    >>> is_known(DNSRecordType("SRV"))
+    False
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from typing import Any
+
+import monite_generated.models
+
+__all__ = ["install_lenient_enums", "is_known"]
+
+# Bounded: a misbehaving server must not grow memory without limit. Past the bound, unknown
+# values still parse; they are just not interned.
+_MAX_CACHED = 256
+_cache: dict[tuple[type[enum.Enum], str], enum.Enum] = {}
+_cache_lock = threading.Lock()
+
+
+def _lenient_missing(cls: type[enum.StrEnum], value: object) -> Any:
+    if not isinstance(value, str):
+        return None  # not a string at all: let Enum raise its ValueError
+    key = (cls, value)
+    member = _cache.get(key)
+    if member is not None:
+        return member
+    pseudo = str.__new__(cls, value)
+    pseudo._name_ = value
+    pseudo._value_ = value
+    with _cache_lock:
+        if len(_cache) < _MAX_CACHED:
+            _cache.setdefault(key, pseudo)
+    return pseudo
+
+
+def is_known(member: enum.Enum) -> bool:
+    """True if `member` is one of its enum's declared members, False for a value kept by leniency."""
+    return type(member)._value2member_map_.get(member.value) is member
+
+
+def install_lenient_enums() -> list[type[enum.StrEnum]]:
+    """Install the hook on every StrEnum in monite_generated.models; return the classes patched."""
+    patched: list[type[enum.StrEnum]] = []
+    for candidate in vars(monite_generated.models).values():
+        if isinstance(candidate, type) and issubclass(candidate, enum.StrEnum):
+            # Enum looks `_missing_` up on the class, so a classmethod set here is honoured.
+            candidate._missing_ = classmethod(_lenient_missing)  # type: ignore[assignment,method-assign]
+            patched.append(candidate)
+    return patched
+
+
+install_lenient_enums()

@@ -1,0 +1,244 @@
+"""Retries as an httpx transport wrapper: transient failures are re-sent below the auth flow.
+
+What is retried: HTTP 429, 500, 502, 503, 504, connection errors and timeouts; never any
+other status. `max_retries` counts retries after the first attempt. Waits grow
+exponentially with jitter up to a cap, and a server's `Retry-After` (seconds or an HTTP
+date) or `retry-after-ms` is a floor: never retry earlier than asked. When the server asks
+for longer than `RetryPolicy.max_retry_after`, there is no retry: its answer goes up and
+becomes an error that carries the wait.
+
+Because this sits under the auth flow, a 401 passes straight up to it, and the token
+request itself is retried by the same rules.
+
+In tests, make every wait instant (the waits are still logged, with their length):
+
+    import monite_async
+    monite_async.set_testing(True)
+
+or give one client its own sleep to record the waits:
+
+    waits = []
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+    MoniteClient(..., retry_policy=RetryPolicy(sleep=record))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import httpx
+
+from ._errors import MoniteConnectionError, MoniteTimeoutError
+
+__all__ = [
+    "ATTEMPTS_EXTENSION",
+    "RETRYABLE_STATUSES",
+    "RetryPolicy",
+    "RetryTransport",
+    "is_testing",
+    "parse_retry_after",
+    "set_testing",
+]
+
+_logger = logging.getLogger("monite_async")
+
+RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+# The retry layer tells the layers above how many times the final response's request was
+# sent; the mailbox-domain resource needs it to recognise a retried create that met 409.
+ATTEMPTS_EXTENSION = "monite_async.attempts"
+
+_testing = False
+
+
+def set_testing(testing: bool) -> None:
+    """Make every retry wait instant (process-wide) while still logging each wait's length.
+
+    Meant for test suites, in the spirit of `stamina.set_testing`:
+
+        @pytest.fixture(autouse=True)
+        def instant_retries():
+            monite_async.set_testing(True)
+            yield
+            monite_async.set_testing(False)
+    """
+    global _testing
+    _testing = testing
+
+
+def is_testing() -> bool:
+    """Whether `set_testing(True)` is in effect."""
+    return _testing
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How long to wait between attempts.
+
+    Attributes:
+        initial_backoff: wait before the first retry, in seconds, before jitter.
+        max_backoff: cap of the exponential wait (the server's Retry-After may exceed it).
+        jitter: fraction of each wait removed at random (0 = none, 1 = "full jitter").
+        max_retry_after: the longest server-requested wait honoured; longer means no retry.
+        sleep: how to wait; None means `asyncio.sleep` (instant under `set_testing(True)`).
+    """
+
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    jitter: float = 0.25
+    max_retry_after: float = 60.0
+    sleep: Callable[[float], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
+            raise ValueError("RetryPolicy waits must not be negative")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("RetryPolicy.jitter must be between 0 and 1")
+
+    def backoff(self, attempt: int) -> float:
+        """The wait after failed attempt number `attempt` (1-based), jitter applied."""
+        base = min(self.max_backoff, self.initial_backoff * 2.0 ** max(0, attempt - 1))
+        # Jitter spreads clients that failed together; not a security use of randomness.
+        return base * (1 - self.jitter * random.random())  # noqa: S311
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | httpx.Headers, *, now: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
+
+    >>> parse_retry_after({"retry-after": "2"})
+    2.0
+    >>> parse_retry_after({"retry-after-ms": "1500"})
+    1.5
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    milliseconds = lowered.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            value = float(milliseconds)
+        except ValueError:
+            value = float("nan")
+        if value == value and value != float("inf"):  # skip NaN and infinity
+            return max(0.0, value / 1000)
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass
+    else:
+        if seconds != seconds or seconds == float("inf"):
+            return None
+        return max(0.0, seconds)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - now())
+
+
+class RetryTransport(httpx.AsyncBaseTransport):
+    """Wrap `transport`, re-sending transient failures up to `max_retries` times."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        *,
+        max_retries: int = 2,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self._transport = transport
+        self.max_retries = max_retries
+        self.policy = policy if policy is not None else RetryPolicy()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._transport.handle_async_request(request)
+            except httpx.TransportError as exc:
+                if attempt > self.max_retries:
+                    raise _connection_error(exc, attempt) from exc
+                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(exc).__name__)
+                continue
+
+            status = response.status_code
+            if status not in RETRYABLE_STATUSES or attempt > self.max_retries:
+                response.extensions[ATTEMPTS_EXTENSION] = attempt
+                return response
+            asked = parse_retry_after(response.headers)
+            if asked is not None and asked > self.policy.max_retry_after:
+                _logger.info(
+                    "Not retrying %s %s: HTTP %d asks to wait %.3f s, more than the %.3f s allowed",
+                    request.method,
+                    request.url.path,
+                    status,
+                    asked,
+                    self.policy.max_retry_after,
+                    extra={"monite_attempt": attempt, "monite_status": status, "monite_retry_after": asked},
+                )
+                response.extensions[ATTEMPTS_EXTENSION] = attempt
+                return response
+            # Read and close the failed answer first: its connection goes back to the pool
+            # instead of being held through the wait.
+            try:
+                await response.aread()
+            except httpx.TransportError:
+                pass
+            finally:
+                await response.aclose()
+            delay = max(self.policy.backoff(attempt), asked or 0.0)
+            await self._wait(request, attempt, delay, status, None)
+
+    async def _wait(
+        self, request: httpx.Request, attempt: int, delay: float, status: int | None, error: str | None
+    ) -> None:
+        cause = f"HTTP {status}" if status is not None else error
+        _logger.info(
+            "Retrying %s %s after %s (attempt %d of %d failed); waiting %.3f s",
+            request.method,
+            request.url.path,
+            cause,
+            attempt,
+            self.max_retries + 1,
+            delay,
+            extra={
+                "monite_attempt": attempt,
+                "monite_status": status,
+                "monite_error": error,
+                "monite_delay": delay,
+                "monite_method": request.method,
+                "monite_path": request.url.path,
+            },
+        )
+        if self.policy.sleep is not None:
+            await self.policy.sleep(delay)
+        elif _testing:
+            await asyncio.sleep(0)  # still a checkpoint, like a real wait
+        else:
+            await asyncio.sleep(delay)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _connection_error(exc: httpx.TransportError, attempts: int) -> MoniteConnectionError:
+    # httpx's own texts name the failure (refused, reset, timed out); they never hold headers.
+    detail = str(exc)[:200] or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return MoniteTimeoutError(f"Monite did not answer in time: {type(exc).__name__}", attempts=attempts)
+    return MoniteConnectionError(f"Could not reach Monite: {type(exc).__name__}: {detail}", attempts=attempts)

@@ -1,0 +1,122 @@
+"""The two access-token operations: fetch (used by the auth flow) and revoke (`monite.auth`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from monite_generated.api.access_tokens import post_auth_revoke, post_auth_token
+from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload, RevokeTokenPayload
+
+from ._auth import ClientCredentialsProvider, IssuedToken, TokenProvider
+from ._call import Outcome
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    PermissionDeniedError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+
+__all__ = ["AuthResource", "TokenFetcher"]
+
+Runner = Callable[..., Awaitable[Outcome]]
+
+
+class TokenFetcher:
+    """`POST /auth/token` with the client-credentials grant; bad credentials raise at once."""
+
+    def __init__(self, run: Runner, *, client_id: uuid.UUID, client_secret: str) -> None:
+        self._run = run
+        self._client_id = client_id
+        self._client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return "TokenFetcher(<redacted>)"
+
+    async def __call__(self) -> IssuedToken:
+        body = ObtainTokenPayload(
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            grant_type=GrantType.CLIENT_CREDENTIALS,
+        )
+        try:
+            outcome = await self._run(post_auth_token, body=body)
+        except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
+            # A refusal of the token request itself means bad credentials: retrying or
+            # refreshing cannot help, so it ends here (the pipeline already redacted the body).
+            raise AuthenticationError(
+                f"Monite refused the client credentials: {exc.message}",
+                status_code=exc.status_code,
+                request_id=exc.request_id,
+                body=exc.body,
+                operation=exc.operation,
+                attempts=exc.attempts,
+            ) from None
+        parsed = outcome.parsed
+        if not isinstance(parsed, AccessTokenResponse):
+            raise _bad_token_answer(outcome, "the body is not an AccessTokenResponse")
+        if not isinstance(parsed.access_token, str) or not parsed.access_token:
+            raise _bad_token_answer(outcome, "access_token is missing or empty")
+        lifetime: Any = parsed.expires_in
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+            raise _bad_token_answer(outcome, f"expires_in is not a number ({type(lifetime).__name__})")
+        return IssuedToken(parsed.access_token, float(lifetime))
+
+
+def _bad_token_answer(outcome: Outcome, problem: str) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"post_auth_token: {problem}",
+        status_code=outcome.response.status_code,
+        request_id=outcome.response.headers.get("x-request-id"),
+        operation="post_auth_token",
+        attempts=outcome.attempts,
+    )
+
+
+class AuthResource:
+    """`monite.auth`: what a user may do with the client's own token.
+
+    revoked = await monite.auth.revoke()  # True if a cached token was revoked
+    """
+
+    def __init__(
+        self,
+        run: Runner,
+        provider: TokenProvider,
+        *,
+        client_id: uuid.UUID | None,
+        client_secret: str | None,
+    ) -> None:
+        self._run = run
+        self._provider = provider
+        self._client_id = client_id
+        self._client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return "AuthResource()"
+
+    async def revoke(self) -> bool:
+        """Revoke the cached partner token (`POST /auth/revoke`) and forget it.
+
+        Returns False, sending nothing, when no token is cached. The next call fetches a new
+        token. Needs client credentials (a token given by the application is its own to revoke).
+        """
+        provider = self._provider
+        if (
+            not isinstance(provider, ClientCredentialsProvider)
+            or self._client_id is None
+            or not self._client_secret
+        ):
+            raise ConfigurationError("auth.revoke() needs client_id and client_secret")
+        token = provider.cached
+        if token is None:
+            return False
+        body = RevokeTokenPayload(
+            client_id=self._client_id, client_secret=self._client_secret, token=token.value
+        )
+        await self._run(post_auth_revoke, body=body)
+        provider.forget(token)
+        return True

@@ -1,0 +1,64 @@
+"""The `x-monite-version` header: one pinned version, checked once, sent on every request.
+
+The default is the version the OpenAPI fragment describes (`info.version`), written into
+the generated package by scripts/generate.py, so the SDK and its models never disagree.
+
+    MoniteClient(api_version="2024-01-31")  # pin another documented version
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+
+import httpx
+from monite_generated.api_version import API_VERSION
+
+from ._errors import ConfigurationError
+
+__all__ = ["API_VERSION", "VERSION_HEADER", "VersionEchoWatcher", "validate_api_version"]
+
+VERSION_HEADER = "x-monite-version"
+
+_logger = logging.getLogger("monite_async")
+_VERSION_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def validate_api_version(version: object) -> str:
+    """Return `version` if it is a real calendar date written as YYYY-MM-DD, else raise.
+
+    >>> validate_api_version("2024-05-25")
+    '2024-05-25'
+    """
+    if not isinstance(version, str) or not _VERSION_SHAPE.fullmatch(version):
+        raise ConfigurationError(
+            f"api_version must be a date written as YYYY-MM-DD, such as {API_VERSION!r}; got {version!r}"
+        )
+    try:
+        datetime.date.fromisoformat(version)
+    except ValueError:
+        raise ConfigurationError(f"api_version {version!r} is not a real calendar date") from None
+    return version
+
+
+class VersionEchoWatcher:
+    """An httpx response hook: Monite echoes the version it served; warn once if it differs."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+        self.warned = False
+
+    async def __call__(self, response: httpx.Response) -> None:
+        echoed = response.headers.get(VERSION_HEADER)
+        if echoed is None or echoed == self.expected or self.warned:
+            return
+        # Set first: concurrent responses must not each log the same warning.
+        self.warned = True
+        _logger.warning(
+            "Monite answered with API version %s, but this client asked for %s; "
+            "responses may not match the models of monite_async",
+            echoed[:32],
+            self.expected,
+            extra={"monite_expected_version": self.expected, "monite_echoed_version": echoed[:32]},
+        )
