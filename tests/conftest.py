@@ -2,3 +2,33 @@
 
 # The fake Monite's fixtures (fake_monite, fake_monite_server), as users enable them.
 pytest_plugins = ["monite_async.testing.pytest_plugin"]
+
+
+# --- Socket tests of monite_async (tests/loopback_server.py) --------------------------------
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from loopback_server import LoopbackServer  # noqa: E402
+
+import monite_async  # noqa: E402
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[LoopbackServer]:
+    """A scriptable HTTP/1.1 server on 127.0.0.1, on an ephemeral port, for one test."""
+    server = LoopbackServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def instant_retries() -> Iterator[None]:
+    """Make monite_async's retry waits instant (still logged with their length)."""
+    monite_async.set_testing(True)
+    try:
+        yield
+    finally:
+        monite_async.set_testing(False)

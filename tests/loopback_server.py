@@ -1,0 +1,301 @@
+"""A small scriptable HTTP/1.1 server on 127.0.0.1 (ephemeral port) for socket-level tests.
+
+It plays a minimal Monite (tokens and mailbox domains) and records every request. Tests
+script faults per route: each scripted `Reply` answers one request, in order, before the
+default behaviour takes over again. A reply can be delayed, or drop the connection without
+answering.
+
+    server.script("GET", "/mailbox_domains", Reply(500), Reply(500))
+    async with server.client() as monite:
+        await monite.mailbox_domains.list()   # 500, 500, then the real answer
+    assert server.count("GET", "/mailbox_domains") == 3
+
+Raw asyncio rather than an ASGI server: a test must control the socket (drop it, delay it)
+and send statuses such as 520 or 599 verbatim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import http
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from monite_async import MoniteClient
+
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "STALE_MESSAGE", "LoopbackServer", "Recorded", "Reply"]
+
+CLIENT_ID = "0b4c7d5e-6f8a-4b9c-8d1e-2f3a4b5c6d7e"
+CLIENT_SECRET = "loopback-very-secret-value-42"
+STALE_MESSAGE = "The token has been revoked, expired or not found."
+BASE_PATH = "/v1"
+_MAX_BODY = 1_000_000
+
+
+@dataclasses.dataclass
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    json: Any = None
+    body: bytes | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False  # close the connection without answering
+
+    def encoded(self) -> tuple[bytes, str]:
+        if self.body is not None:
+            return self.body, self.headers.get("content-type", "text/plain")
+        if self.json is None:
+            return b"", "application/json"
+        return json.dumps(self.json).encode(), "application/json"
+
+
+@dataclasses.dataclass
+class Recorded:
+    """One request as the server received it (header names lower-cased)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Handler = Callable[[Recorded], Reply]
+
+
+def error(status: int, message: str, **headers: str) -> Reply:
+    return Reply(status, json={"error": {"message": message}}, headers=dict(headers))
+
+
+class LoopbackServer:
+    """Start with `await start()`, stop with `await stop()` (the `loopback` fixture does both)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.valid_tokens: set[str] = set()
+        self.token_lifetimes: collections.deque[int] = collections.deque()
+        self.default_lifetime = 3600
+        self.echo_version: str | None = None  # None: echo what the client sent
+        self.stale_status = 401
+        self.domains: list[dict[str, Any]] = []
+        self._scripts: dict[tuple[str, str], collections.deque[Reply | Handler]] = collections.defaultdict(
+            collections.deque
+        )
+        self._token_numbers = itertools.count(1)
+        self._request_ids = itertools.count(1)
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{BASE_PATH}"
+
+    def client(self, **options: Any) -> MoniteClient:
+        """A MoniteClient pointed at this server with its credentials (options override)."""
+        settings: dict[str, Any] = {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "base_url": self.base_url,
+        }
+        if "token" in options:
+            settings.pop("client_id")
+            settings.pop("client_secret")
+        settings.update(options)
+        return MoniteClient(**settings)
+
+    # -- scripting and inspection -----------------------------------------------------
+
+    def script(self, method: str, path: str, *replies: Reply | Handler) -> None:
+        """Answer the next requests to `method path` (path without /v1) with `replies`, in order."""
+        self._scripts[(method.upper(), BASE_PATH + path)].extend(replies)
+
+    def recorded(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method.upper()) and (path is None or r.path == BASE_PATH + path)
+        ]
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        return len(self.recorded(method, path))
+
+    async def wait_for(self, method: str, path: str, count: int = 1) -> None:
+        """Wait (at most 5 s, in 500 bounded steps) until `count` such requests arrived."""
+        for _ in range(500):
+            if self.count(method, path) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{count} x {method} {path} never arrived; got {self.count(method, path)}")
+
+    def add_domain(self, domain: str, **fields: Any) -> dict[str, Any]:
+        record = {
+            "id": str(uuid.uuid4()),
+            "domain": domain,
+            "status": "waiting_to_be_verified",
+            "dns_records": {
+                "sending_dns_records": [
+                    {
+                        "is_active": True,
+                        "name": domain,
+                        "record_purpose": "SPF",
+                        "record_type": "TXT",
+                        "valid": "unknown",
+                        "value": "v=spf1 include:mailgun.org ~all",
+                    },
+                ],
+                "receiving_dns_records": [
+                    {
+                        "is_active": True,
+                        "record_type": "MX",
+                        "valid": "unknown",
+                        "value": "10 mxa.mailgun.org",
+                    },
+                ],
+            },
+        }
+        record.update(fields)
+        self.domains.append(record)
+        return record
+
+    # -- the default, Monite-like behaviour -------------------------------------------
+
+    def _default(self, request: Recorded) -> Reply:
+        route = (request.method, request.path.removeprefix(BASE_PATH))
+        if route == ("POST", "/auth/token"):
+            return self._issue_token(request)
+        bearer = request.headers.get("authorization", "")
+        if not bearer.startswith("Bearer ") or bearer[7:] not in self.valid_tokens:
+            return error(self.stale_status, STALE_MESSAGE)
+        if route == ("POST", "/auth/revoke"):
+            self.valid_tokens.discard(request.json().get("token"))
+            return Reply(200, json={"message": "Token revoked"})
+        if route == ("GET", "/mailbox_domains"):
+            return Reply(200, json={"data": self.domains})
+        if route == ("POST", "/mailbox_domains"):
+            name = request.json()["domain"]
+            if any(d["domain"].lower() == name.lower() for d in self.domains):
+                return error(409, f"Domain {name} already exists")
+            return Reply(201, json=self.add_domain(name))
+        parts = route[1].split("/")
+        if len(parts) >= 3 and parts[1] == "mailbox_domains":
+            found = [d for d in self.domains if d["id"] == parts[2]]
+            if not found:
+                return error(404, "Mailbox domain not found")
+            if route[0] == "DELETE" and len(parts) == 3:
+                self.domains.remove(found[0])
+                return Reply(204)
+            if route[0] == "POST" and parts[3:] == ["verify"]:
+                return Reply(
+                    200, json={"id": found[0]["id"], "domain": found[0]["domain"], "status": "verified"}
+                )
+        return error(405, "Method not allowed")
+
+    def _issue_token(self, request: Recorded) -> Reply:
+        try:
+            payload = request.json()
+        except ValueError:
+            return Reply(422, json={"detail": [{"loc": ["body"], "msg": "invalid JSON", "type": "json"}]})
+        if payload.get("client_id") != CLIENT_ID or payload.get("client_secret") != CLIENT_SECRET:
+            return error(401, "Wrong client credentials")
+        token = f"loopback-token-{next(self._token_numbers)}-{uuid.uuid4().hex}"
+        self.valid_tokens.add(token)
+        lifetime = self.token_lifetimes.popleft() if self.token_lifetimes else self.default_lifetime
+        return Reply(200, json={"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
+
+    def revoke_all_tokens(self) -> None:
+        self.valid_tokens.clear()
+
+    # -- HTTP/1.1 plumbing ------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            while True:
+                request = await self._read_request(reader)
+                if request is None:
+                    return
+                self.requests.append(request)
+                scripted = self._scripts.get((request.method, request.path))
+                entry = scripted.popleft() if scripted else self._default
+                reply = entry if isinstance(entry, Reply) else entry(request)
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
+                if reply.drop:
+                    return
+                writer.write(self._encode(reply, request))
+                await writer.drain()
+                if request.headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            self._tasks.discard(task)  # type: ignore[arg-type]
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader) -> Recorded | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        length = min(int(headers.get("content-length", "0") or 0), _MAX_BODY)
+        body = await reader.readexactly(length) if length else b""
+        return Recorded(method=method, path=target.split("?", 1)[0], headers=headers, body=body)
+
+    def _encode(self, reply: Reply, request: Recorded) -> bytes:
+        body, content_type = reply.encoded()
+        try:
+            reason = http.HTTPStatus(reply.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        headers = {
+            "content-type": content_type,
+            "x-request-id": f"req-{next(self._request_ids)}",
+        }
+        version = self.echo_version or request.headers.get("x-monite-version")
+        if version:
+            headers["x-monite-version"] = version
+        headers.update({k.lower(): v for k, v in reply.headers.items()})
+        if reply.status == 204:
+            body = b""
+        headers["content-length"] = str(len(body))
+        head = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        return head.encode("latin-1") + b"\r\n" + body

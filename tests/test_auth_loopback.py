@@ -1,0 +1,266 @@
+"""Token fetch, proactive refresh, refresh-once under concurrency, replay after a stale token,
+bad credentials and cancellation: over real sockets, with exact request counts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
+
+from monite_async import AuthenticationError, ConfigurationError, PermissionDeniedError
+from monite_async._auth import ClientCredentialsProvider, IssuedToken
+
+SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+
+
+def bearer_tokens(server: LoopbackServer, method: str, path: str) -> list[str]:
+    return [r.headers.get("authorization", "") for r in server.recorded(method, path)]
+
+
+async def test_token_is_fetched_lazily_once_and_reused(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        assert loopback.count() == 0  # constructing and entering sends nothing
+        for _ in range(3):
+            await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 1
+    token_request = loopback.recorded("POST", "/auth/token")[0]
+    assert token_request.json() == {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    assert token_request.headers["content-type"] == "application/json"
+    assert "authorization" not in token_request.headers
+    assert len(set(bearer_tokens(loopback, "GET", "/mailbox_domains"))) == 1
+
+
+async def test_thousand_tasks_at_expiry_cause_exactly_one_token_request(loopback: LoopbackServer) -> None:
+    loopback.token_lifetimes.append(0)  # the first token is due for refresh as soon as it arrives
+    async with loopback.client(limits=SMALL_POOL) as monite:
+        await monite.mailbox_domains.list()
+        assert loopback.count("POST", "/auth/token") == 1
+        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(1000)))
+    assert len(results) == 1000
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 1001
+    used = bearer_tokens(loopback, "GET", "/mailbox_domains")
+    assert len(set(used[1:])) == 1  # all 1,000 used the one refreshed token
+    assert used[1] != used[0]
+
+
+async def test_thousand_tasks_rejected_at_once_refresh_once_with_a_small_pool(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client(limits=SMALL_POOL) as monite:
+        await monite.mailbox_domains.list()
+        loopback.revoke_all_tokens()  # every request in flight now meets 401
+        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(1000)))
+    assert len(results) == 1000
+    assert loopback.count("POST", "/auth/token") == 2  # the first fetch and exactly one refresh
+    # 1 warm-up + 1,000 rejected + 1,000 replays: each caller replayed exactly once.
+    assert loopback.count("GET", "/mailbox_domains") == 2001
+
+
+async def test_401_refreshes_once_and_replays_once(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", error(401, "Unauthorized"))
+    async with loopback.client() as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 2
+    first, replay = bearer_tokens(loopback, "GET", "/mailbox_domains")
+    assert first != replay
+
+
+async def test_second_401_raises_authentication_error(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", error(401, "Unauthorized"), error(401, "Still unauthorized"))
+    async with loopback.client() as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.status_code == 401
+    assert info.value.message == "Still unauthorized"
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+@pytest.mark.parametrize("status", [400, 403])
+async def test_monites_stale_token_message_on_400_or_403_is_a_stale_token(
+    loopback: LoopbackServer, status: int
+) -> None:
+    loopback.stale_status = status
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+        loopback.revoke_all_tokens()
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 3
+
+
+async def test_stale_message_twice_raises_authentication_error(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", error(400, STALE_MESSAGE), error(400, STALE_MESSAGE))
+    async with loopback.client() as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.status_code == 400
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_403_without_a_token_message_is_permission_denied_without_refresh(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.script("GET", "/mailbox_domains", error(403, "This partner may not manage mailbox domains"))
+    async with loopback.client() as monite:
+        with pytest.raises(PermissionDeniedError):
+            await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 1
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_bad_credentials_raise_at_once(loopback: LoopbackServer) -> None:
+    async with loopback.client(client_secret="wrong-secret-abc123") as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 1
+    assert loopback.count("GET", "/mailbox_domains") == 0
+    assert info.value.status_code == 401
+    assert info.value.operation == "post_auth_token"
+    for text in (str(info.value), repr(info.value), info.value.message):
+        assert "wrong-secret-abc123" not in text
+
+
+async def test_422_from_token_endpoint_is_bad_credentials_with_the_echoed_secret_redacted(
+    loopback: LoopbackServer,
+) -> None:
+    echoed = {
+        "detail": [
+            {"loc": ["body", "client_secret"], "msg": "bad", "type": "value_error", "input": CLIENT_SECRET}
+        ]
+    }
+    loopback.script("POST", "/auth/token", Reply(422, json=echoed))
+    async with loopback.client() as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 1
+    assert CLIENT_SECRET.encode() not in info.value.body
+    assert b"[redacted]" in info.value.body
+    assert CLIENT_SECRET not in str(info.value)
+
+
+async def test_token_request_is_retried_like_any_other(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    loopback.script("POST", "/auth/token", Reply(500, json={"error": {"message": "boom"}}), Reply(drop=True))
+    async with loopback.client() as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("POST", "/auth/token") == 3
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServer) -> None:
+    loopback.script("POST", "/auth/token", Reply(delay=30))
+    async with loopback.client() as monite:
+        task = asyncio.create_task(monite.mailbox_domains.list())
+        await loopback.wait_for("POST", "/auth/token", 1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The next call must find the lock free and no half-set token: it fetches and works.
+        assert await asyncio.wait_for(monite.mailbox_domains.list(), timeout=10) == []
+        lock = monite._provider._lock  # type: ignore[attr-defined]
+        assert lock is not None
+        assert not lock.locked()
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_cancelling_the_refreshing_task_lets_waiting_callers_refresh_once(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.script("POST", "/auth/token", Reply(delay=30))
+    async with loopback.client() as monite:
+        refreshing = asyncio.create_task(monite.mailbox_domains.list())
+        await loopback.wait_for("POST", "/auth/token", 1)
+        waiting = [asyncio.create_task(monite.mailbox_domains.list()) for _ in range(5)]
+        await asyncio.sleep(0)  # let them queue on the lock
+        refreshing.cancel()
+        results = await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
+        with pytest.raises(asyncio.CancelledError):
+            await refreshing
+    assert results == [[]] * 5
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 5
+
+
+async def test_static_token_is_sent_and_a_rejection_raises_without_token_requests(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client(token="app-managed-token-xyz") as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 0
+    assert bearer_tokens(loopback, "GET", "/mailbox_domains") == ["Bearer app-managed-token-xyz"]
+    assert "app-managed-token-xyz" not in str(info.value) + repr(info.value)
+
+
+async def test_async_callable_token_is_awaited_and_asked_again_after_a_rejection(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.valid_tokens.add("second-token")
+    handed_out: list[str] = []
+
+    async def get_token() -> str:
+        handed_out.append("first-token" if not handed_out else "second-token")
+        return handed_out[-1]
+
+    async with loopback.client(token=get_token) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert handed_out == ["first-token", "second-token"]
+    assert bearer_tokens(loopback, "GET", "/mailbox_domains") == ["Bearer first-token", "Bearer second-token"]
+
+
+async def test_revoke_revokes_the_cached_token_and_the_next_call_fetches_a_new_one(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client() as monite:
+        assert await monite.auth.revoke() is False  # nothing cached: nothing sent
+        assert loopback.count() == 0
+        await monite.mailbox_domains.list()
+        (first,) = loopback.valid_tokens
+        assert await monite.auth.revoke() is True
+        assert loopback.valid_tokens == set()
+        await monite.mailbox_domains.list()
+    revoke = loopback.recorded("POST", "/auth/revoke")[0]
+    assert revoke.json() == {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": first}
+    assert revoke.headers["authorization"] == f"Bearer {first}"
+    assert loopback.count("POST", "/auth/token") == 2
+
+
+async def test_revoke_needs_client_credentials(loopback: LoopbackServer) -> None:
+    async with loopback.client(token="fixed") as monite:
+        with pytest.raises(ConfigurationError):
+            await monite.auth.revoke()
+
+
+async def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
+    now = [1000.0]
+    lifetimes = [86400.0, 100.0]
+    fetches: list[float] = []
+
+    async def fetch() -> IssuedToken:
+        fetches.append(now[0])
+        return IssuedToken(f"t{len(fetches)}", lifetimes[len(fetches) - 1])
+
+    provider = ClientCredentialsProvider(fetch, client_secret="s", clock=lambda: now[0])
+    first = await provider.get()
+    assert first.refresh_at == 1000.0 + 86400 - 300  # 10 % would be 8,640 s: capped at 300 s
+    now[0] = first.refresh_at - 0.001
+    assert await provider.get() is first
+    now[0] = first.refresh_at  # inside the margin, before expiry: refresh now
+    second = await provider.get()
+    assert second is not first
+    assert len(fetches) == 2
+    assert second.refresh_at == pytest.approx(now[0] + 100 - 10)  # 10 % of a 100 s lifetime
+    assert "t2" not in repr(second)
+    assert "t2" not in repr(provider)
