@@ -1,0 +1,310 @@
+"""Retries over real sockets: which failures, how many attempts, which waits, what is logged."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+
+import pytest
+from loopback_server import LoopbackServer, Recorded, Reply, error
+
+import monite_async
+from monite_async import (
+    BadRequestError,
+    ConflictError,
+    MoniteAPIError,
+    MoniteConnectionError,
+    MoniteTimeoutError,
+    NotFoundError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    ValidationError,
+)
+from monite_async._retry import parse_retry_after
+
+
+class WaitRecorder:
+    """A RetryPolicy sleep that records each wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def waits() -> WaitRecorder:
+    return WaitRecorder()
+
+
+def retry_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "monite_async" and r.getMessage().startswith("Retrying")]
+
+
+async def test_500_twice_then_200_is_three_attempts_and_two_logged_retries(
+    loopback: LoopbackServer, waits: WaitRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="monite_async")
+    boom = error(500, "Internal error")
+    loopback.script("GET", "/mailbox_domains", boom, boom)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("GET", "/mailbox_domains") == 3
+    records = retry_records(caplog)
+    assert [(r.monite_attempt, r.monite_status) for r in records] == [(1, 500), (2, 500)]  # type: ignore[attr-defined]
+    assert [r.monite_delay for r in records] == waits.waits  # type: ignore[attr-defined]
+    assert "attempt 1 of 3 failed" in records[0].getMessage()
+    assert "GET /v1/mailbox_domains" in records[0].getMessage()
+    assert "HTTP 500" in records[0].getMessage()
+    assert len(waits.waits) == 2
+
+
+async def test_retries_are_bounded_by_max_retries(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    loopback.script("GET", "/mailbox_domains", *[error(502, "Bad gateway")] * 5)
+    async with loopback.client(max_retries=3, retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(ServerError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.status_code == 502
+    assert info.value.attempts == 4
+    assert loopback.count("GET", "/mailbox_domains") == 4
+    assert len(waits.waits) == 3
+
+
+async def test_max_retries_zero_sends_once(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    loopback.script("GET", "/mailbox_domains", error(503, "Unavailable"))
+    async with loopback.client(max_retries=0, retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(ServerError):
+            await monite.mailbox_domains.list()
+    assert loopback.count("GET", "/mailbox_domains") == 1
+    assert waits.waits == []
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+async def test_each_transient_status_is_retried(
+    loopback: LoopbackServer, waits: WaitRecorder, status: int
+) -> None:
+    loopback.script("GET", "/mailbox_domains", error(status, "transient"))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("GET", "/mailbox_domains") == 2
+    assert len(waits.waits) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, BadRequestError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, ValidationError),
+        (418, MoniteAPIError),
+    ],
+)
+async def test_other_4xx_are_never_retried(
+    loopback: LoopbackServer,
+    waits: WaitRecorder,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    error_class: type[MoniteAPIError],
+) -> None:
+    caplog.set_level(logging.INFO, logger="monite_async")
+    loopback.script("GET", "/mailbox_domains", error(status, "no"))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(error_class) as info:
+            await monite.mailbox_domains.list()
+    assert type(info.value) is error_class
+    assert info.value.attempts == 1
+    assert loopback.count("GET", "/mailbox_domains") == 1
+    assert waits.waits == []
+    assert retry_records(caplog) == []
+
+
+async def test_retry_after_seconds_is_a_floor(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "2"}))
+    policy = RetryPolicy(sleep=waits, initial_backoff=0.01, max_backoff=0.02)
+    async with loopback.client(retry_policy=policy) as monite:
+        await monite.mailbox_domains.list()
+    assert loopback.count("GET", "/mailbox_domains") == 2
+    assert len(waits.waits) == 1
+    assert waits.waits[0] >= 2
+
+
+async def test_retry_after_ms_is_honoured(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"retry-after-ms": "1500"}))
+    policy = RetryPolicy(sleep=waits, initial_backoff=0.01, max_backoff=0.02)
+    async with loopback.client(retry_policy=policy) as monite:
+        await monite.mailbox_domains.list()
+    assert len(waits.waits) == 1
+    assert waits.waits[0] >= 1.5
+
+
+async def test_retry_after_http_date_is_honoured(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    loopback.script("GET", "/mailbox_domains", error(503, "maintenance", **{"Retry-After": when}))
+    policy = RetryPolicy(sleep=waits, initial_backoff=0.01, max_backoff=0.02)
+    async with loopback.client(retry_policy=policy) as monite:
+        await monite.mailbox_domains.list()
+    assert len(waits.waits) == 1
+    # The date has whole-second resolution: the asked wait is between 29 and 30 s.
+    assert 28.0 < waits.waits[0] <= 30.0
+
+
+async def test_retry_after_beyond_the_cap_fails_fast_with_the_wait(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    loopback.script("GET", "/mailbox_domains", error(429, "Too many requests", **{"Retry-After": "3600"}))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits, max_retry_after=60)) as monite:
+        with pytest.raises(RateLimitError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.retry_after == 3600
+    assert info.value.attempts == 1
+    assert "3600" in str(info.value)
+    assert loopback.count("GET", "/mailbox_domains") == 1
+    assert waits.waits == []
+
+
+async def test_503_beyond_the_cap_is_a_server_error_carrying_the_wait(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    loopback.script("GET", "/mailbox_domains", error(503, "down", **{"Retry-After": "120"}))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits, max_retry_after=60)) as monite:
+        with pytest.raises(ServerError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.retry_after == 120
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_dropped_connections_are_retried_then_raise_connection_error(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    loopback.script("GET", "/mailbox_domains", *[Reply(drop=True)] * 3)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(MoniteConnectionError) as info:
+            await monite.mailbox_domains.list()
+    assert type(info.value) is MoniteConnectionError
+    assert info.value.attempts == 3
+    assert info.value.operation == "get_mailbox_domains"
+    assert loopback.count("GET", "/mailbox_domains") == 3
+    assert len(waits.waits) == 2
+
+
+async def test_a_dropped_connection_then_success(loopback: LoopbackServer, waits: WaitRecorder) -> None:
+    loopback.script("GET", "/mailbox_domains", Reply(drop=True))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_timeouts_are_retried_then_raise_timeout_error(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    loopback.script("GET", "/mailbox_domains", *[Reply(delay=30)] * 3)
+    async with loopback.client(timeout=0.2, retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(MoniteTimeoutError) as info:
+            await monite.mailbox_domains.list()
+    assert info.value.attempts == 3
+    assert isinstance(info.value, MoniteConnectionError)
+    assert loopback.count("GET", "/mailbox_domains") == 3
+
+
+async def test_set_testing_makes_waits_instant_but_still_logged(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def spy(seconds: float, *args: object) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("monite_async._retry.asyncio.sleep", spy)
+    caplog.set_level(logging.INFO, logger="monite_async")
+    loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "45"}))
+    monite_async.set_testing(True)
+    try:
+        assert monite_async.is_testing()
+        async with loopback.client() as monite:
+            await monite.mailbox_domains.list()
+    finally:
+        monite_async.set_testing(False)
+    assert slept == [0]  # no real wait
+    (record,) = retry_records(caplog)
+    assert record.monite_delay >= 45  # type: ignore[attr-defined]
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_a_retried_create_that_meets_409_returns_the_existing_domain(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    def created_then_failed(request: Recorded) -> Reply:
+        loopback.add_domain(request.json()["domain"].lower())  # Monite did create it...
+        return error(500, "Internal error")  # ...but the answer was lost
+
+    loopback.script("POST", "/mailbox_domains", created_then_failed)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        domain = await monite.mailbox_domains.create("Mail.Example.com")
+    assert str(domain.id) == loopback.domains[0]["id"]
+    assert domain.domain == "mail.example.com"
+    assert loopback.count("POST", "/mailbox_domains") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 1
+    assert len(loopback.domains) == 1
+
+
+async def test_a_retried_create_whose_409_is_about_something_else_still_raises(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    loopback.script(
+        "POST", "/mailbox_domains", error(503, "busy"), error(409, "Partner domain quota reached")
+    )
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(ConflictError) as info:
+            await monite.mailbox_domains.create("mail.example.com")
+    assert info.value.attempts == 2
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_a_409_on_the_first_attempt_is_a_conflict(loopback: LoopbackServer) -> None:
+    loopback.add_domain("mail.example.com")
+    async with loopback.client() as monite:
+        with pytest.raises(ConflictError) as info:
+            await monite.mailbox_domains.create("mail.example.com")
+    assert info.value.attempts == 1
+    assert loopback.count("POST", "/mailbox_domains") == 1
+    assert loopback.count("GET", "/mailbox_domains") == 0
+
+
+def test_backoff_grows_exponentially_up_to_the_cap() -> None:
+    policy = RetryPolicy(initial_backoff=0.5, max_backoff=8.0, jitter=0.0)
+    assert [policy.backoff(n) for n in range(1, 8)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+def test_jitter_only_shortens_the_wait_by_at_most_its_fraction() -> None:
+    policy = RetryPolicy(initial_backoff=1.0, max_backoff=8.0, jitter=0.25)
+    samples = [policy.backoff(3) for _ in range(200)]
+    assert all(3.0 <= s <= 4.0 for s in samples)
+    assert len(set(samples)) > 1
+
+
+def test_retry_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="jitter"):
+        RetryPolicy(jitter=1.5)
+    with pytest.raises(ValueError, match="negative"):
+        RetryPolicy(initial_backoff=-1)
+
+
+def test_parse_retry_after_forms() -> None:
+    assert parse_retry_after({"Retry-After": "7"}) == 7.0
+    assert parse_retry_after({"Retry-After": "1.5"}) == 1.5
+    assert parse_retry_after({"retry-after-ms": "250", "Retry-After": "9"}) == 0.25
+    assert parse_retry_after({"Retry-After": "-3"}) == 0.0
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({"Retry-After": "nan"}) is None
+    assert parse_retry_after({}) is None
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"
+    at = email.utils.parsedate_to_datetime(date).timestamp()
+    assert parse_retry_after({"Retry-After": date}, now=lambda: at - 12) == 12.0
+    assert parse_retry_after({"Retry-After": date}, now=lambda: at + 12) == 0.0
