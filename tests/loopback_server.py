@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import http
 import itertools
@@ -239,29 +238,32 @@ class LoopbackServer:
         assert task is not None
         self._tasks.add(task)  # type: ignore[arg-type]
         try:
-            while True:
-                request = await self._read_request(reader)
-                if request is None:
-                    return
-                self.requests.append(request)
-                scripted = self._scripts.get((request.method, request.path))
-                entry = scripted.popleft() if scripted else self._default
-                reply = entry if isinstance(entry, Reply) else entry(request)
-                if reply.delay:
-                    await asyncio.sleep(reply.delay)
-                if reply.drop:
-                    return
-                writer.write(self._encode(reply, request))
-                await writer.drain()
-                if request.headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
+            await self._serve_connection(reader, writer)
+        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
+            # stop() cancels handlers still sleeping on a delayed reply. Ending normally
+            # matters: asyncio 3.11 logs a cancelled connection handler as an error.
+            pass
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await self._read_request(reader)
+            if request is None:
+                return
+            self.requests.append(request)
+            scripted = self._scripts.get((request.method, request.path))
+            entry = scripted.popleft() if scripted else self._default
+            reply = entry if isinstance(entry, Reply) else entry(request)
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            if reply.drop:
+                return
+            writer.write(self._encode(reply, request))
+            await writer.drain()
+            if request.headers.get("connection", "").lower() == "close":
+                return
 
     @staticmethod
     async def _read_request(reader: asyncio.StreamReader) -> Recorded | None:
