@@ -1,0 +1,214 @@
+"""MoniteClient's options, lifecycle, event-loop binding and the `call()` escape hatch."""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import uuid
+
+import httpx
+import pytest
+from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer
+from monite_generated.api.access_tokens import post_auth_token
+from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
+from monite_generated.models import DomainRequest, GrantType, ObtainTokenPayload
+
+from monite_async import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AccessTokenResponse,
+    ClientStateError,
+    ConfigurationError,
+    DomainListResponse,
+    DomainResponse,
+    InvalidRequestError,
+    MoniteClient,
+    NotFoundError,
+)
+
+
+async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: LoopbackServer) -> None:
+    monite = loopback.client()
+    await monite.mailbox_domains.list()
+    await monite.aclose()
+    await monite.aclose()
+    assert monite.closed
+    with pytest.raises(ClientStateError, match="closed"):
+        await monite.mailbox_domains.list()
+    async with loopback.client() as other:
+        pass
+    await other.aclose()  # after async with: still fine
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_a_callers_http_client_is_used_and_left_open(loopback: LoopbackServer) -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(f"{request.method} {request.url.path}")
+
+    async with httpx.AsyncClient(event_hooks={"request": [hook]}) as mine:
+        async with loopback.client(http_client=mine) as monite:
+            await monite.mailbox_domains.list()
+        assert not mine.is_closed
+        response = await mine.get(f"{loopback.base_url}/mailbox_domains")  # still usable
+        assert response.status_code == 401
+    assert seen == ["POST /v1/auth/token", "GET /v1/mailbox_domains", "GET /v1/mailbox_domains"]
+    # Auth and version were applied by MoniteClient on top of the caller's client.
+    first_get = loopback.recorded("GET", "/mailbox_domains")[0]
+    assert first_get.headers["authorization"].startswith("Bearer ")
+    assert first_get.headers["x-monite-version"] == API_VERSION
+
+
+async def test_a_callers_http_client_still_gets_retries(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    from loopback_server import error
+
+    loopback.script("GET", "/mailbox_domains", error(503, "busy"))
+    async with httpx.AsyncClient() as mine, loopback.client(http_client=mine) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_a_closed_callers_http_client_is_a_typed_error(loopback: LoopbackServer) -> None:
+    mine = httpx.AsyncClient()
+    await mine.aclose()
+    async with loopback.client(http_client=mine) as monite:
+        with pytest.raises(ClientStateError, match="http_client"):
+            await monite.mailbox_domains.list()
+
+
+async def test_use_from_a_second_event_loop_raises_a_clear_error(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+
+        def in_another_loop() -> BaseException | None:
+            try:
+                asyncio.run(monite.mailbox_domains.list())
+            except BaseException as exc:
+                return exc
+            return None
+
+        raised = await asyncio.to_thread(in_another_loop)
+        assert isinstance(raised, ClientStateError)
+        assert "event loop" in str(raised)
+        await monite.mailbox_domains.list()  # the first loop still works
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_credentials_and_base_url_default_from_the_environment(
+    loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITE_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MONITE_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("MONITE_BASE_URL", loopback.base_url)
+    async with MoniteClient() as monite:
+        assert monite.base_url == loopback.base_url
+        await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 1
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONITE_BASE_URL", raising=False)
+    monite = MoniteClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    assert monite.base_url == DEFAULT_BASE_URL == "https://api.sandbox.monite.com/v1"
+    assert monite.api_version == API_VERSION == "2024-05-25"
+    assert monite.max_retries == DEFAULT_MAX_RETRIES == 2
+    assert DEFAULT_TIMEOUT.read == 30.0
+    assert DEFAULT_TIMEOUT.connect == 5.0
+
+
+@pytest.mark.parametrize("version", ["2024-13-01", "2024-02-30", "latest", "2024-5-25", "", "2024-05-25 "])
+def test_a_malformed_version_is_rejected_at_construction(version: str) -> None:
+    with pytest.raises(ConfigurationError, match="api_version"):
+        MoniteClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_version=version)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({}, "no credentials"),
+        ({"client_id": CLIENT_ID}, "no credentials"),
+        ({"client_id": "not-a-uuid", "client_secret": CLIENT_SECRET}, "UUID"),
+        ({"token": "t", "client_id": CLIENT_ID}, "not both"),
+        ({"token": ""}, "empty"),
+        ({"token": 42}, "token"),
+        ({"token": "t", "timeout": None}, "timeout"),
+        ({"token": "t", "timeout": httpx.Timeout(10, read=None)}, "never no timeout"),
+        ({"token": "t", "max_retries": -1}, "max_retries"),
+        ({"token": "t", "base_url": "api.monite.com"}, "base_url"),
+    ],
+)
+def test_bad_options_raise_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, options: dict[str, object], match: str | None
+) -> None:
+    for name in ("MONITE_CLIENT_ID", "MONITE_CLIENT_SECRET", "MONITE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match=match):
+        MoniteClient(**options)  # type: ignore[arg-type]
+
+
+async def test_transport_and_http_client_are_exclusive() -> None:
+    async with httpx.AsyncClient() as mine:
+        with pytest.raises(ConfigurationError, match="not both"):
+            MoniteClient(token="t", transport=httpx.AsyncHTTPTransport(), http_client=mine)
+
+
+def test_repr_and_str_hold_no_secret() -> None:
+    monite = MoniteClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    fixed = MoniteClient(token="fixed-token-value-123")
+    for text in (repr(monite), str(monite), repr(fixed), str(fixed), repr(vars(monite)), repr(vars(fixed))):
+        assert CLIENT_SECRET not in text
+        assert "fixed-token-value-123" not in text
+    assert repr(monite) == (
+        f"MoniteClient(base_url={DEFAULT_BASE_URL!r}, api_version='2024-05-25', "
+        "auth='client credentials', max_retries=2)"
+    )
+
+
+async def test_call_runs_a_generated_module_or_function(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        created = await monite.call(post_mailbox_domains, body=DomainRequest(domain="mail.example.com"))
+        listing = await monite.call(get_mailbox_domains)
+        via_function = await monite.call(get_mailbox_domains.asyncio)
+        detailed = await monite.call(get_mailbox_domains.asyncio_detailed)
+    assert isinstance(created, DomainResponse)
+    assert isinstance(listing, DomainListResponse)
+    assert isinstance(via_function, DomainListResponse)
+    assert [d.id for d in listing.data] == [created.id]
+    assert detailed.status_code == http.HTTPStatus.OK
+    assert isinstance(detailed.parsed, DomainListResponse)
+    assert detailed.headers["x-monite-version"] == API_VERSION
+    assert all(r.headers["x-monite-version"] == API_VERSION for r in loopback.requests)
+
+
+async def test_call_maps_errors_and_leaves_open_operations_unsigned(loopback: LoopbackServer) -> None:
+    from monite_generated.api.mailbox_domains import delete_mailbox_domains_id
+
+    payload = ObtainTokenPayload(
+        client_id=uuid.UUID(CLIENT_ID), client_secret=CLIENT_SECRET, grant_type=GrantType.CLIENT_CREDENTIALS
+    )
+    async with loopback.client() as monite:
+        token = await monite.call(post_auth_token, body=payload)
+        with pytest.raises(NotFoundError):
+            await monite.call(delete_mailbox_domains_id, uuid.uuid4())
+    assert isinstance(token, AccessTokenResponse)
+    # The open operation went out unsigned, and only once: no token was fetched for it.
+    first = loopback.requests[0]
+    assert first.path == "/v1/auth/token"
+    assert "authorization" not in first.headers
+    assert loopback.count("POST", "/auth/token") == 2  # ours, then the one the DELETE needed
+
+
+async def test_call_rejects_what_is_not_an_operation(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        with pytest.raises(InvalidRequestError, match="not a generated operation"):
+            await monite.call(len)
+        with pytest.raises(InvalidRequestError, match="client="):
+            await monite.call(get_mailbox_domains, client=object())
+        with pytest.raises(InvalidRequestError, match="bad arguments"):
+            await monite.call(post_mailbox_domains, nonsense=1)
+    assert loopback.count() == 0
