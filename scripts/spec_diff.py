@@ -753,6 +753,10 @@ class SpecDiff:
                     "unknown fields are refused now" if tighter else "unknown fields are allowed now",
                 )
             )
+        # A map's value schema (`additionalProperties: {schema}`) is compared like a field's.
+        map_old, map_new = old.get("additionalProperties"), new.get("additionalProperties")
+        if isinstance(map_old, Mapping) and isinstance(map_new, Mapping):
+            changes += self._schema(map_old, map_new, side, f"{at}{{*}}")
         return changes
 
     def _variants(self, old: Mapping[str, Any], new: Mapping[str, Any], side: Side, at: str) -> list[Change]:

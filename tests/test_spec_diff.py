@@ -244,3 +244,70 @@ def test_usage_errors_exit_2() -> None:
     assert _run().returncode == 2
     assert _run(str(FRAGMENT), str(ROOT / "missing.yaml")).returncode == 2
     assert _run("git:HEAD", str(FRAGMENT)).returncode == 2
+
+
+def _one_operation(schema: dict[str, Any], side: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": "op", "responses": {"200": {"description": "ok"}}}
+    content = {"application/json": {"schema": schema}}
+    if side == "request":
+        operation["requestBody"] = {"required": True, "content": content}
+    else:
+        operation["responses"]["200"]["content"] = content
+    return {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/x": {"post": operation}}}
+
+
+# (old schema, new schema, kind, breaking for a request, breaking for a response)
+DIRECTIONAL = [
+    ({"type": "string"}, {"type": ["string", "null"]}, "type-changed", False, True),
+    ({"type": ["string", "null"]}, {"type": "string"}, "type-changed", True, False),
+    ({"type": "string"}, {"type": "string", "nullable": True}, "type-changed", False, True),
+    (
+        {"type": "string", "enum": ["a", "b"]},
+        {"type": "string", "enum": ["a"]},
+        "enum-value-removed",
+        True,
+        True,
+    ),
+    (
+        {"type": "string", "enum": ["a"]},
+        {"type": "string", "enum": ["a", "b"]},
+        "enum-value-added",
+        False,
+        False,
+    ),
+    ({"type": "string"}, {"type": "string", "enum": ["a"]}, "enum-changed", True, False),
+    ({"type": "string", "format": "uuid"}, {"type": "string"}, "format-changed", False, True),
+    ({"type": "string"}, {"type": "string", "format": "uuid"}, "format-changed", True, False),
+    ({"type": "string"}, {"type": "string", "pattern": "^a$"}, "pattern-changed", True, False),
+    ({"type": "integer", "maximum": 5}, {"type": "integer", "maximum": 3}, "limit-changed", True, False),
+    (
+        {"type": "object"},
+        {"type": "object", "additionalProperties": False},
+        "additional-properties-changed",
+        True,
+        False,
+    ),
+    (
+        {"type": "object", "additionalProperties": {"type": "integer"}},
+        {"type": "object", "additionalProperties": {"type": "string"}},
+        "type-changed",
+        True,
+        True,
+    ),
+    (
+        {"anyOf": [{"type": "string"}]},
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        "variants-changed",
+        False,
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "kind", "request_breaks", "response_breaks"), DIRECTIONAL)
+def test_direction_decides_what_breaks(
+    old: dict[str, Any], new: dict[str, Any], kind: str, request_breaks: bool, response_breaks: bool
+) -> None:
+    for side, breaks in (("request", request_breaks), ("response", response_breaks)):
+        report = spec_diff.diff(_one_operation(old, side), _one_operation(new, side))
+        assert [(c.kind, c.breaking) for c in report.changes] == [(kind, breaks)], side
