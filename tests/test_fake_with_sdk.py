@@ -1,0 +1,153 @@
+"""The fake Monite as users meet it: MoniteClient in process and over a socket, faults scripted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+import monite_async
+from monite_async import (
+    DNSRecords,
+    MoniteClient,
+    MoniteConnectionError,
+    NotFoundError,
+    ServerError,
+    UnexpectedResponseError,
+    is_known,
+)
+from monite_async.testing import FakeMonite
+
+
+@pytest.fixture(autouse=True)
+def instant_retries() -> Iterator[None]:
+    monite_async.set_testing(True)
+    yield
+    monite_async.set_testing(False)
+
+
+@pytest.fixture
+async def monite(fake_monite: FakeMonite) -> AsyncIterator[MoniteClient]:
+    async with MoniteClient(
+        client_id=fake_monite.client_id,
+        client_secret=fake_monite.client_secret,
+        base_url=fake_monite.base_url,
+        transport=fake_monite.transport(),
+    ) as client:
+        yield client
+
+
+@pytest.mark.fake_monite(verify_after=1)
+async def test_walkthrough_in_process(monite: MoniteClient, fake_monite: FakeMonite) -> None:
+    created = await monite.mailbox_domains.create("mail.example.com")
+    verified = await monite.mailbox_domains.verify(created.id)
+    listed = await monite.mailbox_domains.list()
+    await monite.mailbox_domains.delete(created.id)
+
+    assert isinstance(created.dns_records, DNSRecords)
+    assert verified.status == "verified"
+    assert [d.id for d in listed] == [created.id]
+    assert fake_monite.domains == []
+    assert fake_monite.token_requests == 1
+    operations = [entry.operation_id for entry in fake_monite.requests]
+    assert operations == [
+        "post_auth_token",
+        "post_mailbox_domains",
+        "post_mailbox_domains_id_verify",
+        "get_mailbox_domains",
+        "delete_mailbox_domains_id",
+    ]
+    assert {entry.headers["x-monite-version"] for entry in fake_monite.requests} == {"2024-05-25"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500},
+        {"status": 503},
+        {"status": 429, "retry_after": 1},
+        {"drop_connection": True},
+    ],
+)
+async def test_transient_faults_are_retried(
+    monite: MoniteClient, fake_monite: FakeMonite, fault: dict[str, object]
+) -> None:
+    fake_monite.faults.fail_next("get_mailbox_domains", **fault)  # type: ignore[arg-type]
+
+    assert await monite.mailbox_domains.list() == []
+    assert [e.status for e in fake_monite.requests_to("get_mailbox_domains")][-1] == 200
+    assert len(fake_monite.requests_to("get_mailbox_domains")) == 2
+
+
+@pytest.mark.parametrize("status", [500, 520])
+async def test_persistent_5xx_becomes_server_error(
+    monite: MoniteClient, fake_monite: FakeMonite, status: int
+) -> None:
+    # 520 (a CDN's "unknown error") is outside http.HTTPStatus: it must still be a typed error.
+    fake_monite.faults.fail_next("get_mailbox_domains", times=3, status=status)
+
+    with pytest.raises(ServerError) as caught:
+        await monite.mailbox_domains.list()
+    assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize("stale_token_status", [401, 400])
+async def test_expired_token_is_refreshed_once(stale_token_status: int) -> None:
+    fake = FakeMonite(stale_token_status=stale_token_status)
+    async with MoniteClient(
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        base_url=fake.base_url,
+        transport=fake.transport(),
+    ) as monite:
+        await monite.mailbox_domains.list()
+        fake.expire_tokens()
+        await monite.mailbox_domains.list()
+
+    assert fake.token_requests == 2
+    statuses = [entry.status for entry in fake.requests_to("get_mailbox_domains")]
+    assert statuses == [200, stale_token_status, 200]
+
+
+async def test_unknown_enum_still_parses(monite: MoniteClient, fake_monite: FakeMonite) -> None:
+    fake_monite.faults.fail_next("post_mailbox_domains", unknown_enum=True)
+
+    created = await monite.mailbox_domains.create("mail.example.com")
+
+    assert isinstance(created.dns_records, DNSRecords)
+    record_type = created.dns_records.sending_dns_records[0].record_type
+    assert record_type.value == "SRV"
+    assert not is_known(record_type)
+
+
+@pytest.mark.parametrize("fault", [{"non_json": True}, {"missing_field": "status"}])
+async def test_broken_answers_become_typed_errors(
+    monite: MoniteClient, fake_monite: FakeMonite, fault: dict[str, object]
+) -> None:
+    fake_monite.faults.fail_next("post_mailbox_domains", **fault)  # type: ignore[arg-type]
+
+    with pytest.raises(UnexpectedResponseError):
+        await monite.mailbox_domains.create("mail.example.com")
+
+
+async def test_unknown_id_is_not_found(monite: MoniteClient) -> None:
+    with pytest.raises(NotFoundError):
+        await monite.mailbox_domains.delete("3fa85f64-5717-4562-b3fc-2c963f66afa6")
+
+
+async def test_over_a_socket_with_a_dropped_connection() -> None:
+    fake = FakeMonite()
+    async with (
+        fake.serve() as base_url,
+        MoniteClient(
+            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url, max_retries=1
+        ) as monite,
+    ):
+        fake.faults.fail_next("post_mailbox_domains", drop_connection=True)
+        created = await monite.mailbox_domains.create("mail.example.com")
+        fake.faults.fail_next("get_mailbox_domains", times=2, drop_connection=True)
+        with pytest.raises(MoniteConnectionError):
+            await monite.mailbox_domains.list()
+
+    assert created.domain == "mail.example.com"
+    assert [e.status for e in fake.requests_to("post_mailbox_domains")] == [None, 201]
