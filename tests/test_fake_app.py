@@ -379,3 +379,12 @@ def test_knobs_are_checked() -> None:
         FakeMonite(rate_limit=0)
     with pytest.raises(KeyError):
         FakeMonite().revoke("never-issued")
+
+
+async def test_clear_requests_forgets_the_log(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+    await http.get("/mailbox_domains", headers=auth(fake_monite))
+
+    fake_monite.clear_requests()
+    await http.get("/mailbox_domains", headers=VERSION)
+
+    assert [entry.status for entry in fake_monite.requests] == [401]

@@ -94,3 +94,28 @@ def test_command_line_refuses_bad_knobs() -> None:
 
     assert result.returncode == 2
     assert "verify_after" in result.stderr
+
+
+def test_serve_in_thread_stops_cleanly() -> None:
+    fake = FakeMonite()
+    with fake.serve_in_thread() as base_url:
+        answered = httpx.get(base_url + "/mailbox_domains", headers=VERSION, timeout=5.0)
+
+    assert answered.status_code == 401
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base_url + "/mailbox_domains", timeout=2.0)
+
+
+async def test_app_speaks_the_lifespan_protocol() -> None:
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await FakeMonite().app({"type": "lifespan"}, receive, send)
+
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]

@@ -352,7 +352,8 @@ async def _drop_connection(send: Send) -> None:
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
+    # The protocol has two messages, startup then shutdown; nothing to set up or tear down.
+    for _ in range(2):
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})

@@ -157,6 +157,11 @@ class FakeMonite:
         with self._app.lock:
             return list(self._app.log)
 
+    def clear_requests(self) -> None:
+        """Forget the recorded requests, to assert on the next step alone."""
+        with self._app.lock:
+            self._app.log.clear()
+
     def requests_to(self, operation_id: str) -> list[RecordedRequest]:
         """The recorded requests to one operation, such as `"post_mailbox_domains"`."""
         return [entry for entry in self.requests if entry.operation_id == operation_id]
