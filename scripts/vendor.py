@@ -99,7 +99,8 @@ def _rewrite_import(node: ast.Import, *, depth: int, counter: list[int]) -> str 
             assert head_target is not None
             counter[0] += 1
             parent, last = _split(target)
-            statements.append(f"from {parent} import {last} as _vendored_submodule_{counter[0]}")
+            loaded = f"_vendored_submodule_{counter[0]}"
+            statements += [f"from {parent} import {last} as {loaded}", f"del {loaded}"]
             target = head_target
         if target.strip("."):
             parent, last = _split(target)

@@ -56,7 +56,7 @@ def _run_tool(*args: str) -> subprocess.CompletedProcess[str]:
         (
             0,
             "import monite_generated.models",
-            "from ._generated import models as _vendored_submodule_1; "
+            "from ._generated import models as _vendored_submodule_1; del _vendored_submodule_1; "
             "from . import _generated as monite_generated",
         ),
         (1, "import monite_async.testing as t", "from .. import testing as t"),
@@ -320,3 +320,27 @@ def test_two_vendored_copies_and_the_installed_package_in_one_interpreter(tmp_pa
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "VENDORED OK ['mail.example.com', 'mail.example.com', 'mail.example.com']" in run.stdout
+
+
+def test_the_copy_type_checks_strictly_and_has_no_unused_import(tmp_path: Path) -> None:
+    # A host SDK type-checks and lints its tree; the rewritten imports must not break either.
+    vendor_tool.vendor(tmp_path / "src", "acme_monite")
+    bin_dir = Path(sys.executable).parent
+    mypy = subprocess.run(  # noqa: S603
+        [str(bin_dir / "mypy"), "--strict", "--cache-dir", str(tmp_path / ".mypy"), "acme_monite"],
+        cwd=tmp_path / "src",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+    ruff = subprocess.run(  # noqa: S603
+        [str(bin_dir / "ruff"), "check", "--isolated", "--no-cache", "--select", "F", "acme_monite"],
+        cwd=tmp_path / "src",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
