@@ -17,6 +17,7 @@ So an operation added to the spec works through `call()` with no facade change.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import http
 import inspect
@@ -113,6 +114,18 @@ def _requires_auth(module: types.ModuleType) -> bool:
 @functools.cache
 def _accepts_version(module: types.ModuleType) -> bool:
     return "x_monite_version" in inspect.signature(module._get_kwargs).parameters
+
+
+def _header_text(value: object) -> str | bytes:
+    # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
+    # unconverted; httpx accepts only str or bytes.
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _reason(status: int) -> str:
@@ -235,6 +248,8 @@ class Pipeline:
             request_kwargs = module._get_kwargs(*args, **kwargs)
         except (TypeError, ValueError, AttributeError) as exc:
             raise InvalidRequestError(f"{name}: bad arguments: {self._redact_text(str(exc))[:300]}") from None
+        if isinstance(request_kwargs.get("headers"), dict):
+            request_kwargs["headers"] = {k: _header_text(v) for k, v in request_kwargs["headers"].items()}
         request = self._http.build_request(**request_kwargs)
         auth = self._auth if _requires_auth(module) else None
         try:

@@ -212,3 +212,30 @@ async def test_call_rejects_what_is_not_an_operation(loopback: LoopbackServer) -
         with pytest.raises(InvalidRequestError, match="bad arguments"):
             await monite.call(post_mailbox_domains, nonsense=1)
     assert loopback.count() == 0
+
+
+async def test_call_converts_typed_header_values_to_text(loopback: LoopbackServer) -> None:
+    # A generated operation with a typed header (as x-monite-entity-id: uuid would be): the
+    # generator leaves the UUID in the headers dict, which httpx alone refuses.
+    import types
+
+    entity = uuid.UUID("9d2b4c8f-2087-4738-ba91-7359683c49a4")
+    operation = types.ModuleType("monite_generated.api.fake.get_with_typed_headers")
+
+    def _get_kwargs(*, x_monite_entity_id: uuid.UUID, flag: bool, x_monite_version: str) -> dict[str, object]:
+        headers = {
+            "x-monite-entity-id": x_monite_entity_id,
+            "x-flag": flag,
+            "x-monite-version": x_monite_version,
+        }
+        return {"method": "get", "url": "/mailbox_domains", "headers": headers}
+
+    operation._get_kwargs = _get_kwargs  # type: ignore[attr-defined]
+    operation._parse_response = get_mailbox_domains._parse_response  # type: ignore[attr-defined]
+    async with loopback.client() as monite:
+        listing = await monite.call(operation, x_monite_entity_id=entity, flag=True)
+    assert isinstance(listing, DomainListResponse)
+    sent = loopback.recorded("GET", "/mailbox_domains")[0].headers
+    assert sent["x-monite-entity-id"] == str(entity)
+    assert sent["x-flag"] == "true"
+    assert sent["authorization"].startswith("Bearer ")  # no asyncio_detailed to read: secured by default
