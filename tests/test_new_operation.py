@@ -257,20 +257,8 @@ def test_the_spec_diff_calls_it_an_added_operation_and_nothing_breaking(
     ]
 
 
-@pytest.mark.parametrize(
-    "entity_id_as",
-    [
-        "str",
-        pytest.param(
-            "uuid",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the generated code puts a uuid.UUID header value into httpx headers unconverted "
-                "(TypeError); MoniteClient.call does not convert it yet",
-            ),
-        ),
-    ],
-)
+# The generated signature types the header as UUID; callers pass a UUID or its text.
+@pytest.mark.parametrize("entity_id_as", ["str", "uuid"])
 def test_monite_call_runs_it_with_auth_version_retries_and_errors(
     project_with_get_mailboxes: Path, entity_id_as: str
 ) -> None:
