@@ -9,7 +9,7 @@ it at a revision (PATH from the repository root). Exit code: 0 when nothing brea
 client, 1 when something does, 2 when an argument or a document is unusable.
 
 What is compared: operations (matched by method and path, then by operationId for a
-moved path), parameters, request bodies, responses (status codes, media types, headers),
+moved path; their first tag, which names the generated module's package), parameters, request bodies, responses (status codes, media types, headers),
 schemas (types, formats, patterns, enums, fields, required flags, limits, variants),
 security and servers. Local `$ref`s are followed, components/responses included. Prose
 (summary, description, title, examples, tags) and `x-` extensions are ignored.
@@ -26,7 +26,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -358,6 +358,18 @@ class SpecDiff:
                 "a warning, not a failure",
                 operation=label,
             )
+        # openapi-python-client writes each operation to api/<first tag>/<operationId>.py.
+        tag_old, tag_new = (old.node.get("tags") or [None])[0], (new.node.get("tags") or [None])[0]
+        if tag_old != tag_new:
+            yield Change(
+                "tag-changed",
+                label,
+                tag_old,
+                tag_new,
+                True,
+                "the generated module moves to another api/<tag>/ package; imports of it break",
+                operation=label,
+            )
         yield from self._security(old, new, label)
         yield from self._parameters(old, new, label)
         yield from self._request_body(old, new, label)
@@ -445,7 +457,10 @@ class SpecDiff:
                     "existing calls may not send it" if required_new else "sending it stays allowed",
                     operation=label,
                 )
-            yield from self._schemas(p_old.get("schema"), p_new.get("schema"), "request", where, label)
+            for change in self._schemas(p_old.get("schema"), p_new.get("schema"), "request", where, label):
+                if change.kind == "type-changed" and change.location == where:
+                    change = replace(change, kind="parameter-type-changed")
+                yield change
 
     def _request_body(self, old: Operation, new: Operation, label: str) -> Iterator[Change]:
         b_old = self.old.deref(old.node.get("requestBody")) if old.node.get("requestBody") else None

@@ -38,6 +38,7 @@ EXPECTED: dict[str, set[tuple[str, str, bool]]] = {
         ("operation-removed", "DELETE /pets/{pet_id}", True),
         ("operation-path-changed", "feed_pet", True),
         ("operation-added", "POST /pets", False),
+        ("tag-changed", "list_pets", True),
     },
     "request_side": {
         ("request-field-added-required", "create_pet request body .owner", True),
@@ -68,7 +69,7 @@ EXPECTED: dict[str, set[tuple[str, str, bool]]] = {
     "status_and_parameters": {
         ("parameter-added-required", "create_pet parameter header x-tenant", True),
         ("parameter-removed", "create_pet parameter query dry_run", True),
-        ("type-changed", "create_pet parameter query page", True),
+        ("parameter-type-changed", "create_pet parameter query page", True),
         ("status-code-removed", "create_pet response 200", True),
         ("status-code-added", "create_pet response 201", True),
         ("status-code-added", "create_pet response 429", False),
