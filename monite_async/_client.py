@@ -65,6 +65,11 @@ class _CallerClientTransport(httpx.AsyncBaseTransport):
         self._client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # `send` skips the client's default headers; add the caller's (a custom header they
+        # set, say), never replacing ours (Authorization, x-monite-version, content-type).
+        for name, value in self._client.headers.items():
+            if name not in request.headers:
+                request.headers[name] = value
         try:
             # auth=None: Authorization is ours; the caller client's own auth must not replace it.
             return await self._client.send(request, stream=True, auth=None, follow_redirects=False)

@@ -49,7 +49,8 @@ async def test_a_callers_http_client_is_used_and_left_open(loopback: LoopbackSer
     async def hook(request: httpx.Request) -> None:
         seen.append(f"{request.method} {request.url.path}")
 
-    async with httpx.AsyncClient(event_hooks={"request": [hook]}) as mine:
+    headers = {"x-team": "billing", "x-monite-version": "1999-01-01"}
+    async with httpx.AsyncClient(event_hooks={"request": [hook]}, headers=headers) as mine:
         async with loopback.client(http_client=mine) as monite:
             await monite.mailbox_domains.list()
         assert not mine.is_closed
@@ -59,7 +60,8 @@ async def test_a_callers_http_client_is_used_and_left_open(loopback: LoopbackSer
     # Auth and version were applied by MoniteClient on top of the caller's client.
     first_get = loopback.recorded("GET", "/mailbox_domains")[0]
     assert first_get.headers["authorization"].startswith("Bearer ")
-    assert first_get.headers["x-monite-version"] == API_VERSION
+    assert first_get.headers["x-monite-version"] == API_VERSION  # ours wins over the caller's default
+    assert first_get.headers["x-team"] == "billing"  # the caller's own default header is kept
 
 
 async def test_a_callers_http_client_still_gets_retries(
