@@ -9,10 +9,11 @@ it at a revision (PATH from the repository root). Exit code: 0 when nothing brea
 client, 1 when something does, 2 when an argument or a document is unusable.
 
 What is compared: operations (matched by method and path, then by operationId for a
-moved path; their first tag, which names the generated module's package), parameters, request bodies, responses (status codes, media types, headers),
-schemas (types, formats, patterns, enums, fields, required flags, limits, variants),
-security and servers. Local `$ref`s are followed, components/responses included. Prose
-(summary, description, title, examples, tags) and `x-` extensions are ignored.
+moved path; their first tag, which names the generated module's package), parameters,
+request bodies, responses (status codes, media types, headers), schemas (types, formats,
+patterns, enums, fields, required flags, limits, variants), security and servers.
+Local `$ref`s are followed, components/responses included. Prose (summary, description,
+title, examples, tags' descriptions) and `x-` extensions are ignored.
 
 Direction matters: the client *sends* requests and *reads* responses. A field becoming
 required breaks a request; a field becoming optional breaks a response reader. Each
