@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff clean
+.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff vendor clean
 
 install: $(STAMP)
 
@@ -27,6 +27,7 @@ check-generated: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache .
 	$(VENV)/bin/ruff format --no-cache --check .
+	$(PY) scripts/node_tools.py lint-openapi
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -38,6 +39,28 @@ test: lint typecheck check-generated pytest
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo
+
+# Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench extra.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/bench.py
+
+# Compare two OpenAPI documents for clients; exits non-zero when a change breaks them.
+# OLD and NEW are files or git:REV:PATH; the default compares your edit with what is committed.
+# `make spec-diff OLD=git:HEAD~1:openapi/mailbox_domains.yaml`, `make spec-diff JSON=1`.
+OLD ?= git:HEAD:openapi/mailbox_domains.yaml
+NEW ?= openapi/mailbox_domains.yaml
+spec-diff: $(STAMP)
+	@$(PY) scripts/spec_diff.py $(OLD) $(NEW) $(if $(JSON),--json)
+
+# Copy the SDK into another project under its own name: `make vendor DEST=../host/src/host PACKAGE=monite`.
+vendor: $(STAMP)
+	@test -n "$(DEST)" -a -n "$(PACKAGE)" || { echo "usage: make vendor DEST=DIR PACKAGE=NAME"; exit 2; }
+	$(PY) scripts/vendor.py --dest $(DEST) --package $(PACKAGE)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache

@@ -1,0 +1,597 @@
+"""`make bench`: the facade against raw httpx, the generated code and Monite's own SDK.
+
+    .venv/bin/python benchmarks/bench.py            # writes docs/benchmarks.md and .png
+    .venv/bin/python benchmarks/bench.py --quick    # fewer calls, for a smoke run
+
+Every figure is taken in this one run on this machine, and the targets are ratios between
+figures of the same run, never absolute times. The fake Monite is served by uvicorn (with
+uvloop and httptools where installed) in a separate process, so the client's process
+measures client work; the in-process figures use a transport that replays one recorded
+response, so they measure client CPU alone. Monite's `monite` package is installed from
+the package index into `.tools/monite-sdk-venv` and measured there with the same loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from harness import CannedTransport, measure  # noqa: E402
+
+MONITE_SDK_VERSION = "0.5.4"
+MONITE_VENV = ROOT / ".tools" / "monite-sdk-venv"
+# monite_async as users install it: runtime dependencies only. (The dev environment also
+# has click and rich, which httpx imports for its command line when they are present.)
+RUNTIME_VENV = ROOT / ".tools" / "monite-async-runtime-venv"
+DOCS = ROOT / "docs"
+
+# The fake, tuned for throughput: uvicorn picks uvloop and httptools when they are installed.
+SERVER = """
+import sys, uvicorn
+from monite_async.testing import FakeMonite
+from monite_async.testing._server import bind_loopback
+fake = FakeMonite(token_lifetime=float(sys.argv[1]))
+sock = bind_loopback(0)
+print(sock.getsockname()[1], flush=True)
+config = uvicorn.Config(fake.app, lifespan="off", log_level="warning", access_log=False)
+uvicorn.Server(config).run(sockets=[sock])
+"""
+
+# Monite's SDK, in its own environment, through the same loop (harness.py).
+MONITE_SDK_RUN = """
+import asyncio, json, sys
+sys.path.insert(0, sys.argv[1])
+import httpx
+from harness import CannedTransport, measure
+from monite import AsyncMonite
+args = json.loads(sys.argv[2])
+
+async def main():
+    out = {}
+    for mode in ("socket", "in_process"):
+        if mode == "socket":
+            http = httpx.AsyncClient(timeout=30)
+            base = args["base_url"]
+        else:
+            canned = args["canned"]
+            http = httpx.AsyncClient(transport=CannedTransport(200, canned["headers"], canned["body"].encode()))
+            base = "http://canned.invalid/v1"
+        sdk = AsyncMonite(base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http)
+        for tasks in (1, 10):
+            out[f"{mode}/{tasks}"] = await measure(sdk.mailbox_domains.get, tasks=tasks, calls=args["calls"], rounds=args["rounds"])
+        await http.aclose()
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+@dataclass
+class Report:
+    machine: dict[str, str] = field(default_factory=dict)
+    per_call: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    concurrency: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    storm: dict[str, dict[str, float]] = field(default_factory=dict)
+    imports: dict[str, dict[str, float]] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
+    generation_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the fake Monite in its own process -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fake_server(*, token_lifetime: float = 86400.0) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(token_lifetime)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        base_url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 15
+        while True:  # bounded: until it answers or 15 s pass
+            try:
+                httpx.get(base_url + "/mailbox_domains", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the fake Monite did not start") from None
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def prepare(base_url: str) -> tuple[str, dict[str, Any]]:
+    """A token, one stored domain (a realistic list body) and that body recorded for replay."""
+    from monite_async import API_VERSION
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    headers = {"x-monite-version": API_VERSION}
+    token = httpx.post(
+        base_url + "/auth/token",
+        headers=headers,
+        json={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET},
+    ).json()["access_token"]
+    headers["Authorization"] = f"Bearer {token}"
+    httpx.post(base_url + "/mailbox_domains", headers=headers, json={"domain": "mail.example.com"}).raise_for_status()
+    listing = httpx.get(base_url + "/mailbox_domains", headers=headers)
+    listing.raise_for_status()
+    canned = {
+        "headers": [("content-type", "application/json"), ("x-monite-version", API_VERSION)],
+        "body": listing.text,
+    }
+    return token, canned
+
+
+# -- the client variants ------------------------------------------------------------------------
+
+Call = Callable[[], Awaitable[Any]]
+
+
+@contextlib.asynccontextmanager
+async def variant(
+    name: str, *, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None
+) -> AsyncIterator[Call]:
+    """One way of making the list call; `transport=None` means each variant's own default pool."""
+    from monite_generated.api.mailbox_domains import get_mailbox_domains
+    from monite_generated.client import AuthenticatedClient
+
+    from monite_async import API_VERSION, MoniteClient
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    headers = {"x-monite-version": API_VERSION, "Authorization": f"Bearer {token}"}
+    if name == "facade":
+        monite = MoniteClient(
+            client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, base_url=base_url, transport=transport
+        )
+        async with monite:
+            yield monite.mailbox_domains.list
+    elif name == "raw httpx":
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+
+            async def raw() -> Any:
+                response = await http.get("/mailbox_domains")
+                response.raise_for_status()
+                return response.json()
+
+            yield raw
+    elif name == "generated":
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+            generated = AuthenticatedClient(base_url=base_url, token=token)
+            generated.set_async_httpx_client(http)
+
+            async def call_generated() -> Any:
+                return await get_mailbox_domains.asyncio(client=generated, x_monite_version=API_VERSION)
+
+            yield call_generated
+    else:
+        raise ValueError(name)
+
+
+def aiohttp_transport() -> httpx.AsyncBaseTransport:
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+
+
+# -- the measurements ---------------------------------------------------------------------------
+
+
+async def per_call(report: Report, *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int) -> None:
+    for mode in ("socket", "in_process"):
+        for name in ("facade", "raw httpx", "generated"):
+            for tasks in (1, 10):
+                transport = None if mode == "socket" else canned_transport(canned)
+                async with variant(name, base_url=base_url, token=token, transport=transport) as call:
+                    result = await measure(call, tasks=tasks, calls=calls, rounds=rounds)
+                report.per_call.setdefault(f"{mode}/{tasks}", {})[name] = result
+                print(f"  per call, {mode}, {tasks} task(s), {name}: {result['calls_per_s']:,.0f} calls/s", flush=True)
+    sdk = monite_sdk(base_url=base_url, token=token, canned=canned, calls=calls, rounds=rounds)
+    for key, result in sdk.items():
+        report.per_call.setdefault(key, {})["monite SDK"] = result
+        print(f"  per call, {key}, monite SDK: {result['calls_per_s']:,.0f} calls/s", flush=True)
+
+
+class _ReplayWithLogin(CannedTransport):
+    """The replaying transport, plus a token for the facade's one `/auth/token` call."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/token"):
+            return httpx.Response(200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"})
+        return await super().handle_async_request(request)
+
+
+def canned_transport(canned: dict[str, Any]) -> httpx.AsyncBaseTransport:
+    return _ReplayWithLogin(200, canned["headers"], canned["body"].encode())
+
+
+async def concurrency(report: Report, *, base_url: str, token: str, calls: int, rounds: int) -> None:
+    backends: dict[str, Callable[[], httpx.AsyncBaseTransport | None]] = {
+        "default": lambda: None,
+        "aiohttp": aiohttp_transport,
+    }
+    for name in ("raw httpx", "facade"):
+        for backend, make in backends.items():
+            label = f"{name}, {backend}"
+            for tasks in (10, 50, 100):
+                async with variant(name, base_url=base_url, token=token, transport=make()) as call:
+                    result = await measure(call, tasks=tasks, calls=max(calls, tasks * 10), rounds=rounds)
+                report.concurrency.setdefault(label, {})[tasks] = result
+                print(
+                    f"  {tasks:>3} tasks, {label}: {result['calls_per_s']:,.0f} calls/s, "
+                    f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+                    flush=True,
+                )
+
+
+async def storms(report: Report, *, tasks: int) -> None:
+    """1,000 calls at the moment the token goes stale, two ways: the client's clock says it is
+    due (proactive refresh) and the server says it expired (401 for everyone at once)."""
+    from monite_async import MoniteClient
+    from monite_async.testing import FakeMonite
+
+    # Proactive: a 3 s token is due for refresh 0.3 s before it expires (10 % margin); the
+    # storm starts after 2.8 s, while the server would still accept the old token.
+    fake = FakeMonite(token_lifetime=3.0)
+    limits = httpx.Limits(max_connections=10)  # far fewer connections than callers
+    with fake.serve_in_thread() as base_url:
+        async with MoniteClient(
+            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url, limits=limits
+        ) as monite:
+            await monite.mailbox_domains.list()
+            await asyncio.sleep(2.8)
+            before = fake.token_requests
+            started = time.perf_counter()
+            await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
+            report.storm["expiry (proactive)"] = {
+                "calls": tasks,
+                "token_requests": fake.token_requests - before,
+                "drain_s": time.perf_counter() - started,
+            }
+
+        # Reactive: the server expires every token; each caller gets 401 at once.
+        async with MoniteClient(
+            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url, limits=limits
+        ) as monite:
+            await monite.mailbox_domains.list()
+            fake.expire_tokens()
+            before = fake.token_requests
+            started = time.perf_counter()
+            await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
+            report.storm["server-side expiry (401 storm)"] = {
+                "calls": tasks,
+                "token_requests": fake.token_requests - before,
+                "drain_s": time.perf_counter() - started,
+            }
+    for name, result in report.storm.items():
+        print(f"  storm, {name}: {result['token_requests']:.0f} token request(s), drained in {result['drain_s']:.2f} s")
+
+
+def import_times(report: Report, *, python: Path, module: str, label: str, repeat: int = 5) -> None:
+    """Cumulative import time of `module` (min of `repeat` fresh interpreters) and RSS after it."""
+    best = float("inf")
+    for _ in range(repeat):
+        result = subprocess.run(
+            [str(python), "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True
+        )
+        for line in result.stderr.splitlines():
+            parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
+            if len(parts) == 3 and parts[2] == module:
+                best = min(best, int(parts[1]) / 1e6)
+    rss = subprocess.run(
+        [str(python), "-c", f"import {module}, re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    report.imports[label] = {"import_s": best, "rss_mib": int(rss) / 1024}
+    print(f"  import {module}: {best * 1000:.0f} ms, {int(rss) / 1024:.0f} MiB resident")
+
+
+MEMORY_RUN = """
+import asyncio, json, re, sys
+sys.path.insert(0, sys.argv[1])
+from harness import CannedTransport
+from monite_async import MoniteClient
+
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read())[1]) / 1024
+
+async def main():
+    canned = json.loads(sys.argv[2])
+    transport = CannedTransport(200, canned["headers"], canned["body"].encode())
+    out = {"after_import_mib": rss()}
+    async with MoniteClient(token="t", base_url="http://canned.invalid/v1", transport=transport) as monite:
+        for _ in range(1000):
+            await monite.mailbox_domains.list()
+        out["after_1000_calls_mib"] = rss()
+        for _ in range(10000):
+            await monite.mailbox_domains.list()
+        out["after_11000_calls_mib"] = rss()
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def memory(report: Report, *, canned: dict[str, Any]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_RUN, str(HERE), json.dumps(canned)], capture_output=True, text=True, check=True
+    )
+    report.memory = json.loads(result.stdout)
+    growth = report.memory["after_11000_calls_mib"] - report.memory["after_1000_calls_mib"]
+    report.memory["growth_mib"] = growth
+    print(f"  memory: {report.memory}")
+
+
+def generation(report: Report) -> None:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate.py")], check=True, capture_output=True)
+    report.generation_s = time.perf_counter() - started
+    print(f"  make generate: {report.generation_s:.2f} s")
+
+
+# -- Monite's SDK -------------------------------------------------------------------------------
+
+
+def monite_sdk_python() -> Path:
+    python = MONITE_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('monite'))"]
+    if python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == MONITE_SDK_VERSION:
+        return python
+    print(f"  installing monite=={MONITE_SDK_VERSION} into {MONITE_VENV.relative_to(ROOT)} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(MONITE_VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"monite=={MONITE_SDK_VERSION}"],
+        check=True,
+    )
+    return python
+
+
+def runtime_python() -> Path:
+    """A venv with this checkout installed as a user would: `pip install .`, no extras."""
+    python = RUNTIME_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, str(ROOT)], check=True, capture_output=True)
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(ROOT)], check=True, capture_output=True)
+    return python
+
+
+def monite_sdk(*, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int) -> dict[str, Any]:
+    from monite_async import API_VERSION
+
+    args = {"base_url": base_url, "token": token, "canned": canned, "version": API_VERSION, "calls": calls, "rounds": rounds}
+    result = subprocess.run(
+        [str(monite_sdk_python()), "-c", MONITE_SDK_RUN, str(HERE), json.dumps(args)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found[1] if found else cpu
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "httpx": version("httpx"),
+        "uvicorn": version("uvicorn"),
+        "uvloop": version("uvloop"),
+        "httptools": version("httptools"),
+        "httpx-aiohttp": version("httpx-aiohttp"),
+        "aiohttp": version("aiohttp"),
+        "monite (Monite's SDK)": MONITE_SDK_VERSION,
+    }
+
+
+def targets(report: Report) -> list[tuple[str, str, bool]]:
+    rows: list[tuple[str, str, bool]] = []
+    for tasks in (1, 10):
+        figures = report.per_call[f"socket/{tasks}"]
+        ratio = figures["raw httpx"]["calls_per_s"] / figures["facade"]["calls_per_s"]
+        rows.append((f"facade time per call / raw httpx, socket, {tasks} task(s) (<= 1.05)", f"{ratio:.3f}", ratio <= 1.05))
+        ratio = figures["monite SDK"]["calls_per_s"] / figures["facade"]["calls_per_s"]
+        rows.append((f"facade time per call / Monite's SDK, socket, {tasks} task(s) (<= 0.5)", f"{ratio:.3f}", ratio <= 0.5))
+    ratio = report.imports["monite_async"]["import_s"] / report.imports["monite"]["import_s"]
+    rows.append(("import monite_async / import monite (<= 0.15)", f"{ratio:.3f}", ratio <= 0.15))
+    for tasks in (50, 100):
+        fast = report.concurrency["facade, aiohttp"][tasks]["calls_per_s"]
+        slow = report.concurrency["raw httpx, default"][tasks]["calls_per_s"]
+        rows.append((f"facade on aiohttp / raw httpx default, {tasks} tasks (>= 2)", f"{fast / slow:.2f}", fast / slow >= 2))
+    for name, result in report.storm.items():
+        rows.append((f"token requests in the storm, {name} (== 1)", f"{result['token_requests']:.0f}", result["token_requests"] == 1))
+    growth = report.memory["growth_mib"]
+    rows.append(("resident memory growth over 10,000 calls (< 1 MiB)", f"{growth:.2f} MiB", growth < 1.0))
+    return rows
+
+
+def write_report(report: Report, *, command: str) -> None:
+    DOCS.mkdir(exist_ok=True)
+    out: list[str] = [
+        "# Benchmarks",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d')}; every figure comes from that one run on the",
+        "machine below, and every target is a ratio of two figures of the same run. Regenerate with `make bench`.",
+        "",
+        "## Machine and versions",
+        "",
+        *[f"- {key}: {value}" for key, value in report.machine.items()],
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *[f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in targets(report)],
+        "",
+        "## 1. Per-call overhead: `mailbox_domains.list()` and its equivalents",
+        "",
+        "`socket`: against the fake Monite in another process over 127.0.0.1. `in_process`: a transport that",
+        "replays one recorded response, so only client CPU is measured (the facade's auth flow, retry layer,",
+        "request building and parsing into attrs models, against `response.json()` for raw httpx).",
+        "",
+        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, figures in report.per_call.items():
+        raw = figures["raw httpx"]["calls_per_s"]
+        for name, result in figures.items():
+            out.append(
+                f"| {key.replace('/', ', ')} task(s) | {name} | {result['calls_per_s']:,.0f} | {result['p50_ms']:.2f} | "
+                f"{result['p99_ms']:.2f} | {raw / result['calls_per_s']:.2f}x |"
+            )
+    out += [
+        "",
+        "## 2. Concurrency: tasks sharing one client, over a socket",
+        "",
+        "| client, transport | tasks | calls/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for label, by_tasks in report.concurrency.items():
+        for tasks, result in by_tasks.items():
+            out.append(
+                f"| {label} | {tasks} | {result['calls_per_s']:,.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} |"
+            )
+    out += [
+        "",
+        "![calls per second per variant](benchmarks.png)",
+        "",
+        "## 3. Token refresh storm",
+        "",
+        "One client with a pool of 10 connections; 1,000 concurrent `list()` calls at the moment the token goes",
+        "stale. The fake is served in a thread of the benchmark's own process (to count its token requests).",
+        "",
+        "| how the token went stale | calls | token requests | time to drain (s) |",
+        "|---|---|---|---|",
+        *[
+            f"| {name} | {r['calls']:.0f} | {r['token_requests']:.0f} | {r['drain_s']:.2f} |"
+            for name, r in report.storm.items()
+        ],
+        "",
+        "## 4. Import time and memory",
+        "",
+        "Each in a fresh interpreter of its own environment: `monite_async` installed with its runtime",
+        "dependencies only (`pip install .`), Monite's `monite` package likewise.",
+        "",
+        "| package | import (cumulative, best of 5) | resident after import |",
+        "|---|---|---|",
+        *[f"| `{name}` | {r['import_s'] * 1000:.0f} ms | {r['rss_mib']:.0f} MiB |" for name, r in report.imports.items()],
+        "",
+        "Resident memory of one process using the facade over the replaying transport: "
+        f"{report.memory['after_import_mib']:.1f} MiB after import, {report.memory['after_1000_calls_mib']:.1f} MiB after "
+        f"1,000 calls, {report.memory['after_11000_calls_mib']:.1f} MiB after 10,000 more "
+        f"(growth {report.memory['growth_mib']:.2f} MiB).",
+        "",
+        "## 5. Generation",
+        "",
+        f"`make generate` (generator, ruff hooks, drift-proof replacement): {report.generation_s:.2f} s wall time.",
+        "",
+    ]
+    if report.notes:
+        out += ["## Notes", "", *[f"- {note}" for note in report.notes], ""]
+    (DOCS / "benchmarks.md").write_text("\n".join(out))
+    chart(report)
+
+
+def chart(report: Report) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels: list[str] = []
+    values: list[float] = []
+    for key, figures in report.per_call.items():
+        for name, result in figures.items():
+            labels.append(f"{name}\n{key}")
+            values.append(result["calls_per_s"])
+    for label, by_tasks in report.concurrency.items():
+        for tasks, result in by_tasks.items():
+            labels.append(f"{label}\nsocket/{tasks}")
+            values.append(result["calls_per_s"])
+    figure, axis = plt.subplots(figsize=(11, max(6, len(labels) * 0.32)))
+    axis.barh(range(len(labels)), values, color="#3b6ea5")
+    axis.set_yticks(range(len(labels)), labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel("calls per second (higher is better)")
+    axis.set_title("monite_async benchmarks: calls/s per variant (setting/tasks)")
+    for index, value in enumerate(values):
+        axis.text(value, index, f" {value:,.0f}", va="center", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(DOCS / "benchmarks.png", dpi=110)
+    plt.close(figure)
+
+
+async def run(args: argparse.Namespace) -> Report:
+    report = Report(machine=machine())
+    calls, rounds = (200, 3) if args.quick else (2000, 5)
+    print("1. per-call overhead", flush=True)
+    with fake_server() as base_url:
+        token, canned = prepare(base_url)
+        await per_call(report, base_url=base_url, token=token, canned=canned, calls=calls, rounds=rounds)
+        print("2. concurrency", flush=True)
+        await concurrency(report, base_url=base_url, token=token, calls=calls, rounds=rounds)
+    print("3. token refresh storm", flush=True)
+    await storms(report, tasks=1000)
+    print("4. import time and memory", flush=True)
+    import_times(report, python=runtime_python(), module="monite_async", label="monite_async")
+    import_times(report, python=monite_sdk_python(), module="monite", label="monite")
+    memory(report, canned=canned)
+    print("5. generation", flush=True)
+    generation(report)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer calls and rounds (a smoke run)")
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    write_report(report, command="make bench" + (" (--quick)" if args.quick else ""))
+    print(f"wrote {DOCS.relative_to(ROOT)}/benchmarks.md and benchmarks.png")
+    missed = [name for name, _, ok in targets(report) if not ok]
+    for name in missed:
+        print(f"target missed: {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
