@@ -18,6 +18,7 @@ is only written once a token has fully arrived.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -107,6 +108,8 @@ class ClientCredentialsProvider:
         self._margin_fraction = margin_fraction
         self._clock = clock
         self._token: Token | None = None
+        # Recent values, so an error body echoing a just-replaced token is still redacted.
+        self._recent: collections.deque[str] = collections.deque(maxlen=4)
         # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
         self._lock: asyncio.Lock | None = None
         self.fetch_count = 0
@@ -166,13 +169,11 @@ class ClientCredentialsProvider:
             margin = min(self._max_margin, self._margin_fraction * lifetime)
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
+        self._recent.append(token.value)
         return token
 
     def secrets(self) -> list[str]:
-        found = [self._client_secret]
-        if self._token is not None:
-            found.append(self._token.value)
-        return found
+        return [self._client_secret, *self._recent]
 
 
 class StaticTokenProvider:

@@ -189,6 +189,8 @@ def error_from_response(
             error = payload.get("error")
             if isinstance(error, dict) and isinstance(error.get("message"), str):
                 message = str(error["message"])[:500]
+            elif isinstance(payload.get("detail"), str):  # FastAPI's own {"detail": "Not authenticated"}
+                message = str(payload["detail"])[:500]
     field_errors = _field_errors(payload) if status == 422 else ()
     if field_errors:
         message = "; ".join(

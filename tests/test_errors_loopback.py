@@ -6,7 +6,7 @@ import logging
 import uuid
 
 import pytest
-from loopback_server import CLIENT_SECRET, LoopbackServer, Reply, error
+from loopback_server import CLIENT_SECRET, LoopbackServer, Recorded, Reply, error
 
 from monite_async import (
     API_VERSION,
@@ -250,3 +250,27 @@ def test_error_str_and_repr_carry_no_body_or_headers() -> None:
     assert "abc-secret-abc" not in str(exc)
     assert "abc-secret-abc" not in repr(exc)
     assert str(exc) == "Nope (HTTP 418, request id r-1)"
+
+
+async def test_fastapi_detail_string_is_the_message(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", Reply(405, json={"detail": "Method Not Allowed"}))
+    async with loopback.client() as monite:
+        with pytest.raises(MoniteAPIError) as info:
+            await monite.mailbox_domains.list()
+    assert type(info.value) is MoniteAPIError
+    assert info.value.message == "Method Not Allowed"
+    assert info.value.status_code == 405
+
+
+async def test_an_error_body_echoing_a_token_is_redacted(loopback: LoopbackServer) -> None:
+    def echo(request: Recorded) -> Reply:
+        return error(400, f"bad request with {request.headers['authorization']}")
+
+    loopback.script("GET", "/mailbox_domains", echo)
+    async with loopback.client() as monite:
+        with pytest.raises(MoniteAPIError) as info:
+            await monite.mailbox_domains.list()
+    (token,) = loopback.valid_tokens
+    assert token not in info.value.message
+    assert token.encode() not in info.value.body
+    assert info.value.message == "bad request with Bearer [redacted]"
