@@ -7,6 +7,7 @@ import email.utils
 import logging
 import time
 
+import httpx
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply, error
 
@@ -308,3 +309,24 @@ def test_parse_retry_after_forms() -> None:
     at = email.utils.parsedate_to_datetime(date).timestamp()
     assert parse_retry_after({"Retry-After": date}, now=lambda: at - 12) == 12.0
     assert parse_retry_after({"Retry-After": date}, now=lambda: at + 12) == 0.0
+
+
+async def test_a_retry_wait_holds_no_pooled_connection(loopback: LoopbackServer) -> None:
+    a_is_waiting, b_is_done = asyncio.Event(), asyncio.Event()
+
+    async def wait_for_b(seconds: float) -> None:
+        a_is_waiting.set()
+        await asyncio.wait_for(b_is_done.wait(), timeout=10)
+
+    one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    policy = RetryPolicy(sleep=wait_for_b)
+    async with loopback.client(limits=one_connection, retry_policy=policy, timeout=10.0) as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(503, "busy"))
+        a = asyncio.create_task(monite.mailbox_domains.list())
+        await asyncio.wait_for(a_is_waiting.wait(), timeout=10)
+        # A is between attempts. B needs the pool's only connection: A must have given it back.
+        assert await asyncio.wait_for(monite.mailbox_domains.list(), timeout=10) == []
+        b_is_done.set()
+        assert await a == []
+    assert loopback.count("GET", "/mailbox_domains") == 4
