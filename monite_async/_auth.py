@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -202,7 +203,7 @@ class CallableTokenProvider:
     request replayed if it returned a different token.
     """
 
-    def __init__(self, get_token: Callable[[], Awaitable[str]]) -> None:
+    def __init__(self, get_token: Callable[[], Awaitable[str] | str]) -> None:
         self._get_token = get_token
         self._recent: list[str] = []
 
@@ -210,7 +211,9 @@ class CallableTokenProvider:
         return "CallableTokenProvider(<redacted>)"
 
     async def _call(self) -> Token:
-        value = await self._get_token()
+        produced: object = self._get_token()
+        # A plain function returning a str works too (Monite's own SDK takes sync callables).
+        value = await produced if inspect.isawaitable(produced) else produced
         if not isinstance(value, str) or not value:
             raise ConfigurationError("the token callable must return a non-empty str")
         self._recent = [value, *[v for v in self._recent if v != value]][:4]

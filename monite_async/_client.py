@@ -54,7 +54,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
 USER_AGENT = "monite-async/0.1.0"
 
-TokenSource = str | Callable[[], Awaitable[str]]
+TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 
 
 class _CallerClientTransport(httpx.AsyncBaseTransport):

@@ -269,3 +269,20 @@ async def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     assert second.refresh_at == pytest.approx(now[0] + 100 - 10)  # 10 % of a 100 s lifetime
     assert "t2" not in repr(second)
     assert "t2" not in repr(provider)
+
+
+async def test_a_plain_function_returning_a_token_works_too(loopback: LoopbackServer) -> None:
+    loopback.valid_tokens.add("sync-token")
+    async with loopback.client(token=lambda: "sync-token") as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert bearer_tokens(loopback, "GET", "/mailbox_domains") == ["Bearer sync-token"]
+
+
+async def test_a_token_callable_returning_nonsense_is_a_configuration_error(loopback: LoopbackServer) -> None:
+    async def nothing() -> str:
+        return ""
+
+    async with loopback.client(token=nothing) as monite:
+        with pytest.raises(ConfigurationError, match="non-empty str"):
+            await monite.mailbox_domains.list()
+    assert loopback.count() == 0
