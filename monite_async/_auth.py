@@ -27,7 +27,7 @@ from typing import Protocol
 
 import httpx
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, MoniteError
 
 __all__ = [
     "BearerAuth",
@@ -113,6 +113,8 @@ class ClientCredentialsProvider:
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
         # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
         self._lock: asyncio.Lock | None = None
+        self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
+        self._last_failure: MoniteError | None = None
         self.fetch_count = 0
 
     def __repr__(self) -> str:
@@ -134,21 +136,32 @@ class ClientCredentialsProvider:
         token = self._token
         if token is not None and self._usable(token):
             return token
+        attempt_seen = self._fetches_ended
         async with self._get_lock():
             # Another caller may have refreshed while we waited: "once" means once.
             token = self._token
             if token is not None and self._usable(token):
                 return token
+            self._raise_shared_failure(attempt_seen)
             return await self._refresh_locked()
 
     async def replace(self, failed: Token) -> Token | None:
+        attempt_seen = self._fetches_ended
         async with self._get_lock():
             if self._token is failed:
                 self._token = None  # forget it only if nobody replaced it already
             token = self._token
             if token is not None and self._usable(token):
                 return token
+            self._raise_shared_failure(attempt_seen)
             return await self._refresh_locked()
+
+    def _raise_shared_failure(self, attempt_seen: int) -> None:
+        # A fetch ended while we waited and it failed: share its error instead of asking
+        # again, so a failing token endpoint gets one (retried) request, not one per caller.
+        # A cancelled fetch records nothing: the next waiter simply fetches.
+        if self._fetches_ended != attempt_seen and self._last_failure is not None:
+            raise self._last_failure.with_traceback(None)
 
     def forget(self, token: Token) -> None:
         """Drop `token` from the cache if it is still the cached one (after a revoke)."""
@@ -157,7 +170,14 @@ class ClientCredentialsProvider:
 
     async def _refresh_locked(self) -> Token:
         started = self._clock()
-        issued = await self._fetch()
+        try:
+            issued = await self._fetch()
+        except MoniteError as exc:
+            self._fetches_ended += 1
+            self._last_failure = exc
+            raise
+        self._fetches_ended += 1
+        self._last_failure = None
         self.fetch_count += 1
         lifetime = issued.expires_in
         if lifetime is None or lifetime <= 0:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
 
-from monite_async import AuthenticationError, ConfigurationError, PermissionDeniedError
+from monite_async import AuthenticationError, ConfigurationError, PermissionDeniedError, ServerError
 from monite_async._auth import ClientCredentialsProvider, IssuedToken
 
 SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
@@ -286,3 +286,22 @@ async def test_a_token_callable_returning_nonsense_is_a_configuration_error(loop
         with pytest.raises(ConfigurationError, match="non-empty str"):
             await monite.mailbox_domains.list()
     assert loopback.count() == 0
+
+
+async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    down = error(500, "auth is down")
+    loopback.script("POST", "/auth/token", down, down, down)
+    async with loopback.client() as monite:
+        results = await asyncio.gather(
+            *(monite.mailbox_domains.list() for _ in range(50)), return_exceptions=True
+        )
+        assert all(isinstance(r, ServerError) for r in results)
+        assert {r.operation for r in results if isinstance(r, ServerError)} == {"post_auth_token"}
+        # One fetch (first attempt + 2 retries) for all 50 callers, not one per caller.
+        assert loopback.count("POST", "/auth/token") == 3
+        # A later call is not stuck with the old failure: it asks again, and succeeds.
+        assert await monite.mailbox_domains.list() == []
+    assert loopback.count("POST", "/auth/token") == 4
+    assert loopback.count("GET", "/mailbox_domains") == 1
