@@ -11,8 +11,10 @@ Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The
    still the one that failed, get a fresh one (again once for everyone), replay once.
 3. A second rejection goes up and becomes AuthenticationError.
 
-Cancellation anywhere just propagates: the lock is released by `async with`, and the cache
-is only written once a token has fully arrived.
+A token request that fails (bad credentials, Monite down after retries) fails every caller
+that was waiting for it, with its error: one request, not one per caller. Cancellation
+anywhere just propagates: the lock is released by `async with`, the cache is only written
+once a token has fully arrived, and the next waiter simply asks again.
 """
 
 from __future__ import annotations

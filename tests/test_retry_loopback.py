@@ -180,8 +180,9 @@ async def test_503_beyond_the_cap_is_a_server_error_carrying_the_wait(
 
 
 async def test_dropped_connections_are_retried_then_raise_connection_error(
-    loopback: LoopbackServer, waits: WaitRecorder
+    loopback: LoopbackServer, waits: WaitRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="monite_async")
     loopback.script("GET", "/mailbox_domains", *[Reply(drop=True)] * 3)
     async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
         with pytest.raises(MoniteConnectionError) as info:
@@ -191,6 +192,11 @@ async def test_dropped_connections_are_retried_then_raise_connection_error(
     assert info.value.operation == "get_mailbox_domains"
     assert loopback.count("GET", "/mailbox_domains") == 3
     assert len(waits.waits) == 2
+    records = retry_records(caplog)
+    assert [(r.monite_attempt, r.monite_status, r.monite_error) for r in records] == [  # type: ignore[attr-defined]
+        (1, None, "RemoteProtocolError"),
+        (2, None, "RemoteProtocolError"),
+    ]
 
 
 async def test_a_dropped_connection_then_success(loopback: LoopbackServer, waits: WaitRecorder) -> None:
