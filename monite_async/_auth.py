@@ -23,9 +23,10 @@ import asyncio
 import collections
 import inspect
 import json
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import httpx
 
@@ -40,11 +41,23 @@ __all__ = [
     "Token",
     "TokenProvider",
     "is_stale_token_response",
+    "is_valid_token",
 ]
 
 # Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
 # SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
 _STALE_WORDS = ("expired", "revoked", "not found", "invalid")
+
+
+# What an Authorization header can carry: printable ASCII. Monite's tokens are plain
+# base64-like strings; this only refuses what would break or smuggle into the header
+# (CR/LF and other control characters) or cannot be encoded in it (non-ASCII).
+_TOKEN_SHAPE = re.compile(r"[\x20-\x7e]+")
+
+
+def is_valid_token(value: object) -> TypeGuard[str]:
+    """True if `value` can be sent as a bearer token."""
+    return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
 
 
 class Token:
@@ -236,8 +249,10 @@ class CallableTokenProvider:
         produced: object = self._get_token()
         # A plain function returning a str works too (Monite's own SDK takes sync callables).
         value = await produced if inspect.isawaitable(produced) else produced
-        if not isinstance(value, str) or not value:
-            raise ConfigurationError("the token callable must return a non-empty str")
+        if not is_valid_token(value):
+            raise ConfigurationError(
+                "the token callable must return a non-empty str of printable ASCII characters"
+            )
         self._recent = [value, *[v for v in self._recent if v != value]][:4]
         return Token(value, expires_at=float("inf"), refresh_at=float("inf"))
 

@@ -258,6 +258,8 @@ class Pipeline:
             response = await self._http.send(request, auth=auth)
         except MoniteConnectionError as exc:
             exc.operation = exc.operation or name
+            exc.message = self._redact_text(exc.message)
+            exc.args = (exc.message,)
             raise
         except httpx.TimeoutException as exc:
             raise MoniteTimeoutError(

@@ -28,6 +28,7 @@ from ._auth import (
     ClientCredentialsProvider,
     StaticTokenProvider,
     TokenProvider,
+    is_valid_token,
 )
 from ._call import Outcome, Pipeline, resolve_operation
 from ._errors import ClientStateError, ConfigurationError, UnexpectedResponseError
@@ -178,8 +179,8 @@ class MoniteClient:
             if client_id is not None or client_secret is not None:
                 raise ConfigurationError("pass token or client_id/client_secret, not both")
             if isinstance(token, str):
-                if not token:
-                    raise ConfigurationError("token must not be empty")
+                if not is_valid_token(token):
+                    raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
                 provider = StaticTokenProvider(token)
                 self._auth_kind = "static token"
             elif callable(token):

@@ -172,7 +172,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
                 if attempt > self.max_retries:
-                    raise _connection_error(exc, attempt) from exc
+                    # Not chained: httpx's exception may quote request headers (a token).
+                    raise _connection_error(exc, attempt) from None
                 await self._wait(request, attempt, self.policy.backoff(attempt), None, type(exc).__name__)
                 continue
 

@@ -9,7 +9,7 @@ from typing import Any
 from monite_generated.api.access_tokens import post_auth_revoke, post_auth_token
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload, RevokeTokenPayload
 
-from ._auth import ClientCredentialsProvider, IssuedToken, TokenProvider
+from ._auth import ClientCredentialsProvider, IssuedToken, TokenProvider, is_valid_token
 from ._call import Outcome
 from ._errors import (
     AuthenticationError,
@@ -58,8 +58,11 @@ class TokenFetcher:
         parsed = outcome.parsed
         if not isinstance(parsed, AccessTokenResponse):
             raise _bad_token_answer(outcome, "the body is not an AccessTokenResponse")
-        if not isinstance(parsed.access_token, str) or not parsed.access_token:
-            raise _bad_token_answer(outcome, "access_token is missing or empty")
+        if not is_valid_token(parsed.access_token):
+            # Never quote it: even a malformed token may be a secret.
+            raise _bad_token_answer(
+                outcome, "access_token is empty or has characters a bearer token cannot have"
+            )
         lifetime: Any = parsed.expires_in
         if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
             raise _bad_token_answer(outcome, f"expires_in is not a number ({type(lifetime).__name__})")

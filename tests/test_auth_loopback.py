@@ -9,7 +9,13 @@ import httpx
 import pytest
 from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
 
-from monite_async import AuthenticationError, ConfigurationError, PermissionDeniedError, ServerError
+from monite_async import (
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    ServerError,
+    UnexpectedResponseError,
+)
 from monite_async._auth import ClientCredentialsProvider, IssuedToken
 
 SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
@@ -305,3 +311,29 @@ async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("POST", "/auth/token") == 4
     assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_a_malformed_access_token_is_a_typed_error_that_does_not_quote_it(
+    loopback: LoopbackServer,
+) -> None:
+    bad = "secret part\r\nx-injected: 1"
+    loopback.script(
+        "POST", "/auth/token", Reply(200, json={"access_token": bad, "expires_in": 60, "token_type": "x"})
+    )
+    async with loopback.client() as monite:
+        with pytest.raises(UnexpectedResponseError, match="characters a bearer token cannot have") as info:
+            await monite.mailbox_domains.list()
+    assert "secret part" not in str(info.value) + repr(info.value)
+    assert loopback.count("GET", "/mailbox_domains") == 0
+
+
+async def test_a_token_callable_returning_a_header_breaking_value_is_refused(
+    loopback: LoopbackServer,
+) -> None:
+    async def broken() -> str:
+        return "abc\ndef"
+
+    async with loopback.client(token=broken) as monite:
+        with pytest.raises(ConfigurationError, match="printable ASCII"):
+            await monite.mailbox_domains.list()
+    assert loopback.count() == 0
