@@ -73,11 +73,16 @@ async def main():
             base = args["base_url"]
         else:
             canned = args["canned"]
-            http = httpx.AsyncClient(transport=CannedTransport(200, canned["headers"], canned["body"].encode()))
+            replay = CannedTransport(200, canned["headers"], canned["body"].encode())
+            http = httpx.AsyncClient(transport=replay)
             base = "http://canned.invalid/v1"
-        sdk = AsyncMonite(base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http)
+        sdk = AsyncMonite(
+            base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http
+        )
         for tasks in (1, 10):
-            out[f"{mode}/{tasks}"] = await measure(sdk.mailbox_domains.get, tasks=tasks, calls=args["calls"], rounds=args["rounds"])
+            out[f"{mode}/{tasks}"] = await measure(
+                sdk.mailbox_domains.get, tasks=tasks, calls=args["calls"], rounds=args["rounds"]
+            )
         await http.aclose()
     print(json.dumps(out))
 
@@ -136,10 +141,16 @@ def prepare(base_url: str) -> tuple[str, dict[str, Any]]:
     token = httpx.post(
         base_url + "/auth/token",
         headers=headers,
-        json={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET},
+        json={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
     ).json()["access_token"]
     headers["Authorization"] = f"Bearer {token}"
-    httpx.post(base_url + "/mailbox_domains", headers=headers, json={"domain": "mail.example.com"}).raise_for_status()
+    httpx.post(
+        base_url + "/mailbox_domains", headers=headers, json={"domain": "mail.example.com"}
+    ).raise_for_status()
     listing = httpx.get(base_url + "/mailbox_domains", headers=headers)
     listing.raise_for_status()
     canned = {
@@ -168,12 +179,17 @@ async def variant(
     headers = {"x-monite-version": API_VERSION, "Authorization": f"Bearer {token}"}
     if name == "facade":
         monite = MoniteClient(
-            client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, base_url=base_url, transport=transport
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            base_url=base_url,
+            transport=transport,
         )
         async with monite:
             yield monite.mailbox_domains.list
     elif name == "raw httpx":
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers=headers, transport=transport, timeout=30
+        ) as http:
 
             async def raw() -> Any:
                 response = await http.get("/mailbox_domains")
@@ -182,7 +198,9 @@ async def variant(
 
             yield raw
     elif name == "generated":
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers=headers, transport=transport, timeout=30
+        ) as http:
             generated = AuthenticatedClient(base_url=base_url, token=token)
             generated.set_async_httpx_client(http)
 
@@ -203,7 +221,9 @@ def aiohttp_transport() -> httpx.AsyncBaseTransport:
 # -- the measurements ---------------------------------------------------------------------------
 
 
-async def per_call(report: Report, *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int) -> None:
+async def per_call(
+    report: Report, *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int
+) -> None:
     for mode in ("socket", "in_process"):
         for name in ("facade", "raw httpx", "generated"):
             for tasks in (1, 10):
@@ -211,7 +231,10 @@ async def per_call(report: Report, *, base_url: str, token: str, canned: dict[st
                 async with variant(name, base_url=base_url, token=token, transport=transport) as call:
                     result = await measure(call, tasks=tasks, calls=calls, rounds=rounds)
                 report.per_call.setdefault(f"{mode}/{tasks}", {})[name] = result
-                print(f"  per call, {mode}, {tasks} task(s), {name}: {result['calls_per_s']:,.0f} calls/s", flush=True)
+                print(
+                    f"  per call, {mode}, {tasks} task(s), {name}: {result['calls_per_s']:,.0f} calls/s",
+                    flush=True,
+                )
     sdk = monite_sdk(base_url=base_url, token=token, canned=canned, calls=calls, rounds=rounds)
     for key, result in sdk.items():
         report.per_call.setdefault(key, {})["monite SDK"] = result
@@ -223,7 +246,9 @@ class _ReplayWithLogin(CannedTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/auth/token"):
-            return httpx.Response(200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"})
+            return httpx.Response(
+                200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"}
+            )
         return await super().handle_async_request(request)
 
 
@@ -290,7 +315,10 @@ async def storms(report: Report, *, tasks: int) -> None:
                 "drain_s": time.perf_counter() - started,
             }
     for name, result in report.storm.items():
-        print(f"  storm, {name}: {result['token_requests']:.0f} token request(s), drained in {result['drain_s']:.2f} s")
+        print(
+            f"  storm, {name}: {result['token_requests']:.0f} token request(s), "
+            f"drained in {result['drain_s']:.2f} s"
+        )
 
 
 def import_times(report: Report, *, python: Path, module: str, label: str, repeat: int = 5) -> None:
@@ -298,18 +326,23 @@ def import_times(report: Report, *, python: Path, module: str, label: str, repea
     best = float("inf")
     for _ in range(repeat):
         result = subprocess.run(
-            [str(python), "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True
+            [str(python), "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         for line in result.stderr.splitlines():
             parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
             if len(parts) == 3 and parts[2] == module:
                 best = min(best, int(parts[1]) / 1e6)
     rss = subprocess.run(
-        [str(python), "-c", f"import {module}, re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"],
+        [str(python), "-c", f"import {module}; print(open('/proc/self/status').read())"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    report.imports[label] = {"import_s": best, "rss_mib": int(rss) / 1024}
-    print(f"  import {module}: {best * 1000:.0f} ms, {int(rss) / 1024:.0f} MiB resident")
+    found = re.search(r"VmRSS:\s+(\d+)", rss)
+    rss_mib = int(found[1]) / 1024 if found else float("nan")
+    report.imports[label] = {"import_s": best, "rss_mib": rss_mib}
+    print(f"  import {module}: {best * 1000:.0f} ms, {rss_mib:.0f} MiB resident")
 
 
 MEMORY_RUN = """
@@ -340,7 +373,10 @@ asyncio.run(main())
 
 def memory(report: Report, *, canned: dict[str, Any]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", MEMORY_RUN, str(HERE), json.dumps(canned)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", MEMORY_RUN, str(HERE), json.dumps(canned)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report.memory = json.loads(result.stdout)
     growth = report.memory["after_11000_calls_mib"] - report.memory["after_1000_calls_mib"]
@@ -361,12 +397,23 @@ def generation(report: Report) -> None:
 def monite_sdk_python() -> Path:
     python = MONITE_VENV / "bin" / "python"
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('monite'))"]
-    if python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == MONITE_SDK_VERSION:
+    if (
+        python.exists()
+        and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == MONITE_SDK_VERSION
+    ):
         return python
     print(f"  installing monite=={MONITE_SDK_VERSION} into {MONITE_VENV.relative_to(ROOT)} ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(MONITE_VENV)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"monite=={MONITE_SDK_VERSION}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"monite=={MONITE_SDK_VERSION}",
+        ],
         check=True,
     )
     return python
@@ -383,10 +430,19 @@ def runtime_python() -> Path:
     return python
 
 
-def monite_sdk(*, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int) -> dict[str, Any]:
+def monite_sdk(
+    *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int
+) -> dict[str, Any]:
     from monite_async import API_VERSION
 
-    args = {"base_url": base_url, "token": token, "canned": canned, "version": API_VERSION, "calls": calls, "rounds": rounds}
+    args = {
+        "base_url": base_url,
+        "token": token,
+        "canned": canned,
+        "version": API_VERSION,
+        "calls": calls,
+        "rounds": rounds,
+    }
     result = subprocess.run(
         [str(monite_sdk_python()), "-c", MONITE_SDK_RUN, str(HERE), json.dumps(args)],
         capture_output=True, text=True, check=True,
@@ -428,17 +484,41 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
     for tasks in (1, 10):
         figures = report.per_call[f"socket/{tasks}"]
         ratio = figures["raw httpx"]["calls_per_s"] / figures["facade"]["calls_per_s"]
-        rows.append((f"facade time per call / raw httpx, socket, {tasks} task(s) (<= 1.05)", f"{ratio:.3f}", ratio <= 1.05))
+        rows.append(
+            (
+                f"facade time per call / raw httpx, socket, {tasks} task(s) (<= 1.05)",
+                f"{ratio:.3f}",
+                ratio <= 1.05,
+            )
+        )
         ratio = figures["monite SDK"]["calls_per_s"] / figures["facade"]["calls_per_s"]
-        rows.append((f"facade time per call / Monite's SDK, socket, {tasks} task(s) (<= 0.5)", f"{ratio:.3f}", ratio <= 0.5))
+        rows.append(
+            (
+                f"facade time per call / Monite's SDK, socket, {tasks} task(s) (<= 0.5)",
+                f"{ratio:.3f}",
+                ratio <= 0.5,
+            )
+        )
     ratio = report.imports["monite_async"]["import_s"] / report.imports["monite"]["import_s"]
     rows.append(("import monite_async / import monite (<= 0.15)", f"{ratio:.3f}", ratio <= 0.15))
     for tasks in (50, 100):
         fast = report.concurrency["facade, aiohttp"][tasks]["calls_per_s"]
         slow = report.concurrency["raw httpx, default"][tasks]["calls_per_s"]
-        rows.append((f"facade on aiohttp / raw httpx default, {tasks} tasks (>= 2)", f"{fast / slow:.2f}", fast / slow >= 2))
+        rows.append(
+            (
+                f"facade on aiohttp / raw httpx default, {tasks} tasks (>= 2)",
+                f"{fast / slow:.2f}",
+                fast / slow >= 2,
+            )
+        )
     for name, result in report.storm.items():
-        rows.append((f"token requests in the storm, {name} (== 1)", f"{result['token_requests']:.0f}", result["token_requests"] == 1))
+        rows.append(
+            (
+                f"token requests in the storm, {name} (== 1)",
+                f"{result['token_requests']:.0f}",
+                result["token_requests"] == 1,
+            )
+        )
     growth = report.memory["growth_mib"]
     rows.append(("resident memory growth over 10,000 calls (< 1 MiB)", f"{growth:.2f} MiB", growth < 1.0))
     return rows
@@ -450,7 +530,8 @@ def write_report(report: Report, *, command: str) -> None:
         "# Benchmarks",
         "",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d')}; every figure comes from that one run on the",
-        "machine below, and every target is a ratio of two figures of the same run. Regenerate with `make bench`.",
+        "machine below, and every target is a ratio of two figures of the same run. "
+        "Regenerate with `make bench`.",
         "",
         "## Machine and versions",
         "",
@@ -475,7 +556,8 @@ def write_report(report: Report, *, command: str) -> None:
         raw = figures["raw httpx"]["calls_per_s"]
         for name, result in figures.items():
             out.append(
-                f"| {key.replace('/', ', ')} task(s) | {name} | {result['calls_per_s']:,.0f} | {result['p50_ms']:.2f} | "
+                f"| {key.replace('/', ', ')} task(s) | {name} | {result['calls_per_s']:,.0f} | "
+                f"{result['p50_ms']:.2f} | "
                 f"{result['p99_ms']:.2f} | {raw / result['calls_per_s']:.2f}x |"
             )
     out += [
@@ -488,7 +570,8 @@ def write_report(report: Report, *, command: str) -> None:
     for label, by_tasks in report.concurrency.items():
         for tasks, result in by_tasks.items():
             out.append(
-                f"| {label} | {tasks} | {result['calls_per_s']:,.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} |"
+                f"| {label} | {tasks} | {result['calls_per_s']:,.0f} | "
+                f"{result['p50_ms']:.1f} | {result['p99_ms']:.1f} |"
             )
     out += [
         "",
@@ -496,8 +579,9 @@ def write_report(report: Report, *, command: str) -> None:
         "",
         "## 3. Token refresh storm",
         "",
-        "One client with a pool of 10 connections; 1,000 concurrent `list()` calls at the moment the token goes",
-        "stale. The fake is served in a thread of the benchmark's own process (to count its token requests).",
+        "One client with a pool of 10 connections; 1,000 concurrent `list()` calls at the moment the",
+        "token goes stale. The fake is served in a thread of the benchmark's own process, to count",
+        "its token requests.",
         "",
         "| how the token went stale | calls | token requests | time to drain (s) |",
         "|---|---|---|---|",
@@ -513,16 +597,21 @@ def write_report(report: Report, *, command: str) -> None:
         "",
         "| package | import (cumulative, best of 5) | resident after import |",
         "|---|---|---|",
-        *[f"| `{name}` | {r['import_s'] * 1000:.0f} ms | {r['rss_mib']:.0f} MiB |" for name, r in report.imports.items()],
+        *[
+            f"| `{name}` | {r['import_s'] * 1000:.0f} ms | {r['rss_mib']:.0f} MiB |"
+            for name, r in report.imports.items()
+        ],
         "",
         "Resident memory of one process using the facade over the replaying transport: "
-        f"{report.memory['after_import_mib']:.1f} MiB after import, {report.memory['after_1000_calls_mib']:.1f} MiB after "
+        f"{report.memory['after_import_mib']:.1f} MiB after import, "
+        f"{report.memory['after_1000_calls_mib']:.1f} MiB after "
         f"1,000 calls, {report.memory['after_11000_calls_mib']:.1f} MiB after 10,000 more "
         f"(growth {report.memory['growth_mib']:.2f} MiB).",
         "",
         "## 5. Generation",
         "",
-        f"`make generate` (generator, ruff hooks, drift-proof replacement): {report.generation_s:.2f} s wall time.",
+        f"`make generate` (generator, ruff hooks, replacement of the package): "
+        f"{report.generation_s:.2f} s wall time.",
         "",
     ]
     if report.notes:
@@ -581,7 +670,9 @@ async def run(args: argparse.Namespace) -> Report:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds (a smoke run)")
     args = parser.parse_args()
     report = asyncio.run(run(args))

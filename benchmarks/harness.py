@@ -28,7 +28,9 @@ class CannedTransport(httpx.AsyncBaseTransport):
         return httpx.Response(self._status, headers=self._headers, content=self._content)
 
 
-async def measure(call: Callable[[], Awaitable[Any]], *, tasks: int, calls: int, rounds: int) -> dict[str, float]:
+async def measure(
+    call: Callable[[], Awaitable[Any]], *, tasks: int, calls: int, rounds: int
+) -> dict[str, float]:
     """Run `calls` calls spread over `tasks` concurrent tasks, `rounds` times.
 
     Returns the median round's calls/s and the p50/p99 latency (ms) over every call of
