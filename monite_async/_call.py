@@ -50,7 +50,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from ._retry import ATTEMPTS_EXTENSION, parse_retry_after
+from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, parse_retry_after
 
 __all__ = ["Outcome", "Pipeline", "error_from_response", "operation_name", "resolve_operation"]
 
@@ -204,6 +204,7 @@ def error_from_response(
         "operation": operation,
         "attempts": int(response.extensions.get(ATTEMPTS_EXTENSION, 1)),
         "retry_after": parse_retry_after(response.headers),
+        "retried_after_uncertain_failure": bool(response.extensions.get(UNCERTAIN_EXTENSION, False)),
     }
     error_class = _error_class(status, body)
     if error_class is ValidationError:

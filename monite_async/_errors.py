@@ -72,6 +72,9 @@ class MoniteAPIError(MoniteError):
         operation: the operation that failed, such as `post_mailbox_domains`.
         attempts: how many times the request was sent (retries included).
         retry_after: seconds the server asked to wait (Retry-After), if it said.
+        retried_after_uncertain_failure: an earlier attempt failed in a way (5xx, dropped
+            connection, timeout waiting for the answer) that leaves unknown whether Monite
+            acted on it; a 409 then may be the echo of that earlier attempt.
     """
 
     default_message: ClassVar[str] = "Monite answered with an error"
@@ -86,6 +89,7 @@ class MoniteAPIError(MoniteError):
         operation: str | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
+        retried_after_uncertain_failure: bool = False,
     ) -> None:
         self.message = message or self.default_message
         self.status_code = status_code
@@ -94,6 +98,7 @@ class MoniteAPIError(MoniteError):
         self.operation = operation
         self.attempts = attempts
         self.retry_after = retry_after
+        self.retried_after_uncertain_failure = retried_after_uncertain_failure
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -161,6 +166,7 @@ class ValidationError(MoniteAPIError):
         operation: str | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
+        retried_after_uncertain_failure: bool = False,
     ) -> None:
         self.field_errors = field_errors
         super().__init__(
@@ -171,6 +177,7 @@ class ValidationError(MoniteAPIError):
             operation=operation,
             attempts=attempts,
             retry_after=retry_after,
+            retried_after_uncertain_failure=retried_after_uncertain_failure,
         )
 
 

@@ -57,16 +57,17 @@ class MailboxDomains:
     async def create(self, domain: str) -> DomainResponse:
         """Register `domain` and return it with the DNS records to publish.
 
-        Monite's create is not idempotent. If a create was re-sent (a 5xx or a dropped
-        connection after Monite may already have created the domain) and then meets 409,
-        the domain is looked up and returned instead of failing. A 409 on the first attempt
-        is a real conflict: ConflictError.
+        Monite's create is not idempotent. If a create was re-sent after a failure that
+        leaves unknown whether Monite already created the domain (a 5xx, a dropped
+        connection, a timeout waiting for the answer) and then meets 409, the domain is
+        looked up and returned instead of failing. Any other 409 (first attempt, or after
+        a 429 or a refused token, which Monite never acted on) is a real ConflictError.
         """
         validate_hostname(domain)
         try:
             outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
         except ConflictError as exc:
-            if exc.attempts <= 1:
+            if not exc.retried_after_uncertain_failure:
                 raise
             existing = await self._find(domain)
             if existing is None:

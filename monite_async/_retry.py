@@ -32,6 +32,7 @@ import email.utils
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
@@ -41,6 +42,7 @@ from ._errors import MoniteConnectionError, MoniteTimeoutError
 __all__ = [
     "ATTEMPTS_EXTENSION",
     "RETRYABLE_STATUSES",
+    "UNCERTAIN_EXTENSION",
     "RetryPolicy",
     "RetryTransport",
     "is_testing",
@@ -53,8 +55,13 @@ _logger = logging.getLogger("monite_async")
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
 # The retry layer tells the layers above how many times the final response's request was
-# sent; the mailbox-domain resource needs it to recognise a retried create that met 409.
+# sent, and whether an earlier send failed in a way that leaves unknown if Monite acted on
+# it; the mailbox-domain resource needs that to recognise a retried create that met 409.
 ATTEMPTS_EXTENSION = "monite_async.attempts"
+UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
+
+# Failures that prove the request never reached Monite (no connection, or none free).
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _testing = False
 
@@ -163,6 +170,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self._transport = transport
         self.max_retries = max_retries
         self.policy = policy if policy is not None else RetryPolicy()
+        # Per request object, so it survives the auth flow replaying the same request.
+        self._uncertain: weakref.WeakKeyDictionary[httpx.Request, bool] = weakref.WeakKeyDictionary()
+
+    def _finish(self, request: httpx.Request, response: httpx.Response, attempt: int) -> httpx.Response:
+        response.extensions[ATTEMPTS_EXTENSION] = attempt
+        response.extensions[UNCERTAIN_EXTENSION] = self._uncertain.get(request, False)
+        return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 0
@@ -171,6 +185,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
+                if not isinstance(exc, _NEVER_SENT):
+                    self._uncertain[request] = True  # it may have arrived; the answer did not
                 if attempt > self.max_retries:
                     # Not chained: httpx's exception may quote request headers (a token).
                     raise _connection_error(exc, attempt) from None
@@ -179,8 +195,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
             status = response.status_code
             if status not in RETRYABLE_STATUSES or attempt > self.max_retries:
-                response.extensions[ATTEMPTS_EXTENSION] = attempt
-                return response
+                return self._finish(request, response, attempt)
+            if status != 429:  # a 5xx may come after Monite (or the service behind a proxy) acted
+                self._uncertain[request] = True
             asked = parse_retry_after(response.headers)
             if asked is not None and asked > self.policy.max_retry_after:
                 _logger.info(
@@ -192,8 +209,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     self.policy.max_retry_after,
                     extra={"monite_attempt": attempt, "monite_status": status, "monite_retry_after": asked},
                 )
-                response.extensions[ATTEMPTS_EXTENSION] = attempt
-                return response
+                return self._finish(request, response, attempt)
             # Read and close the failed answer first: its connection goes back to the pool
             # instead of being held through the wait.
             try:

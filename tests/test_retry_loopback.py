@@ -336,3 +336,33 @@ async def test_a_retry_wait_holds_no_pooled_connection(loopback: LoopbackServer)
         b_is_done.set()
         assert await a == []
     assert loopback.count("GET", "/mailbox_domains") == 4
+
+
+async def test_a_create_whose_answer_was_lost_then_replayed_after_a_stale_token_is_resolved(
+    loopback: LoopbackServer, waits: WaitRecorder
+) -> None:
+    def created_then_dropped(request: Recorded) -> Reply:
+        loopback.add_domain(request.json()["domain"])
+        return Reply(drop=True)  # created, but the connection died before the answer
+
+    # 1st send: created, answer lost. Retry: the token expired meanwhile (401). Replay: 409.
+    loopback.script("POST", "/mailbox_domains", created_then_dropped, error(401, "expired"))
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        domain = await monite.mailbox_domains.create("mail.example.com")
+    assert str(domain.id) == loopback.domains[0]["id"]
+    assert loopback.count("POST", "/mailbox_domains") == 3
+    assert loopback.count("POST", "/auth/token") == 2
+
+
+@pytest.mark.parametrize("first", [error(429, "slow down"), error(401, "expired")])
+async def test_a_409_after_a_failure_monite_never_acted_on_is_a_conflict(
+    loopback: LoopbackServer, waits: WaitRecorder, first: Reply
+) -> None:
+    loopback.add_domain("mail.example.com")  # it existed before: the 409 is real
+    loopback.script("POST", "/mailbox_domains", first)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=waits)) as monite:
+        with pytest.raises(ConflictError) as info:
+            await monite.mailbox_domains.create("mail.example.com")
+    assert not info.value.retried_after_uncertain_failure
+    assert loopback.count("POST", "/mailbox_domains") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 0
