@@ -23,6 +23,7 @@ import asyncio
 import collections
 import inspect
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -43,6 +44,8 @@ __all__ = [
     "is_stale_token_response",
     "is_valid_token",
 ]
+
+_logger = logging.getLogger("monite_async")
 
 # Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
 # SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
@@ -158,7 +161,9 @@ class ClientCredentialsProvider:
             if token is not None and self._usable(token):
                 return token
             self._raise_shared_failure(attempt_seen)
-            return await self._refresh_locked()
+            return await self._refresh_locked(
+                "no token yet" if token is None else "the token is due for refresh"
+            )
 
     async def replace(self, failed: Token) -> Token | None:
         attempt_seen = self._fetches_ended
@@ -169,7 +174,7 @@ class ClientCredentialsProvider:
             if token is not None and self._usable(token):
                 return token
             self._raise_shared_failure(attempt_seen)
-            return await self._refresh_locked()
+            return await self._refresh_locked("Monite refused the token")
 
     def _raise_shared_failure(self, attempt_seen: int) -> None:
         # A fetch ended while we waited and it failed: share its error instead of asking
@@ -183,7 +188,7 @@ class ClientCredentialsProvider:
         if self._token is token:
             self._token = None
 
-    async def _refresh_locked(self) -> Token:
+    async def _refresh_locked(self, reason: str) -> Token:
         started = self._clock()
         try:
             issued = await self._fetch()
@@ -206,6 +211,14 @@ class ClientCredentialsProvider:
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
         self._recent.append(token.value)
+        # Says why and for how long; never the token itself.
+        _logger.info(
+            "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
+            reason,
+            "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
+            f"{token.expires_at - token.refresh_at:.0f} s",
+            extra={"monite_token_reason": reason, "monite_token_lifetime": lifetime},
+        )
         return token
 
     def secrets(self) -> list[str]:

@@ -4,6 +4,7 @@ bad credentials and cancellation: over real sockets, with exact request counts."
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -82,6 +83,27 @@ async def test_401_refreshes_once_and_replays_once(loopback: LoopbackServer) -> 
     assert loopback.count("GET", "/mailbox_domains") == 2
     first, replay = bearer_tokens(loopback, "GET", "/mailbox_domains")
     assert first != replay
+
+
+async def test_each_token_fetch_is_logged_with_its_reason_and_never_the_token(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    loopback.script("GET", "/mailbox_domains", error(401, "Unauthorized"))
+    with caplog.at_level(logging.DEBUG, logger="monite_async"):
+        async with loopback.client() as monite:
+            await monite.mailbox_domains.list()
+    fetched = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("Fetched a Monite access token")
+    ]
+    assert len(fetched) == 2
+    assert "(no token yet)" in fetched[0]
+    assert "(Monite refused the token)" in fetched[1]
+    sent = {token.removeprefix("Bearer ") for token in bearer_tokens(loopback, "GET", "/mailbox_domains")}
+    assert len(sent) == 2
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.__dict__)
+        assert CLIENT_SECRET not in text
+        assert not any(token in text for token in sent)
 
 
 async def test_second_401_raises_authentication_error(loopback: LoopbackServer) -> None:

@@ -36,6 +36,7 @@ def test_demo_walks_through_the_fake_and_exits_0() -> None:
     # The SDK's retry log line after the scripted 500, and the refresh after the expired token.
     assert "log: monite_async INFO Retrying GET /v1/mailbox_domains after HTTP 500" in out
     assert "the SDK refreshed it (1 new token request)" in out
+    assert "log: monite_async INFO Fetched a Monite access token (Monite refused the token)" in out
     assert "status: verified" in out
     assert out.rstrip().endswith("Done.")
     assert result.stderr == ""
