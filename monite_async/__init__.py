@@ -24,6 +24,7 @@ from monite_generated.models import (
     VerifyResponse,
 )
 
+from ._backends import aiohttp_transport
 from ._client import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MoniteClient
 from ._enums import is_known
 from ._errors import (
@@ -82,6 +83,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "VerifyResponse",
+    "aiohttp_transport",
     "is_known",
     "is_testing",
     "set_testing",

@@ -13,10 +13,14 @@ from loopback_server import LoopbackServer  # noqa: E402
 import monite_async  # noqa: E402
 
 
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackServer]:
-    """A scriptable HTTP/1.1 server on 127.0.0.1, on an ephemeral port, for one test."""
-    server = LoopbackServer()
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def loopback(request: pytest.FixtureRequest) -> AsyncIterator[LoopbackServer]:
+    """A scriptable HTTP/1.1 server on 127.0.0.1, on an ephemeral port, for one test.
+
+    Every test using it runs twice: its `client()` on httpx's own transport, and on the
+    opt-in aiohttp backend (`monite_async.aiohttp_transport`), which must behave the same.
+    """
+    server = LoopbackServer(backend=request.param)
     await server.start()
     try:
         yield server

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from monite_async import MoniteClient
+from monite_async import DEFAULT_LIMITS, MoniteClient, aiohttp_transport
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "STALE_MESSAGE", "LoopbackServer", "Recorded", "Reply"]
 
@@ -79,7 +79,8 @@ def error(status: int, message: str, **headers: str) -> Reply:
 class LoopbackServer:
     """Start with `await start()`, stop with `await stop()` (the `loopback` fixture does both)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, backend: str = "httpx") -> None:
+        self.backend = backend  # the transport `client()` builds on: "httpx" or "aiohttp"
         self.requests: list[Recorded] = []
         self.valid_tokens: set[str] = set()
         self.token_lifetimes: collections.deque[int] = collections.deque()
@@ -127,6 +128,9 @@ class LoopbackServer:
             settings.pop("client_id")
             settings.pop("client_secret")
         settings.update(options)
+        if self.backend == "aiohttp" and "transport" not in settings and "http_client" not in settings:
+            # The same test on the opt-in aiohttp backend: pool limits go to its transport.
+            settings["transport"] = aiohttp_transport(limits=settings.pop("limits", DEFAULT_LIMITS))
         return MoniteClient(**settings)
 
     # -- scripting and inspection -----------------------------------------------------

@@ -1,0 +1,25 @@
+"""The opt-in aiohttp backend. Its behaviour under the facade is proven by running every
+socket test on it too (the `loopback` fixture is parametrized over both transports)."""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+import pytest
+
+from monite_async import ConfigurationError, MoniteClient, aiohttp_transport
+
+
+def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # what an absent package looks like
+    with pytest.raises(ConfigurationError, match=r"pip install 'monite-async\[fast\]'"):
+        aiohttp_transport()
+
+
+async def test_the_transport_takes_its_pool_limits_and_is_closed_with_the_client() -> None:
+    transport = aiohttp_transport(limits=httpx.Limits(max_connections=7))
+    assert isinstance(transport, httpx.AsyncBaseTransport)
+    assert transport.limits.max_connections == 7  # type: ignore[attr-defined]
+    async with MoniteClient(token="t", base_url="http://127.0.0.1:9/v1", transport=transport):
+        pass
