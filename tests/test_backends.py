@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from monite_async import ConfigurationError, MoniteClient, aiohttp_transport
+from monite_async import AuthenticationError, ConfigurationError, MoniteClient, aiohttp_transport
 
 
 def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,9 +17,14 @@ def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pyte
         aiohttp_transport()
 
 
-async def test_the_transport_takes_its_pool_limits_and_is_closed_with_the_client() -> None:
+async def test_the_transport_takes_its_pool_limits_and_its_session_closes_with_the_client(
+    fake_monite_server: str,
+) -> None:
     transport = aiohttp_transport(limits=httpx.Limits(max_connections=7))
-    assert isinstance(transport, httpx.AsyncBaseTransport)
     assert transport.limits.max_connections == 7  # type: ignore[attr-defined]
-    async with MoniteClient(token="t", base_url="http://127.0.0.1:9/v1", transport=transport):
-        pass
+    async with MoniteClient(token="t", base_url=fake_monite_server, transport=transport) as monite:
+        with pytest.raises(AuthenticationError):  # the fake never issued "t"
+            await monite.mailbox_domains.list()
+        session = transport.client  # type: ignore[attr-defined]
+        assert not session.closed
+    assert session.closed
