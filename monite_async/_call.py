@@ -251,8 +251,9 @@ class Pipeline:
             request_kwargs = module._get_kwargs(*args, **kwargs)
         except (TypeError, ValueError, AttributeError) as exc:
             raise InvalidRequestError(f"{name}: bad arguments: {self._redact_text(str(exc))[:300]}") from None
-        if isinstance(request_kwargs.get("headers"), dict):
-            request_kwargs["headers"] = {k: _header_text(v) for k, v in request_kwargs["headers"].items()}
+        headers = request_kwargs.get("headers")
+        if isinstance(headers, dict) and not all(type(value) is str for value in headers.values()):
+            request_kwargs["headers"] = {k: _header_text(v) for k, v in headers.items()}
         request = self._http.build_request(**request_kwargs)
         auth = self._auth if _requires_auth(module) else None
         try:
@@ -272,20 +273,21 @@ class Pipeline:
                 f"Could not reach Monite: {type(exc).__name__}: {detail}", operation=name
             ) from None
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
-        _logger.debug(
-            "%s %s -> HTTP %d (%s, %d attempt%s)",
-            request.method,
-            request.url.path,
-            response.status_code,
-            name,
-            attempts,
-            "" if attempts == 1 else "s",
-            extra={
-                "monite_operation": name,
-                "monite_status": response.status_code,
-                "monite_attempts": attempts,
-            },
-        )
+        if _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
+            _logger.debug(
+                "%s %s -> HTTP %d (%s, %d attempt%s)",
+                request.method,
+                request.url.path,
+                response.status_code,
+                name,
+                attempts,
+                "" if attempts == 1 else "s",
+                extra={
+                    "monite_operation": name,
+                    "monite_status": response.status_code,
+                    "monite_attempts": attempts,
+                },
+            )
         if not 200 <= response.status_code < 300:
             raise error_from_response(response, operation=name, redact=self.redact)
         return Outcome(self._parse(module, name, response), response, attempts)
