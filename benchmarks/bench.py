@@ -661,7 +661,10 @@ async def run(args: argparse.Namespace) -> Report:
     print("3. token refresh storm", flush=True)
     await storms(report, tasks=1000)
     print("4. import time and memory", flush=True)
-    import_times(report, python=runtime_python(), module="monite_async", label="monite_async")
+    runtime = runtime_python()
+    import_times(report, python=runtime, module="monite_async", label="monite_async")
+    # The floor under both SDKs: monite_async cannot import faster than the httpx it is built on.
+    import_times(report, python=runtime, module="httpx", label="httpx (under both)")
     import_times(report, python=monite_sdk_python(), module="monite", label="monite")
     memory(report, canned=canned)
     print("5. generation", flush=True)
