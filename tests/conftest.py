@@ -7,10 +7,12 @@ pytest_plugins = ["monite_async.testing.pytest_plugin"]
 # --- Socket tests of monite_async (tests/loopback_server.py) --------------------------------
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from loopback_server import LoopbackServer  # noqa: E402
 
 import monite_async  # noqa: E402
+from monite_async.testing import FakeMonite  # noqa: E402
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])
@@ -36,3 +38,12 @@ def instant_retries() -> Iterator[None]:
         yield
     finally:
         monite_async.set_testing(False)
+
+
+@pytest.fixture
+async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on `fake_monite`, in process: raw requests to the fake itself."""
+    async with httpx.AsyncClient(
+        transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
+    ) as client:
+        yield client

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
+from fake_requests import VERSION, auth
 
 from monite_async.testing import STALE_TOKEN_MESSAGE, FakeMonite
-
-VERSION = {"x-monite-version": "2024-05-25"}
 
 
 class Clock:
@@ -20,18 +17,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
-    ) as client:
-        yield client
-
-
-def auth(fake: FakeMonite) -> dict[str, str]:
-    return {**VERSION, "authorization": f"Bearer {fake.issue_token()}"}
 
 
 def credentials(fake: FakeMonite, **changes: str) -> dict[str, str]:

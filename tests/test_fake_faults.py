@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
+from fake_requests import VERSION, auth
 
 from monite_async.testing import FakeMonite
-
-VERSION = {"x-monite-version": "2024-05-25"}
-
-
-@pytest.fixture
-async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
-    ) as client:
-        yield client
-
-
-def auth(fake: FakeMonite) -> dict[str, str]:
-    return {**VERSION, "authorization": f"Bearer {fake.issue_token()}"}
 
 
 @pytest.mark.parametrize("status", [500, 503, 520])

@@ -7,17 +7,15 @@ openapi/DEVIATIONS.md; a finding without a row fails, and so does a row without 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
@@ -27,17 +25,7 @@ UPSTREAM = ROOT.parent / "shared" / "reference" / "mailbox_domains.upstream.json
 VERSION_HEADER = "x-monite-version"
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("spec_diff", ROOT / "scripts" / "spec_diff.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("spec_diff", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-spec_diff = _load_script()
+spec_diff = load_script("spec_diff")
 
 
 def deviation_kinds(markdown: str) -> list[str]:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import copy
 import filecmp
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference" / "monite-partner-api.json"
@@ -242,12 +241,7 @@ def test_the_new_operation_is_generated_with_its_entity_header(project_with_get_
 def test_the_spec_diff_calls_it_an_added_operation_and_nothing_breaking(
     project_with_get_mailboxes: Path,
 ) -> None:
-    spec = importlib.util.spec_from_file_location("spec_diff", ROOT / "scripts" / "spec_diff.py")
-    assert spec is not None
-    assert spec.loader is not None
-    spec_diff = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("spec_diff", spec_diff)
-    spec.loader.exec_module(spec_diff)
+    spec_diff = load_script("spec_diff")
     report = spec_diff.diff(
         spec_diff.load_document(str(ROOT / "openapi" / "mailbox_domains.yaml")),
         spec_diff.load_document(str(project_with_get_mailboxes / "openapi" / "mailbox_domains.yaml")),

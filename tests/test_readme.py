@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fake_requests import auth
 
 import monite_async
 from monite_async.testing import FakeMonite
@@ -101,7 +102,7 @@ async def fake_monite_domain(fake: FakeMonite) -> str:
         created = await http.post(
             "/mailbox_domains",
             json={"domain": "mail.example.com"},
-            headers={"x-monite-version": "2024-05-25", "authorization": f"Bearer {fake.issue_token()}"},
+            headers=auth(fake),
         )
     assert created.status_code == 201, created.text
     return str(created.json()["id"])

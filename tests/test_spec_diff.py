@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT / "tests" / "data" / "spec_pairs"
@@ -20,17 +19,7 @@ SCRIPT = ROOT / "scripts" / "spec_diff.py"
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("spec_diff", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("spec_diff", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-spec_diff = _load_script()
+spec_diff = load_script("spec_diff")
 
 # Every finding each pair must produce, and nothing else: (kind, location, breaking).
 EXPECTED: dict[str, set[tuple[str, str, bool]]] = {

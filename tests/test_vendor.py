@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "vendor.py"
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vendor_tool", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("vendor_tool", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-vendor_tool = _load_script()
+vendor_tool = load_script("vendor")
 
 
 def _run_tool(*args: str) -> subprocess.CompletedProcess[str]:
