@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fake_requests import VERSION, auth
 
+from monite_async import MoniteClient, RetryPolicy
 from monite_async.testing import FakeMonite
 
 
@@ -107,6 +108,33 @@ async def test_delay_then_normal_answer(http: httpx.AsyncClient, fake_monite: Fa
     response = await http.get("/mailbox_domains", headers=auth(fake_monite))
 
     assert response.status_code == 200
+
+
+async def test_a_delay_past_the_clients_read_timeout_is_a_read_timeout_in_process_too(
+    fake_monite: FakeMonite,
+) -> None:
+    # ASGITransport enforces no timeout; the fake's transport must, or a timeout test on it
+    # would simply wait out the delay and pass for the wrong reason.
+    fake_monite.faults.fail_next("get_mailbox_domains", delay=30)
+    async with httpx.AsyncClient(
+        transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=0.05
+    ) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/mailbox_domains", headers=auth(fake_monite))
+
+
+async def test_the_sdk_sees_a_delayed_answer_as_a_timeout_and_retries_it(fake_monite: FakeMonite) -> None:
+    fake_monite.faults.fail_next("get_mailbox_domains", times=1, delay=30)
+    async with MoniteClient(
+        client_id=fake_monite.client_id,
+        client_secret=fake_monite.client_secret,
+        base_url=fake_monite.base_url,
+        transport=fake_monite.transport(),
+        timeout=0.2,
+        retry_policy=RetryPolicy(initial_backoff=0),
+    ) as monite:
+        assert await monite.mailbox_domains.list() == []
+    assert len(fake_monite.requests_to("get_mailbox_domains")) == 2
 
 
 @pytest.mark.parametrize(

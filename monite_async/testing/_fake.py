@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 import httpx
 
 from . import _server
@@ -180,10 +181,19 @@ class FakeMonite:
 
 
 class _InProcessTransport(httpx.ASGITransport):
+    """ASGITransport, failing as a socket would: a dropped connection is a protocol error,
+    and a scripted delay longer than the client's read timeout is a ReadTimeout
+    (ASGITransport itself enforces no timeout at all)."""
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        read_timeout = timeouts.get("read") if isinstance(timeouts, dict) else None
         try:
-            return await super().handle_async_request(request)
+            with anyio.fail_after(read_timeout):
+                return await super().handle_async_request(request)
         except ConnectionDropped:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no answer within {read_timeout} s", request=request) from None
