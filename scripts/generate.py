@@ -93,8 +93,13 @@ def operation_ids_of(spec: Path) -> set[str]:
 def generate_into(workdir: Path, *, spec: Path = SPEC) -> Path:
     """Run the generator in `workdir` and return the finished package folder."""
     check_tool_versions()
+    spec = spec.resolve()  # the generator runs in `workdir`: a relative path would miss
     bin_dir = Path(sys.executable).parent
     generator = bin_dir / "openapi-python-client"
+    for tool in (generator, bin_dir / "ruff"):
+        # The hooks find ruff on PATH: it must be the one whose version was just checked.
+        if not tool.exists():
+            raise GenerationError(f"{tool.name} is not in {bin_dir}; run `make install`")
     out = workdir / PACKAGE
     # ruff is looked up on PATH by the post hooks: put this environment's first.
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -167,14 +172,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             TARGET.parent.mkdir(exist_ok=True)
             staging = TARGET.parent / f".{PACKAGE}.new"
-            shutil.rmtree(staging, ignore_errors=True)
+            retired = TARGET.parent / f".{PACKAGE}.old"
+            for leftover in (staging, retired):
+                shutil.rmtree(leftover, ignore_errors=True)
             shutil.copytree(fresh, staging)
-            shutil.rmtree(TARGET, ignore_errors=True)
+            # Two renames, so generated/ never holds a half-deleted package.
+            if TARGET.exists():
+                TARGET.rename(retired)
             staging.rename(TARGET)
+            shutil.rmtree(retired)
             count = sum(1 for _ in TARGET.rglob("*.py"))
             print(f"generate: wrote generated/{PACKAGE} ({count} modules) from {args.spec.name}")
             return 0
-    except GenerationError as exc:
+    except (GenerationError, OSError) as exc:
         print(f"generate: {exc}", file=sys.stderr)
         return 1
 

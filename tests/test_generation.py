@@ -159,3 +159,24 @@ def test_check_generated_names_stale_and_missing_files(tmp_path: Path, where: st
     result = make(project, "check-generated")
     assert result.returncode != 0
     assert expected in result.stdout
+
+
+def test_a_relative_spec_path_is_read_from_where_the_command_runs(tmp_path: Path) -> None:
+    # The generator runs in a temporary folder; a relative --spec must still mean the
+    # caller's file, not one beside that folder.
+    result = subprocess.run(  # noqa: S603
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            str(ROOT / "scripts" / "generate.py"),
+            "--check",
+            "--spec",
+            "mailbox_domains.yaml",
+        ],
+        cwd=ROOT / "openapi",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "matches mailbox_domains.yaml" in result.stdout
