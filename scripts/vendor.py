@@ -223,10 +223,11 @@ def verify(package_dir: Path) -> None:
         raise VendorError("the copy still imports the original packages:\n  " + "\n  ".join(problems))
 
 
-def dependencies() -> tuple[list[str], list[str]]:
-    """(runtime, testing) requirements, as pyproject.toml states them."""
+def dependencies() -> tuple[list[str], list[str], list[str]]:
+    """(runtime, testing, fast) requirements, as pyproject.toml states them."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return list(project["dependencies"]), list(project["optional-dependencies"]["testing"])
+    extras = project["optional-dependencies"]
+    return list(project["dependencies"]), list(extras["testing"]), list(extras["fast"])
 
 
 def source_revision() -> str:
@@ -247,7 +248,7 @@ def vendored_readme(package: str) -> str:
     for line in api_module.read_text().splitlines():
         if line.startswith("API_VERSION"):
             api_version = line.split("=", 1)[1].strip().strip("\"'")
-    runtime, testing = dependencies()
+    runtime, testing, fast = dependencies()
     return f"""# {package}: a vendored copy of monite_async
 
 Written by `scripts/vendor.py` of {project["name"]} {project["version"]} (git {source_revision()}),
@@ -270,6 +271,11 @@ Runtime (add to the host's `dependencies`):
 Only for `{package}.testing` (add to the host's test or dev dependencies):
 
 {chr(10).join(f"- `{r}`" for r in testing)}
+
+Only if the host offers `{package}.aiohttp_transport()` (its error message names
+monite-async's `fast` extra; these are what that extra installs):
+
+{chr(10).join(f"- `{r}`" for r in fast)}
 
 Python >= 3.11 (the generated code uses `typing.Self` and `enum.StrEnum`).
 """

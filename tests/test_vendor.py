@@ -139,7 +139,7 @@ def test_vendor_on_a_small_tree_writes_the_layout(tmp_path: Path) -> None:
     assert (target / "dynamic.py").read_text() == "from . import x\n"
     assert (target / "_generated" / "__init__.py").read_text() == "x = 1\n"
     notes = (target / "VENDORED.md").read_text()
-    for requirement in ("httpx", "attrs", "sniffio", "starlette", "uvicorn"):
+    for requirement in ("httpx", "attrs", "sniffio", "starlette", "uvicorn", "httpx-aiohttp"):
         assert requirement in notes
 
 
