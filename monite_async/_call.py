@@ -23,6 +23,7 @@ import http
 import inspect
 import json
 import logging
+import re
 import sys
 import types
 from collections.abc import Callable
@@ -61,6 +62,14 @@ _logger = logging.getLogger("monite_async")
 _STRICT_PARSER_CLIENT = Client(base_url="http://unused.invalid", raise_on_unexpected_status=True)
 _SUCCESS_CODES = (200, 201, 202, 204)
 _REDACTED = b"[redacted]"
+# Answers whose success body is itself a secret (a fresh token the redactor does not know
+# yet): such a body never goes on an error, nor does a parser's detail text about it.
+_SECRET_ANSWERS = frozenset({"post_auth_token"})
+# A value under a key that names a secret, as JSON writes it (escapes included: "\u002d"
+# would defeat a byte-for-byte match on the value). Blanked in every body put on an error.
+_SECRET_JSON_VALUE = re.compile(
+    rb'("(?:access_token|refresh_token|client_secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"'
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -231,10 +240,11 @@ class Pipeline:
         self._secrets = secrets
 
     def redact(self, data: bytes) -> bytes:
+        """`data` with every known secret value and every value of a secret JSON key blanked."""
         for secret in self._secrets():
             if secret:
                 data = data.replace(secret.encode(), _REDACTED)
-        return data
+        return _SECRET_JSON_VALUE.sub(rb'\1"' + _REDACTED + b'"', data)
 
     def _redact_text(self, text: str) -> str:
         return self.redact(text.encode("utf-8", "replace")).decode("utf-8", "replace")
@@ -294,6 +304,7 @@ class Pipeline:
 
     def _parse(self, module: types.ModuleType, name: str, response: httpx.Response) -> Any:
         status = response.status_code
+        secret_answer = name in _SECRET_ANSWERS
         problem: str
         try:
             return self._parse_success(module, response)
@@ -306,13 +317,14 @@ class Pipeline:
             field = exc.args[0] if exc.args else "?"
             problem = f"{name}: the HTTP {status} body lacks the required field {field!r}"
         except (ValueError, TypeError, AttributeError) as exc:
-            detail = self._redact_text(str(exc))[:200]
-            problem = f"{name}: the HTTP {status} body has a malformed value ({type(exc).__name__}: {detail})"
+            # The parser's text may quote the value; for a token answer that is the token.
+            detail = "" if secret_answer else f": {self._redact_text(str(exc))[:200]}"
+            problem = f"{name}: the HTTP {status} body has a malformed value ({type(exc).__name__}{detail})"
         raise UnexpectedResponseError(
             problem,
             status_code=status,
             request_id=response.headers.get("x-request-id"),
-            body=self.redact(response.content),
+            body=b"" if secret_answer else self.redact(response.content),
             operation=name,
             attempts=int(response.extensions.get(ATTEMPTS_EXTENSION, 1)),
         )

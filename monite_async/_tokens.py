@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    MoniteError,
     PermissionDeniedError,
     UnexpectedResponseError,
     ValidationError,
@@ -42,19 +43,35 @@ class TokenFetcher:
             client_secret=self._client_secret,
             grant_type=GrantType.CLIENT_CREDENTIALS,
         )
+        failure: MoniteError | None = None
         try:
             outcome = await self._run(post_auth_token, body=body)
         except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
             # A refusal of the token request itself means bad credentials: retrying or
             # refreshing cannot help, so it ends here (the pipeline already redacted the body).
-            raise AuthenticationError(
+            failure = AuthenticationError(
                 f"Monite refused the client credentials: {exc.message}",
                 status_code=exc.status_code,
                 request_id=exc.request_id,
                 body=exc.body,
                 operation=exc.operation,
                 attempts=exc.attempts,
-            ) from None
+            )
+        except UnexpectedResponseError as exc:
+            if not 200 <= exc.status_code < 300:
+                raise
+            # A success the parser rejected: its body holds a token nobody knows to redact
+            # yet. Name the problem (the pipeline's text quotes no value here), never the body.
+            failure = UnexpectedResponseError(
+                exc.message,
+                status_code=exc.status_code,
+                request_id=exc.request_id,
+                body=b"",
+                operation=exc.operation,
+                attempts=exc.attempts,
+            )
+        if failure is not None:
+            raise failure  # outside the except block: nothing chained, no body in any context
         parsed = outcome.parsed
         if not isinstance(parsed, AccessTokenResponse):
             raise _bad_token_answer(outcome, "the body is not an AccessTokenResponse")
