@@ -373,3 +373,20 @@ async def test_clear_requests_forgets_the_log(http: httpx.AsyncClient, fake_moni
     await http.get("/mailbox_domains", headers=VERSION)
 
     assert [entry.status for entry in fake_monite.requests] == [401]
+
+
+@pytest.mark.fake_monite(log_limit=3)
+async def test_the_request_log_keeps_only_the_newest_requests(
+    http: httpx.AsyncClient, fake_monite: FakeMonite
+) -> None:
+    headers = auth(fake_monite)
+    for _ in range(5):
+        await http.get("/mailbox_domains", headers=headers)
+    await http.delete("/mailbox_domains/3fa85f64-5717-4562-b3fc-2c963f66afa6", headers=headers)
+
+    assert [entry.method for entry in fake_monite.requests] == ["GET", "GET", "DELETE"]
+
+
+def test_log_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="log_limit"):
+        FakeMonite(log_limit=0)

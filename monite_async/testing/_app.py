@@ -9,6 +9,7 @@ table so unknown paths and wrong methods answer in Monite's JSON error shape.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import json
 import math
@@ -59,6 +60,7 @@ class Settings:
     rate_limit: int | None
     versions: tuple[str, ...]
     clock: Callable[[], float]
+    log_limit: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ class MoniteApp:
         self.settings = settings
         self.state = State()
         self.faults = Faults()
-        self.log: list[RecordedRequest] = []
+        # Bounded: a fake served for hours (the command, a benchmark) must not grow forever.
+        self.log: collections.deque[RecordedRequest] = collections.deque(maxlen=settings.log_limit)
         # Handlers are synchronous between awaits; the lock matters when the app is served
         # from another thread (serve_in_thread) while a test reads or scripts it.
         self.lock = threading.Lock()

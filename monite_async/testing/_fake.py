@@ -41,6 +41,7 @@ class FakeMonite:
         rate_limit: requests per second before 429 with `Retry-After`; None for no limit.
         versions: accepted `x-monite-version` values.
         clock: seconds, monotonic; pass your own to expire tokens without waiting.
+        log_limit: how many requests `requests` keeps (the newest); older ones are dropped.
     """
 
     base_url = "http://fake-monite.test" + BASE_PATH
@@ -57,6 +58,7 @@ class FakeMonite:
         rate_limit: int | None = None,
         versions: tuple[str, ...] = KNOWN_VERSIONS,
         clock: Callable[[], float] = time.monotonic,
+        log_limit: int = 10_000,
     ) -> None:
         if stale_token_status not in (400, 401):
             raise ValueError("stale_token_status must be 401 (the spec) or 400 (Monite in practice)")
@@ -66,6 +68,8 @@ class FakeMonite:
             raise ValueError("rate_limit must be at least 1 request per second, or None")
         if token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
+        if log_limit < 1:
+            raise ValueError("log_limit must be at least 1")
         self._app = MoniteApp(
             Settings(
                 client_id=client_id,
@@ -76,6 +80,7 @@ class FakeMonite:
                 rate_limit=rate_limit,
                 versions=versions,
                 clock=clock,
+                log_limit=log_limit,
             )
         )
 
