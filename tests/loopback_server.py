@@ -47,6 +47,7 @@ class Reply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    raw: bytes | None = None  # send these bytes verbatim (a broken or cut answer), then close
 
     def encoded(self) -> tuple[bytes, str]:
         if self.body is not None:
@@ -263,6 +264,10 @@ class LoopbackServer:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             if reply.drop:
+                return
+            if reply.raw is not None:
+                writer.write(reply.raw)
+                await writer.drain()
                 return
             writer.write(self._encode(reply, request))
             await writer.drain()
