@@ -35,7 +35,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from harness import CannedTransport, measure  # noqa: E402
+from harness import CannedTransport, measure_interleaved  # noqa: E402
+
+from monite_async import DEFAULT_LIMITS  # noqa: E402
 
 MONITE_SDK_VERSION = "0.5.4"
 MONITE_VENV = ROOT / ".tools" / "monite-sdk-venv"
@@ -212,24 +214,29 @@ async def variant(
         raise ValueError(name)
 
 
-def aiohttp_transport() -> httpx.AsyncBaseTransport:
-    from httpx_aiohttp import AiohttpTransport
-
-    return AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-
-
 # -- the measurements ---------------------------------------------------------------------------
 
 
 async def per_call(
     report: Report, *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int
 ) -> None:
+    names = ("facade", "raw httpx", "generated")
     for mode in ("socket", "in_process"):
-        for name in ("facade", "raw httpx", "generated"):
-            for tasks in (1, 10):
-                transport = None if mode == "socket" else canned_transport(canned)
-                async with variant(name, base_url=base_url, token=token, transport=transport) as call:
-                    result = await measure(call, tasks=tasks, calls=calls, rounds=rounds)
+        for tasks in (1, 10):
+            async with contextlib.AsyncExitStack() as stack:
+                variants = {
+                    name: await stack.enter_async_context(
+                        variant(
+                            name,
+                            base_url=base_url,
+                            token=token,
+                            transport=None if mode == "socket" else canned_transport(canned),
+                        )
+                    )
+                    for name in names
+                }
+                results = await measure_interleaved(variants, tasks=tasks, calls=calls, rounds=rounds)
+            for name, result in results.items():
                 report.per_call.setdefault(f"{mode}/{tasks}", {})[name] = result
                 print(
                     f"  per call, {mode}, {tasks} task(s), {name}: {result['calls_per_s']:,.0f} calls/s",
@@ -257,22 +264,33 @@ def canned_transport(canned: dict[str, Any]) -> httpx.AsyncBaseTransport:
 
 
 async def concurrency(report: Report, *, base_url: str, token: str, calls: int, rounds: int) -> None:
-    backends: dict[str, Callable[[], httpx.AsyncBaseTransport | None]] = {
-        "default": lambda: None,
-        "aiohttp": aiohttp_transport,
-    }
-    for name in ("raw httpx", "facade"):
-        for backend, make in backends.items():
-            label = f"{name}, {backend}"
-            for tasks in (10, 50, 100):
-                async with variant(name, base_url=base_url, token=token, transport=make()) as call:
-                    result = await measure(call, tasks=tasks, calls=max(calls, tasks * 10), rounds=rounds)
-                report.concurrency.setdefault(label, {})[tasks] = result
-                print(
-                    f"  {tasks:>3} tasks, {label}: {result['calls_per_s']:,.0f} calls/s, "
-                    f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
-                    flush=True,
+    from httpx_aiohttp import AiohttpTransport
+
+    from monite_async import aiohttp_transport
+
+    for tasks in (10, 50, 100):
+        async with contextlib.AsyncExitStack() as stack:
+            variants = {
+                label: await stack.enter_async_context(
+                    variant(name, base_url=base_url, token=token, transport=transport)
                 )
+                for label, name, transport in (
+                    ("raw httpx, default", "raw httpx", None),
+                    ("raw httpx, aiohttp", "raw httpx", AiohttpTransport(limits=DEFAULT_LIMITS)),
+                    ("facade, default", "facade", None),
+                    ("facade, aiohttp", "facade", aiohttp_transport()),
+                )
+            }
+            results = await measure_interleaved(
+                variants, tasks=tasks, calls=max(calls, tasks * 10), rounds=rounds
+            )
+        for label, result in results.items():
+            report.concurrency.setdefault(label, {})[tasks] = result
+            print(
+                f"  {tasks:>3} tasks, {label}: {result['calls_per_s']:,.0f} calls/s, "
+                f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+                flush=True,
+            )
 
 
 async def storms(report: Report, *, tasks: int) -> None:

@@ -57,3 +57,39 @@ async def measure(
         "p50_ms": quantiles[49] * 1000,
         "p99_ms": quantiles[98] * 1000,
     }
+
+
+async def measure_interleaved(
+    calls_by_name: dict[str, Callable[[], Awaitable[Any]]], *, tasks: int, calls: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    """`measure` for several variants at once, their rounds interleaved (in a rotating order),
+    so that drift over the run (a warming server, garbage collection) falls on all alike."""
+    names = list(calls_by_name)
+    for name in names:
+        await asyncio.gather(*(calls_by_name[name]() for _ in range(tasks)))
+    per_task = max(1, calls // tasks)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+
+    async def worker(name: str) -> None:
+        call = calls_by_name[name]
+        for _ in range(per_task):
+            started = time.perf_counter()
+            await call()
+            latencies[name].append(time.perf_counter() - started)
+
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(name) for _ in range(tasks)))
+            rates[name].append(per_task * tasks / (time.perf_counter() - started))
+    results: dict[str, dict[str, float]] = {}
+    for name in names:
+        quantiles = statistics.quantiles(latencies[name], n=100)
+        results[name] = {
+            "calls_per_s": statistics.median(rates[name]),
+            "p50_ms": quantiles[49] * 1000,
+            "p99_ms": quantiles[98] * 1000,
+        }
+    return results
