@@ -158,7 +158,7 @@ class ClientCredentialsProvider:
         async with self._get_lock():
             # Another caller may have refreshed while we waited: "once" means once.
             token = self._token
-            if token is not None and self._usable(token):
+            if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
                 return token
             self._raise_shared_failure(attempt_seen)
             return await self._refresh_locked(
@@ -171,10 +171,16 @@ class ClientCredentialsProvider:
             if self._token is failed:
                 self._token = None  # forget it only if nobody replaced it already
             token = self._token
-            if token is not None and self._usable(token):
+            if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
                 return token
             self._raise_shared_failure(attempt_seen)
             return await self._refresh_locked("Monite refused the token")
+
+    def _fetched_since(self, attempt_seen: int) -> bool:
+        # A fetch ended while we waited and it succeeded: its token is the fresh one, whatever
+        # its refresh_at (a token without a usable lifetime is due the moment it arrives, and
+        # every waiter re-fetching in turn would make "once" one fetch per caller).
+        return self._fetches_ended != attempt_seen and self._last_failure is None
 
     def _raise_shared_failure(self, attempt_seen: int) -> None:
         # A fetch ended while we waited and it failed: share its error instead of asking
@@ -201,7 +207,8 @@ class ClientCredentialsProvider:
         self.fetch_count += 1
         lifetime = issued.expires_in
         if lifetime is None or lifetime <= 0:
-            # Unknown or already over: use it for the requests waiting now, fetch anew next time.
+            # Unknown or already over: use it for the requests waiting now (see _fetched_since),
+            # fetch anew for the next caller.
             token = Token(issued.value, expires_at=started, refresh_at=started)
         else:
             # Count the lifetime from before the request was sent: the server's clock started
