@@ -43,6 +43,7 @@ from ._errors import (
     InvalidRequestError,
     MoniteAPIError,
     MoniteConnectionError,
+    MoniteError,
     MoniteTimeoutError,
     NotFoundError,
     PermissionDeniedError,
@@ -266,6 +267,7 @@ class Pipeline:
             request_kwargs["headers"] = {k: _header_text(v) for k, v in headers.items()}
         request = self._http.build_request(**request_kwargs)
         auth = self._auth if _requires_auth(module) else None
+        failure: MoniteError | None = None
         try:
             response = await self._http.send(request, auth=auth)
         except MoniteConnectionError as exc:
@@ -274,14 +276,18 @@ class Pipeline:
             exc.args = (exc.message,)
             raise
         except httpx.TimeoutException as exc:
-            raise MoniteTimeoutError(
+            failure = MoniteTimeoutError(
                 f"Monite did not answer in time: {type(exc).__name__}", operation=name
-            ) from None
+            )
         except httpx.HTTPError as exc:
             detail = self._redact_text(str(exc))[:200]
-            raise MoniteConnectionError(
+            failure = MoniteConnectionError(
                 f"Could not reach Monite: {type(exc).__name__}: {detail}", operation=name
-            ) from None
+            )
+        if failure is not None:
+            # Outside the except block: httpx's exception (it holds the request and its
+            # headers) is neither __cause__ nor __context__.
+            raise failure
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
         if _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
             _logger.debug(

@@ -182,15 +182,19 @@ class RetryTransport(httpx.AsyncBaseTransport):
         attempt = 0
         while True:
             attempt += 1
+            failure: httpx.TransportError | None = None
             try:
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
-                if not isinstance(exc, _NEVER_SENT):
+                failure = exc
+            if failure is not None:
+                if not isinstance(failure, _NEVER_SENT):
                     self._uncertain[request] = True  # it may have arrived; the answer did not
                 if attempt > self.max_retries:
-                    # Not chained: httpx's exception may quote request headers (a token).
-                    raise _connection_error(exc, attempt) from None
-                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(exc).__name__)
+                    # Raised outside the except block, so nothing is chained, not even as
+                    # __context__: httpx's exception holds the request and its headers (a token).
+                    raise _connection_error(failure, attempt)
+                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(failure).__name__)
                 continue
 
             status = response.status_code
