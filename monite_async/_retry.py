@@ -1,9 +1,10 @@
 """Retries as an httpx transport wrapper: transient failures are re-sent below the auth flow.
 
-What is retried: HTTP 429, 500, 502, 503, 504, connection errors and timeouts; never any
-other status. `max_retries` counts retries after the first attempt. Waits grow
-exponentially with jitter up to a cap, and a server's `Retry-After` (seconds or an HTTP
-date) or `retry-after-ms` is a floor: never retry earlier than asked. When the server asks
+What is retried: HTTP 429, 500, 502, 503, 504, connection errors and timeouts (also while
+the body is read: every answer is read whole here); never any other status. `max_retries`
+counts retries after the first attempt. Waits grow exponentially with jitter up to a cap,
+and a server's `Retry-After` (seconds or an HTTP date) or `retry-after-ms` is a floor:
+never retry earlier than asked. When the server asks
 for longer than `RetryPolicy.max_retry_after`, there is no retry: its answer goes up and
 becomes an error that carries the wait.
 
@@ -26,6 +27,7 @@ or give one client its own sleep to record the waits:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import email.utils
@@ -187,6 +189,17 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
                 failure = exc
+            else:
+                # Read the whole answer here, inside the loop: a connection that drops (or
+                # times out) while the body arrives is as transient as one that drops before
+                # the status line, and httpx would read it later, past every retry. Monite's
+                # bodies are small JSON and nothing above streams them. Reading also gives a
+                # retried answer's connection back to the pool before the wait.
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    failure = exc
+                    await _close_quietly(response)
             if failure is not None:
                 if not isinstance(failure, _NEVER_SENT):
                     self._uncertain[request] = True  # it may have arrived; the answer did not
@@ -214,14 +227,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     extra={"monite_attempt": attempt, "monite_status": status, "monite_retry_after": asked},
                 )
                 return self._finish(request, response, attempt)
-            # Read and close the failed answer first: its connection goes back to the pool
-            # instead of being held through the wait.
-            try:
-                await response.aread()
-            except httpx.TransportError:
-                pass
-            finally:
-                await response.aclose()
+            await response.aclose()  # read already: its connection is back in the pool
             delay = max(self.policy.backoff(attempt), asked or 0.0)
             await self._wait(request, attempt, delay, status, None)
 
@@ -255,6 +261,12 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+async def _close_quietly(response: httpx.Response) -> None:
+    # The answer is lost already; failing to close it tells nothing more.
+    with contextlib.suppress(httpx.TransportError):
+        await response.aclose()
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> MoniteConnectionError:

@@ -48,6 +48,7 @@ class Reply:
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
     raw: bytes | None = None  # send these bytes verbatim (a broken or cut answer), then close
+    stall: float = 0.0  # with raw: seconds to keep the connection open before closing it
 
     def encoded(self) -> tuple[bytes, str]:
         if self.body is not None:
@@ -268,6 +269,8 @@ class LoopbackServer:
             if reply.raw is not None:
                 writer.write(reply.raw)
                 await writer.drain()
+                if reply.stall:
+                    await asyncio.sleep(reply.stall)
                 return
             writer.write(self._encode(reply, request))
             await writer.drain()
