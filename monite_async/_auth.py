@@ -12,7 +12,9 @@ Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The
 3. A second rejection goes up and becomes AuthenticationError.
 
 A token request that fails (bad credentials, Monite down after retries) fails every caller
-that was waiting for it, with its error: one request, not one per caller. Cancellation
+that was waiting for it, with its error: one request, not one per caller. An early refresh
+that fails while the cached token has not expired (and Monite did not refuse it) keeps that
+token instead, logs a WARNING, and is tried again after min(30 s, half the time left). Cancellation
 anywhere just propagates: the lock is released by `async with`, the cache is only written
 once a token has fully arrived, and the next waiter simply asks again.
 """
@@ -119,14 +121,18 @@ class ClientCredentialsProvider:
         client_secret: str,
         max_margin: float = 300.0,
         margin_fraction: float = 0.1,
+        max_refresh_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._client_secret = client_secret
         self._max_margin = max_margin
         self._margin_fraction = margin_fraction
+        self._max_refresh_pause = max_refresh_pause
         self._clock = clock
         self._token: Token | None = None
+        # After a failed early refresh the cached token (still valid) serves until then.
+        self._refresh_paused_until = float("-inf")
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
         # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
@@ -148,7 +154,10 @@ class ClientCredentialsProvider:
         return self._lock
 
     def _usable(self, token: Token | None) -> bool:
-        return token is not None and self._clock() < token.refresh_at
+        if token is None:
+            return False
+        now = self._clock()
+        return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
     async def get(self) -> Token:
         token = self._token
@@ -161,9 +170,9 @@ class ClientCredentialsProvider:
             if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
                 return token
             self._raise_shared_failure(attempt_seen)
-            return await self._refresh_locked(
-                "no token yet" if token is None else "the token is due for refresh"
-            )
+            if token is None:
+                return await self._refresh_locked("no token yet")
+            return await self._refresh_locked("the token is due for refresh", still_valid=token)
 
     async def replace(self, failed: Token) -> Token | None:
         attempt_seen = self._fetches_ended
@@ -194,16 +203,22 @@ class ClientCredentialsProvider:
         if self._token is token:
             self._token = None
 
-    async def _refresh_locked(self, reason: str) -> Token:
+    async def _refresh_locked(self, reason: str, *, still_valid: Token | None = None) -> Token:
+        """Fetch a token (the lock is held). `still_valid`: the cached token, when this is an
+        early refresh (never after a rejection): kept, if not yet expired, should the fetch fail."""
         started = self._clock()
         try:
             issued = await self._fetch()
         except MoniteError as exc:
             self._fetches_ended += 1
+            now = self._clock()
+            if still_valid is not None and now < still_valid.expires_at:
+                return self._keep_after_failed_refresh(still_valid, exc, now)
             self._last_failure = exc
             raise
         self._fetches_ended += 1
         self._last_failure = None
+        self._refresh_paused_until = float("-inf")
         self.fetch_count += 1
         lifetime = issued.expires_in
         if lifetime is None or lifetime <= 0:
@@ -225,6 +240,27 @@ class ClientCredentialsProvider:
             "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
             f"{token.expires_at - token.refresh_at:.0f} s",
             extra={"monite_token_reason": reason, "monite_token_lifetime": lifetime},
+        )
+        return token
+
+    def _keep_after_failed_refresh(self, token: Token, failure: Exception, now: float) -> Token:
+        # The refresh was early: the token has time left. Failing every call now would turn a
+        # token-endpoint outage into a full one. Keep it, and pause refreshing (half the time
+        # left, at most max_refresh_pause) so the outage costs one fetch, not one per caller.
+        remaining = token.expires_at - now
+        pause = min(self._max_refresh_pause, remaining / 2)
+        self._refresh_paused_until = now + pause
+        self._last_failure = None  # nothing to share: waiters take the kept token
+        status = getattr(failure, "status_code", None)
+        # Names the failure, never its text: only type and status, no body, no token.
+        _logger.warning(
+            "Could not refresh the Monite access token (%s%s); using the current one, valid "
+            "%.0f s more, and trying again in %.0f s",
+            type(failure).__name__,
+            f", HTTP {status}" if status is not None else "",
+            remaining,
+            pause,
+            extra={"monite_token_remaining": remaining, "monite_refresh_pause": pause},
         )
         return token
 
