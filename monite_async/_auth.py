@@ -33,7 +33,7 @@ from typing import Protocol, TypeGuard
 
 import httpx
 
-from ._errors import ConfigurationError, MoniteError
+from ._errors import ConfigurationError
 
 __all__ = [
     "BearerAuth",
@@ -138,7 +138,7 @@ class ClientCredentialsProvider:
         # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
         self._lock: asyncio.Lock | None = None
         self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
-        self._last_failure: MoniteError | None = None
+        self._last_failure: Exception | None = None
         self.fetch_count = 0
 
     def __repr__(self) -> str:
@@ -209,7 +209,7 @@ class ClientCredentialsProvider:
         started = self._clock()
         try:
             issued = await self._fetch()
-        except MoniteError as exc:
+        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             self._fetches_ended += 1
             now = self._clock()
             if still_valid is not None and now < still_valid.expires_at:

@@ -38,6 +38,7 @@ from ._auth import is_stale_token_response
 from ._errors import (
     AuthenticationError,
     BadRequestError,
+    ClientStateError,
     ConflictError,
     FieldError,
     InvalidRequestError,
@@ -283,6 +284,16 @@ class Pipeline:
             detail = self._redact_text(str(exc))[:200]
             failure = MoniteConnectionError(
                 f"Could not reach Monite: {type(exc).__name__}: {detail}", operation=name
+            )
+        except RuntimeError as exc:
+            if isinstance(exc, MoniteError):  # ClientStateError, already typed
+                raise
+            # httpx: "Cannot send a request, as the client has been closed." when aclose()
+            # ran while this call was in flight (a token fetch it needed started after it).
+            failure = ClientStateError(
+                "this MoniteClient was closed while the call was in flight; create a new one"
+                if "closed" in str(exc)
+                else f"{name}: the HTTP client cannot send: {self._redact_text(str(exc))[:200]}"
             )
         if failure is not None:
             # Outside the except block: httpx's exception (it holds the request and its

@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from ._errors import MoniteConnectionError, MoniteTimeoutError
+from ._errors import ClientStateError, MoniteConnectionError, MoniteTimeoutError
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
@@ -174,6 +174,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self.policy = policy if policy is not None else RetryPolicy()
         # Per request object, so it survives the auth flow replaying the same request.
         self._uncertain: weakref.WeakKeyDictionary[httpx.Request, bool] = weakref.WeakKeyDictionary()
+        self._closed = False
 
     def _finish(self, request: httpx.Request, response: httpx.Response, attempt: int) -> httpx.Response:
         response.extensions[ATTEMPTS_EXTENSION] = attempt
@@ -184,6 +185,10 @@ class RetryTransport(httpx.AsyncBaseTransport):
         attempt = 0
         while True:
             attempt += 1
+            if self._closed:
+                # aclose() ran while this request was in flight (a replay after a refresh,
+                # or a retry): never send through a closed client.
+                raise _closed_error()
             failure: httpx.TransportError | None = None
             try:
                 response = await self._transport.handle_async_request(request)
@@ -201,6 +206,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     failure = exc
                     await _close_quietly(response)
             if failure is not None:
+                if self._closed:
+                    raise _closed_error()  # the pool was closed under this attempt
                 if not isinstance(failure, _NEVER_SENT):
                     self._uncertain[request] = True  # it may have arrived; the answer did not
                 if attempt > self.max_retries:
@@ -260,7 +267,12 @@ class RetryTransport(httpx.AsyncBaseTransport):
             await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._transport.aclose()
+
+
+def _closed_error() -> ClientStateError:
+    return ClientStateError("this MoniteClient was closed while the call was in flight; create a new one")
 
 
 async def _close_quietly(response: httpx.Response) -> None:
