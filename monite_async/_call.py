@@ -2,7 +2,8 @@
 
 For any generated operation module it
 1. builds the request with the module's own `_get_kwargs(...)`, filling in the pinned
-   `x_monite_version`;
+   `x_monite_version` (a caller's own must be a YYYY-MM-DD date); any argument the module
+   or httpx cannot turn into a request is an InvalidRequestError, before anything is sent;
 2. sends it through the facade's httpx client (auth flow on top, retry transport below),
    signing it only if the operation is secured (the generated `asyncio_detailed` takes an
    `AuthenticatedClient` only then);
@@ -39,6 +40,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ClientStateError,
+    ConfigurationError,
     ConflictError,
     FieldError,
     InvalidRequestError,
@@ -54,6 +56,7 @@ from ._errors import (
     ValidationError,
 )
 from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, parse_retry_after
+from ._versioning import validate_api_version
 
 __all__ = ["Outcome", "Pipeline", "error_from_response", "operation_name", "resolve_operation"]
 
@@ -120,6 +123,14 @@ def _requires_auth(module: types.ModuleType) -> bool:
     if isinstance(annotation, str):
         return annotation.strip() == "AuthenticatedClient"
     return annotation is AuthenticatedClient
+
+
+def _is_api_version(value: object) -> bool:
+    try:
+        validate_api_version(value)
+    except ConfigurationError:
+        return False
+    return True
 
 
 @functools.cache
@@ -257,16 +268,30 @@ class Pipeline:
         name = operation_name(module)
         if "client" in kwargs:
             raise InvalidRequestError(f"{name}: do not pass client=; the MoniteClient supplies it")
-        if _accepts_version(module) and kwargs.get("x_monite_version") is None:
-            kwargs["x_monite_version"] = self.api_version
+        if _accepts_version(module):
+            version = kwargs.get("x_monite_version")
+            if version is None:
+                kwargs["x_monite_version"] = self.api_version
+            elif not _is_api_version(version):
+                # A per-call argument, so InvalidRequestError (ConfigurationError is for the
+                # client's own api_version). Checked here: httpx would fail on a non-ASCII
+                # value with a bare UnicodeEncodeError, and send a wrong date as it is.
+                raise InvalidRequestError(
+                    f"{name}: x_monite_version must be a date written as YYYY-MM-DD, such as "
+                    f"{self.api_version!r}; got {str(version)[:40]!r}"
+                )
+        problem: str | None = None
         try:
             request_kwargs = module._get_kwargs(*args, **kwargs)
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise InvalidRequestError(f"{name}: bad arguments: {self._redact_text(str(exc))[:300]}") from None
-        headers = request_kwargs.get("headers")
-        if isinstance(headers, dict) and not all(type(value) is str for value in headers.values()):
-            request_kwargs["headers"] = {k: _header_text(v) for k, v in headers.items()}
-        request = self._http.build_request(**request_kwargs)
+            headers = request_kwargs.get("headers")
+            if isinstance(headers, dict) and not all(type(value) is str for value in headers.values()):
+                request_kwargs["headers"] = {k: _header_text(v) for k, v in headers.items()}
+            request = self._http.build_request(**request_kwargs)
+        except (TypeError, ValueError, AttributeError, httpx.InvalidURL) as exc:
+            # ValueError covers UnicodeEncodeError (a header value httpx cannot encode).
+            problem = f"{name}: bad arguments: {type(exc).__name__}: {self._redact_text(str(exc))[:300]}"
+        if problem is not None:
+            raise InvalidRequestError(problem)  # unchained: nothing of the arguments kept
         auth = self._auth if _requires_auth(module) else None
         failure: MoniteError | None = None
         try:

@@ -243,7 +243,9 @@ class MoniteClient:
             listing = await monite.call(get_mailbox_domains)            # -> DomainListResponse
             detailed = await monite.call(get_mailbox_domains.asyncio_detailed)  # -> Response[...]
 
-        Pass the operation's own arguments except `client`; `x_monite_version` is filled in.
+        Pass the operation's own arguments except `client`; `x_monite_version` is filled in
+        (pass one to override it for this call: a YYYY-MM-DD date, else InvalidRequestError,
+        as for any argument that cannot make a request; nothing is sent then).
         Non-2xx answers raise the same typed errors as the resource methods. Given an
         `asyncio_detailed` function, returns the generated `Response` (status, headers,
         content, parsed) instead of the parsed model.
