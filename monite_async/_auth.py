@@ -33,7 +33,7 @@ from typing import Protocol, TypeGuard
 
 import httpx
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, fresh_copy
 
 __all__ = [
     "BearerAuth",
@@ -196,7 +196,7 @@ class ClientCredentialsProvider:
         # again, so a failing token endpoint gets one (retried) request, not one per caller.
         # A cancelled fetch records nothing: the next waiter simply fetches.
         if self._fetches_ended != attempt_seen and self._last_failure is not None:
-            raise self._last_failure.with_traceback(None)
+            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token) -> None:
         """Drop `token` from the cache if it is still the cached one (after a revoke)."""

@@ -54,6 +54,7 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
+    fresh_copy,
 )
 from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, parse_retry_after
 from ._versioning import validate_api_version
@@ -297,10 +298,13 @@ class Pipeline:
         try:
             response = await self._http.send(request, auth=auth)
         except MoniteConnectionError as exc:
-            exc.operation = exc.operation or name
-            exc.message = self._redact_text(exc.message)
-            exc.args = (exc.message,)
-            raise
+            # A copy: the same error may be shared by every caller that waited for one
+            # token fetch, and must not be edited under the others.
+            connection_error = fresh_copy(exc)
+            connection_error.operation = exc.operation or name
+            connection_error.message = self._redact_text(exc.message)
+            connection_error.args = (connection_error.message,)
+            failure = connection_error
         except httpx.TimeoutException as exc:
             failure = MoniteTimeoutError(
                 f"Monite did not answer in time: {type(exc).__name__}", operation=name

@@ -13,7 +13,7 @@ the pipeline redacts bodies before they get here, and `__str__` never prints hea
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 __all__ = [
     "AuthenticationError",
@@ -217,3 +217,18 @@ class MoniteConnectionError(MoniteError):
 
 class MoniteTimeoutError(MoniteConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def fresh_copy(error: _E) -> _E:
+    """A new exception of the same type with the same args and fields (message, status,
+    request id, attempts, body...), and no traceback, cause or context.
+
+    For a failure shared by many callers (one token fetch for everyone who waited): each
+    raises its own object, so one caller's traceback or handling never shows in another's.
+    """
+    copy = type(error).__new__(type(error), *error.args)
+    copy.__dict__.update(vars(error))
+    return copy
