@@ -51,7 +51,9 @@ _logger = logging.getLogger("monite_async")
 
 # Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
 # SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
-_STALE_WORDS = ("expired", "revoked", "not found", "invalid")
+# Only those words: "invalid" would also match a 403 such as "token invalid for this
+# scope", which a new token cannot fix (it is PermissionDeniedError, not a refresh).
+_STALE_WORDS = ("expired", "revoked", "not found")
 
 
 # What an Authorization header can carry: printable ASCII. Monite's tokens are plain
