@@ -201,10 +201,12 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 # bodies are small JSON and nothing above streams them. Reading also gives a
                 # retried answer's connection back to the pool before the wait.
                 try:
-                    await response.aread()
+                    body = await response.aread()
                 except httpx.TransportError as exc:
                     failure = exc
                     await _close_quietly(response)
+                else:
+                    response = _unread_copy(response, body, request)
             if failure is not None:
                 if self._closed:
                     raise _closed_error()  # the pool was closed under this attempt
@@ -269,6 +271,18 @@ class RetryTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         self._closed = True
         await self._transport.aclose()
+
+
+def _unread_copy(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
+    # The answer as if still unread, from memory: httpx's client then "reads" it as usual,
+    # so it times it (`elapsed`) and closes it as it would any answer.
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        stream=httpx.ByteStream(body),
+        request=request,
+        extensions=dict(response.extensions),
+    )
 
 
 def _closed_error() -> ClientStateError:

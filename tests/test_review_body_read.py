@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from loopback_server import LoopbackServer, Reply
+from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteConnectionError, MoniteTimeoutError, RetryPolicy
 
@@ -66,3 +67,15 @@ async def test_a_callers_http_client_gets_the_body_retry_too(loopback: LoopbackS
     async with httpx.AsyncClient() as own, loopback.client(http_client=own, retry_policy=INSTANT) as monite:
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_an_answer_read_by_the_retry_layer_is_still_a_whole_httpx_response(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        outcome = await monite._run(get_mailbox_domains)
+    response = outcome.response
+    assert response.is_closed
+    assert response.json() == {"data": []}
+    assert response.elapsed.total_seconds() >= 0  # httpx timed it, as any answer it reads
+    assert response.extensions["monite_async.attempts"] == 1
