@@ -201,12 +201,10 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 # bodies are small JSON and nothing above streams them. Reading also gives a
                 # retried answer's connection back to the pool before the wait.
                 try:
-                    body = await response.aread()
+                    await _buffer(response)
                 except httpx.TransportError as exc:
                     failure = exc
                     await _close_quietly(response)
-                else:
-                    response = _unread_copy(response, body, request)
             if failure is not None:
                 if self._closed:
                     raise _closed_error()  # the pool was closed under this attempt
@@ -273,16 +271,21 @@ class RetryTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-def _unread_copy(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
-    # The answer as if still unread, from memory: httpx's client then "reads" it as usual,
-    # so it times it (`elapsed`) and closes it as it would any answer.
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        stream=httpx.ByteStream(body),
-        request=request,
-        extensions=dict(response.extensions),
-    )
+async def _buffer(response: httpx.Response) -> None:
+    """Read the answer's bytes off the network now, and leave the response unread.
+
+    The bytes stay as they came (still gzip-encoded, say): httpx decodes them once when it
+    reads the response as usual, and times it (`elapsed`) and closes it as it does any
+    answer. The same response object goes up, so nothing is copied but the stream.
+    """
+    stream = response.stream
+    if not isinstance(stream, httpx.AsyncByteStream) or isinstance(stream, httpx.ByteStream):
+        return  # already in memory (or not an async stream we could read here)
+    try:
+        body = b"".join([part async for part in stream])
+    finally:
+        await stream.aclose()  # the connection goes back to the pool
+    response.stream = httpx.ByteStream(body)
 
 
 def _closed_error() -> ClientStateError:
