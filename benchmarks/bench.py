@@ -303,35 +303,31 @@ async def storms(report: Report, *, tasks: int) -> None:
     # storm starts after 2.8 s, while the server would still accept the old token.
     fake = FakeMonite(token_lifetime=3.0)
     limits = httpx.Limits(max_connections=10)  # far fewer connections than callers
-    with fake.serve_in_thread() as base_url:
+
+    async def storm(label: str, base_url: str, make_stale: Callable[[], Awaitable[None]]) -> None:
         async with MoniteClient(
             client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url, limits=limits
         ) as monite:
-            await monite.mailbox_domains.list()
-            await asyncio.sleep(2.8)
+            await monite.mailbox_domains.list()  # the first token
+            await make_stale()
             before = fake.token_requests
             started = time.perf_counter()
             await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
-            report.storm["expiry (proactive)"] = {
+            report.storm[label] = {
                 "calls": tasks,
                 "token_requests": fake.token_requests - before,
                 "drain_s": time.perf_counter() - started,
             }
 
-        # Reactive: the server expires every token; each caller gets 401 at once.
-        async with MoniteClient(
-            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url, limits=limits
-        ) as monite:
-            await monite.mailbox_domains.list()
-            fake.expire_tokens()
-            before = fake.token_requests
-            started = time.perf_counter()
-            await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
-            report.storm["server-side expiry (401 storm)"] = {
-                "calls": tasks,
-                "token_requests": fake.token_requests - before,
-                "drain_s": time.perf_counter() - started,
-            }
+    async def reach_the_refresh_point() -> None:
+        await asyncio.sleep(2.8)
+
+    async def expire_on_the_server() -> None:  # every caller then meets 401 at once
+        fake.expire_tokens()
+
+    with fake.serve_in_thread() as base_url:
+        await storm("expiry (proactive)", base_url, reach_the_refresh_point)
+        await storm("server-side expiry (401 storm)", base_url, expire_on_the_server)
     for name, result in report.storm.items():
         print(
             f"  storm, {name}: {result['token_requests']:.0f} token request(s), "
