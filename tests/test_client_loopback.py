@@ -16,6 +16,7 @@ from monite_generated.models import DomainRequest, GrantType, ObtainTokenPayload
 from monite_async import (
     API_VERSION,
     DEFAULT_BASE_URL,
+    DEFAULT_LIMITS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AccessTokenResponse,
@@ -121,6 +122,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert monite.max_retries == DEFAULT_MAX_RETRIES == 2
     assert DEFAULT_TIMEOUT.read == 30.0
     assert DEFAULT_TIMEOUT.connect == 5.0
+    # The pool size the README promises.
+    assert (DEFAULT_LIMITS.max_connections, DEFAULT_LIMITS.max_keepalive_connections) == (100, 20)
 
 
 @pytest.mark.parametrize("version", ["2024-13-01", "2024-02-30", "latest", "2024-5-25", "", "2024-05-25 "])
