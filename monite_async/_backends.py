@@ -45,6 +45,9 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
             # retry layer may re-send. (aiohttp's own test client switches it off this way.)
             if hasattr(session, "_retry_connection"):
                 session._retry_connection = False
+            # As on httpx's transport (see _client._NoCookies): no cookie is kept or sent.
+            if hasattr(session, "_cookie_jar"):
+                session._cookie_jar = aiohttp.DummyCookieJar()
             return session
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

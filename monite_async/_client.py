@@ -81,6 +81,31 @@ class _CallerClientTransport(httpx.AsyncBaseTransport):
         return None
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing. Monite's API authenticates with bearer tokens alone, so a
+    cookie a proxy or load balancer sets would only carry state from one call into the next;
+    and httpx builds a urllib request and an email message per response to store one."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _ApiHttpClient(httpx.AsyncClient):
+    """The facade's own httpx client (never a caller's): it neither stores nor sends cookies."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise AttributeError("the MoniteClient's HTTP client keeps no cookies")
+
+
 def _check_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
         raise ConfigurationError(
@@ -163,7 +188,7 @@ class MoniteClient:
         else:
             inner = httpx.AsyncHTTPTransport(limits=limits)
         self._version_watcher = VersionEchoWatcher(self._api_version)
-        self._http = httpx.AsyncClient(
+        self._http = _ApiHttpClient(
             base_url=self._base_url,
             transport=RetryTransport(inner, max_retries=max_retries, policy=retry_policy),
             timeout=checked_timeout,

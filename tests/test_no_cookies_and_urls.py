@@ -1,0 +1,90 @@
+"""The facade keeps no cookies, and resolves each request path against the base URL the way
+httpx does (once per path, not per request)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from loopback_server import LoopbackServer, Reply
+
+from monite_async import MoniteClient
+from monite_async._call import _merge_url
+
+
+async def test_a_cookie_monite_sets_is_neither_kept_nor_sent(loopback: LoopbackServer) -> None:
+    loopback.script(
+        "GET",
+        "/mailbox_domains",
+        Reply(200, json={"data": []}, headers={"set-cookie": "lb=sticky-7; Path=/"}),
+    )
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+        await monite.mailbox_domains.list()
+        await monite.mailbox_domains.create("mail.example.com")
+    assert loopback.count("GET", "/mailbox_domains") == 2
+    for request in loopback.recorded():
+        assert "cookie" not in request.headers, request
+
+
+async def test_the_internal_client_has_no_jar_to_fill() -> None:
+    monite = MoniteClient(token="t0k", base_url="http://127.0.0.1:9/v1")
+    jar = monite._http.cookies
+    jar.extract_cookies(
+        httpx.Response(
+            200,
+            headers={"set-cookie": "a=b; Path=/"},
+            request=httpx.Request("GET", "http://127.0.0.1:9/v1/x"),
+        )
+    )
+    assert len(jar) == 0
+    with pytest.raises(AttributeError):
+        monite._http.cookies = {"a": "b"}  # type: ignore[assignment]
+    await monite.aclose()
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.sandbox.monite.com/v1",
+        "https://api.sandbox.monite.com/v1/",
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8080/prefix/v1",
+        "https://user@host.example:8443/a%20b/v1",
+    ],
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mailbox_domains",
+        "mailbox_domains",
+        f"/mailbox_domains/{uuid.UUID(int=7)}",
+        f"/mailbox_domains/{uuid.UUID(int=7)}/verify",
+        "/auth/token",
+        "/mailbox_domains/a b",
+        "/mailbox_domains/é",
+        "https://elsewhere.example/absolute",
+    ],
+)
+def test_the_merged_url_is_the_one_httpx_would_build(base_url: str, path: str) -> None:
+    client = httpx.AsyncClient(base_url=base_url)
+    expected = client.build_request("GET", path).url
+    assert _merge_url(client.base_url, path) == expected
+    assert str(_merge_url(client.base_url, path)) == str(expected)
+
+
+async def test_requests_with_ids_reach_their_paths_and_the_cache_stays_bounded(
+    loopback: LoopbackServer,
+) -> None:
+    ids = [uuid.UUID(int=n) for n in range(1, 301)]
+    for domain_id in ids:
+        loopback.script("DELETE", f"/mailbox_domains/{domain_id}", Reply(204))
+    async with loopback.client() as monite:
+        for domain_id in ids:
+            await monite.mailbox_domains.delete(domain_id)
+        cache = monite._pipeline._absolute_url.cache_info()
+    deleted = [request.path for request in loopback.recorded("DELETE")]
+    assert deleted == [f"/v1/mailbox_domains/{domain_id}" for domain_id in ids]
+    assert cache.maxsize == 256
+    assert cache.currsize <= 256
