@@ -31,6 +31,7 @@ import dataclasses
 import datetime
 import email.utils
 import logging
+import math
 import random
 import time
 import weakref
@@ -38,7 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from ._errors import ClientStateError, MoniteConnectionError, MoniteTimeoutError
+from ._errors import ClientStateError, ConfigurationError, MoniteConnectionError, MoniteTimeoutError
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
@@ -106,10 +107,17 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("initial_backoff", "max_backoff", "max_retry_after", "jitter"):
+            value = getattr(self, name)
+            # NaN would slip past every comparison below and turn each wait into a surprise.
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigurationError(f"RetryPolicy.{name} must be a finite number; got {value!r:.40}")
         if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
-            raise ValueError("RetryPolicy waits must not be negative")
+            raise ConfigurationError("RetryPolicy waits must not be negative")
         if not 0 <= self.jitter <= 1:
-            raise ValueError("RetryPolicy.jitter must be between 0 and 1")
+            raise ConfigurationError("RetryPolicy.jitter must be between 0 and 1")
+        if self.sleep is not None and not callable(self.sleep):
+            raise ConfigurationError("RetryPolicy.sleep must be an async callable taking seconds, or None")
 
     def backoff(self, attempt: int) -> float:
         """The wait after failed attempt number `attempt` (1-based), jitter applied."""

@@ -14,6 +14,7 @@ from loopback_server import LoopbackServer, Recorded, Reply, error
 import monite_async
 from monite_async import (
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     MoniteAPIError,
     MoniteConnectionError,
@@ -297,10 +298,26 @@ def test_jitter_only_shortens_the_wait_by_at_most_its_fraction() -> None:
 
 
 def test_retry_policy_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="jitter"):
+    with pytest.raises(ConfigurationError, match="jitter"):
         RetryPolicy(jitter=1.5)
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ConfigurationError, match="negative"):
         RetryPolicy(initial_backoff=-1)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"initial_backoff": float("nan")},
+        {"max_backoff": float("inf")},
+        {"max_retry_after": None},
+        {"jitter": "0.1"},
+        {"initial_backoff": True},
+        {"sleep": 3},
+    ],
+)
+def test_retry_policy_refuses_what_is_not_a_wait_with_a_typed_error(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError, match="RetryPolicy"):
+        RetryPolicy(**options)  # type: ignore[arg-type]
 
 
 def test_parse_retry_after_forms() -> None:
