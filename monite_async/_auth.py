@@ -21,6 +21,7 @@ once a token has fully arrived, and the next waiter simply asks again.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import inspect
 import json
@@ -28,12 +29,9 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Protocol, TypeGuard
+from typing import Protocol, TypeGuard
 
 import httpx
-
-if TYPE_CHECKING:
-    import asyncio
 
 from ._errors import ConfigurationError, fresh_copy
 
@@ -154,8 +152,6 @@ class ClientCredentialsProvider:
 
     def _get_lock(self) -> asyncio.Lock:
         if self._lock is None:
-            import asyncio  # loaded already: this runs in the event loop (see _client._check_usable)
-
             self._lock = asyncio.Lock()
         return self._lock
 

@@ -12,6 +12,7 @@ sit above the transport, so they behave the same on either:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -116,7 +117,9 @@ def _plain_error(exc: Exception, request: httpx.Request) -> Exception:
             return ClientStateError("this MoniteClient is closed; create a new one")
         return exc
     cause: Any = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-    if isinstance(exc, httpx.ConnectTimeout) and not (cause is None or isinstance(cause, TimeoutError)):
+    if isinstance(exc, httpx.ConnectTimeout) and not (
+        cause is None or isinstance(cause, asyncio.TimeoutError)
+    ):
         # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
         # for to ConnectTimeout, a dropped connection included: that would surface as a
         # timeout. Give it the error httpx itself raises.

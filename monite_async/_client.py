@@ -10,19 +10,17 @@ building, typed errors, safe parsing) -> httpx.AsyncClient with the bearer auth 
 
 from __future__ import annotations
 
+import asyncio
 import http
 import os
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import httpx
 from monite_generated.types import Response
-
-if TYPE_CHECKING:
-    import asyncio
 
 from ._auth import (
     BearerAuth,
@@ -319,12 +317,6 @@ class MoniteClient:
     # -- internals ---------------------------------------------------------------------
 
     def _check_usable(self) -> None:
-        # asyncio is imported where it is used, never at module level: that code runs inside
-        # a running event loop, so asyncio is loaded already, by whoever started the loop.
-        # A module-level import would add ~7 ms to `import monite_async` that no program able
-        # to await this client saves (docs/benchmarks.md, section 4).
-        import asyncio
-
         if self._closed:
             raise ClientStateError("this MoniteClient is closed; create a new one")
         loop = asyncio.get_running_loop()

@@ -26,6 +26,7 @@ or give one client its own sleep to record the waits:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -268,10 +269,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         )
         if self.policy.sleep is not None:
             await self.policy.sleep(delay)
-            return
-        import asyncio  # loaded already: this runs in the event loop (see _client._check_usable)
-
-        if _testing:
+        elif _testing:
             await asyncio.sleep(0)  # still a checkpoint, like a real wait
         else:
             await asyncio.sleep(delay)

@@ -60,21 +60,3 @@ def test_import_needs_neither_starlette_nor_uvicorn() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
-
-
-def test_import_and_client_construction_leave_asyncio_to_the_program() -> None:
-    # Code that uses asyncio runs inside the program's event loop, where asyncio is loaded
-    # already; importing it at module level would only add ~7 ms to `import monite_async`.
-    # Building a client (outside any loop, as in an app's settings module) loads it neither.
-    program = (
-        "import sys\n"
-        "import monite_async\n"
-        "loaded = 'asyncio' in sys.modules\n"
-        "monite = monite_async.MoniteClient(token='t0k', base_url='http://127.0.0.1:9/v1')\n"
-        "print(loaded, 'asyncio' in sys.modules)\n"
-    )
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "False"]
