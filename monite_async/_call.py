@@ -303,7 +303,11 @@ class Pipeline:
             if isinstance(request_kwargs.get("url"), str):
                 request_kwargs["url"] = self._absolute_url(request_kwargs["url"])
             headers = request_kwargs.get("headers")
-            if isinstance(headers, dict) and headers.get(VERSION_HEADER) == self._default_version:
+            if (
+                isinstance(headers, dict)
+                and VERSION_HEADER in headers
+                and headers[VERSION_HEADER] == self._default_version
+            ):
                 # The client sends this very header on every request already; an equal copy
                 # here would only make httpx rebuild the merged headers.
                 del headers[VERSION_HEADER]

@@ -3,13 +3,14 @@ httpx does (once per path, not per request)."""
 
 from __future__ import annotations
 
+import types
 import uuid
 
 import httpx
 import pytest
 from loopback_server import LoopbackServer, Reply
 
-from monite_async import MoniteClient
+from monite_async import MoniteClient, aiohttp_transport
 from monite_async._call import _merge_url
 
 
@@ -88,3 +89,55 @@ async def test_requests_with_ids_reach_their_paths_and_the_cache_stays_bounded(
     assert deleted == [f"/v1/mailbox_domains/{domain_id}" for domain_id in ids]
     assert cache.maxsize == 256
     assert cache.currsize <= 256
+
+
+async def test_the_aiohttp_backend_session_has_a_jar_that_keeps_nothing() -> None:
+    # The loopback test above cannot tell: aiohttp's default jar already ignores cookies
+    # set by an IP address such as 127.0.0.1. A Monite host name would be stored.
+    aiohttp = pytest.importorskip("aiohttp")
+    transport = aiohttp_transport()
+    session = transport.get_client()  # type: ignore[attr-defined]
+    try:
+        assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
+    finally:
+        await session.close()
+        await transport.aclose()
+
+
+async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests() -> None:
+    from monite_generated.api.mailbox_domains import post_mailbox_domains
+    from monite_generated.models import DomainRequest
+
+    from monite_async._auth import BearerAuth, StaticTokenProvider
+    from monite_async._call import Pipeline
+
+    seen: list[httpx.Request] = []
+
+    created = {
+        "id": str(uuid.UUID(int=1)),
+        "domain": "m.example.com",
+        "status": "waiting_to_be_verified",
+        "dns_records": {"sending_dns_records": [], "receiving_dns_records": []},
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json=created)
+
+    provider = StaticTokenProvider("t0k")
+    async with httpx.AsyncClient(
+        base_url="http://monite.test/v1", transport=httpx.MockTransport(answer)
+    ) as http:
+        pipeline = Pipeline(
+            http, auth=BearerAuth(provider), api_version="2024-05-25", secrets=provider.secrets
+        )
+        await pipeline.run(post_mailbox_domains, body=DomainRequest(domain="m.example.com"))
+        # An operation whose headers lack the version, on a client with no default for it.
+        unversioned = types.ModuleType("monite_generated.api.extra.get_ping")
+        unversioned._get_kwargs = lambda: {"method": "get", "url": "/ping", "headers": {}}  # type: ignore[attr-defined]
+        unversioned._parse_response = lambda *, client, response: None  # type: ignore[attr-defined]
+        await pipeline.run(unversioned)
+    assert seen[0].headers["x-monite-version"] == "2024-05-25"
+    assert str(seen[0].url) == "http://monite.test/v1/mailbox_domains"
+    assert str(seen[1].url) == "http://monite.test/v1/ping"
+    assert "x-monite-version" not in seen[1].headers
