@@ -29,6 +29,15 @@ async def test_a_cookie_monite_sets_is_neither_kept_nor_sent(loopback: LoopbackS
         assert "cookie" not in request.headers, request
 
 
+async def test_the_cookies_of_a_callers_http_client_are_not_sent(loopback: LoopbackServer) -> None:
+    # README: an http_client= of yours keeps its own jar; none of it goes to Monite.
+    own = httpx.AsyncClient(cookies={"session": "the-callers-own"})
+    async with own, loopback.client(http_client=own) as monite:
+        await monite.mailbox_domains.list()
+    (request,) = loopback.recorded("GET", "/mailbox_domains")
+    assert "cookie" not in request.headers
+
+
 async def test_the_internal_client_has_no_jar_to_fill() -> None:
     monite = MoniteClient(token="t0k", base_url="http://127.0.0.1:9/v1")
     jar = monite._http.cookies
