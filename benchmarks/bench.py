@@ -398,7 +398,7 @@ from monite import AsyncMonite
 async def main():
     transport = CannedTransport(200, [("content-type", "application/json")], sys.argv[2].encode())
     async with httpx.AsyncClient(transport=transport) as http:
-        sdk = AsyncMonite(base_url="http://canned.invalid/v1", token="t", monite_version="2024-05-25",
+        sdk = AsyncMonite(base_url="http://canned.invalid/v1", token="t", monite_version=sys.argv[3],
                           httpx_client=http)
         await sdk.mailbox_domains.get()
 asyncio.run(main())
@@ -413,6 +413,8 @@ def import_times(
     """Import cost of each (label, python, module), best of `repeat` fresh interpreters, the
     entries taken in turn in every round so a slow moment of the machine hits them all; the
     resident memory after import; and, for the two SDKs, the cold start (COLD_START_RUN)."""
+    from monite_async import API_VERSION
+
     samples: dict[str, list[float]] = {label: [] for label, _, _ in entries}
     starts: dict[str, list[float]] = {module: [] for _, _, module in entries if module in COLD_START_RUN}
     for _ in range(repeat):
@@ -420,7 +422,7 @@ def import_times(
             samples[label].append(_import_cost(python, module))
             if module in COLD_START_RUN:
                 result = subprocess.run(
-                    [str(python), "-c", COLD_START_RUN[module], str(HERE), canned["body"]],
+                    [str(python), "-c", COLD_START_RUN[module], str(HERE), canned["body"], API_VERSION],
                     capture_output=True, text=True, check=True, cwd=NEUTRAL_CWD,
                 )  # fmt: skip
                 starts[module].append(float(result.stdout.strip().splitlines()[-1]))
