@@ -54,7 +54,6 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
-    fresh_copy,
 )
 from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, parse_retry_after
 from ._versioning import VERSION_HEADER, validate_api_version
@@ -326,11 +325,9 @@ class Pipeline:
         except MoniteConnectionError as exc:
             # A copy: the same error may be shared by every caller that waited for one
             # token fetch, and must not be edited under the others.
-            connection_error = fresh_copy(exc)
-            connection_error.operation = exc.operation or name
-            connection_error.message = self._redact_text(exc.message)
-            connection_error.args = (connection_error.message,)
-            failure = connection_error
+            failure = type(exc)(
+                self._redact_text(exc.message), operation=exc.operation or name, attempts=exc.attempts
+            )
         except httpx.TimeoutException as exc:
             failure = MoniteTimeoutError(
                 f"Monite did not answer in time: {type(exc).__name__}", operation=name

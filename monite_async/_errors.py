@@ -37,19 +37,109 @@ __all__ = [
 
 
 class MoniteError(Exception):
-    """Base class of every error monite_async raises."""
+    """Base class of every error monite_async raises, with one shape for all of them.
+
+    Every `MoniteError` has the same five attributes, so a handler never needs to know the
+    subclass to report it:
+
+        except MoniteError as exc:
+            log.warning("Monite failed: %s (request %s)", exc.message, exc.request_id)
+
+    Attributes:
+        message: what went wrong, in words (never a secret).
+        request_id: Monite's `x-request-id` for the answer, or None when there was none
+            (nothing sent, no connection, no HTTP answer): quote it to Monite's support.
+        status_code: the HTTP status of Monite's answer, or None when there was no answer.
+        operation: the operation that failed, such as `post_mailbox_domains`, or None.
+        attempts: how many times the request was sent (retries included); 0 when it was
+            refused before anything was sent.
+    """
+
+    default_message: ClassVar[str] = "monite_async failed"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        self._message = message or self.default_message
+        self._status_code = status_code
+        self._request_id = request_id
+        self._operation = operation
+        self._attempts = attempts
+        super().__init__(self._message)
+
+    @property
+    def message(self) -> str:
+        """What went wrong, in words."""
+        return self._message
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of Monite's answer; None when there was no answer."""
+        return self._status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """Monite's `x-request-id` of the answer; None when there was no answer."""
+        return self._request_id
+
+    @property
+    def operation(self) -> str | None:
+        """The operation that failed (`get_mailbox_domains`, ...), if one was under way."""
+        return self._operation
+
+    @property
+    def attempts(self) -> int:
+        """How many times the request was sent; 0 when nothing was sent."""
+        return self._attempts
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self._status_code is not None:
+            parts.append(f"HTTP {self._status_code}")
+        if self._operation:
+            parts.append(f"operation {self._operation}")
+        if self._request_id:
+            parts.append(f"request id {self._request_id}")
+        if self._status_code is not None:
+            if self._attempts > 1:
+                parts.append(f"after {self._attempts} attempts")
+        elif self._attempts >= 1:
+            parts.append(f"{self._attempts} attempt{'s' if self._attempts != 1 else ''}")
+        parts.extend(self._details())
+        return f"{self._message} ({', '.join(parts)})" if parts else self._message
+
+    def _details(self) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self._message!r}, status_code={self._status_code!r}, "
+            f"request_id={self._request_id!r}, operation={self._operation!r}, attempts={self._attempts})"
+        )
 
 
 class ConfigurationError(MoniteError, ValueError):
     """The client was built with options that cannot work (missing credentials, bad version...)."""
 
+    default_message = "the client's configuration cannot work"
+
 
 class InvalidRequestError(MoniteError, ValueError):
     """An argument was rejected before anything was sent (bad host name, bad UUID...)."""
 
+    default_message = "the request was refused before anything was sent"
+
 
 class ClientStateError(MoniteError, RuntimeError):
     """The client was used after `aclose()`, or from an event loop it does not belong to."""
+
+    default_message = "the client cannot be used in this state"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,20 +154,15 @@ class FieldError:
 class MoniteAPIError(MoniteError):
     """Monite answered with a status that is not success.
 
-    Attributes:
-        status_code: the HTTP status, as an int (520 and 599 included).
-        message: Monite's `error.message`, or a description of what was wrong with the answer.
-        request_id: the `x-request-id` response header, if any: quote it to Monite's support.
+    Besides the attributes every MoniteError has (`status_code` is always set here):
         body: the raw response body (secrets redacted).
-        operation: the operation that failed, such as `post_mailbox_domains`.
-        attempts: how many times the request was sent (retries included).
         retry_after: seconds the server asked to wait (Retry-After), if it said.
         retried_after_uncertain_failure: an earlier attempt failed in a way (5xx, dropped
             connection, timeout waiting for the answer) that leaves unknown whether Monite
             acted on it; a 409 then may be the echo of that earlier attempt.
     """
 
-    default_message: ClassVar[str] = "Monite answered with an error"
+    default_message = "Monite answered with an error"
 
     def __init__(
         self,
@@ -91,33 +176,38 @@ class MoniteAPIError(MoniteError):
         retry_after: float | None = None,
         retried_after_uncertain_failure: bool = False,
     ) -> None:
-        self.message = message or self.default_message
-        self.status_code = status_code
-        self.request_id = request_id
-        self.body = body
-        self.operation = operation
-        self.attempts = attempts
-        self.retry_after = retry_after
-        self.retried_after_uncertain_failure = retried_after_uncertain_failure
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        parts = [f"HTTP {self.status_code}"]
-        if self.operation:
-            parts.append(f"operation {self.operation}")
-        if self.request_id:
-            parts.append(f"request id {self.request_id}")
-        if self.attempts > 1:
-            parts.append(f"after {self.attempts} attempts")
-        if self.retry_after is not None:
-            parts.append(f"server asked to wait {self.retry_after:g} s")
-        return f"{self.message} ({', '.join(parts)})"
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r}, "
-            f"request_id={self.request_id!r}, operation={self.operation!r})"
+        self._body = body
+        self._retry_after = retry_after
+        self._retried_after_uncertain_failure = retried_after_uncertain_failure
+        super().__init__(
+            message, status_code=status_code, request_id=request_id, operation=operation, attempts=attempts
         )
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status, as an int (520 and 599 included)."""
+        assert self._status_code is not None  # always given to MoniteAPIError
+        return self._status_code
+
+    @property
+    def body(self) -> bytes:
+        """The raw response body, secrets redacted."""
+        return self._body
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait before trying again, if it said."""
+        return self._retry_after
+
+    @property
+    def retried_after_uncertain_failure(self) -> bool:
+        """Whether an earlier attempt may have been acted on by Monite (see the class)."""
+        return self._retried_after_uncertain_failure
+
+    def _details(self) -> list[str]:
+        if self._retry_after is None:
+            return []
+        return [f"server asked to wait {self._retry_after:g} s"]
 
 
 class BadRequestError(MoniteAPIError):
@@ -168,7 +258,7 @@ class ValidationError(MoniteAPIError):
         retry_after: float | None = None,
         retried_after_uncertain_failure: bool = False,
     ) -> None:
-        self.field_errors = field_errors
+        self._field_errors = field_errors
         super().__init__(
             message,
             status_code=status_code,
@@ -179,6 +269,12 @@ class ValidationError(MoniteAPIError):
             retry_after=retry_after,
             retried_after_uncertain_failure=retried_after_uncertain_failure,
         )
+
+
+    @property
+    def field_errors(self) -> tuple[FieldError, ...]:
+        """Which fields did not validate, and why."""
+        return self._field_errors
 
 
 class RateLimitError(MoniteAPIError):
@@ -201,22 +297,19 @@ class UnexpectedResponseError(MoniteAPIError):
 
 
 class MoniteConnectionError(MoniteError):
-    """No HTTP answer at all: connection refused, dropped, TLS failure... after all retries."""
+    """No HTTP answer at all: connection refused or dropped, a TLS failure... after all retries.
 
-    def __init__(self, message: str, *, operation: str | None = None, attempts: int = 1) -> None:
-        self.message = message
-        self.operation = operation
-        self.attempts = attempts
-        super().__init__(message)
+    `status_code` and `request_id` are None (there was no answer); `attempts` says how many
+    times the request was tried.
+    """
 
-    def __str__(self) -> str:
-        where = f" (operation {self.operation}" if self.operation else " ("
-        sep = ", " if self.operation else ""
-        return f"{self.message}{where}{sep}{self.attempts} attempt{'s' if self.attempts != 1 else ''})"
+    default_message = "Could not reach Monite"
 
 
 class MoniteTimeoutError(MoniteConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
+
+    default_message = "Monite did not answer in time"
 
 
 _E = TypeVar("_E", bound=BaseException)
