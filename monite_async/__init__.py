@@ -24,8 +24,8 @@ from monite_generated.models import (
     VerifyResponse,
 )
 
-from ._backends import aiohttp_transport
-from ._client import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, MoniteClient
+from ._client import MoniteClient
+from ._defaults import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._enums import is_known
 from ._errors import (
     AuthenticationError,
@@ -47,6 +47,8 @@ from ._errors import (
     ValidationError,
 )
 from ._retry import RetryPolicy, is_testing, set_testing
+from ._transports import aiohttp_transport
+from ._version import __version__
 from ._versioning import API_VERSION
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "VerifyResponse",
+    "__version__",
     "aiohttp_transport",
     "is_known",
     "is_testing",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
-import json
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from typing import Protocol, TypeGuard
 
 import httpx
 
+from ._answers import is_stale_token
 from ._errors import ConfigurationError, fresh_copy
 
 __all__ = [
@@ -43,18 +43,10 @@ __all__ = [
     "StaticTokenProvider",
     "Token",
     "TokenProvider",
-    "is_stale_token_response",
     "is_valid_token",
 ]
 
 _logger = logging.getLogger("monite_async")
-
-# Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
-# SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
-# Only those words: "invalid" would also match a 403 such as "token invalid for this
-# scope", which a new token cannot fix (it is PermissionDeniedError, not a refresh).
-_STALE_WORDS = ("expired", "revoked", "not found")
-
 
 # What an Authorization header can carry: printable ASCII. Monite's tokens are plain
 # base64-like strings; this only refuses what would break or smuggle into the header
@@ -141,7 +133,6 @@ class ClientCredentialsProvider:
         self._lock: asyncio.Lock | None = None
         self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
         self._last_failure: Exception | None = None
-        self.fetch_count = 0
 
     def __repr__(self) -> str:
         return f"ClientCredentialsProvider(cached={self._token is not None})"
@@ -221,7 +212,6 @@ class ClientCredentialsProvider:
         self._fetches_ended += 1
         self._last_failure = None
         self._refresh_paused_until = float("-inf")
-        self.fetch_count += 1
         lifetime = issued.expires_in
         if lifetime is None or lifetime <= 0:
             # Unknown or already over: use it for the requests waiting now (see _fetched_since),
@@ -325,28 +315,6 @@ class CallableTokenProvider:
         return list(self._recent)
 
 
-def _error_message(body: bytes) -> str:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return ""
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return ""
-
-
-def is_stale_token_response(status_code: int, body: bytes) -> bool:
-    """True if Monite's answer means "your token is no good" (not "you may not do this")."""
-    if status_code == 401:
-        return True
-    if status_code in (400, 403):
-        message = _error_message(body).lower()
-        return "token" in message and any(word in message for word in _STALE_WORDS)
-    return False
-
-
 class BearerAuth(httpx.Auth):
     """An httpx.Auth that signs with `provider`'s token, replaying once after a stale-token answer."""
 
@@ -369,10 +337,10 @@ class BearerAuth(httpx.Auth):
         # Read (and so close) the answer BEFORE waiting for the refresh lock: a caller that
         # holds an unread answer holds a pooled connection the refresh may need.
         try:
-            body = await response.aread()
+            await response.aread()
         finally:
             await response.aclose()
-        if not is_stale_token_response(response.status_code, body):
+        if not is_stale_token(response):  # parses the body once; the error mapping reuses it
             return
 
         fresh = await self.provider.replace(token)

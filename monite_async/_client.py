@@ -3,17 +3,34 @@
     async with MoniteClient(client_id=..., client_secret=...) as monite:
         domain = await monite.mailbox_domains.create("mail.example.com")
 
-Layers, top to bottom: resource methods and `call()` -> the pipeline (`_call.py`: request
-building, typed errors, safe parsing) -> httpx.AsyncClient with the bearer auth flow
-(`_auth.py`) -> the retry transport (`_retry.py`) -> the network transport.
+The layers, top to bottom; a module imports only modules below its own row:
+
+| module | room |
+|---|---|
+| `_client.py` | MoniteClient: options, lifecycle (one event loop, `aclose`), `call()` |
+| `_mailbox_domains.py`, `_access_tokens.py` | the resources: arguments checked, models returned |
+| `_pipeline.py` | one request pipeline: build, send, map failures, parse |
+| `_generated_ops.py` | the only reader of the generated modules' private functions |
+| `_error_mapping.py` | where every failure becomes a MoniteError; every message text |
+| `_auth.py` | the bearer-token `httpx.Auth` flow and the token providers |
+| `_retry.py` | the retry transport and `RetryPolicy` |
+| `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
+| `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
+| `_validation.py`, `_versioning.py`, `_enums.py`, `_defaults.py`, `_errors.py` | leaves |
+
+A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
+transport -> network transport) and its answer or failure comes back up to the pipeline,
+which alone turns a failure into a typed error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import os
 import uuid
+import warnings
 import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -22,6 +39,8 @@ from typing import Any, Self
 import httpx
 from monite_generated.types import Response
 
+from . import _error_mapping as errors
+from ._access_tokens import AuthResource, TokenFetcher
 from ._auth import (
     BearerAuth,
     CallableTokenProvider,
@@ -30,80 +49,19 @@ from ._auth import (
     TokenProvider,
     is_valid_token,
 )
-from ._call import Outcome, Pipeline, resolve_operation
-from ._errors import ClientStateError, ConfigurationError, UnexpectedResponseError
+from ._defaults import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, USER_AGENT
+from ._errors import ConfigurationError
+from ._generated_ops import operation_name, resolve_operation
 from ._mailbox_domains import MailboxDomains
+from ._pipeline import Outcome, Pipeline
 from ._retry import RetryPolicy, RetryTransport
-from ._tokens import AuthResource, TokenFetcher
+from ._transports import ApiHttpClient, CallerClientTransport
 from ._versioning import API_VERSION, VERSION_HEADER, VersionEchoWatcher, validate_api_version
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_LIMITS",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
-    "MoniteClient",
-]
-
-DEFAULT_BASE_URL = "https://api.sandbox.monite.com/v1"
-DEFAULT_MAX_RETRIES = 2
-# Never "no timeout": a hung connection must end in MoniteTimeoutError, not a hung task.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-# Monite allows 30 requests/s per client by default; 100 connections is far above what that
-# needs, yet bounded: thousands of concurrent tasks queue for a connection instead of
-# opening thousands of sockets.
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
-USER_AGENT = "monite-async/0.1.0"
+__all__ = ["MoniteClient", "TokenSource"]
 
 TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
-
-
-class _CallerClientTransport(httpx.AsyncBaseTransport):
-    """Sends through an httpx.AsyncClient the caller owns (its pool, proxies, TLS settings,
-    event hooks). The caller closes it, so `aclose` here does nothing."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # `send` skips the client's default headers; add the caller's (a custom header they
-        # set, say), never replacing ours (Authorization, x-monite-version, content-type).
-        for name, value in self._client.headers.items():
-            if name not in request.headers:
-                request.headers[name] = value
-        try:
-            # auth=None: Authorization is ours; the caller client's own auth must not replace it.
-            return await self._client.send(request, stream=True, auth=None, follow_redirects=False)
-        except RuntimeError as exc:  # httpx: "Cannot send a request, as the client has been closed."
-            raise ClientStateError(f"the http_client passed to MoniteClient cannot send: {exc}") from None
-
-    async def aclose(self) -> None:
-        return None
-
-
-class _NoCookies(httpx.Cookies):
-    """A jar that keeps nothing. Monite's API authenticates with bearer tokens alone, so a
-    cookie a proxy or load balancer sets would only carry state from one call into the next;
-    and httpx builds a urllib request and an email message per response to store one."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class _ApiHttpClient(httpx.AsyncClient):
-    """The facade's own httpx client (never a caller's): it neither stores nor sends cookies."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._no_cookies = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise AttributeError("the MoniteClient's HTTP client keeps no cookies")
+"""What `token=` takes: a fixed token, or a callable (async or not) returning one."""
 
 
 def _check_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -164,6 +122,7 @@ class MoniteClient:
         retry_policy: RetryPolicy | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
+        self._closed = True  # until construction is complete: nothing to close, nothing to warn of
         self._api_version = validate_api_version(api_version if api_version is not None else API_VERSION)
         self._base_url = _check_base_url(
             base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
@@ -172,68 +131,62 @@ class MoniteClient:
             raise ConfigurationError("max_retries must be an int >= 0")
         self._max_retries = max_retries
         checked_timeout = _check_timeout(timeout)
-        if transport is not None and http_client is not None:
-            raise ConfigurationError("pass transport or http_client, not both")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError("http_client must be an httpx.AsyncClient")
-
-        self._closed = False
+        network = _network_transport(transport, http_client, limits)
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
-        inner: httpx.AsyncBaseTransport
-        if http_client is not None:
-            inner = _CallerClientTransport(http_client)
-        elif transport is not None:
-            inner = transport
-        else:
-            inner = httpx.AsyncHTTPTransport(limits=limits)
         self._version_watcher = VersionEchoWatcher(self._api_version)
-        self._http = _ApiHttpClient(
+        self._http = ApiHttpClient(
             base_url=self._base_url,
-            transport=RetryTransport(inner, max_retries=max_retries, policy=retry_policy),
+            transport=RetryTransport(network, max_retries=max_retries, policy=retry_policy),
             timeout=checked_timeout,
             headers={VERSION_HEADER: self._api_version, "User-Agent": USER_AGENT},
             event_hooks={"response": [self._version_watcher]},
             follow_redirects=False,
         )
-
-        credentials_id: uuid.UUID | None = None
-        secret: str | None = None
-        provider: TokenProvider
-        if token is not None:
-            if client_id is not None or client_secret is not None:
-                raise ConfigurationError("pass token or client_id/client_secret, not both")
-            if isinstance(token, str):
-                if not is_valid_token(token):
-                    raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-                provider = StaticTokenProvider(token)
-                self._auth_kind = "static token"
-            elif callable(token):
-                provider = CallableTokenProvider(token)
-                self._auth_kind = "token callable"
-            else:
-                raise ConfigurationError("token must be a str or an async callable returning one")
-        else:
-            raw_id = client_id if client_id is not None else os.environ.get("MONITE_CLIENT_ID")
-            secret = client_secret if client_secret is not None else os.environ.get("MONITE_CLIENT_SECRET")
-            if not raw_id or not secret:
-                raise ConfigurationError(
-                    "no credentials: pass client_id and client_secret (or set MONITE_CLIENT_ID and "
-                    "MONITE_CLIENT_SECRET), or pass token"
-                )
-            try:
-                credentials_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))
-            except ValueError:
-                raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
-            fetcher = TokenFetcher(self._pipeline_run, client_id=credentials_id, client_secret=secret)
-            provider = ClientCredentialsProvider(fetcher, client_secret=secret)
-            self._auth_kind = "client credentials"
-        self._provider = provider
+        self._pipeline: Pipeline
+        credentials = _credentials(client_id, client_secret) if token is None else None
+        if token is not None and (client_id is not None or client_secret is not None):
+            raise ConfigurationError("pass token or client_id/client_secret, not both")
+        self._provider = self._token_provider(token, credentials)
         self._pipeline = Pipeline(
-            self._http, auth=BearerAuth(provider), api_version=self._api_version, secrets=provider.secrets
+            self._http,
+            auth=BearerAuth(self._provider),
+            api_version=self._api_version,
+            secrets=self._provider.secrets,
         )
-        self.mailbox_domains = MailboxDomains(self._run)
-        self.auth = AuthResource(self._run, provider, client_id=credentials_id, client_secret=secret)
+        self.mailbox_domains: MailboxDomains = MailboxDomains(self._run)
+        """Create, list, verify and delete mailbox domains."""
+        self.auth: AuthResource = AuthResource(
+            self._run,
+            self._provider,
+            client_id=credentials[0] if credentials else None,
+            client_secret=credentials[1] if credentials else None,
+        )
+        """The client's own token: `await monite.auth.revoke()`."""
+        self._closed = False
+
+    def _token_provider(
+        self, token: TokenSource | None, credentials: tuple[uuid.UUID, str] | None
+    ) -> TokenProvider:
+        """Where tokens come from: a fixed one, an app's callable, or the client-credentials grant."""
+        if credentials is not None:
+            client_id, secret = credentials
+            # The token fetch runs inside a call that has passed the open/loop check already
+            # (the one whose auth flow needs a token), so it runs on the pipeline directly.
+            fetcher = TokenFetcher(
+                lambda *a, **k: self._pipeline.run(*a, **k), client_id=client_id, client_secret=secret
+            )
+            self._auth_kind = "client credentials"
+            return ClientCredentialsProvider(fetcher, client_secret=secret)
+        if isinstance(token, str):
+            if not is_valid_token(token):
+                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
+            self._auth_kind = "static token"
+            return StaticTokenProvider(token)
+        if callable(token):
+            self._auth_kind = "token callable"
+            return CallableTokenProvider(token)
+        raise ConfigurationError("token must be a str or an async callable returning one")
 
     # -- what users read ---------------------------------------------------------------
 
@@ -283,11 +236,9 @@ class MoniteClient:
         try:
             status = http.HTTPStatus(response.status_code)
         except ValueError:
-            raise UnexpectedResponseError(
-                f"HTTP {response.status_code} is not a standard status",
-                status_code=response.status_code,
-                operation=module.__name__.rpartition(".")[2],
-            ) from None
+            status = None
+        if status is None:
+            raise errors.nonstandard_status(response, operation=operation_name(module))
         return Response(
             status_code=status, content=response.content, headers=response.headers, parsed=outcome.parsed
         )
@@ -296,10 +247,19 @@ class MoniteClient:
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
-        `http_client` stays open."""
+        `http_client` stays open.
+
+        Safe from another event loop once the first has ended (`asyncio.run(monite.aclose())`
+        after the app's loop finished): the pooled connections died with their loop, so
+        there is nothing left to close gracefully, and the client is simply marked closed.
+        """
         if self._closed:
             return
         self._closed = True
+        if self._first_loop_is_gone():
+            with contextlib.suppress(RuntimeError):  # "Event loop is closed": sockets died with it
+                await self._http.aclose()
+            return
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:
@@ -314,25 +274,64 @@ class MoniteClient:
     ) -> None:
         await self.aclose()
 
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # As aiohttp's ClientSession does: a client never closed leaks its pooled sockets.
+        if getattr(self, "_closed", True):
+            return
+        _warn(
+            f"unclosed {self!r}: use `async with MoniteClient(...)` or `await aclose()`",
+            ResourceWarning,
+            source=self,
+        )
+
     # -- internals ---------------------------------------------------------------------
+
+    def _first_loop_is_gone(self) -> bool:
+        if self._loop is None:
+            return False
+        loop = self._loop()
+        return loop is None or loop.is_closed()
 
     def _check_usable(self) -> None:
         if self._closed:
-            raise ClientStateError("this MoniteClient is closed; create a new one")
+            raise errors.closed_client()
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = weakref.ref(loop)
         elif self._loop() is not loop:
-            # Its pooled connections and locks belong to the first loop; using them from
-            # another one fails in obscure ways deep inside httpx.
-            raise ClientStateError(
-                "this MoniteClient belongs to the event loop it was first used in; "
-                "create one MoniteClient per event loop"
-            )
+            raise errors.wrong_event_loop()
 
     async def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         self._check_usable()
         return await self._pipeline.run(operation, *args, **kwargs)
 
-    async def _pipeline_run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        return await self._pipeline.run(operation, *args, **kwargs)
+
+def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
+    """The client-credentials pair, from the arguments or MONITE_CLIENT_ID/MONITE_CLIENT_SECRET."""
+    raw_id = client_id if client_id is not None else os.environ.get("MONITE_CLIENT_ID")
+    secret = client_secret if client_secret is not None else os.environ.get("MONITE_CLIENT_SECRET")
+    if not raw_id or not secret:
+        raise ConfigurationError(
+            "no credentials: pass client_id and client_secret (or set MONITE_CLIENT_ID and "
+            "MONITE_CLIENT_SECRET), or pass token"
+        )
+    try:
+        parsed_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))
+    except ValueError:
+        raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
+    return parsed_id, secret
+
+
+def _network_transport(
+    transport: httpx.AsyncBaseTransport | None, http_client: httpx.AsyncClient | None, limits: httpx.Limits
+) -> httpx.AsyncBaseTransport:
+    """What sends under the retry layer: the caller's client, the caller's transport, or our pool."""
+    if transport is not None and http_client is not None:
+        raise ConfigurationError("pass transport or http_client, not both")
+    if http_client is not None:
+        if not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("http_client must be an httpx.AsyncClient")
+        return CallerClientTransport(http_client, user_agent=USER_AGENT)
+    if transport is not None:
+        return transport
+    return httpx.AsyncHTTPTransport(limits=limits)

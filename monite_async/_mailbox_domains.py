@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from monite_generated.api.mailbox_domains import (
@@ -21,27 +20,23 @@ from monite_generated.api.mailbox_domains import (
 )
 from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
 
-from ._call import Outcome
-from ._errors import ConflictError, UnexpectedResponseError
+from . import _error_mapping as errors
+from ._errors import ConflictError
+from ._pipeline import Outcome, Runner
 from ._validation import validate_hostname, validate_uuid
 
 __all__ = ["MailboxDomains"]
 
 _logger = logging.getLogger("monite_async")
 
-Runner = Callable[..., Awaitable[Outcome]]
 _Model = TypeVar("_Model")
 
 
 def _expect(outcome: Outcome, model: type[_Model], operation: str) -> _Model:
     if isinstance(outcome.parsed, model):
         return outcome.parsed
-    raise UnexpectedResponseError(
-        f"{operation}: expected a {model.__name__}, got {type(outcome.parsed).__name__}",
-        status_code=outcome.response.status_code,
-        request_id=outcome.response.headers.get("x-request-id"),
-        operation=operation,
-        attempts=outcome.attempts,
+    raise errors.unexpected_model(
+        outcome.response, expected=model.__name__, got=type(outcome.parsed).__name__, operation=operation
     )
 
 

@@ -1,7 +1,10 @@
 """Retries as an httpx transport wrapper: transient failures are re-sent below the auth flow.
 
 What is retried: HTTP 429, 500, 502, 503, 504, connection errors and timeouts (also while
-the body is read: every answer is read whole here); never any other status. `max_retries`
+the body is read: every answer is read whole here); never any other status, and never a
+TLS failure (a wrong scheme or an untrusted certificate stays wrong). A failure that
+outlasts the retries goes up as httpx's own exception (the pipeline maps it), with the
+number of attempts on the request's `ATTEMPTS_EXTENSION`. `max_retries`
 counts retries after the first attempt. Waits grow exponentially with jitter up to a cap,
 and a server's `Retry-After` (seconds or an HTTP date) or `retry-after-ms` is a floor:
 never retry earlier than asked. When the server asks
@@ -29,18 +32,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime
-import email.utils
 import logging
 import math
 import random
-import time
-import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import httpx
 
-from ._errors import ClientStateError, ConfigurationError, MoniteConnectionError, MoniteTimeoutError
+from ._answers import parse_retry_after
+from ._errors import ConfigurationError
+from ._transports import CLOSED_TEXT, NEVER_SENT, TLSError, plain_transport_error
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
@@ -49,7 +50,6 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "is_testing",
-    "parse_retry_after",
     "set_testing",
 ]
 
@@ -57,14 +57,12 @@ _logger = logging.getLogger("monite_async")
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
-# The retry layer tells the layers above how many times the final response's request was
-# sent, and whether an earlier send failed in a way that leaves unknown if Monite acted on
-# it; the mailbox-domain resource needs that to recognise a retried create that met 409.
+# The retry layer tells the layers above, on the request (and on its final response), how
+# many times it was sent, and whether an earlier send failed in a way that leaves unknown
+# if Monite acted on it; the mailbox-domain resource needs that to recognise a retried
+# create that met 409. On the request, so both survive the auth flow replaying it.
 ATTEMPTS_EXTENSION = "monite_async.attempts"
 UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
-
-# Failures that prove the request never reached Monite (no connection, or none free).
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _testing = False
 
@@ -127,46 +125,6 @@ class RetryPolicy:
         return base * (1 - self.jitter * random.random())  # noqa: S311
 
 
-def parse_retry_after(
-    headers: Mapping[str, str] | httpx.Headers, *, now: Callable[[], float] = time.time
-) -> float | None:
-    """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
-
-    >>> parse_retry_after({"retry-after": "2"})
-    2.0
-    >>> parse_retry_after({"retry-after-ms": "1500"})
-    1.5
-    """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    milliseconds = lowered.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            value = float(milliseconds)
-        except ValueError:
-            value = float("nan")
-        if value == value and value != float("inf"):  # skip NaN and infinity
-            return max(0.0, value / 1000)
-    raw = lowered.get("retry-after")
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:
-        if seconds != seconds or seconds == float("inf"):
-            return None
-        return max(0.0, seconds)
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, when.timestamp() - now())
-
-
 class RetryTransport(httpx.AsyncBaseTransport):
     """Wrap `transport`, re-sending transient failures up to `max_retries` times."""
 
@@ -180,56 +138,33 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self._transport = transport
         self.max_retries = max_retries
         self.policy = policy if policy is not None else RetryPolicy()
-        # Per request object, so it survives the auth flow replaying the same request.
-        self._uncertain: weakref.WeakKeyDictionary[httpx.Request, bool] = weakref.WeakKeyDictionary()
         self._closed = False
-
-    def _finish(self, request: httpx.Request, response: httpx.Response, attempt: int) -> httpx.Response:
-        response.extensions[ATTEMPTS_EXTENSION] = attempt
-        response.extensions[UNCERTAIN_EXTENSION] = self._uncertain.get(request, False)
-        return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
+            request.extensions[ATTEMPTS_EXTENSION] = attempt
             if self._closed:
                 # aclose() ran while this request was in flight (a replay after a refresh,
                 # or a retry): never send through a closed client.
-                raise _closed_error()
-            failure: httpx.TransportError | None = None
-            try:
-                response = await self._transport.handle_async_request(request)
-            except httpx.TransportError as exc:
-                failure = exc
-            else:
-                # Read the whole answer here, inside the loop: a connection that drops (or
-                # times out) while the body arrives is as transient as one that drops before
-                # the status line, and httpx would read it later, past every retry. Monite's
-                # bodies are small JSON and nothing above streams them. Reading also gives a
-                # retried answer's connection back to the pool before the wait.
-                try:
-                    await _buffer(response)
-                except httpx.TransportError as exc:
-                    failure = exc
-                    await _close_quietly(response)
-            if failure is not None:
+                raise RuntimeError(CLOSED_TEXT)
+            outcome = await self._attempt(request)
+            if not isinstance(outcome, httpx.Response):
                 if self._closed:
-                    raise _closed_error()  # the pool was closed under this attempt
-                if not isinstance(failure, _NEVER_SENT):
-                    self._uncertain[request] = True  # it may have arrived; the answer did not
-                if attempt > self.max_retries:
-                    # Raised outside the except block, so nothing is chained, not even as
-                    # __context__: httpx's exception holds the request and its headers (a token).
-                    raise _connection_error(failure, attempt)
-                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(failure).__name__)
+                    raise RuntimeError(CLOSED_TEXT)  # the pool was closed under this attempt
+                if not isinstance(outcome, NEVER_SENT):
+                    request.extensions[UNCERTAIN_EXTENSION] = True  # it may have arrived; the answer did not
+                if attempt > self.max_retries or isinstance(outcome, TLSError):
+                    raise outcome  # TLS: a wrong scheme or an untrusted certificate stays wrong
+                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(outcome).__name__)
                 continue
-
+            response = outcome
             status = response.status_code
             if status not in RETRYABLE_STATUSES or attempt > self.max_retries:
-                return self._finish(request, response, attempt)
+                return _finish(request, response)
             if status != 429:  # a 5xx may come after Monite (or the service behind a proxy) acted
-                self._uncertain[request] = True
+                request.extensions[UNCERTAIN_EXTENSION] = True
             asked = parse_retry_after(response.headers)
             if asked is not None and asked > self.policy.max_retry_after:
                 _logger.info(
@@ -241,10 +176,31 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     self.policy.max_retry_after,
                     extra={"monite_attempt": attempt, "monite_status": status, "monite_retry_after": asked},
                 )
-                return self._finish(request, response, attempt)
+                return _finish(request, response)
             await response.aclose()  # read already: its connection is back in the pool
             delay = max(self.policy.backoff(attempt), asked or 0.0)
             await self._wait(request, attempt, delay, status, None)
+
+    async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+        """One send, the answer read whole; a failure is returned (plain, nothing chained)."""
+        try:
+            response = await self._transport.handle_async_request(request)
+        except httpx.TransportError as exc:
+            # Returned, not raised here: httpx's exception holds the request and its headers
+            # (a token), and must be neither __cause__ nor __context__ of what goes up.
+            return plain_transport_error(exc, request)
+        # Read the whole answer here, inside the loop: a connection that drops (or times
+        # out) while the body arrives is as transient as one that drops before the status
+        # line, and httpx would read it later, past every retry. Monite's bodies are small
+        # JSON and nothing above streams them. Reading also gives a retried answer's
+        # connection back to the pool before the wait.
+        try:
+            await _buffer(response)
+        except httpx.TransportError as exc:
+            failure = plain_transport_error(exc, request)
+            await _close_quietly(response)
+            return failure
+        return response
 
     async def _wait(
         self, request: httpx.Request, attempt: int, delay: float, status: int | None, error: str | None
@@ -296,19 +252,13 @@ async def _buffer(response: httpx.Response) -> None:
     response.stream = httpx.ByteStream(body)
 
 
-def _closed_error() -> ClientStateError:
-    return ClientStateError("this MoniteClient was closed while the call was in flight; create a new one")
-
-
 async def _close_quietly(response: httpx.Response) -> None:
     # The answer is lost already; failing to close it tells nothing more.
     with contextlib.suppress(httpx.TransportError):
         await response.aclose()
 
 
-def _connection_error(exc: httpx.TransportError, attempts: int) -> MoniteConnectionError:
-    # httpx's own texts name the failure (refused, reset, timed out); they never hold headers.
-    detail = str(exc)[:200] or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return MoniteTimeoutError(f"Monite did not answer in time: {type(exc).__name__}", attempts=attempts)
-    return MoniteConnectionError(f"Could not reach Monite: {type(exc).__name__}: {detail}", attempts=attempts)
+def _finish(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    response.extensions[ATTEMPTS_EXTENSION] = request.extensions[ATTEMPTS_EXTENSION]
+    response.extensions[UNCERTAIN_EXTENSION] = bool(request.extensions.get(UNCERTAIN_EXTENSION, False))
+    return response

@@ -13,10 +13,14 @@ from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackSer
 from monite_async import (
     AuthenticationError,
     ConfigurationError,
+    MoniteClient,
+    MoniteConnectionError,
     PermissionDeniedError,
+    RetryPolicy,
     ServerError,
     UnexpectedResponseError,
 )
+from monite_async._answers import is_stale_token
 from monite_async._auth import ClientCredentialsProvider, IssuedToken
 
 SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
@@ -359,3 +363,207 @@ async def test_a_token_callable_returning_a_header_breaking_value_is_refused(
         with pytest.raises(ConfigurationError, match="printable ASCII"):
             await monite.mailbox_domains.list()
     assert loopback.count() == 0
+
+
+# --------------------------------------------------------------------------------
+# Refreshing: "once" must hold for tokens without a usable lifetime, and
+# a failed early refresh must not throw away a token that is still valid.
+
+
+FIVE_CONNECTIONS = httpx.Limits(max_connections=5, max_keepalive_connections=5)
+
+
+async def no_wait(seconds: float) -> None:
+    return None
+
+
+async def test_tokens_that_expire_at_once_are_still_fetched_once_for_concurrent_callers(
+    loopback: LoopbackServer,
+) -> None:
+    # expires_in 0: each token is due as soon as it arrives. The callers waiting while it
+    # was fetched must take it, not fetch one each in turn.
+    loopback.default_lifetime = 0
+    async with loopback.client(limits=FIVE_CONNECTIONS) as monite:
+        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(50)))
+        assert results == [[]] * 50
+        assert loopback.count("POST", "/auth/token") == 1
+        # A later call (not waiting on that fetch) gets a new one: the token is over.
+        await monite.mailbox_domains.list()
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("GET", "/mailbox_domains") == 51
+
+
+class FakeClock:
+    """Monotonic time the test moves by hand (the provider's `clock`)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def use_clock(monite: MoniteClient, clock: FakeClock) -> None:
+    provider = monite._provider
+    assert isinstance(provider, ClientCredentialsProvider)
+    provider._clock = clock
+
+
+def bearers(server: LoopbackServer) -> list[str]:
+    return [r.headers["authorization"] for r in server.recorded("GET", "/mailbox_domains")]
+
+
+async def test_a_failed_early_refresh_keeps_the_valid_token_and_retries_later_once(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="monite_async")
+    clock = FakeClock()
+    loopback.token_lifetimes.append(100)  # refreshed from t=90 (10 % margin), expires at t=100
+    async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
+        use_clock(monite, clock)
+        await monite.mailbox_domains.list()
+        assert loopback.count("POST", "/auth/token") == 1
+        (first,) = loopback.valid_tokens
+
+        clock.now = 95.0  # due for refresh, 5 s still valid; the token endpoint is down
+        loopback.script("POST", "/auth/token", *[Reply(503)] * 3)
+        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(10)))
+        assert results == [[]] * 10
+        assert loopback.count("POST", "/auth/token") == 1 + 3  # one fetch (3 attempts), not ten
+        assert set(bearers(loopback)) == {f"Bearer {first}"}
+
+        # During the outage nobody asks again at once: the next try waits min(30, 5 / 2) s.
+        await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(5)))
+        clock.now = 97.0
+        await monite.mailbox_domains.list()
+        assert loopback.count("POST", "/auth/token") == 4
+
+        clock.now = 98.0  # past the pause: one caller tries again, and it works now
+        await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(5)))
+        assert loopback.count("POST", "/auth/token") == 5
+        assert bearers(loopback)[-1] != f"Bearer {first}"
+
+    warnings = [r for r in caplog.records if r.name == "monite_async" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    text = warnings[0].getMessage()
+    assert "refresh" in text
+    for record in caplog.records:
+        said = record.getMessage() + repr(vars(record))
+        for secret in (CLIENT_SECRET, *loopback.valid_tokens, first):
+            assert secret not in said
+
+
+async def test_a_failed_refresh_without_a_valid_token_fails_every_waiter_with_one_fetch(
+    loopback: LoopbackServer,
+) -> None:
+    clock = FakeClock()
+    loopback.token_lifetimes.append(100)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
+        use_clock(monite, clock)
+        await monite.mailbox_domains.list()
+        clock.now = 100.0  # expired: nothing to fall back on
+        loopback.script("POST", "/auth/token", *[Reply(503)] * 3)
+        results = await asyncio.gather(
+            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
+        )
+    assert all(isinstance(r, ServerError) for r in results)
+    assert loopback.count("POST", "/auth/token") == 1 + 3
+    assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+async def test_a_rejected_token_is_never_kept_when_its_refresh_fails(loopback: LoopbackServer) -> None:
+    clock = FakeClock()
+    loopback.token_lifetimes.append(100)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
+        use_clock(monite, clock)
+        await monite.mailbox_domains.list()
+        clock.now = 95.0
+        loopback.revoke_all_tokens()  # Monite refuses it although it has 5 s left
+        # The early refresh fails (kept: not refused yet); the request meets 401; the refresh
+        # after the refusal fails too, and then there is nothing to fall back on.
+        loopback.script("POST", "/auth/token", *[Reply(503)] * 6)
+        with pytest.raises(ServerError):
+            await monite.mailbox_domains.list()
+        assert loopback.count("POST", "/auth/token") == 1 + 3 + 3
+        assert loopback.count("GET", "/mailbox_domains") == 2
+        await monite.mailbox_domains.list()  # the refused token is gone: a new one is fetched
+    assert loopback.count("POST", "/auth/token") == 1 + 3 + 3 + 1
+
+
+# --------------------------------------------------------------------------------
+# A failure shared by many callers reaches each as its own exception object
+# (same type and fields), so one caller's handling (or traceback) never shows in another's.
+
+
+async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback: LoopbackServer) -> None:
+    loopback.script("POST", "/auth/token", *[Reply(503, json={"error": {"message": "down"}})] * 3)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
+        results = await asyncio.gather(
+            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
+        )
+    assert loopback.count("POST", "/auth/token") == 3  # one fetch, retried
+    assert all(type(r) is ServerError for r in results)
+    assert len({id(r) for r in results}) == 10
+    first = results[0]
+    assert isinstance(first, ServerError)
+    for r in results:
+        assert isinstance(r, ServerError)
+        assert (r.message, r.status_code, r.request_id, r.attempts, r.operation, r.body) == (
+            first.message,
+            first.status_code,
+            first.request_id,
+            first.attempts,
+            first.operation,
+            first.body,
+        )
+        assert r.__cause__ is None
+
+
+async def test_each_waiter_gets_its_own_connection_error(loopback: LoopbackServer) -> None:
+    loopback.script("POST", "/auth/token", *[Reply(drop=True)] * 3)
+    async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
+        results = await asyncio.gather(
+            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
+        )
+    assert loopback.count("POST", "/auth/token") == 3
+    assert all(type(r) is MoniteConnectionError for r in results)
+    assert len({id(r) for r in results}) == 10
+    for r in results:
+        assert isinstance(r, MoniteConnectionError)
+        assert r.attempts == 3
+        assert r.operation == "post_auth_token"
+        assert r.args == (r.message,)
+        assert r.__cause__ is None
+        assert r.__context__ is None
+
+
+# --------------------------------------------------------------------------------
+# Only Monite's documented stale-token wording ("revoked, expired or not
+# found") means "refresh the token"; a 403 about a token's scope is a permission error.
+
+
+async def test_a_403_token_invalid_for_this_scope_is_permission_denied_without_a_refresh(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(403, "token invalid for this scope"))
+        with pytest.raises(PermissionDeniedError) as info:
+            await monite.mailbox_domains.list()
+    assert type(info.value) is PermissionDeniedError
+    assert info.value.status_code == 403
+    assert info.value.message == "token invalid for this scope"
+    assert loopback.count("POST", "/auth/token") == 1  # no refresh
+    assert loopback.count("GET", "/mailbox_domains") == 2  # no replay
+
+
+def is_stale_token_response(status: int, body: bytes) -> bool:
+    return is_stale_token(httpx.Response(status, content=body))
+
+
+def test_only_the_documented_wording_is_stale() -> None:
+    body = b'{"error": {"message": "%s"}}'
+    assert is_stale_token_response(400, body % b"The token has been revoked, expired or not found.")
+    assert is_stale_token_response(403, body % b"Token expired")
+    assert not is_stale_token_response(403, body % b"token invalid for this scope")
+    assert not is_stale_token_response(400, body % b"invalid token format for entity")

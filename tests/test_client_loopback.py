@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import http
+import types
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
-from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, error
 from monite_generated.api.access_tokens import post_auth_token
 from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
 from monite_generated.models import DomainRequest, GrantType, ObtainTokenPayload
@@ -28,6 +31,7 @@ from monite_async import (
     MoniteClient,
     NotFoundError,
 )
+from monite_async._auth import ClientCredentialsProvider, IssuedToken
 
 
 async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: LoopbackServer) -> None:
@@ -247,3 +251,126 @@ async def test_call_converts_typed_header_values_to_text(loopback: LoopbackServe
     assert sent["x-monite-entity-id"] == str(entity)
     assert sent["x-flag"] == "true"
     assert sent["authorization"].startswith("Bearer ")  # no asyncio_detailed to read: secured by default
+
+
+# --------------------------------------------------------------------------------
+# `call()` raises only MoniteError subclasses for bad arguments, a
+# caller-supplied x_monite_version included, and sends nothing when it does.
+
+
+@pytest.mark.parametrize("version", ["2024-05-25é", "2024-13-01", "latest", "2024-05-25\r\nx-evil: 1", ""])
+async def test_a_bad_x_monite_version_is_an_invalid_request(loopback: LoopbackServer, version: str) -> None:
+    async with loopback.client() as monite:
+        with pytest.raises(InvalidRequestError, match="x_monite_version"):
+            await monite.call(get_mailbox_domains, x_monite_version=version)
+    assert loopback.count() == 0
+
+
+async def test_a_good_x_monite_version_is_sent(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        await monite.call(get_mailbox_domains, x_monite_version="2024-01-31")
+    assert loopback.recorded("GET", "/mailbox_domains")[0].headers["x-monite-version"] == "2024-01-31"
+
+
+def operation(kwargs: dict[str, Any]) -> types.ModuleType:
+    """A module shaped like a generated operation (as a newly generated one would be)."""
+    module = types.ModuleType("monite_generated.api.mailbox_domains.get_something_new")
+    module._get_kwargs = lambda: dict(kwargs)  # type: ignore[attr-defined]
+    module._parse_response = lambda *, client, response: None  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"method": "get", "url": "/mailbox_domains", "headers": {"x-note": "naïve"}},
+        {"method": "get", "url": "http://[::1/mailbox_domains"},
+    ],
+    ids=["non-ascii-header", "invalid-url"],
+)
+async def test_a_request_httpx_cannot_build_is_an_invalid_request(
+    loopback: LoopbackServer, kwargs: dict[str, Any]
+) -> None:
+    async with loopback.client() as monite:
+        with pytest.raises(InvalidRequestError, match="get_something_new"):
+            await monite.call(operation(kwargs))
+    assert loopback.count() == 0
+
+
+# --------------------------------------------------------------------------------
+# Closing the client while calls are in flight gives every caller a typed
+# error; a token fetch that failed that way is shared, not retried by each waiter; nothing is
+# re-sent on a closed client.
+
+
+def count_fetches(monite: MoniteClient) -> list[int]:
+    provider = monite._provider
+    assert isinstance(provider, ClientCredentialsProvider)
+    fetch: Callable[[], Awaitable[IssuedToken]] = provider._fetch
+    fetches = [0]
+
+    async def counted() -> IssuedToken:
+        fetches[0] += 1
+        return await fetch()
+
+    provider._fetch = counted
+    return fetches
+
+
+async def ten_calls_refused_after_aclose(loopback: LoopbackServer, monite: MoniteClient) -> list[object]:
+    await monite.mailbox_domains.list()  # a token, to be refused below
+    # Ten calls in flight; each meets a stale-token answer only after the client is closed.
+    stale = error(401, STALE_MESSAGE)
+    stale.delay = 0.3
+    loopback.script("GET", "/mailbox_domains", *[stale] * 10)
+    calls = [asyncio.ensure_future(monite.mailbox_domains.list()) for _ in range(10)]
+    await loopback.wait_for("GET", "/mailbox_domains", 1 + 10)
+    await monite.aclose()
+    return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=10)
+
+
+async def test_a_refresh_needed_after_aclose_is_a_client_state_error_met_once(
+    loopback: LoopbackServer,
+) -> None:
+    # A caller's http_client stays open, so the stale answers arrive; the refresh they need
+    # then meets the closed MoniteClient (httpx: RuntimeError "client has been closed").
+    async with httpx.AsyncClient() as own:
+        monite = loopback.client(http_client=own)
+        fetches = count_fetches(monite)
+        results = await ten_calls_refused_after_aclose(loopback, monite)
+    assert all(isinstance(r, ClientStateError) for r in results), [type(r) for r in results]
+    assert loopback.count("POST", "/auth/token") == 1  # only the first token
+    # Each refresh after the close fails before anything is sent.
+    assert fetches[0] >= 2
+
+
+async def test_calls_cut_by_aclose_are_not_retried_on_the_closed_client(loopback: LoopbackServer) -> None:
+    # The client's own pool closes under the calls in flight: their attempts fail, and the
+    # retry layer must not send them again through the closed transport.
+    monite = loopback.client()
+    results = await ten_calls_refused_after_aclose(loopback, monite)
+    assert all(isinstance(r, ClientStateError) for r in results), [type(r) for r in results]
+    assert loopback.count("GET", "/mailbox_domains") == 1 + 10
+    assert loopback.count("POST", "/auth/token") == 1
+
+
+async def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None:
+    # Not only MoniteError: whatever the fetch raised, the callers that waited for it get
+    # it too instead of each trying again.
+    release = asyncio.Event()
+    calls = 0
+
+    async def failing_fetch() -> IssuedToken:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    provider = ClientCredentialsProvider(failing_fetch, client_secret="s")
+    waiting = [asyncio.ensure_future(provider.get()) for _ in range(10)]
+    for _ in range(100):  # let every task reach the lock (bounded)
+        await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout=5)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert calls == 1

@@ -11,7 +11,7 @@ import pytest
 from loopback_server import LoopbackServer, Reply
 
 from monite_async import MoniteClient, aiohttp_transport
-from monite_async._call import _merge_url
+from monite_async._pipeline import _merge_url
 
 
 async def test_a_cookie_monite_sets_is_neither_kept_nor_sent(loopback: LoopbackServer) -> None:
@@ -118,7 +118,7 @@ async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests()
     from monite_generated.models import DomainRequest
 
     from monite_async._auth import BearerAuth, StaticTokenProvider
-    from monite_async._call import Pipeline
+    from monite_async._pipeline import Pipeline
 
     seen: list[httpx.Request] = []
 

@@ -1,16 +1,16 @@
-"""The two access-token operations: fetch (used by the auth flow) and revoke (`monite.auth`)."""
+"""The two access-token operations, as `api/access_tokens` has them: fetch (`post_auth_token`,
+used by the auth flow) and revoke (`post_auth_revoke`, as `monite.auth.revoke()`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from monite_generated.api.access_tokens import post_auth_revoke, post_auth_token
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload, RevokeTokenPayload
 
+from . import _error_mapping as errors
 from ._auth import ClientCredentialsProvider, IssuedToken, TokenProvider, is_valid_token
-from ._call import Outcome
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -20,10 +20,9 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._pipeline import Runner
 
 __all__ = ["AuthResource", "TokenFetcher"]
-
-Runner = Callable[..., Awaitable[Outcome]]
 
 
 class TokenFetcher:
@@ -49,51 +48,29 @@ class TokenFetcher:
         except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
             # A refusal of the token request itself means bad credentials: retrying or
             # refreshing cannot help, so it ends here (the pipeline already redacted the body).
-            failure = AuthenticationError(
-                f"Monite refused the client credentials: {exc.message}",
-                status_code=exc.status_code,
-                request_id=exc.request_id,
-                body=exc.body,
-                operation=exc.operation,
-                attempts=exc.attempts,
-            )
+            failure = errors.credentials_refused(exc)
         except UnexpectedResponseError as exc:
             if not 200 <= exc.status_code < 300:
                 raise
             # A success the parser rejected: its body holds a token nobody knows to redact
             # yet. Name the problem (the pipeline's text quotes no value here), never the body.
-            failure = UnexpectedResponseError(
-                exc.message,
-                status_code=exc.status_code,
-                request_id=exc.request_id,
-                body=b"",
-                operation=exc.operation,
-                attempts=exc.attempts,
-            )
+            failure = errors.without_body(exc)
         if failure is not None:
             raise failure  # outside the except block: nothing chained, no body in any context
         parsed = outcome.parsed
         if not isinstance(parsed, AccessTokenResponse):
-            raise _bad_token_answer(outcome, "the body is not an AccessTokenResponse")
+            raise errors.bad_token_answer(outcome.response, "the body is not an AccessTokenResponse")
         if not is_valid_token(parsed.access_token):
             # Never quote it: even a malformed token may be a secret.
-            raise _bad_token_answer(
-                outcome, "access_token is empty or has characters a bearer token cannot have"
+            raise errors.bad_token_answer(
+                outcome.response, "access_token is empty or has characters a bearer token cannot have"
             )
         lifetime: Any = parsed.expires_in
         if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
-            raise _bad_token_answer(outcome, f"expires_in is not a number ({type(lifetime).__name__})")
+            raise errors.bad_token_answer(
+                outcome.response, f"expires_in is not a number ({type(lifetime).__name__})"
+            )
         return IssuedToken(parsed.access_token, float(lifetime))
-
-
-def _bad_token_answer(outcome: Outcome, problem: str) -> UnexpectedResponseError:
-    return UnexpectedResponseError(
-        f"post_auth_token: {problem}",
-        status_code=outcome.response.status_code,
-        request_id=outcome.response.headers.get("x-request-id"),
-        operation="post_auth_token",
-        attempts=outcome.attempts,
-    )
 
 
 class AuthResource:

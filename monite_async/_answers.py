@@ -1,0 +1,138 @@
+"""What Monite's answers say, read once: the error body, the stale-token rule, the waits asked.
+
+Both the auth flow (is this a stale token?) and the error mapping (which error, what
+message?) need the error body of the same answer. It is parsed here once and the result
+kept on the response, so neither re-parses what the other already read.
+
+    >>> parse_retry_after({"retry-after": "2"})
+    2.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import email.utils
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+
+__all__ = ["ErrorBody", "error_body", "is_stale_token", "parse_retry_after", "request_id"]
+
+_ERROR_BODY_EXTENSION = "monite_async.error_body"
+
+# Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
+# SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
+# Only those words: "invalid" would also match a 403 such as "token invalid for this
+# scope", which a new token cannot fix (it is PermissionDeniedError, not a refresh).
+_STALE_WORDS = ("expired", "revoked", "not found")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """An error answer's body as parsed once.
+
+    Attributes:
+        payload: the JSON document, or None when the body is empty or not JSON.
+        is_json: whether the body parsed as JSON (an empty body counts as JSON: nothing to parse).
+        message: Monite's `error.message` (or FastAPI's string `detail`), unredacted; None if absent.
+    """
+
+    payload: object
+    is_json: bool
+    message: str | None
+
+
+def error_body(response: httpx.Response) -> ErrorBody:
+    """The parsed body of `response` (which must have been read), parsed on first use only."""
+    cached = response.extensions.get(_ERROR_BODY_EXTENSION)
+    if isinstance(cached, ErrorBody):
+        return cached
+    parsed = _parse(response.content)
+    response.extensions[_ERROR_BODY_EXTENSION] = parsed
+    return parsed
+
+
+def _parse(content: bytes) -> ErrorBody:
+    if not content:
+        return ErrorBody(payload=None, is_json=True, message=None)
+    try:
+        payload: object = json.loads(content)
+    except ValueError:  # UnicodeDecodeError included
+        return ErrorBody(payload=None, is_json=False, message=None)
+    message: str | None = None
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            message = str(error["message"])
+        elif isinstance(payload.get("detail"), str):  # FastAPI's own {"detail": "Not authenticated"}
+            message = str(payload["detail"])
+    return ErrorBody(payload=payload, is_json=True, message=message)
+
+
+def is_stale_token(response: httpx.Response) -> bool:
+    """True if Monite's (read) answer means "your token is no good", not "you may not do this"."""
+    status = response.status_code
+    if status == 401:
+        return True
+    if status in (400, 403):
+        message = (error_body(response).message or "").lower()
+        return "token" in message and any(word in message for word in _STALE_WORDS)
+    return False
+
+
+def request_id(response: httpx.Response) -> str | None:
+    """The answer's `x-request-id`, to quote to Monite's support."""
+    value = response.headers.get("x-request-id")
+    return value if isinstance(value, str) else None
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | httpx.Headers, *, now: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
+
+    >>> parse_retry_after({"retry-after-ms": "1500"})
+    1.5
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    milliseconds = lowered.get("retry-after-ms")
+    if milliseconds is not None:
+        value = _finite(milliseconds)
+        if value is not None:
+            return max(0.0, value / 1000)
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    seconds = _finite(raw)
+    if seconds is not None:
+        return max(0.0, seconds)
+    if _is_number(raw):
+        return None  # NaN or infinity: no usable wait
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - now())
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None

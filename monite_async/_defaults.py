@@ -1,0 +1,22 @@
+"""The client's defaults, in one place: every layer that needs one reads it from here.
+
+MoniteClient(timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES)  # what you get
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "USER_AGENT"]
+
+DEFAULT_BASE_URL = "https://api.sandbox.monite.com/v1"
+DEFAULT_MAX_RETRIES = 2
+# Never "no timeout": a hung connection must end in MoniteTimeoutError, not a hung task.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Monite allows 30 requests/s per client by default; 100 connections is far above what that
+# needs, yet bounded: thousands of concurrent tasks queue for a connection instead of
+# opening thousands of sockets.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
+USER_AGENT = f"monite-async/{__version__}"

@@ -1,0 +1,405 @@
+"""Where every failure becomes a `MoniteError`: the one status table, the one exception
+mapping, the parse failures, and every message text, each written once.
+
+The layers below raise what they are (httpx's exceptions, a RuntimeError from a closed
+pool); the pipeline calls one function here per failure and raises what it returns:
+
+    error = from_response(response, operation="get_mailbox_domains", redactor=redactor)
+    raise error
+
+Nothing made here carries a secret: bodies and texts pass the `Redactor` first, and no
+error is chained to httpx's exceptions (they hold the request and its headers).
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import re
+from collections.abc import Callable
+from typing import TypedDict
+
+import httpx
+from monite_generated.errors import UnexpectedStatus
+
+from ._answers import error_body, is_stale_token, parse_retry_after, request_id
+from ._defaults import DEFAULT_BASE_URL
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ClientStateError,
+    ConflictError,
+    FieldError,
+    InvalidRequestError,
+    MoniteAPIError,
+    MoniteConnectionError,
+    MoniteError,
+    MoniteTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION
+from ._transports import TLSError
+
+__all__ = [
+    "Redactor",
+    "bad_arguments",
+    "bad_token_answer",
+    "bad_version_argument",
+    "client_argument",
+    "closed_client",
+    "credentials_refused",
+    "from_parse_failure",
+    "from_response",
+    "from_send_failure",
+    "nonstandard_status",
+    "not_an_operation",
+    "unexpected_model",
+    "wrong_event_loop",
+]
+
+_REDACTED = b"[redacted]"
+# A value under a key that names a secret, as JSON writes it (escapes included: "\u002d"
+# would defeat a byte-for-byte match on the value). Blanked in every body put on an error.
+_SECRET_JSON_VALUE = re.compile(
+    rb'("(?:access_token|refresh_token|client_secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"'
+)
+# Answers whose success body is itself a secret (a fresh token the redactor does not know
+# yet): such a body never goes on an error, nor does a parser's detail text about it.
+_SECRET_ANSWERS = frozenset({"post_auth_token"})
+
+# The status table: statuses with their own class. Others: 5xx ServerError, 4xx MoniteAPIError.
+_BY_STATUS: dict[int, type[MoniteAPIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+_CLOSED = "this MoniteClient is closed; create a new one"
+_CLOSED_IN_FLIGHT = "this MoniteClient was closed while the call was in flight; create a new one"
+
+
+class Redactor:
+    """Blanks every known secret value (`secrets()`: client secret, recent tokens) and every
+    value under a secret JSON key, in bytes and texts that go on an error or a log line."""
+
+    def __init__(self, secrets: Callable[[], list[str]]) -> None:
+        self._secrets = secrets
+
+    def __repr__(self) -> str:
+        return "Redactor(<secrets>)"
+
+    def bytes(self, data: bytes) -> bytes:
+        for secret in self._secrets():
+            if secret:
+                data = data.replace(secret.encode(), _REDACTED)
+        return _SECRET_JSON_VALUE.sub(rb'\1"' + _REDACTED + b'"', data)
+
+    def text(self, text: str) -> str:
+        return self.bytes(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+
+
+class _ApiErrorFields(TypedDict):
+    status_code: int
+    request_id: str | None
+    body: bytes
+    operation: str
+    attempts: int
+    retry_after: float | None
+    retried_after_uncertain_failure: bool
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:  # 499, 520-527, 599: proxies and CDNs send what HTTPStatus lacks
+        return "non-standard status"
+
+
+def _attempts(message: httpx.Request | httpx.Response) -> int:
+    return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
+
+
+# -- Monite answered, with a status that is not success -----------------------------------
+
+
+def from_response(response: httpx.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
+    """The typed error for a non-2xx answer (the body must have been read)."""
+    status = response.status_code
+    parsed = error_body(response)
+    field_errors = _field_errors(parsed.payload) if status == 422 else ()
+    fields = _ApiErrorFields(
+        status_code=status,
+        request_id=request_id(response),
+        body=redactor.bytes(response.content),
+        operation=operation,
+        attempts=_attempts(response),
+        retry_after=parse_retry_after(response.headers),
+        retried_after_uncertain_failure=bool(response.extensions.get(UNCERTAIN_EXTENSION, False)),
+    )
+    error_class = _error_class(response)
+    message = _message(response, operation, field_errors, redactor)
+    if error_class is ValidationError:
+        return ValidationError(message, field_errors=field_errors, **fields)
+    return error_class(message, **fields)
+
+
+def _error_class(response: httpx.Response) -> type[MoniteAPIError]:
+    status = response.status_code
+    if is_stale_token(response):
+        return AuthenticationError  # still stale after one refresh and replay
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        return MoniteAPIError
+    return UnexpectedResponseError  # 1xx/3xx: nothing the API declares
+
+
+def _message(
+    response: httpx.Response, operation: str, field_errors: tuple[FieldError, ...], redactor: Redactor
+) -> str:
+    status = response.status_code
+    parsed = error_body(response)
+    if not 400 <= status < 600:
+        return f"HTTP {status} {_reason(status)} is a status the API does not declare for {operation}"
+    if status == 404 and operation == "post_auth_token":
+        return _no_token_endpoint(response.request.url)
+    if field_errors:
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error.location) or '?'}: {error.message}"
+            for error in field_errors
+        )[:500]
+    if parsed.message is not None:
+        return redactor.text(parsed.message)[:500]
+    if not parsed.is_json:
+        content_type = response.headers.get("content-type", "no content type")
+        return f"HTTP {status} {_reason(status)}; the body is not JSON ({content_type[:60]})"
+    return f"HTTP {status} {_reason(status)}" + ("" if response.content else "; empty body")
+
+
+def _no_token_endpoint(url: httpx.URL) -> str:
+    base = str(url.copy_with(query=None)).removesuffix("/auth/token")
+    if base.endswith("/v1"):
+        return f"Monite answered 404 for {url}: check that base_url {base!r} is Monite's API"
+    return (
+        f"Monite answered 404 for {url}: base_url {base!r} does not end in /v1, as Monite's base "
+        f"URLs do (such as {DEFAULT_BASE_URL!r})"
+    )
+
+
+def _field_errors(payload: object) -> tuple[FieldError, ...]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("detail"), list):
+        return ()
+    found: list[FieldError] = []
+    for item in payload["detail"]:
+        if not isinstance(item, dict):
+            continue
+        raw_loc = item.get("loc")
+        loc = tuple(x for x in raw_loc if isinstance(x, str | int)) if isinstance(raw_loc, list) else ()
+        found.append(
+            FieldError(location=loc, message=str(item.get("msg", "")), type=str(item.get("type", "")))
+        )
+    return tuple(found)
+
+
+# -- no answer: the request could not be sent, or its answer never came ------------------
+
+
+def from_send_failure(
+    failure: Exception, *, request: httpx.Request, operation: str, redactor: Redactor, pool_closed: bool
+) -> MoniteError:
+    """The typed error for what sending `request` raised (httpx's errors, a RuntimeError)."""
+    attempts = _attempts(request)
+    if isinstance(failure, MoniteError):
+        return failure  # already typed (a token fetch this call waited for, say)
+    if isinstance(failure, httpx.TimeoutException):
+        return MoniteTimeoutError(
+            f"Monite did not answer in time: {type(failure).__name__}", operation=operation, attempts=attempts
+        )
+    if isinstance(failure, TLSError):
+        return MoniteConnectionError(
+            _tls_message(failure, request.url), operation=operation, attempts=attempts
+        )
+    if isinstance(failure, httpx.HTTPError):
+        detail = redactor.text(str(failure))[:200] or type(failure).__name__
+        return MoniteConnectionError(
+            f"Could not reach Monite: {type(failure).__name__}: {detail}",
+            operation=operation,
+            attempts=attempts,
+        )
+    if pool_closed:
+        # aclose() ran while this call was in flight (a token fetch it needed started after it).
+        return ClientStateError(_CLOSED_IN_FLIGHT, operation=operation)
+    detail = redactor.text(str(failure))[:200]
+    return ClientStateError(
+        f"{operation}: the HTTP client cannot send (is an http_client of yours closed?): {detail}",
+        operation=operation,
+    )
+
+
+def _tls_message(failure: TLSError, url: httpx.URL) -> str:
+    origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+    if failure.reason == "certificate":
+        return (
+            f"The TLS certificate of {origin} could not be verified ({failure}); not retried. Likely a "
+            "proxy that presents its own certificate, or a missing CA bundle: pass an "
+            "http_client=httpx.AsyncClient(verify=...) that trusts it"
+        )
+    return (
+        f"TLS with {origin} failed ({failure}); not retried. Likely https:// to a server that speaks "
+        "plain HTTP on that port: check the scheme and port of base_url"
+    )
+
+
+# -- Monite answered with success, but not with what the API describes --------------------
+
+
+def from_parse_failure(
+    failure: Exception, *, response: httpx.Response, operation: str, redactor: Redactor
+) -> UnexpectedResponseError:
+    """The error for a success answer the generated parser rejected with `failure`."""
+    status = response.status_code
+    secret_answer = operation in _SECRET_ANSWERS
+    if isinstance(failure, UnexpectedStatus):
+        problem = f"HTTP {status} is a success status the API does not declare for {operation}"
+    elif isinstance(failure, json.JSONDecodeError):
+        content_type = response.headers.get("content-type", "no content type")
+        problem = f"{operation}: the HTTP {status} body is not JSON ({content_type[:60]})"
+    elif isinstance(failure, KeyError):
+        field = failure.args[0] if failure.args else "?"
+        problem = f"{operation}: the HTTP {status} body lacks the required field {field!r}"
+    else:
+        # The parser's text may quote the value; for a token answer that is the token.
+        detail = "" if secret_answer else f": {redactor.text(str(failure))[:200]}"
+        problem = (
+            f"{operation}: the HTTP {status} body has a malformed value ({type(failure).__name__}{detail})"
+        )
+    return UnexpectedResponseError(
+        problem,
+        status_code=status,
+        request_id=request_id(response),
+        body=b"" if secret_answer else redactor.bytes(response.content),
+        operation=operation,
+        attempts=_attempts(response),
+    )
+
+
+def unexpected_model(
+    response: httpx.Response, *, expected: str, got: str, operation: str
+) -> UnexpectedResponseError:
+    """A parsed success of another model than the operation's own."""
+    return UnexpectedResponseError(
+        f"{operation}: expected a {expected}, got {got}",
+        status_code=response.status_code,
+        request_id=request_id(response),
+        operation=operation,
+        attempts=_attempts(response),
+    )
+
+
+def nonstandard_status(response: httpx.Response, *, operation: str) -> UnexpectedResponseError:
+    """The generated `Response` needs an `HTTPStatus`; 520 or 599 has none."""
+    return UnexpectedResponseError(
+        f"HTTP {response.status_code} is not a standard status",
+        status_code=response.status_code,
+        request_id=request_id(response),
+        operation=operation,
+        attempts=_attempts(response),
+    )
+
+
+# -- the token request -------------------------------------------------------------------
+
+
+def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
+    """Monite refused the token request itself: bad credentials (no retry or refresh helps)."""
+    return AuthenticationError(
+        f"Monite refused the client credentials: {refusal.message}",
+        status_code=refusal.status_code,
+        request_id=refusal.request_id,
+        body=refusal.body,  # redacted by from_response already
+        operation=refusal.operation,
+        attempts=refusal.attempts,
+    )
+
+
+def bad_token_answer(response: httpx.Response, problem: str) -> UnexpectedResponseError:
+    """A token answer that parsed but cannot be used; never quotes the body (a token)."""
+    return UnexpectedResponseError(
+        f"post_auth_token: {problem}",
+        status_code=response.status_code,
+        request_id=request_id(response),
+        operation="post_auth_token",
+        attempts=_attempts(response),
+    )
+
+
+def without_body(error: UnexpectedResponseError) -> UnexpectedResponseError:
+    """`error` without its body: a token answer's body holds a token nobody can redact yet."""
+    return UnexpectedResponseError(
+        error.message,
+        status_code=error.status_code,
+        request_id=error.request_id,
+        operation=error.operation,
+        attempts=error.attempts,
+    )
+
+
+# -- refused before anything was sent ----------------------------------------------------
+
+
+def not_an_operation(operation: object) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{operation!r} is not a generated operation: pass a module from monite_generated.api "
+        "(or one of its functions, such as asyncio_detailed)"
+    )
+
+
+def client_argument(operation: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{operation}: do not pass client=; the MoniteClient supplies it", operation=operation
+    )
+
+
+def bad_version_argument(operation: str, *, pinned: str, got: object) -> InvalidRequestError:
+    # A per-call argument, so InvalidRequestError (ConfigurationError is for the client's
+    # own api_version). Checked before building: httpx would fail on a non-ASCII value with
+    # a bare UnicodeEncodeError, and send a wrong date as it is.
+    return InvalidRequestError(
+        f"{operation}: x_monite_version must be a date written as YYYY-MM-DD, such as "
+        f"{pinned!r}; got {str(got)[:40]!r}",
+        operation=operation,
+    )
+
+
+def bad_arguments(operation: str, failure: Exception, redactor: Redactor) -> InvalidRequestError:
+    detail = redactor.text(str(failure))[:300]
+    return InvalidRequestError(
+        f"{operation}: bad arguments: {type(failure).__name__}: {detail}", operation=operation
+    )
+
+
+# -- the client's own state --------------------------------------------------------------
+
+
+def closed_client() -> ClientStateError:
+    return ClientStateError(_CLOSED)
+
+
+def wrong_event_loop() -> ClientStateError:
+    # Its pooled connections and locks belong to the first loop; using them from another
+    # one fails in obscure ways deep inside httpx.
+    return ClientStateError(
+        "this MoniteClient belongs to the event loop it was first used in; "
+        "create one MoniteClient per event loop"
+    )

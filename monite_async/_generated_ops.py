@@ -1,0 +1,116 @@
+"""The one place the facade touches the generated operation modules' private functions.
+
+Every module openapi-python-client writes under `api/` has `_get_kwargs(...)` (the
+request as httpx keyword arguments) and `_parse_response(client=, response=)` (the model
+for a status). The facade needs both apart: it sends through its own httpx client (auth,
+retries, typed errors), which the public `asyncio_detailed` cannot do, and it must map an
+error status before the generated `_build_response` calls `HTTPStatus(code)` (which fails
+on 520 or 599).
+
+Why relying on them is safe: the generator is pinned exactly (scripts/generate.py refuses
+another version), both functions are in every operation module it writes, and
+tests/test_generated_ops.py fails loudly, naming the module, when a regenerated module
+lacks either, so a generator upgrade cannot break the facade silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+from typing import Any
+
+import httpx
+from monite_generated.client import AuthenticatedClient, Client
+from monite_generated.errors import UnexpectedStatus
+
+from . import _error_mapping
+
+__all__ = [
+    "PRIVATE_FUNCTIONS",
+    "accepts_version",
+    "missing_private_functions",
+    "operation_name",
+    "parse_success",
+    "request_kwargs",
+    "requires_auth",
+    "resolve_operation",
+]
+
+PRIVATE_FUNCTIONS = ("_get_kwargs", "_parse_response")
+
+# `_parse_response` only reads `raise_on_unexpected_status` from its client; with it set, an
+# undeclared status raises instead of silently parsing to None.
+_STRICT_PARSER_CLIENT = Client(base_url="http://unused.invalid", raise_on_unexpected_status=True)
+_SUCCESS_CODES = (200, 201, 202, 204)
+
+
+def missing_private_functions(module: types.ModuleType) -> list[str]:
+    """Which of `PRIVATE_FUNCTIONS` `module` lacks (empty for every generated operation)."""
+    return [name for name in PRIVATE_FUNCTIONS if not callable(getattr(module, name, None))]
+
+
+def resolve_operation(operation: object) -> types.ModuleType:
+    """Accept a generated operation module or any of its functions; return the module."""
+    module: object = operation
+    if not isinstance(operation, types.ModuleType):
+        module_name = getattr(operation, "__module__", None)
+        module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    if not isinstance(module, types.ModuleType) or missing_private_functions(module):
+        raise _error_mapping.not_an_operation(operation)
+    return module
+
+
+def operation_name(module: types.ModuleType) -> str:
+    """The operationId the module was generated from (its own name)."""
+    return module.__name__.rpartition(".")[2]
+
+
+@functools.cache
+def requires_auth(module: types.ModuleType) -> bool:
+    """Whether the operation is secured. The generator types `client` as
+    `AuthenticatedClient` for secured operations and as `AuthenticatedClient | Client` for
+    open ones (POST /auth/token): the spec's security, read back from the code."""
+    detailed = getattr(module, "asyncio_detailed", None)
+    if detailed is None:
+        return True
+    parameter = inspect.signature(detailed).parameters.get("client")
+    if parameter is None:
+        return True
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        return annotation.strip() == "AuthenticatedClient"
+    return annotation is AuthenticatedClient
+
+
+@functools.cache
+def accepts_version(module: types.ModuleType) -> bool:
+    """Whether the operation takes the `x_monite_version` header argument."""
+    return "x_monite_version" in inspect.signature(module._get_kwargs).parameters
+
+
+def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The request as httpx keyword arguments (`method`, `url`, `headers`, `json`, ...)."""
+    result: dict[str, Any] = module._get_kwargs(*args, **kwargs)
+    return result
+
+
+def parse_success(module: types.ModuleType, response: httpx.Response) -> Any:
+    """The model for a 2xx answer; raises the generator's parse errors as they are."""
+    try:
+        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
+    except UnexpectedStatus:
+        # Success codes differ between API versions (create: 201, but 200 under
+        # 2023-09-01). Parse as the success the operation does declare.
+        for code in _SUCCESS_CODES:
+            if code == response.status_code:
+                continue
+            stand_in = httpx.Response(
+                code, headers=response.headers, content=response.content, request=response.request
+            )
+            try:
+                return module._parse_response(client=_STRICT_PARSER_CLIENT, response=stand_in)
+            except UnexpectedStatus:
+                continue
+        raise

@@ -1,0 +1,211 @@
+"""The one request pipeline: every resource method and `MoniteClient.call` go through here.
+
+For any generated operation module it
+1. builds the request (`build`) with the module's own request arguments
+   (`_generated_ops.request_kwargs`), filling in the pinned `x_monite_version` (a caller's
+   own must be a YYYY-MM-DD date); any argument the module or httpx cannot turn into a
+   request is an InvalidRequestError, before anything is sent;
+2. sends it (`send`) through the facade's httpx client (auth flow on top, retry transport
+   below), signing it only if the operation is secured;
+3. maps any failure to a typed error through `_error_mapping`, once: a non-2xx answer
+   from the raw httpx.Response (never through the generated `_build_response`, which
+   calls `HTTPStatus(code)` and fails on 520 or 599), a send failure from httpx's
+   exception, a parse failure from the parser's;
+4. parses a success with the module's parser (`_generated_ops.parse_success`).
+
+So an operation added to the spec works through `call()` with no facade change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import logging
+import types
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from monite_generated.errors import UnexpectedStatus
+
+from . import _enums  # noqa: F401  (installs lenient enums before anything is parsed)
+from . import _error_mapping as errors
+from ._errors import ConfigurationError, MoniteError
+from ._generated_ops import (
+    accepts_version,
+    operation_name,
+    parse_success,
+    request_kwargs,
+    requires_auth,
+    resolve_operation,
+)
+from ._retry import ATTEMPTS_EXTENSION
+from ._versioning import VERSION_HEADER, validate_api_version
+
+__all__ = ["Outcome", "Pipeline", "Runner"]
+
+_logger = logging.getLogger("monite_async")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """A parsed success: the model, the raw response, and how many attempts it took."""
+
+    parsed: Any
+    response: httpx.Response
+    attempts: int
+
+
+# What the resources are given to run an operation: `Pipeline.run`, or a client's checked
+# wrapper of it.
+Runner = Callable[..., Awaitable[Outcome]]
+
+
+def _is_api_version(value: object) -> bool:
+    try:
+        validate_api_version(value)
+    except ConfigurationError:
+        return False
+    return True
+
+
+def _merge_url(base_url: httpx.URL, path: str) -> httpx.URL:
+    # What httpx.AsyncClient._merge_url does with a relative URL (append to the base path),
+    # written with public httpx API. httpx re-parses both URLs on every request, which is
+    # a fifth of a call's client CPU; the pipeline does it once per path instead.
+    url = httpx.URL(path)
+    if not url.is_relative_url:
+        return url
+    return base_url.copy_with(raw_path=base_url.raw_path + url.raw_path.lstrip(b"/"))
+
+
+def _header_text(value: object) -> str | bytes:
+    # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
+    # unconverted; httpx accepts only str or bytes.
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Pipeline:
+    """Sends generated operations through one httpx client with auth, version and errors."""
+
+    def __init__(
+        self,
+        http_client: httpx.AsyncClient,
+        *,
+        auth: httpx.Auth,
+        api_version: str,
+        secrets: Callable[[], list[str]],
+    ) -> None:
+        self._http = http_client
+        self._auth = auth
+        self._default_version = http_client.headers.get(VERSION_HEADER)
+        # Bounded: paths that carry an id (delete, verify) are as many as the ids; the
+        # fixed ones (list, create, token) stay hot. A partial, so the cache holds no `self`.
+        self._absolute_url = functools.lru_cache(maxsize=256)(
+            functools.partial(_merge_url, http_client.base_url)
+        )
+        self.api_version = api_version
+        self.redactor = errors.Redactor(secrets)
+
+    def __repr__(self) -> str:
+        return f"Pipeline(base_url={str(self._http.base_url)!r}, api_version={self.api_version!r})"
+
+    async def run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        """Run `operation` (a generated module or one of its functions) and return its Outcome."""
+        module = resolve_operation(operation)
+        name = operation_name(module)
+        request = self.build(module, name, args, kwargs)
+        response = await self.send(request, name, auth=self._auth if requires_auth(module) else None)
+        attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
+        if not 200 <= response.status_code < 300:
+            raise errors.from_response(response, operation=name, redactor=self.redactor)
+        return Outcome(self._parse(module, name, response), response, attempts)
+
+    def build(
+        self, module: types.ModuleType, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> httpx.Request:
+        """The request for `module(*args, **kwargs)`; InvalidRequestError if it cannot be made."""
+        if "client" in kwargs:
+            raise errors.client_argument(name)
+        if accepts_version(module):
+            version = kwargs.get("x_monite_version")
+            if version is None:
+                kwargs = {**kwargs, "x_monite_version": self.api_version}
+            elif not _is_api_version(version):
+                raise errors.bad_version_argument(name, pinned=self.api_version, got=version)
+        failure: Exception | None = None
+        try:
+            return self._http.build_request(**self._request_arguments(module, args, kwargs))
+        except (TypeError, ValueError, AttributeError, httpx.InvalidURL) as exc:
+            # ValueError covers UnicodeEncodeError (a header value httpx cannot encode).
+            failure = exc
+        raise errors.bad_arguments(name, failure, self.redactor)  # unchained: nothing of the arguments kept
+
+    def _request_arguments(
+        self, module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        arguments = request_kwargs(module, args, kwargs)
+        if isinstance(arguments.get("url"), str):
+            arguments["url"] = self._absolute_url(arguments["url"])
+        headers = arguments.get("headers")
+        if not isinstance(headers, dict):
+            return arguments
+        if VERSION_HEADER in headers and headers[VERSION_HEADER] == self._default_version:
+            # The client sends this very header on every request already; an equal copy
+            # here would only make httpx rebuild the merged headers.
+            del headers[VERSION_HEADER]
+        if not all(type(value) is str for value in headers.values()):
+            arguments["headers"] = {k: _header_text(v) for k, v in headers.items()}
+        return arguments
+
+    async def send(self, request: httpx.Request, name: str, *, auth: httpx.Auth | None) -> httpx.Response:
+        """Send `request`; any failure to get an answer raises its typed error."""
+        failure: Exception | None = None
+        try:
+            response = await self._http.send(request, auth=auth)
+        except MoniteError:
+            raise  # typed already (a shared token-fetch failure: each waiter has its own copy)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            failure = exc
+        if failure is not None:
+            # Outside the except block: httpx's exception (it holds the request and its
+            # headers) is neither __cause__ nor __context__.
+            raise errors.from_send_failure(
+                failure,
+                request=request,
+                operation=name,
+                redactor=self.redactor,
+                pool_closed=self._http.is_closed,
+            )
+        if _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
+            attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
+            _logger.debug(
+                "%s %s -> HTTP %d (%s, %d attempt%s)",
+                request.method,
+                request.url.path,
+                response.status_code,
+                name,
+                attempts,
+                "" if attempts == 1 else "s",
+                extra={
+                    "monite_operation": name,
+                    "monite_status": response.status_code,
+                    "monite_attempts": attempts,
+                },
+            )
+        return response
+
+    def _parse(self, module: types.ModuleType, name: str, response: httpx.Response) -> Any:
+        failure: Exception | None = None
+        try:
+            return parse_success(module, response)
+        except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
+            failure = exc  # ValueError: JSONDecodeError and unknown values the parser refused
+        raise errors.from_parse_failure(failure, response=response, operation=name, redactor=self.redactor)

@@ -1,0 +1,263 @@
+"""The network under the retry layer: which transport sends, and how its failures look.
+
+Everything here speaks httpx: a transport raises httpx's own exceptions (never a
+`MoniteError`; the pipeline maps failures to those, once), with nothing chained that
+could quote a request's headers. Three ways to send:
+
+- httpx's own pool (the default), through `ApiHttpClient`, which keeps and sends no cookies;
+- an `httpx.AsyncClient` the caller owns (`CallerClientTransport`);
+- aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):
+
+    from monite_async import MoniteClient, aiohttp_transport
+
+    monite = MoniteClient(transport=aiohttp_transport())
+
+`plain_error` is the one place a network failure is classified: a TLS failure becomes
+`TLSError` (permanent: retrying cannot fix a wrong scheme or an untrusted certificate),
+a refused connection a `ConnectError` that says so, whatever the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from ._defaults import DEFAULT_LIMITS
+from ._errors import ConfigurationError
+
+__all__ = [
+    "CLOSED_TEXT",
+    "NEVER_SENT",
+    "ApiHttpClient",
+    "CallerClientTransport",
+    "TLSError",
+    "aiohttp_transport",
+    "plain_error",
+    "plain_transport_error",
+]
+
+# What httpx raises (a RuntimeError) when a closed client is asked to send; the transports
+# here raise the same for a pool closed under a request in flight.
+CLOSED_TEXT = "Cannot send a request, as the client has been closed."
+
+# Failures that prove the request never reached Monite (no connection, or none free).
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class TLSError(httpx.ConnectError):
+    """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
+
+    `reason` is "certificate" (verification failed) or "protocol" (the other side does
+    not speak TLS, or not a version we accept).
+    """
+
+    def __init__(self, message: str, *, reason: str, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+        self.reason = reason
+
+
+class CallerClientTransport(httpx.AsyncBaseTransport):
+    """Sends through an httpx.AsyncClient the caller owns (its pool, proxies, TLS settings,
+    event hooks). The caller closes it, so `aclose` here does nothing."""
+
+    def __init__(self, client: httpx.AsyncClient, *, user_agent: str) -> None:
+        self._client = client
+        # Theirs first, ours appended: a proxy or log still sees who the app is.
+        caller_agent = client.headers.get("user-agent")
+        self._user_agent = f"{caller_agent} {user_agent}" if caller_agent else user_agent
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # `send` skips the client's default headers; add the caller's (a custom header they
+        # set, say), never replacing ours (Authorization, x-monite-version, content-type).
+        for name, value in self._client.headers.items():
+            if name not in request.headers:
+                request.headers[name] = value
+        request.headers["user-agent"] = self._user_agent
+        # auth=None: Authorization is ours; the caller client's own auth must not replace it.
+        # A closed caller client raises httpx's RuntimeError, which the pipeline maps.
+        return await self._client.send(request, stream=True, auth=None, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing. Monite's API authenticates with bearer tokens alone, so a
+    cookie a proxy or load balancer sets would only carry state from one call into the next;
+    and httpx builds a urllib request and an email message per response to store one."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class ApiHttpClient(httpx.AsyncClient):
+    """The facade's own httpx client (never a caller's): it neither stores nor sends cookies."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise AttributeError("the MoniteClient's HTTP client keeps no cookies")
+
+
+def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBaseTransport:
+    """An httpx transport that sends through aiohttp (the `fast` extra), with `limits` as
+    its connection pool. `MoniteClient.aclose()` closes it, as it closes any `transport=`.
+
+        monite = MoniteClient(transport=aiohttp_transport(limits=httpx.Limits(max_connections=50)))
+    """
+    try:
+        import aiohttp
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        raise ConfigurationError(
+            "aiohttp_transport() needs the 'fast' extra: pip install 'monite-async[fast]'"
+        ) from None
+
+    class MoniteAiohttpTransport(AiohttpTransport):
+        """httpx-aiohttp, made to fail the way httpx does, so the retry layer counts right."""
+
+        def get_client(self) -> aiohttp.ClientSession:
+            session = super().get_client()
+            # aiohttp silently re-sends an idempotent request once when a kept-alive
+            # connection drops; then one attempt of ours would be two on the wire. Only our
+            # retry layer may re-send. (aiohttp's own test client switches it off this way.)
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            # As on httpx's transport (see ApiHttpClient): no cookie is kept or sent.
+            if hasattr(session, "_cookie_jar"):
+                session._cookie_jar = aiohttp.DummyCookieJar()
+            return session
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            failure: Exception | None = None
+            try:
+                response = await super().handle_async_request(request)
+            except (httpx.TransportError, aiohttp.ClientError, RuntimeError) as exc:
+                failure = plain_error(exc, request)
+            if failure is not None:
+                # Raised outside the except block: the aiohttp exception is neither its
+                # __cause__ nor its __context__ (its repr quotes the request's headers).
+                raise failure
+            if isinstance(response.stream, httpx.AsyncByteStream):
+                response.stream = _PlainErrorStream(response.stream, request)
+            return response
+
+    transport: httpx.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
+    return transport
+
+
+class _PlainErrorStream(httpx.AsyncByteStream):
+    """The response body, failing as httpx does while it is read: no aiohttp error escapes."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._stream.__aiter__()
+        while True:
+            failure: Exception | None = None
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                failure = plain_error(exc, self._request)
+            if failure is not None:
+                raise failure
+            yield chunk
+
+    async def aclose(self) -> None:
+        failure: Exception | None = None
+        try:
+            await self._stream.aclose()
+        except Exception as exc:
+            failure = plain_error(exc, self._request)
+        if failure is not None:
+            raise failure
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything it was raised from or during (bounded: chains can loop)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 32:
+        current = todo.pop()
+        if any(current is earlier for earlier in seen):
+            continue
+        seen.append(current)
+        yield current
+        os_error = getattr(current, "os_error", None)  # aiohttp's connector errors hold it here
+        linked = (current.__cause__, current.__context__, os_error)
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+
+
+def plain_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError | RuntimeError:
+    """The httpx exception (or RuntimeError) that stands for `exc`, with nothing chained.
+
+    Texts name the failure, never headers: httpx-aiohttp chains aiohttp's exception, whose
+    repr can hold the Authorization header, and re-raises unmapped ones as they are.
+    """
+    if isinstance(exc, RuntimeError) and not isinstance(exc, httpx.HTTPError):
+        if "closed" in str(exc).lower():  # httpx's closed client; aiohttp's "Session is closed"
+            return RuntimeError(CLOSED_TEXT)
+        return RuntimeError(str(exc)[:200])
+    return plain_transport_error(exc, request)
+
+
+def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """`plain_error` for a network failure: always one of httpx's transport errors."""
+    for linked in _chain(exc):
+        if isinstance(linked, ssl.SSLError):
+            reason = "certificate" if isinstance(linked, ssl.SSLCertVerificationError) else "protocol"
+            return TLSError(_ssl_text(linked), reason=reason, request=request)
+        if isinstance(linked, ConnectionRefusedError):
+            return httpx.ConnectError("connection refused", request=request)
+    if isinstance(exc, httpx.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
+        # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
+        # for to ConnectTimeout, a dropped connection included: that would surface as a
+        # timeout. Give it the error httpx itself raises.
+        return _from_aiohttp(exc.__cause__, request)
+    if isinstance(exc, TLSError):
+        return TLSError(str(exc), reason=exc.reason, request=request)
+    if isinstance(exc, httpx.TransportError):
+        return type(exc)(str(exc)[:200] or type(exc).__name__, request=request)
+    return _from_aiohttp(exc, request)
+
+
+def _ssl_text(error: ssl.SSLError) -> str:
+    return (getattr(error, "verify_message", None) or error.reason or str(error))[:120]
+
+
+def _is_aiohttp_non_timeout(exc: httpx.ConnectTimeout) -> bool:
+    cause = exc.__cause__
+    return cause is not None and not isinstance(cause, asyncio.TimeoutError | httpx.TimeoutException)
+
+
+def _from_aiohttp(exc: BaseException | None, request: httpx.Request) -> httpx.TransportError:
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - only aiohttp's errors reach here
+        return httpx.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError(
+            f"The answer is not valid HTTP ({type(exc).__name__}, status {exc.status})", request=request
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(f"Connection failed: {type(exc).__name__}", request=request)
+    return httpx.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
