@@ -16,7 +16,9 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_retry.py` | the retry transport and `RetryPolicy` |
 | `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
-| `_validation.py`, `_versioning.py`, `_enums.py`, `_defaults.py`, `_errors.py` | leaves |
+| `_validation.py`, `_versioning.py`, `_enums.py` | arguments checked; the version header; lenient enums |
+| `_defaults.py` | every default (base URL, timeout, retries, pool limits, User-Agent) |
+| `_version.py`, `_errors.py` | the package version; the exception classes |
 
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
 transport -> network transport) and its answer or failure comes back up to the pipeline,

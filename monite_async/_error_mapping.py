@@ -224,7 +224,9 @@ def from_send_failure(
         return failure  # already typed (a token fetch this call waited for, say)
     if isinstance(failure, httpx.TimeoutException):
         return MoniteTimeoutError(
-            f"Monite did not answer in time: {type(failure).__name__}", operation=operation, attempts=attempts
+            f"{MoniteTimeoutError.default_message}: {type(failure).__name__}",
+            operation=operation,
+            attempts=attempts,
         )
     if isinstance(failure, TLSError):
         return MoniteConnectionError(
@@ -233,7 +235,7 @@ def from_send_failure(
     if isinstance(failure, httpx.HTTPError):
         detail = redactor.text(str(failure))[:200] or type(failure).__name__
         return MoniteConnectionError(
-            f"Could not reach Monite: {type(failure).__name__}: {detail}",
+            f"{MoniteConnectionError.default_message}: {type(failure).__name__}: {detail}",
             operation=operation,
             attempts=attempts,
         )
@@ -294,28 +296,27 @@ def from_parse_failure(
     )
 
 
+def _unexpected(response: httpx.Response, message: str, operation: str) -> UnexpectedResponseError:
+    # No body: callers of this say what was wrong in words, and a token answer's body is a token.
+    return UnexpectedResponseError(
+        message,
+        status_code=response.status_code,
+        request_id=request_id(response),
+        operation=operation,
+        attempts=_attempts(response),
+    )
+
+
 def unexpected_model(
     response: httpx.Response, *, expected: str, got: str, operation: str
 ) -> UnexpectedResponseError:
     """A parsed success of another model than the operation's own."""
-    return UnexpectedResponseError(
-        f"{operation}: expected a {expected}, got {got}",
-        status_code=response.status_code,
-        request_id=request_id(response),
-        operation=operation,
-        attempts=_attempts(response),
-    )
+    return _unexpected(response, f"{operation}: expected a {expected}, got {got}", operation)
 
 
 def nonstandard_status(response: httpx.Response, *, operation: str) -> UnexpectedResponseError:
     """The generated `Response` needs an `HTTPStatus`; 520 or 599 has none."""
-    return UnexpectedResponseError(
-        f"HTTP {response.status_code} is not a standard status",
-        status_code=response.status_code,
-        request_id=request_id(response),
-        operation=operation,
-        attempts=_attempts(response),
-    )
+    return _unexpected(response, f"HTTP {response.status_code} is not a standard status", operation)
 
 
 # -- the token request -------------------------------------------------------------------
@@ -335,13 +336,7 @@ def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
 
 def bad_token_answer(response: httpx.Response, problem: str) -> UnexpectedResponseError:
     """A token answer that parsed but cannot be used; never quotes the body (a token)."""
-    return UnexpectedResponseError(
-        f"post_auth_token: {problem}",
-        status_code=response.status_code,
-        request_id=request_id(response),
-        operation="post_auth_token",
-        attempts=_attempts(response),
-    )
+    return _unexpected(response, f"post_auth_token: {problem}", "post_auth_token")
 
 
 def without_body(error: UnexpectedResponseError) -> UnexpectedResponseError:

@@ -220,12 +220,17 @@ def plain_error(exc: BaseException, request: httpx.Request) -> httpx.TransportEr
 
 def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     """`plain_error` for a network failure: always one of httpx's transport errors."""
-    for linked in _chain(exc):
-        if isinstance(linked, ssl.SSLError):
-            reason = "certificate" if isinstance(linked, ssl.SSLCertVerificationError) else "protocol"
-            return TLSError(_ssl_text(linked), reason=reason, request=request)
-        if isinstance(linked, ConnectionRefusedError):
-            return httpx.ConnectError("connection refused", request=request)
+    linked = list(_chain(exc))
+    tls = [e for e in linked if isinstance(e, ssl.SSLError)]
+    if tls:
+        # The standard library's own error, not a wrapper of it (aiohttp's subclass one).
+        error = next((e for e in tls if type(e).__module__ == "ssl"), tls[0])
+        reason = (
+            "certificate" if any(isinstance(e, ssl.SSLCertVerificationError) for e in tls) else "protocol"
+        )
+        return TLSError(_ssl_text(error), reason=reason, request=request)
+    if any(isinstance(e, ConnectionRefusedError) for e in linked):
+        return httpx.ConnectError("connection refused", request=request)
     if isinstance(exc, httpx.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
         # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
         # for to ConnectTimeout, a dropped connection included: that would surface as a
@@ -239,7 +244,8 @@ def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.T
 
 
 def _ssl_text(error: ssl.SSLError) -> str:
-    return (getattr(error, "verify_message", None) or error.reason or str(error))[:120]
+    text = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
+    return str(text)[:120]
 
 
 def _is_aiohttp_non_timeout(exc: httpx.ConnectTimeout) -> bool:

@@ -20,12 +20,21 @@ _MAX_HOSTNAME = 253
 
 
 def validate_hostname(value: object, *, name: str = "domain") -> str:
-    """Return `value` unchanged if it is a valid host name, else raise InvalidRequestError."""
+    """Return `value` unchanged if it is a mail domain Monite can take, else raise InvalidRequestError.
+
+    A mail domain is a host name of at least two labels, such as `mail.mycompany.com`; a
+    single label (`localhost`) or an IP address is not one. A non-ASCII name is refused
+    with its IDNA form, which is what Monite takes:
+
+        validate_hostname("bücher.de")  # InvalidRequestError: ... pass its IDNA form 'xn--bcher-kva.de'
+    """
     if not isinstance(value, str):
         raise InvalidRequestError(f"{name} must be a str, not {type(value).__name__}")
     shown = value if len(value) <= 80 else value[:77] + "..."
     if not value:
         raise InvalidRequestError(f"{name} must not be empty")
+    if not value.isascii():
+        raise InvalidRequestError(_non_ascii(value, shown, name))
     if len(value) > _MAX_HOSTNAME:
         raise InvalidRequestError(f"{name} {shown!r} is {len(value)} characters long; at most 253 allowed")
     for label in value.split("."):
@@ -40,7 +49,27 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
                 f"{name} {shown!r}: label {label[:63]!r} must contain only letters, digits and hyphens, "
                 "and start and end with a letter or digit"
             )
+    labels = value.split(".")
+    if len(labels) < 2:
+        raise InvalidRequestError(
+            f"{name} {shown!r} is a single label; Monite wants a mail domain such as 'mail.mycompany.com'"
+        )
+    if labels[-1].isdigit():  # no top-level domain is all digits: this is an IP address
+        raise InvalidRequestError(
+            f"{name} {shown!r} is an IP address; Monite wants a mail domain such as 'mail.mycompany.com'"
+        )
     return value
+
+
+def _non_ascii(value: str, shown: str, name: str) -> str:
+    try:
+        ascii_form = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{name} {shown!r} must contain only letters, digits and hyphens (ASCII), and has no IDNA form"
+    return (
+        f"{name} {shown!r} is not ASCII: Monite takes only letters, digits and hyphens; "
+        f"pass its IDNA form {ascii_form!r}"
+    )
 
 
 def validate_uuid(value: object, *, name: str = "domain_id") -> uuid.UUID:

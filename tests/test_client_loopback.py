@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import http
+import importlib.metadata
 import types
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +19,7 @@ from monite_generated.api.access_tokens import post_auth_token
 from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
 from monite_generated.models import DomainRequest, GrantType, ObtainTokenPayload
 
+import monite_async
 from monite_async import (
     API_VERSION,
     DEFAULT_BASE_URL,
@@ -374,3 +378,65 @@ async def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -
     results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout=5)
     assert all(isinstance(r, RuntimeError) for r in results)
     assert calls == 1
+
+
+# --------------------------------------------------------------------------------
+# Lifecycle across event loops, and a client never closed.
+
+
+def test_closing_from_another_loop_after_the_first_ended_works() -> None:
+    server_ready: list[LoopbackServer] = []
+
+    async def use() -> MoniteClient:
+        server = LoopbackServer()
+        await server.start()
+        server_ready.append(server)
+        monite = server.client()
+        await monite.mailbox_domains.list()  # a pooled connection, bound to this loop
+        await server.stop()
+        return monite
+
+    monite = asyncio.run(use())
+    asyncio.run(monite.aclose())  # the first loop is gone: no "Event loop is closed"
+    assert monite.closed
+    with pytest.raises(ClientStateError, match="closed"):
+        asyncio.run(monite.mailbox_domains.list())
+
+
+def test_a_client_never_closed_warns_when_collected() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    del monite  # its resources call back into it (a cycle): the collector is what drops it
+    with pytest.warns(ResourceWarning, match=r"unclosed MoniteClient\(base_url='http://127.0.0.1:9/v1'"):
+        gc.collect()
+
+
+async def test_a_closed_client_and_a_failed_construction_do_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        async with MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1"):
+            pass
+        with pytest.raises(ConfigurationError):
+            MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1", max_retries=-1)
+        gc.collect()
+
+
+# --------------------------------------------------------------------------------
+# The User-Agent comes from the package version; a caller's own is kept, ours appended.
+
+
+async def test_the_user_agent_is_the_package_version(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+    agents = {r.headers.get("user-agent") for r in loopback.requests}
+    assert agents == {f"monite-async/{monite_async.__version__}"}
+    assert importlib.metadata.version("monite-async") == monite_async.__version__
+
+
+async def test_a_callers_user_agent_is_kept_and_ours_appended(loopback: LoopbackServer) -> None:
+    async with (
+        httpx.AsyncClient(headers={"User-Agent": "billing-app/3.2"}) as mine,
+        loopback.client(http_client=mine) as monite,
+    ):
+        await monite.mailbox_domains.list()
+    agents = {r.headers.get("user-agent") for r in loopback.requests}
+    assert agents == {f"billing-app/3.2 monite-async/{monite_async.__version__}"}

@@ -81,27 +81,8 @@ class Faults:
             )
         if times < 1:
             raise ValueError("times must be at least 1")
-        if retry_after is not None and status is None:
-            status = 429
-        if status is not None and not 400 <= status <= 599:
-            raise ValueError("status must be an error status between 400 and 599")
-        if retry_after is not None and retry_after < 0:
-            raise ValueError("retry_after must not be negative")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        if unknown_enum and operation_id not in _ENUM_OPERATIONS:
-            raise ValueError(
-                f"{operation_id} answers no enum field; use one of {', '.join(_ENUM_OPERATIONS)}"
-            )
-        spoils_body = non_json or unknown_enum or missing_field is not None
-        if drop_connection and (status is not None or spoils_body):
-            raise ValueError("drop_connection sends no answer; it cannot be combined with an answer's faults")
-        if status is not None and (unknown_enum or missing_field is not None):
-            raise ValueError("unknown_enum and missing_field spoil a normal answer; leave status unset")
-        if not (status is not None or delay or drop_connection or spoils_body):
-            raise ValueError("say what should go wrong: status, delay, drop_connection, non_json, ...")
         fault = Fault(
-            status=status,
+            status=429 if retry_after is not None and status is None else status,
             retry_after=retry_after,
             delay=delay,
             drop_connection=drop_connection,
@@ -109,6 +90,7 @@ class Faults:
             unknown_enum=unknown_enum,
             missing_field=missing_field,
         )
+        _check(fault, operation_id)
         with self._lock:
             self._queues[operation_id].extend([fault] * times)
 
@@ -130,3 +112,22 @@ class Faults:
         with self._lock:
             queue = self._queues[operation_id]
             return queue.popleft() if queue else None
+
+
+def _check(fault: Fault, operation_id: str) -> None:
+    """Refuse a fault that cannot happen, saying why (ValueError)."""
+    if fault.status is not None and not 400 <= fault.status <= 599:
+        raise ValueError("status must be an error status between 400 and 599")
+    if fault.retry_after is not None and fault.retry_after < 0:
+        raise ValueError("retry_after must not be negative")
+    if fault.delay < 0:
+        raise ValueError("delay must not be negative")
+    if fault.unknown_enum and operation_id not in _ENUM_OPERATIONS:
+        raise ValueError(f"{operation_id} answers no enum field; use one of {', '.join(_ENUM_OPERATIONS)}")
+    spoils_body = fault.non_json or fault.unknown_enum or fault.missing_field is not None
+    if fault.drop_connection and (fault.status is not None or spoils_body):
+        raise ValueError("drop_connection sends no answer; it cannot be combined with an answer's faults")
+    if fault.status is not None and (fault.unknown_enum or fault.missing_field is not None):
+        raise ValueError("unknown_enum and missing_field spoil a normal answer; leave status unset")
+    if not (fault.status is not None or fault.delay or fault.drop_connection or spoils_body):
+        raise ValueError("say what should go wrong: status, delay, drop_connection, non_json, ...")

@@ -15,7 +15,7 @@ VERIFIED = "verified"
 
 
 @dataclass
-class IssuedToken:
+class StoredToken:
     """One opaque bearer token and when it stops working (on the fake's clock)."""
 
     expires_at: float
@@ -100,7 +100,7 @@ class Domain:
 class State:
     """Everything the fake serves from; guarded by the owning FakeMonite's lock."""
 
-    tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    tokens: dict[str, StoredToken] = field(default_factory=dict)
     domains: dict[uuid.UUID, Domain] = field(default_factory=dict)
     token_requests: int = 0
     window_start: float = 0.0
@@ -108,7 +108,7 @@ class State:
 
     def issue_token(self, *, now: float, lifetime: float) -> str:
         token = secrets.token_urlsafe(32)
-        self.tokens[token] = IssuedToken(expires_at=now + lifetime)
+        self.tokens[token] = StoredToken(expires_at=now + lifetime)
         return token
 
     def find_domain(self, name: str) -> Domain | None:
