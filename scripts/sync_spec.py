@@ -86,7 +86,7 @@ NAME_MAPS = frozenset(
 OPAQUE = frozenset({"enum", "const", "default", "required", "security", "mapping", "scopes"})
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Which kinds of element, new upstream, a person should describe.
-DESCRIBED_KINDS = ("operation", "parameter", "response", "schema", "property")
+DESCRIBED_KINDS = ("tag", "operation", "parameter", "response", "schema", "property")
 MAX_DOWNLOAD = 64 * 1024 * 1024
 VERSION_HEADER = "x-monite-version"
 VERSION_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -314,6 +314,13 @@ class Merger:
             ours = self.version_header
         ours_map = ours if isinstance(ours, dict) else {}
         out: dict[str, Any] = {}
+        new_undescribed = (
+            kind in DESCRIBED_KINDS and ours is None and "$ref" not in facts and "description" not in facts
+        )
+        if new_undescribed:
+            self.needs.append(f"{kind} {where}")
+            if kind == "response":
+                out["description"] = ""  # OpenAPI requires one: a person writes it
         for key, value in facts.items():
             if key in PROSE:  # prose put there by a transform: ours wins when we have any
                 continue
@@ -327,26 +334,20 @@ class Merger:
         for key in PROSE:
             if key in prose_from:
                 out[key] = copy.deepcopy(prose_from[key])
-        if kind in DESCRIBED_KINDS and ours is None and "$ref" not in out and "description" not in out:
-            self.needs.append(f"{kind} {where}")
-            if kind == "response":
-                out["description"] = ""  # OpenAPI requires one; a person writes it
         return {k: out[k] for k in _order(out, ours_map) if k in out}
 
     def names(self, key: str, facts: dict[str, Any], ours: Any, where: str) -> dict[str, Any]:
         ours_map = ours if isinstance(ours, dict) else {}
         kind = {"properties": "property", "responses": "response", "schemas": "schema"}.get(key)
-        merged = {
-            name: self.element(value, ours_map.get(name), f"{where}/{name}", kind)
-            for name, value in facts.items()
-        }
         if key == "responses":
-            order = sorted(merged, key=_status_key)
+            order = sorted(facts, key=_status_key)
         elif key == "schemas":
-            order = sorted(merged)
+            order = sorted(facts)
         else:
-            order = _order(merged, ours_map)
-        return {name: merged[name] for name in order}
+            order = _order(facts, ours_map)
+        return {
+            name: self.element(facts[name], ours_map.get(name), f"{where}/{name}", kind) for name in order
+        }
 
     def sequence(self, facts: list[Any], ours: Any, where: str) -> list[Any]:
         ours_list = ours if isinstance(ours, list) else []
@@ -471,7 +472,7 @@ def sync(upstream: Mapping[str, Any], fragment: Mapping[str, Any], add: Iterable
     if "security" in facts:
         out["security"] = facts["security"]
     our_tags = {t.get("name"): t for t in fragment.get("tags", []) if isinstance(t, dict)}
-    out["tags"] = [merger.element(t, our_tags.get(t["name"]), f"tags/{t['name']}") for t in facts["tags"]]
+    out["tags"] = [merger.element(t, our_tags.get(t["name"]), t["name"], "tag") for t in facts["tags"]]
     our_paths = fragment.get("paths", {})
     paths: dict[str, Any] = {}
     for path, item in facts["paths"].items():
