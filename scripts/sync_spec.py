@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import json
 import re
 import sys
 import time
@@ -376,8 +377,11 @@ def _operation_ids(doc: Mapping[str, Any]) -> list[str]:
     return [str(op["operationId"]) for _, _, op in _operations(doc) if "operationId" in op]
 
 
-def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict[str, Any], list[str]]:
+def extract(
+    upstream: Mapping[str, Any], operation_ids: list[str], *, keep_prose: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """Upstream's facts for these operations, without prose; and the ids upstream no longer has."""
+    strip = copy.deepcopy if keep_prose else _strip_prose
     index = {str(op["operationId"]): (path, method) for path, method, op in _operations(upstream)}
     missing = [i for i in operation_ids if i not in index]
     paths: dict[str, dict[str, Any]] = {}
@@ -388,8 +392,8 @@ def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict
         item = upstream["paths"][path]
         target = paths.setdefault(path, {})
         if "parameters" in item:  # path-level parameters belong to every method of the path
-            target["parameters"] = _strip_prose(item["parameters"])
-        target[method] = _strip_prose(item[method])
+            target["parameters"] = strip(item["parameters"])
+        target[method] = strip(item[method])
     for path, item in paths.items():  # methods in upstream's order
         paths[path] = {k: item[k] for k in upstream["paths"][path] if k in item}
 
@@ -408,7 +412,7 @@ def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict
             target = upstream_components[section][name]
         except KeyError:
             raise SyncError(f"upstream's {ref} is referenced but not defined") from None
-        components.setdefault(section, {})[name] = _strip_prose(target)
+        components.setdefault(section, {})[name] = strip(target)
         pending.extend(_refs(target))
 
     schemes: set[str] = set()
@@ -423,7 +427,7 @@ def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict
         scheme = upstream_components.get("securitySchemes", {}).get(name)
         if scheme is None:
             raise SyncError(f"security scheme {name!r} is used but upstream does not define it")
-        components.setdefault("securitySchemes", {})[name] = _strip_prose(scheme)
+        components.setdefault("securitySchemes", {})[name] = strip(scheme)
 
     used_tags = [
         t
@@ -438,7 +442,7 @@ def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict
     facts: dict[str, Any] = {
         "openapi": upstream["openapi"],
         "info": {"version": upstream["info"]["version"]},
-        "servers": _strip_prose(upstream.get("servers", [])),
+        "servers": strip(upstream.get("servers", [])),
     }
     if "security" in upstream:
         facts["security"] = copy.deepcopy(upstream["security"])
@@ -448,6 +452,31 @@ def extract(upstream: Mapping[str, Any], operation_ids: list[str]) -> tuple[dict
     order = [s for s in sections if s in components] + sorted(set(components) - set(sections))
     facts["components"] = {s: components[s] for s in order}
     return facts, missing
+
+
+def cut(upstream: Mapping[str, Any], operation_ids: list[str]) -> dict[str, Any]:
+    """Upstream's own text of these operations and what they reference, unchanged.
+
+    The shape of ../shared/reference/mailbox_domains.upstream.json, which
+    tests/test_fragment_vs_upstream.py compares the fragment with; the upstream workflow
+    writes it from the document it fetched.
+    """
+    facts, _ = extract(upstream, operation_ids, keep_prose=True)
+    upstream_components = upstream.get("components", {})
+    components = {
+        section: {n: facts["components"][section][n] for n in upstream_components[section] if n in names}
+        for section in upstream_components
+        if (names := facts["components"].get(section))
+    }
+    document: dict[str, Any] = {"openapi": upstream["openapi"], "info": copy.deepcopy(upstream["info"])}
+    for key in ("servers", "security"):
+        if key in upstream:
+            document[key] = copy.deepcopy(upstream[key])
+    document["paths"] = {p: facts["paths"][p] for p in upstream["paths"] if p in facts["paths"]}
+    document["components"] = components
+    used = {t["name"] for t in facts["tags"]}
+    document["tags"] = [copy.deepcopy(t) for t in upstream.get("tags", []) if t.get("name") in used]
+    return document
 
 
 def sync(upstream: Mapping[str, Any], fragment: Mapping[str, Any], add: Iterable[str] = ()) -> Result:
@@ -538,6 +567,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fragment", type=Path, default=FRAGMENT, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--write-cut",
+        type=Path,
+        metavar="FILE",
+        help="also write upstream's unchanged text of the wrapped operations (JSON) to FILE",
+    )
+    parser.add_argument(
         "--lint-descriptions", action="store_true", help="check every operation and schema has a description"
     )
     try:
@@ -578,6 +613,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sync-spec: {_summary(result.counts)} in {elapsed:.2f} s")
     for operation_id in result.removed_upstream:
         print(f"sync-spec: upstream no longer has {operation_id}: dropped from the fragment")
+
+    if args.write_cut:
+        wrapped = _operation_ids(result.document)
+        args.write_cut.write_text(json.dumps(cut(upstream, wrapped), indent=2), encoding="utf-8")
+        print(f"sync-spec: wrote upstream's cut of {len(wrapped)} operations to {args.write_cut}")
 
     changed = text != current_text
     report = spec_diff.diff(

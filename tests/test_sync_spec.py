@@ -151,6 +151,16 @@ def test_make_sync_spec_check_on_the_unchanged_reference_exits_0() -> None:
     assert "elements extracted" in result.stdout
 
 
+def test_the_cut_it_writes_is_the_reference_cut(tmp_path: Path) -> None:
+    """`CUT=FILE` writes what ../shared/reference/mailbox_domains.upstream.json holds, byte for byte."""
+    project = copy_project(tmp_path / "project")
+    result = run(project, "--upstream", str(REFERENCE), "--check", "--write-cut", str(tmp_path / "cut.json"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "cut.json").read_bytes() == (
+        REFERENCE.parent / "mailbox_domains.upstream.json"
+    ).read_bytes()
+
+
 def test_running_it_twice_writes_the_same_bytes_and_no_diff(
     tmp_path: Path, reference: dict[str, Any]
 ) -> None:
