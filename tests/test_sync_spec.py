@@ -14,6 +14,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -447,3 +448,88 @@ def test_the_url_form_reads_a_served_document(
     missing = run(project, "--upstream", f"{base}/nothing-here.json", "--check")
     assert missing.returncode == 2
     assert "cannot fetch" in missing.stderr
+
+
+# --- .github/workflows/upstream.yml -----------------------------------------------------------------------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "upstream.yml"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text())
+    return document
+
+
+def _steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(job, step) for job, spec in workflow["jobs"].items() for step in spec["steps"]]
+
+
+def test_the_workflow_runs_daily_and_on_demand(workflow: dict[str, Any]) -> None:
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert len(triggers["schedule"]) == 1
+    minute, hour, *rest = triggers["schedule"][0]["cron"].split()
+    assert rest == ["*", "*", "*"]
+    assert minute.isdigit()
+    assert hour.isdigit()
+
+
+def test_the_workflow_pins_actions_and_keeps_permissions_per_job(workflow: dict[str, Any]) -> None:
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["sync"]["permissions"] == {"contents": "read"}
+    assert set(workflow["jobs"]["pull-request"]["permissions"]) == {"contents", "pull-requests", "issues"}
+    text = WORKFLOW.read_text()
+    uses = [step["uses"] for _, step in _steps(workflow) if "uses" in step]
+    assert uses
+    for use in uses:
+        action, _, ref = use.partition("@")
+        assert action.split("/")[0] == "actions", use  # no third-party actions
+        assert len(ref) == 40, use
+        assert all(c in "0123456789abcdef" for c in ref), use
+        assert f"{use} # v" in text, f"{use} needs a `# vX` comment"
+    for _, step in _steps(workflow):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+        # No template injection: expressions reach scripts through env:, never inline.
+        assert "${{" not in step.get("run", ""), step.get("name")
+
+
+def test_the_workflow_syncs_generates_tests_then_opens_the_pull_request(workflow: dict[str, Any]) -> None:
+    runs = "\n".join(step.get("run", "") for _, step in _steps(workflow))
+    steps = (
+        "make install",
+        "make --no-print-directory sync-spec",
+        "make generate && make test",
+        "spec_diff.py",
+    )
+    order = [runs.index(s) for s in steps]
+    assert order == sorted(order)
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("install", "sync-spec", "generate", "test"):
+        assert f"\n{target}:" in makefile, target
+    assert workflow["jobs"]["pull-request"]["needs"] == "sync"
+    pr_run = "\n".join(step.get("run", "") for job, step in _steps(workflow) if job == "pull-request")
+    assert "gh pr create" in pr_run
+    assert "gh pr edit" in pr_run
+    assert "--add-label breaking" in pr_run
+    # The job with a write token runs no project code.
+    assert not re.search(r"(^|[;&|{]\s*)make\s", pr_run, re.MULTILINE)
+    assert ".venv" not in pr_run
+    assert "python" not in pr_run
+    assert 'refs/heads/$BRANCH"' in pr_run
+    assert workflow["env"]["BRANCH"] == "upstream-sync"
+
+
+def test_the_workflow_is_zizmor_clean() -> None:
+    zizmor = ROOT / ".venv" / "bin" / "zizmor"
+    if not zizmor.is_file():
+        pytest.skip("zizmor is not installed in .venv (pip install zizmor)")
+    result = subprocess.run(  # noqa: S603
+        [str(zizmor), "--offline", "--persona=auditor", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
