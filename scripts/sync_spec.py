@@ -503,6 +503,8 @@ def sync(upstream: Mapping[str, Any], fragment: Mapping[str, Any], add: Iterable
     our_tags = {t.get("name"): t for t in fragment.get("tags", []) if isinstance(t, dict)}
     out["tags"] = [merger.element(t, our_tags.get(t["name"]), t["name"], "tag") for t in facts["tags"]]
     our_paths = fragment.get("paths", {})
+    # An operation is the same element under its operationId, even when upstream moves its path.
+    ours_by_id = {op.get("operationId"): op for _, _, op in _operations(fragment)}
     paths: dict[str, Any] = {}
     for path, item in facts["paths"].items():
         ours_item = our_paths.get(path) if isinstance(our_paths.get(path), dict) else {}
@@ -510,7 +512,8 @@ def sync(upstream: Mapping[str, Any], fragment: Mapping[str, Any], add: Iterable
         for method, operation in item.items():
             if method in METHODS:
                 where = f"{method.upper()} {path}"
-                merged[method] = merger.element(operation, ours_item.get(method), where, "operation")
+                ours_op = ours_by_id.get(operation.get("operationId"))
+                merged[method] = merger.element(operation, ours_op, where, "operation")
             else:
                 merged[method] = merger.element(operation, ours_item.get(method), f"{path}/{method}")
         paths[path] = {k: merged[k] for k in _order(merged, ours_item)}

@@ -319,6 +319,41 @@ def test_a_removed_required_field_is_breaking_and_named(tmp_path: Path, referenc
     assert verify["required"] == ["id", "domain"]
 
 
+def test_an_operation_gone_upstream_is_dropped_and_breaking(
+    tmp_path: Path, reference: dict[str, Any]
+) -> None:
+    def drop_verify(doc: dict[str, Any]) -> None:
+        del doc["paths"]["/mailbox_domains/{domain_id}/verify"]
+
+    project = copy_project(tmp_path / "project")
+    upstream = write_variant(reference, tmp_path, drop_verify)
+    check = run(project, "--upstream", str(upstream), "--check")
+    assert check.returncode == 1
+    assert "upstream no longer has post_mailbox_domains_id_verify: dropped from the fragment" in check.stdout
+    assert "[operation-removed] POST /mailbox_domains/{domain_id}/verify" in check.stdout
+    assert run(project, "--upstream", str(upstream)).returncode == 0
+    fragment = fragment_of(project)
+    assert "/mailbox_domains/{domain_id}/verify" not in fragment["paths"]
+    assert "VerifyResponse" not in fragment["components"]["schemas"]  # nothing else references it
+
+
+def test_a_moved_operation_keeps_our_prose(tmp_path: Path, reference: dict[str, Any]) -> None:
+    def move_verify(doc: dict[str, Any]) -> None:
+        doc["paths"]["/mailbox_domains/{domain_id}/verification"] = doc["paths"].pop(
+            "/mailbox_domains/{domain_id}/verify"
+        )
+
+    project = copy_project(tmp_path / "project")
+    result = run(project, "--upstream", str(write_variant(reference, tmp_path, move_verify)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    operation = fragment_of(project)["paths"]["/mailbox_domains/{domain_id}/verification"]["post"]
+    ours = fragment_of(ROOT)["paths"]["/mailbox_domains/{domain_id}/verify"]["post"]
+    assert operation["summary"] == ours["summary"]
+    assert operation["description"] == ours["description"]
+    assert operation["parameters"] == ours["parameters"]
+    assert "new element" not in result.stdout
+
+
 # --- ADD=get_mailboxes -------------------------------------------------------------------------------------
 
 
