@@ -568,3 +568,100 @@ def test_the_workflow_is_zizmor_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _step(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(step for _, step in _steps(workflow) if step.get("name") == name)
+
+
+@pytest.fixture
+def ci_checkout(tmp_path: Path) -> Path:
+    """A git repository like the workflow's checkout, with ../shared/reference/ beside it."""
+    repo = copy_project(tmp_path / "repo")
+    shutil.copy2(ROOT / "Makefile", repo / "Makefile")
+    (repo / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    os.utime(repo / "pyproject.toml", (0, 0))  # older than .venv/.installed: make installs nothing
+    (tmp_path / "shared" / "reference").mkdir(parents=True)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "openapi", "scripts", "generated"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *identity, *args], cwd=repo, check=True, timeout=30, capture_output=True)  # noqa: S603, S607
+    return repo
+
+
+def _run_step(
+    workflow: dict[str, Any], name: str, repo: Path, **env: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    temp = repo.parent / "runner-temp"
+    temp.mkdir(exist_ok=True)
+    output = temp / "github-output"
+    output.unlink(missing_ok=True)
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MAKE")},
+        **workflow["env"],
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+        "RUNNER_TEMP": str(temp),
+        **env,
+    }
+    result = subprocess.run(  # noqa: S603
+        ["bash", "-e", "-c", _step(workflow, name)["run"]],  # noqa: S607  (how GitHub runs `run:`)
+        cwd=repo,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, output.read_text() if output.exists() else ""
+
+
+def test_the_sync_step_finds_nothing_new_on_the_unchanged_reference(
+    workflow: dict[str, Any], ci_checkout: Path
+) -> None:
+    shutil.copy2(REFERENCE, ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json")
+    result, output = _run_step(workflow, "make sync-spec", ci_checkout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output == "changed=false\n"
+    cut = ci_checkout.parent / "shared" / "reference" / "mailbox_domains.upstream.json"
+    assert cut.read_bytes() == (REFERENCE.parent / "mailbox_domains.upstream.json").read_bytes()
+
+
+def test_the_sync_step_fails_when_the_sync_fails(workflow: dict[str, Any], ci_checkout: Path) -> None:
+    (ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json").write_text("{}")
+    result, output = _run_step(workflow, "make sync-spec", ci_checkout)
+    assert result.returncode != 0
+    assert output == ""
+
+
+def test_the_sync_and_body_steps_on_a_breaking_upstream(
+    workflow: dict[str, Any], ci_checkout: Path, reference: dict[str, Any]
+) -> None:
+    def remove_status(doc: dict[str, Any]) -> None:
+        verify = doc["components"]["schemas"]["VerifyResponse"]
+        del verify["properties"]["status"]
+        verify["required"].remove("status")
+
+    write_variant(reference, ci_checkout.parent / "shared" / "reference", remove_status).rename(
+        ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json"
+    )
+    result, output = _run_step(workflow, "make sync-spec", ci_checkout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output == "changed=true\n"
+    result, output = _run_step(workflow, "Spec diff and pull request body", ci_checkout, TESTS="passed")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output == "breaking=true\n"
+    out = ci_checkout.parent / "runner-temp" / "out"
+    body = (out / "body.md").read_text()
+    assert "Breaking changes (1):" in body
+    assert "status" in body
+    assert "## make test: passed" in body
+    listing = subprocess.run(  # noqa: S603
+        ["tar", "-tzf", str(out / "files.tgz")],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    assert "openapi/mailbox_domains.yaml" in listing
+    assert any(name.startswith("generated/monite_generated/") for name in listing)
+    assert not any("__pycache__" in name for name in listing)
