@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff vendor clean
+.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff sync-spec vendor clean
 
 install: $(STAMP)
 
@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache .
 	$(VENV)/bin/ruff format --no-cache --check .
 	$(PY) scripts/node_tools.py lint-openapi
+	$(PY) scripts/sync_spec.py --lint-descriptions
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -56,6 +57,14 @@ OLD ?= git:HEAD:openapi/mailbox_domains.yaml
 NEW ?= openapi/mailbox_domains.yaml
 spec-diff: $(STAMP)
 	@$(PY) scripts/spec_diff.py $(OLD) $(NEW) $(if $(JSON),--json)
+
+# Rebuild openapi/mailbox_domains.yaml from Monite's spec (default: the URL in openapi/upstream.yaml),
+# keeping our descriptions: `make sync-spec UPSTREAM=FILE_OR_URL ADD=operationId,...`; then `make generate`.
+# CHECK=1 writes nothing and fails, printing the spec diff, when upstream has moved.
+# CUT=FILE also writes upstream's own text of the wrapped operations (what ../shared/reference/ keeps).
+sync-spec: $(STAMP)
+	@$(PY) scripts/sync_spec.py $(if $(UPSTREAM),--upstream '$(UPSTREAM)') $(if $(ADD),--add '$(ADD)') \
+		$(if $(filter 1 yes true,$(CHECK)),--check) $(if $(CUT),--write-cut '$(CUT)')
 
 # Copy the SDK into another project under its own name: `make vendor DEST=../host/src/host PACKAGE=monite`.
 vendor: $(STAMP)
