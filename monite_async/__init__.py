@@ -25,7 +25,13 @@ from monite_generated.models import (
 )
 
 from ._client import MoniteClient
-from ._defaults import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from ._enums import is_known
 from ._errors import (
     AuthenticationError,
@@ -46,6 +52,8 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._rate_limit import RateLimit
+from ._raw import RawResponse
 from ._retry import RetryPolicy, is_testing, set_testing
 from ._transports import aiohttp_transport
 from ._version import __version__
@@ -54,6 +62,7 @@ from ._versioning import API_VERSION
 __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
@@ -79,7 +88,9 @@ __all__ = [
     "MoniteTimeoutError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "RetryPolicy",
     "ServerError",
     "UnexpectedResponseError",

@@ -21,7 +21,6 @@ once a token has fully arrived, and the next waiter simply asks again.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import inspect
 import logging
@@ -30,10 +29,13 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Protocol, TypeGuard
 
+import anyio
 import httpx
 
 from ._answers import is_stale_token
 from ._errors import ConfigurationError, fresh_copy
+from ._request_state import request_state
+from ._token import Token
 
 __all__ = [
     "BearerAuth",
@@ -59,20 +61,6 @@ def is_valid_token(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
 
 
-class Token:
-    """A bearer token and when to stop using it. Its repr never shows the value."""
-
-    __slots__ = ("expires_at", "refresh_at", "value")
-
-    def __init__(self, value: str, *, expires_at: float, refresh_at: float) -> None:
-        self.value = value
-        self.expires_at = expires_at
-        self.refresh_at = refresh_at
-
-    def __repr__(self) -> str:
-        return "Token(<redacted>)"
-
-
 class IssuedToken:
     """What a token fetch returns: the value and its lifetime in seconds (None: unknown)."""
 
@@ -89,8 +77,13 @@ class IssuedToken:
 class TokenProvider(Protocol):
     """Where BearerAuth gets tokens from."""
 
-    async def get(self) -> Token:
-        """A token to use now."""
+    @property
+    def generation(self) -> int:
+        """How many token fetches have ended so far (0 for providers that never fetch)."""
+        ...
+
+    async def get(self, since: int | None = None) -> Token:
+        """A token to use now, for a request whose call began at fetch generation `since`."""
         ...
 
     async def replace(self, failed: Token) -> Token | None:
@@ -129,10 +122,12 @@ class ClientCredentialsProvider:
         self._refresh_paused_until = float("-inf")
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        # Created on first use, inside the running loop (an asyncio.Lock belongs to one loop).
-        self._lock: asyncio.Lock | None = None
+        # Created on first use, inside the running event loop (asyncio or trio), which it belongs to.
+        self._lock: anyio.Lock | None = None
         self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
         self._last_failure: Exception | None = None
+        self._token_generation = 0  # the fetch generation the cached token came from
+        self._token_has_lifetime = True
 
     def __repr__(self) -> str:
         return f"ClientCredentialsProvider(cached={self._token is not None})"
@@ -141,9 +136,9 @@ class ClientCredentialsProvider:
     def cached(self) -> Token | None:
         return self._token
 
-    def _get_lock(self) -> asyncio.Lock:
+    def _get_lock(self) -> anyio.Lock:
         if self._lock is None:
-            self._lock = asyncio.Lock()
+            self._lock = anyio.Lock()
         return self._lock
 
     def _usable(self, token: Token | None) -> bool:
@@ -152,9 +147,13 @@ class ClientCredentialsProvider:
         now = self._clock()
         return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
-    async def get(self) -> Token:
+    @property
+    def generation(self) -> int:
+        return self._fetches_ended
+
+    async def get(self, since: int | None = None) -> Token:
         token = self._token
-        if token is not None and self._usable(token):
+        if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
             return token
         attempt_seen = self._fetches_ended
         async with self._get_lock():
@@ -177,6 +176,18 @@ class ClientCredentialsProvider:
                 return token
             self._raise_shared_failure(attempt_seen)
             return await self._refresh_locked("Monite refused the token")
+
+    def _arrived_while_waiting(self, since: int | None) -> bool:
+        # A token with no usable lifetime is due the moment it arrives. A call that was
+        # already waiting (in the queue for a connection, say) when it arrived may use it:
+        # else every wave of queued requests would fetch its own, and "once" would be one
+        # fetch per wave. A token that has a lifetime is refreshed as usual once it is due.
+        return (
+            since is not None
+            and not self._token_has_lifetime
+            and self._token_generation > since
+            and self._last_failure is None
+        )
 
     def _fetched_since(self, attempt_seen: int) -> bool:
         # A fetch ended while we waited and it succeeded: its token is the fresh one, whatever
@@ -224,6 +235,8 @@ class ClientCredentialsProvider:
             margin = min(self._max_margin, self._margin_fraction * lifetime)
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
+        self._token_generation = self._fetches_ended
+        self._token_has_lifetime = lifetime is not None and lifetime > 0
         self._recent.append(token.value)
         # Says why and for how long; never the token itself.
         _logger.info(
@@ -269,7 +282,11 @@ class StaticTokenProvider:
     def __repr__(self) -> str:
         return "StaticTokenProvider(<redacted>)"
 
-    async def get(self) -> Token:
+    @property
+    def generation(self) -> int:
+        return 0
+
+    async def get(self, since: int | None = None) -> Token:
         return self._token
 
     async def replace(self, failed: Token) -> Token | None:
@@ -304,7 +321,11 @@ class CallableTokenProvider:
         self._recent = [value, *[v for v in self._recent if v != value]][:4]
         return Token(value, expires_at=float("inf"), refresh_at=float("inf"))
 
-    async def get(self) -> Token:
+    @property
+    def generation(self) -> int:
+        return 0
+
+    async def get(self, since: int | None = None) -> Token:
         return await self._call()
 
     async def replace(self, failed: Token) -> Token | None:
@@ -316,7 +337,13 @@ class CallableTokenProvider:
 
 
 class BearerAuth(httpx.Auth):
-    """An httpx.Auth that signs with `provider`'s token, replaying once after a stale-token answer."""
+    """The bearer-token flow: marks a request as secured, signs it when it is sent, and
+    replays it once after a stale-token answer.
+
+    Signing happens in `sign`, which the send gate calls right before each attempt goes
+    out, not here when the request starts: a request that then waits (for a connection,
+    the rate window, a retry) would otherwise carry a token that may go stale meanwhile.
+    """
 
     def __init__(self, provider: TokenProvider) -> None:
         self.provider = provider
@@ -328,8 +355,9 @@ class BearerAuth(httpx.Auth):
         raise RuntimeError("monite_async is async-only: use httpx.AsyncClient")
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.provider.get()
-        request.headers["Authorization"] = f"Bearer {token.value}"
+        state = request_state(request)
+        state.sign = True
+        state.generation = self.provider.generation
         response = yield request
 
         if response.status_code not in (400, 401, 403):
@@ -340,11 +368,19 @@ class BearerAuth(httpx.Auth):
             await response.aread()
         finally:
             await response.aclose()
-        if not is_stale_token(response):  # parses the body once; the error mapping reuses it
+        if not is_stale_token(response) or state.token is None:  # the body is parsed once, kept
             return
-
-        fresh = await self.provider.replace(token)
+        fresh = await self.provider.replace(state.token)
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
-        request.headers["Authorization"] = f"Bearer {fresh.value}"
-        yield request
+        state.replacement = fresh
+        yield request  # signed again when sent: with `fresh`
+
+    async def sign(self, request: httpx.Request) -> None:
+        """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
+        state = request_state(request)
+        token, state.replacement = state.replacement, None
+        if token is None:
+            token = await self.provider.get(since=state.generation)
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        state.token = token

@@ -7,33 +7,36 @@ The layers, top to bottom; a module imports only modules below its own row:
 
 | module | room |
 |---|---|
-| `_client.py` | MoniteClient: options, lifecycle (one event loop, `aclose`), `call()` |
+| `_client.py` | MoniteClient: options, views (`with_options`), raw calls, `call()` |
+| `_core.py` | what a client and its views share: pool, token cache, rate window, event loop |
 | `_mailbox_domains.py`, `_access_tokens.py` | the resources: arguments checked, models returned |
-| `_pipeline.py` | one request pipeline: build, send, map failures, parse |
+| `_raw.py` | `RawResponse`: status, headers, request id, attempts, elapsed, rate limit |
+| `_pipeline.py` | one request pipeline: build, send (within the call's deadline), map failures, parse |
+| `_options.py` | per-call options (timeout, retries, deadline, headers, version), checked once |
 | `_generated_ops.py` | the only reader of the generated modules' private functions |
 | `_error_mapping.py` | where every failure becomes a MoniteError; every message text |
 | `_auth.py` | the bearer-token `httpx.Auth` flow and the token providers |
-| `_retry.py` | the retry transport and `RetryPolicy` |
+| `_retry.py` | the retry transport and `RetryPolicy`: what to retry, how long to wait |
+| `_gate.py` | the send gate: rate window, connection slots, signing at send time, whole reads |
+| `_rate_limit.py` | Monite's rate limit: `RateLimit` parsed, the window kept, optional pacing |
+| `_request_state.py` | what a request carries between the layers: deadline, attempts, token used |
 | `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py` | arguments checked; the version header; lenient enums |
 | `_defaults.py` | every default (base URL, timeout, retries, pool limits, User-Agent) |
-| `_version.py`, `_errors.py` | the package version; the exception classes |
+| `_version.py`, `_errors.py`, `_token.py` | the package version; the exception classes; a token |
 
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
-transport -> network transport) and its answer or failure comes back up to the pipeline,
-which alone turns a failure into a typed error.
+transport -> send gate -> network transport) and its answer or failure comes back up to
+the pipeline, which alone turns a failure into a typed error.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import http
 import os
 import uuid
 import warnings
-import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
@@ -42,42 +45,28 @@ import httpx
 from monite_generated.types import Response
 
 from . import _error_mapping as errors
-from ._access_tokens import AuthResource, TokenFetcher
-from ._auth import (
-    BearerAuth,
-    CallableTokenProvider,
-    ClientCredentialsProvider,
-    StaticTokenProvider,
-    TokenProvider,
-    is_valid_token,
+from ._access_tokens import AuthResource
+from ._core import ClientCore, connection_slots, network_transport
+from ._defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
 )
-from ._defaults import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, USER_AGENT
 from ._errors import ConfigurationError
 from ._generated_ops import operation_name, resolve_operation
 from ._mailbox_domains import MailboxDomains
-from ._pipeline import Outcome, Pipeline
-from ._retry import RetryPolicy, RetryTransport
-from ._transports import ApiHttpClient, CallerClientTransport
-from ._versioning import API_VERSION, VERSION_HEADER, VersionEchoWatcher, validate_api_version
+from ._options import UNSET_OPTION, CallOptions, check_deadline, check_max_retries, check_timeout
+from ._pipeline import Outcome
+from ._raw import RawResponse
+from ._retry import RetryPolicy
+from ._versioning import API_VERSION, validate_api_version
 
-__all__ = ["MoniteClient", "TokenSource"]
+__all__ = ["MoniteClient", "RawCalls", "TokenSource"]
 
 TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 """What `token=` takes: a fixed token, or a callable (async or not) returning one."""
-
-
-def _check_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
-        raise ConfigurationError(
-            "timeout must be seconds (a number) or an httpx.Timeout; None is not allowed"
-        )
-    result = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
-    parts = (result.connect, result.read, result.write, result.pool)
-    if any(part is None or part <= 0 for part in parts):
-        raise ConfigurationError(
-            "every part of timeout must be a positive number of seconds (never no timeout)"
-        )
-    return result
 
 
 def _check_base_url(base_url: str) -> str:
@@ -86,8 +75,19 @@ def _check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def _check_rate(per_second: object) -> float | None:
+    if per_second is None:
+        return None
+    if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not per_second > 0:
+        raise ConfigurationError("max_requests_per_second must be a positive number, or None (no pacing)")
+    return float(per_second)
+
+
 class MoniteClient:
-    """An async client for Monite's mailbox domains API.
+    """An async client for Monite's mailbox domains API, under asyncio or trio.
+
+        async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
+            domain = await monite.mailbox_domains.create("mail.example.com")
 
     Args (all keyword-only):
         client_id, client_secret: partner credentials; default from the MONITE_CLIENT_ID and
@@ -96,18 +96,29 @@ class MoniteClient:
             (awaited before every request) for apps that manage tokens themselves.
         base_url: default MONITE_BASE_URL, else the sandbox (`DEFAULT_BASE_URL`).
         api_version: the `x-monite-version` sent on every request; default `API_VERSION`.
-        max_retries: retries after the first attempt for 429/5xx/connection errors/timeouts.
-        timeout: seconds or an httpx.Timeout; default `DEFAULT_TIMEOUT`. Never unlimited.
+        max_retries: retries after the first attempt for 408/429/5xx/connection errors/timeouts.
+        timeout: seconds or an httpx.Timeout per attempt; default `DEFAULT_TIMEOUT`. Never unlimited.
+        deadline: seconds one call may take in all (token fetch, attempts, waits); default
+            `DEFAULT_DEADLINE`. Each attempt's timeout shrinks to the time left.
         transport: an httpx.AsyncBaseTransport to send through (closed by `aclose`, as httpx does).
         http_client: an httpx.AsyncClient you own: requests go through it (its pool,
             proxies, TLS settings), with this client's auth, version, timeout and retries on
             top. `aclose` leaves it open. Exclusive with `transport`.
         retry_policy: waits between retries (`RetryPolicy`); see also `set_testing`.
         limits: connection pool limits of the client's own transport; default `DEFAULT_LIMITS`.
+            At most `limits.max_connections` requests are on the wire at once; the others
+            queue in the client, and get their token only when they go out.
+        max_requests_per_second: start at most this many requests a second (off by default;
+            Monite's own limit is learned from its answers either way).
 
     One client serves any number of concurrent tasks in the event loop it is first used in;
-    using it from another loop raises ClientStateError.
+    using it from another loop raises ClientStateError. `with_options(...)` makes views of
+    it for some calls, sharing its pool and token cache.
     """
+
+    _core: ClientCore
+    _options: CallOptions
+    _owner: bool
 
     def __init__(
         self,
@@ -119,99 +130,118 @@ class MoniteClient:
         api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        max_requests_per_second: float | None = None,
     ) -> None:
-        self._closed = True  # until construction is complete: nothing to close, nothing to warn of
-        self._api_version = validate_api_version(api_version if api_version is not None else API_VERSION)
-        self._base_url = _check_base_url(
+        self._owner = False  # until construction is complete: nothing to close, nothing to warn of
+        options = CallOptions(
+            timeout=check_timeout(timeout),
+            max_retries=check_max_retries(max_retries),
+            deadline=check_deadline(deadline),
+            api_version=validate_api_version(api_version if api_version is not None else API_VERSION),
+        )
+        resolved_url = _check_base_url(
             base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
         )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigurationError("max_retries must be an int >= 0")
-        self._max_retries = max_retries
-        checked_timeout = _check_timeout(timeout)
-        network = _network_transport(transport, http_client, limits)
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-
-        self._version_watcher = VersionEchoWatcher(self._api_version)
-        self._http = ApiHttpClient(
-            base_url=self._base_url,
-            transport=RetryTransport(network, max_retries=max_retries, policy=retry_policy),
-            timeout=checked_timeout,
-            headers={VERSION_HEADER: self._api_version, "User-Agent": USER_AGENT},
-            event_hooks={"response": [self._version_watcher]},
-            follow_redirects=False,
-        )
-        self._pipeline: Pipeline
-        credentials = _credentials(client_id, client_secret) if token is None else None
         if token is not None and (client_id is not None or client_secret is not None):
             raise ConfigurationError("pass token or client_id/client_secret, not both")
-        self._provider = self._token_provider(token, credentials)
-        self._pipeline = Pipeline(
-            self._http,
-            auth=BearerAuth(self._provider),
-            api_version=self._api_version,
-            secrets=self._provider.secrets,
+        credentials = _credentials(client_id, client_secret) if token is None else None
+        network = network_transport(transport, http_client, limits)
+        core = ClientCore(
+            base_url=resolved_url,
+            options=options,
+            token=token,
+            credentials=credentials,
+            network=network,
+            connections=connection_slots(transport, limits),
+            retry_policy=retry_policy,
+            max_requests_per_second=_check_rate(max_requests_per_second),
         )
+        self._attach(core, options)
+        self._owner = True
+
+    def _attach(self, core: ClientCore, options: CallOptions) -> None:
+        self._core = core
+        self._options = options
         self.mailbox_domains: MailboxDomains = MailboxDomains(self._run)
         """Create, list, verify and delete mailbox domains."""
+        client_id, secret = core.credentials if core.credentials else (None, None)
         self.auth: AuthResource = AuthResource(
-            self._run,
-            self._provider,
-            client_id=credentials[0] if credentials else None,
-            client_secret=credentials[1] if credentials else None,
+            self._run, core.provider, client_id=client_id, client_secret=secret
         )
         """The client's own token: `await monite.auth.revoke()`."""
-        self._closed = False
+        self.with_raw_response: RawCalls = RawCalls(self)
+        """`call()` returning a `RawResponse`: `await monite.with_raw_response.call(op, ...)`."""
 
-    def _token_provider(
-        self, token: TokenSource | None, credentials: tuple[uuid.UUID, str] | None
-    ) -> TokenProvider:
-        """Where tokens come from: a fixed one, an app's callable, or the client-credentials grant."""
-        if credentials is not None:
-            client_id, secret = credentials
-            # The token fetch runs inside a call that has passed the open/loop check already
-            # (the one whose auth flow needs a token), so it runs on the pipeline directly.
-            fetcher = TokenFetcher(
-                lambda *a, **k: self._pipeline.run(*a, **k), client_id=client_id, client_secret=secret
-            )
-            self._auth_kind = "client credentials"
-            return ClientCredentialsProvider(fetcher, client_secret=secret)
-        if isinstance(token, str):
-            if not is_valid_token(token):
-                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-            self._auth_kind = "static token"
-            return StaticTokenProvider(token)
-        if callable(token):
-            self._auth_kind = "token callable"
-            return CallableTokenProvider(token)
-        raise ConfigurationError("token must be a str or an async callable returning one")
+    # -- per-call options ------------------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | Any = UNSET_OPTION,
+        max_retries: int | Any = UNSET_OPTION,
+        deadline: float | Any = UNSET_OPTION,
+        headers: dict[str, str] | Any = UNSET_OPTION,
+        api_version: str | Any = UNSET_OPTION,
+    ) -> MoniteClient:
+        """A client for some calls with other options, sharing this one's pool and token cache.
+
+            urgent = monite.with_options(timeout=5, max_retries=0)
+            await urgent.mailbox_domains.list()
+            await monite.with_options(deadline=120).with_options(headers={"x-trace": "42"}).call(op)
+
+        Options left out keep this client's values; `headers` are added to its own (they may
+        not set Authorization or x-monite-version: use `api_version=`). No pool, token request
+        or event loop of its own: closing a view closes nothing; closing the client that made
+        the first one ends every view.
+        """
+        options = self._options.replace(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            headers=headers,
+            api_version=api_version,
+        )
+        view = MoniteClient.__new__(MoniteClient)
+        view._owner = False
+        view._attach(self._core, options)
+        return view
 
     # -- what users read ---------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return self._base_url
+        return self._core.base_url
 
     @property
     def api_version(self) -> str:
-        return self._api_version
+        return self._options.api_version
 
     @property
     def max_retries(self) -> int:
-        return self._max_retries
+        return self._options.max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._options.timeout
+
+    @property
+    def deadline(self) -> float:
+        return self._options.deadline
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._core.closed
 
     def __repr__(self) -> str:
+        kind = "MoniteClient" if self._owner else "MoniteClient view"
         return (
-            f"MoniteClient(base_url={self._base_url!r}, api_version={self._api_version!r}, "
-            f"auth={self._auth_kind!r}, max_retries={self._max_retries})"
+            f"{kind}(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"auth={self._core.auth_kind!r}, max_retries={self.max_retries})"
         )
 
     # -- the escape hatch --------------------------------------------------------------
@@ -249,23 +279,17 @@ class MoniteClient:
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
-        `http_client` stays open.
+        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing.
 
         Safe from another event loop once the first has ended (`asyncio.run(monite.aclose())`
         after the app's loop finished): the pooled connections died with their loop, so
         there is nothing left to close gracefully, and the client is simply marked closed.
         """
-        if self._closed:
-            return
-        self._closed = True
-        if self._first_loop_is_gone():
-            with contextlib.suppress(RuntimeError):  # "Event loop is closed": sockets died with it
-                await self._http.aclose()
-            return
-        await self._http.aclose()
+        if self._owner:
+            await self._core.aclose()
 
     async def __aenter__(self) -> Self:
-        self._check_usable()
+        self._core.check_usable()
         return self
 
     async def __aexit__(
@@ -278,7 +302,7 @@ class MoniteClient:
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         # As aiohttp's ClientSession does: a client never closed leaks its pooled sockets.
-        if getattr(self, "_closed", True):
+        if not getattr(self, "_owner", False) or self._core.closed:
             return
         _warn(
             f"unclosed {self!r}: use `async with MoniteClient(...)` or `await aclose()`",
@@ -288,24 +312,28 @@ class MoniteClient:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _first_loop_is_gone(self) -> bool:
-        if self._loop is None:
-            return False
-        loop = self._loop()
-        return loop is None or loop.is_closed()
-
-    def _check_usable(self) -> None:
-        if self._closed:
-            raise errors.closed_client()
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = weakref.ref(loop)
-        elif self._loop() is not loop:
-            raise errors.wrong_event_loop()
-
     async def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        self._check_usable()
-        return await self._pipeline.run(operation, *args, **kwargs)
+        return await self._core.run(self._options, operation, *args, **kwargs)
+
+
+class RawCalls:
+    """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
+
+    def __init__(self, client: MoniteClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return "RawCalls()"
+
+    async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
+        """As `MoniteClient.call`, returning the answer's status, headers, request id,
+        attempts, elapsed time and rate limit; `parse()` is the parsed model."""
+        outcome = await self._client._run(resolve_operation(operation), *args, **kwargs)
+        return RawResponse(outcome, _parsed)
+
+
+def _parsed(outcome: Outcome) -> Any:
+    return outcome.parsed
 
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
@@ -322,18 +350,3 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
     except ValueError:
         raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
     return parsed_id, secret
-
-
-def _network_transport(
-    transport: httpx.AsyncBaseTransport | None, http_client: httpx.AsyncClient | None, limits: httpx.Limits
-) -> httpx.AsyncBaseTransport:
-    """What sends under the retry layer: the caller's client, the caller's transport, or our pool."""
-    if transport is not None and http_client is not None:
-        raise ConfigurationError("pass transport or http_client, not both")
-    if http_client is not None:
-        if not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError("http_client must be an httpx.AsyncClient")
-        return CallerClientTransport(http_client, user_agent=USER_AGENT)
-    if transport is not None:
-        return transport
-    return httpx.AsyncHTTPTransport(limits=limits)

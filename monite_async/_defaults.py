@@ -9,10 +9,20 @@ import httpx
 
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "USER_AGENT"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+]
 
 DEFAULT_BASE_URL = "https://api.sandbox.monite.com/v1"
 DEFAULT_MAX_RETRIES = 2
+# One call's whole budget: token fetch, attempts and the waits between them. Finite, so a
+# hung Monite ends every call in MoniteTimeoutError; each attempt shrinks to fit it.
+DEFAULT_DEADLINE = 60.0
 # Never "no timeout": a hung connection must end in MoniteTimeoutError, not a hung task.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Monite allows 30 requests/s per client by default; 100 connections is far above what that

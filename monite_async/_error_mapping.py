@@ -28,6 +28,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ClientStateError,
+    ConfigurationError,
     ConflictError,
     FieldError,
     InvalidRequestError,
@@ -42,17 +43,19 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from ._retry import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION
-from ._transports import TLSError
+from ._request_state import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, request_state
+from ._transports import ASYNCIO_ONLY_TEXT, TLSError
 
 __all__ = [
     "Redactor",
+    "asyncio_only_transport",
     "bad_arguments",
     "bad_token_answer",
     "bad_version_argument",
     "client_argument",
     "closed_client",
     "credentials_refused",
+    "deadline_passed",
     "from_parse_failure",
     "from_response",
     "from_send_failure",
@@ -125,6 +128,8 @@ def _reason(status: int) -> str:
 
 
 def _attempts(message: httpx.Request | httpx.Response) -> int:
+    if isinstance(message, httpx.Request):
+        return request_state(message).attempts
     return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
 
 
@@ -384,11 +389,25 @@ def bad_arguments(operation: str, failure: Exception, redactor: Redactor) -> Inv
     )
 
 
+def deadline_passed(operation: str, deadline: float, attempts: int) -> MoniteTimeoutError:
+    """The call's whole budget (token fetch, attempts, waits) ran out."""
+    return MoniteTimeoutError(
+        f"{MoniteTimeoutError.default_message}: the call did not finish within its deadline "
+        f"of {deadline:g} s",
+        operation=operation,
+        attempts=attempts,
+    )
+
+
 # -- the client's own state --------------------------------------------------------------
 
 
 def closed_client() -> ClientStateError:
     return ClientStateError(_CLOSED)
+
+
+def asyncio_only_transport() -> ConfigurationError:
+    return ConfigurationError(ASYNCIO_ONLY_TEXT)
 
 
 def wrong_event_loop() -> ClientStateError:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from typing import TypeVar
 
 from monite_generated.api.mailbox_domains import (
@@ -23,28 +25,113 @@ from monite_generated.models import DomainListResponse, DomainRequest, DomainRes
 from . import _error_mapping as errors
 from ._errors import ConflictError
 from ._pipeline import Outcome, Runner
+from ._raw import RawResponse
 from ._validation import validate_hostname, validate_uuid
 
-__all__ = ["MailboxDomains"]
+__all__ = ["MailboxDomains", "MailboxDomainsWithRawResponse"]
 
 _logger = logging.getLogger("monite_async")
 
 _Model = TypeVar("_Model")
 
 
-def _expect(outcome: Outcome, model: type[_Model], operation: str) -> _Model:
-    if isinstance(outcome.parsed, model):
-        return outcome.parsed
-    raise errors.unexpected_model(
-        outcome.response, expected=model.__name__, got=type(outcome.parsed).__name__, operation=operation
-    )
+def _expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
+    def parse(outcome: Outcome) -> _Model:
+        if isinstance(outcome.parsed, model):
+            return outcome.parsed
+        raise errors.unexpected_model(
+            outcome.response, expected=model.__name__, got=type(outcome.parsed).__name__, operation=operation
+        )
+
+    return parse
+
+
+_created = _expect(DomainResponse, "post_mailbox_domains")
+_verified = _expect(VerifyResponse, "post_mailbox_domains_id_verify")
+_listing = _expect(DomainListResponse, "get_mailbox_domains")
+
+
+def _domains(outcome: Outcome) -> builtins.list[DomainResponse]:
+    domains: builtins.list[DomainResponse] = _listing(outcome).data
+    return domains
+
+
+def _nothing(outcome: Outcome) -> None:
+    return None
+
+
+class MailboxDomainsWithRawResponse:
+    """The same four calls, each returning a `RawResponse` (status, headers, request id,
+    attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
+
+        raw = await monite.mailbox_domains.with_raw_response.list()
+        print(raw.request_id, raw.rate_limit)
+    """
+
+    def __init__(self, run: Runner) -> None:
+        self._run = run
+
+    def __repr__(self) -> str:
+        return "MailboxDomainsWithRawResponse()"
+
+    async def create(self, domain: str) -> RawResponse[DomainResponse]:
+        """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
+        the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
+        validate_hostname(domain)
+        started = time.monotonic()
+        try:
+            outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
+        except ConflictError as exc:
+            if not exc.retried_after_uncertain_failure:
+                raise
+            found = await self._find(domain, started=started, attempts_before=exc.attempts)
+            if found is None:
+                raise
+            return found
+        return RawResponse(outcome, _created)
+
+    async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
+        """`MailboxDomains.list`, raw."""
+        return RawResponse(await self._run(get_mailbox_domains), _domains)
+
+    async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
+        """`MailboxDomains.verify`, raw."""
+        checked = validate_uuid(domain_id)
+        return RawResponse(await self._run(post_mailbox_domains_id_verify, checked), _verified)
+
+    async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
+        """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
+        checked = validate_uuid(domain_id)
+        return RawResponse(await self._run(delete_mailbox_domains_id, checked), _nothing)
+
+    async def _find(
+        self, domain: str, *, started: float, attempts_before: int
+    ) -> RawResponse[DomainResponse] | None:
+        listing = await self._run(get_mailbox_domains)
+        wanted = domain.lower()
+        existing = next(
+            (d for d in _domains(listing) if isinstance(d.domain, str) and d.domain.lower() == wanted), None
+        )
+        if existing is None:
+            return None
+        _logger.info(
+            "Create of %s was retried and met 409; returning the domain Monite already has (id %s)",
+            domain,
+            existing.id,
+            extra={"monite_operation": "post_mailbox_domains", "monite_attempts": attempts_before},
+        )
+        whole = Outcome(
+            existing, listing.response, attempts_before + listing.attempts, time.monotonic() - started
+        )
+        return RawResponse(whole, _created)
 
 
 class MailboxDomains:
     """The mailbox domains of the partner the client's credentials belong to."""
 
     def __init__(self, run: Runner) -> None:
-        self._run = run
+        self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(run)
+        """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
 
     def __repr__(self) -> str:
         return "MailboxDomains()"
@@ -58,43 +145,16 @@ class MailboxDomains:
         looked up and returned instead of failing. Any other 409 (first attempt, or after
         a 429 or a refused token, which Monite never acted on) is a real ConflictError.
         """
-        validate_hostname(domain)
-        try:
-            outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
-        except ConflictError as exc:
-            if not exc.retried_after_uncertain_failure:
-                raise
-            existing = await self._find(domain)
-            if existing is None:
-                raise
-            _logger.info(
-                "Create of %s was retried and met 409; returning the domain Monite already has (id %s)",
-                domain,
-                existing.id,
-                extra={"monite_operation": "post_mailbox_domains", "monite_attempts": exc.attempts},
-            )
-            return existing
-        return _expect(outcome, DomainResponse, "post_mailbox_domains")
+        return (await self.with_raw_response.create(domain)).parse()
 
     async def list(self) -> builtins.list[DomainResponse]:
         """All mailbox domains (the API does not paginate)."""
-        outcome = await self._run(get_mailbox_domains)
-        return _expect(outcome, DomainListResponse, "get_mailbox_domains").data
+        return (await self.with_raw_response.list()).parse()
 
     async def verify(self, domain_id: uuid.UUID | str) -> VerifyResponse:
         """Ask Monite to check the domain's DNS records again; return the resulting status."""
-        checked = validate_uuid(domain_id)
-        outcome = await self._run(post_mailbox_domains_id_verify, checked)
-        return _expect(outcome, VerifyResponse, "post_mailbox_domains_id_verify")
+        return (await self.with_raw_response.verify(domain_id)).parse()
 
     async def delete(self, domain_id: uuid.UUID | str) -> None:
         """Remove the mailbox domain `domain_id`."""
-        checked = validate_uuid(domain_id)
-        await self._run(delete_mailbox_domains_id, checked)
-
-    async def _find(self, domain: str) -> DomainResponse | None:
-        wanted = domain.lower()
-        for candidate in await self.list():
-            if isinstance(candidate.domain, str) and candidate.domain.lower() == wanted:
-                return candidate
-        return None
+        (await self.with_raw_response.delete(domain_id)).parse()

@@ -22,10 +22,12 @@ import dataclasses
 import enum
 import functools
 import logging
+import time
 import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import httpx
 from monite_generated.errors import UnexpectedStatus
 
@@ -40,7 +42,8 @@ from ._generated_ops import (
     requires_auth,
     resolve_operation,
 )
-from ._retry import ATTEMPTS_EXTENSION
+from ._options import CallOptions
+from ._request_state import ATTEMPTS_EXTENSION, request_state
 from ._versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["Outcome", "Pipeline", "Runner"]
@@ -50,15 +53,17 @@ _logger = logging.getLogger("monite_async")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
-    """A parsed success: the model, the raw response, and how many attempts it took."""
+    """A parsed success: the model, the raw response, how many attempts it took, and how
+    long the whole call took (seconds: token fetch, attempts and waits included)."""
 
     parsed: Any
     response: httpx.Response
     attempts: int
+    elapsed: float = 0.0
 
 
-# What the resources are given to run an operation: `Pipeline.run`, or a client's checked
-# wrapper of it.
+# What the resources are given to run an operation: a client's checked `Pipeline.run`,
+# with that client's options bound.
 Runner = Callable[..., Awaitable[Outcome]]
 
 
@@ -100,7 +105,6 @@ class Pipeline:
         http_client: httpx.AsyncClient,
         *,
         auth: httpx.Auth,
-        api_version: str,
         secrets: Callable[[], list[str]],
     ) -> None:
         self._http = http_client
@@ -111,25 +115,41 @@ class Pipeline:
         self._absolute_url = functools.lru_cache(maxsize=256)(
             functools.partial(_merge_url, http_client.base_url)
         )
-        self.api_version = api_version
         self.redactor = errors.Redactor(secrets)
 
     def __repr__(self) -> str:
-        return f"Pipeline(base_url={str(self._http.base_url)!r}, api_version={self.api_version!r})"
+        return f"Pipeline(base_url={str(self._http.base_url)!r})"
 
-    async def run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        """Run `operation` (a generated module or one of its functions) and return its Outcome."""
+    async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        """Run `operation` (a generated module or one of its functions) with `options`."""
+        started = time.monotonic()
         module = resolve_operation(operation)
         name = operation_name(module)
-        request = self.build(module, name, args, kwargs)
-        response = await self.send(request, name, auth=self._auth if requires_auth(module) else None)
+        request = self.build(module, name, args, kwargs, options)
+        state = request_state(request)
+        state.deadline_at = started + options.deadline
+        state.max_retries = options.max_retries
+        auth = self._auth if requires_auth(module) else None
+        # The deadline bounds everything: token fetch, waits for a slot or the rate window,
+        # attempts and the waits between them. Attempts and waits also shrink to fit it
+        # (the retry layer), so this scope fires only for waits nobody could foresee.
+        with anyio.move_on_after(options.deadline) as scope:
+            response = await self.send(request, name, auth=auth)
+        if scope.cancelled_caught:
+            raise errors.deadline_passed(name, options.deadline, state.attempts)
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
         if not 200 <= response.status_code < 300:
             raise errors.from_response(response, operation=name, redactor=self.redactor)
-        return Outcome(self._parse(module, name, response), response, attempts)
+        parsed = self._parse(module, name, response)
+        return Outcome(parsed, response, attempts, time.monotonic() - started)
 
     def build(
-        self, module: types.ModuleType, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        module: types.ModuleType,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: CallOptions,
     ) -> httpx.Request:
         """The request for `module(*args, **kwargs)`; InvalidRequestError if it cannot be made."""
         if "client" in kwargs:
@@ -137,12 +157,17 @@ class Pipeline:
         if accepts_version(module):
             version = kwargs.get("x_monite_version")
             if version is None:
-                kwargs = {**kwargs, "x_monite_version": self.api_version}
+                kwargs = {**kwargs, "x_monite_version": options.api_version}
             elif not _is_api_version(version):
-                raise errors.bad_version_argument(name, pinned=self.api_version, got=version)
+                raise errors.bad_version_argument(name, pinned=options.api_version, got=version)
         failure: Exception | None = None
         try:
-            return self._http.build_request(**self._request_arguments(module, args, kwargs))
+            arguments = self._request_arguments(module, args, kwargs)
+            if options.headers:
+                arguments["headers"] = {**dict(options.headers), **(arguments.get("headers") or {})}
+            if options.timeout != self._http.timeout:  # the client's own is the default: not passed again
+                arguments["timeout"] = options.timeout
+            return self._http.build_request(**arguments)
         except (TypeError, ValueError, AttributeError, httpx.InvalidURL) as exc:
             # ValueError covers UnicodeEncodeError (a header value httpx cannot encode).
             failure = exc

@@ -1,15 +1,19 @@
 """Retries as an httpx transport wrapper: transient failures are re-sent below the auth flow.
 
-What is retried: HTTP 429, 500, 502, 503, 504, connection errors and timeouts (also while
-the body is read: every answer is read whole here); never any other status, and never a
-TLS failure (a wrong scheme or an untrusted certificate stays wrong). A failure that
-outlasts the retries goes up as httpx's own exception (the pipeline maps it), with the
-number of attempts on the request's `ATTEMPTS_EXTENSION`. `max_retries`
-counts retries after the first attempt. Waits grow exponentially with jitter up to a cap,
-and a server's `Retry-After` (seconds or an HTTP date) or `retry-after-ms` is a floor:
-never retry earlier than asked. When the server asks
-for longer than `RetryPolicy.max_retry_after`, there is no retry: its answer goes up and
-becomes an error that carries the wait.
+What is retried, as the anchors (Stainless, azure-core) have it: HTTP 408, 429 and every
+5xx but 501 (Not Implemented) and 505 (HTTP Version Not Supported), so a CDN's 520-530 is
+retried; connection errors and timeouts (also while the body is read: the send gate below
+reads every answer whole). Never another status, and never a TLS failure (a wrong scheme
+or an untrusted certificate stays wrong). A failure that outlasts the retries goes up as
+httpx's own exception (the pipeline maps it), the attempts counted on the request's state.
+
+`max_retries` counts retries after the first attempt (the call's own, from
+`with_options`, else the client's). Waits grow exponentially with jitter up to a cap, and
+a server's `Retry-After` (seconds or an HTTP date) or `retry-after-ms` is a floor: never
+retry earlier than asked; a 429's wait holds every request of the client. When the server
+asks for longer than `RetryPolicy.max_retry_after`, or the wait would pass the call's
+deadline, there is no retry: the last answer (or failure) goes up now and becomes an error
+that carries the wait. Each attempt's timeout is shrunk to the time the deadline leaves.
 
 Because this sits under the auth flow, a 401 passes straight up to it, and the token
 request itself is retried by the same rules.
@@ -29,40 +33,46 @@ or give one client its own sleep to record the waits:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import anyio
+import anyio.lowlevel
 import httpx
 
 from ._answers import parse_retry_after
 from ._errors import ConfigurationError
+from ._rate_limit import RateWindow
+from ._request_state import RequestState, finish, request_state
 from ._transports import CLOSED_TEXT, NEVER_SENT, TLSError, plain_transport_error
 
 __all__ = [
-    "ATTEMPTS_EXTENSION",
-    "RETRYABLE_STATUSES",
-    "UNCERTAIN_EXTENSION",
     "RetryPolicy",
     "RetryTransport",
+    "is_retryable_status",
     "is_testing",
     "set_testing",
 ]
 
 _logger = logging.getLogger("monite_async")
 
-RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+# 501 and 505 say the server will never do this; every other 5xx may pass.
+_PERMANENT_5XX = frozenset({501, 505})
 
-# The retry layer tells the layers above, on the request (and on its final response), how
-# many times it was sent, and whether an earlier send failed in a way that leaves unknown
-# if Monite acted on it; the mailbox-domain resource needs that to recognise a retried
-# create that met 409. On the request, so both survive the auth flow replaying it.
-ATTEMPTS_EXTENSION = "monite_async.attempts"
-UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an answer with `status` is worth sending again.
+
+    >>> [code for code in (408, 429, 500, 501, 503, 505, 520, 404) if is_retryable_status(code)]
+    [408, 429, 500, 503, 520]
+    """
+    return status in (408, 429) or (500 <= status <= 599 and status not in _PERMANENT_5XX)
+
 
 _testing = False
 
@@ -96,7 +106,7 @@ class RetryPolicy:
         max_backoff: cap of the exponential wait (the server's Retry-After may exceed it).
         jitter: fraction of each wait removed at random (0 = none, 1 = "full jitter").
         max_retry_after: the longest server-requested wait honoured; longer means no retry.
-        sleep: how to wait; None means `asyncio.sleep` (instant under `set_testing(True)`).
+        sleep: how to wait; None means `anyio.sleep` (instant under `set_testing(True)`).
     """
 
     initial_backoff: float = 0.5
@@ -134,77 +144,101 @@ class RetryTransport(httpx.AsyncBaseTransport):
         *,
         max_retries: int = 2,
         policy: RetryPolicy | None = None,
+        window: RateWindow | None = None,
     ) -> None:
         self._transport = transport
         self.max_retries = max_retries
         self.policy = policy if policy is not None else RetryPolicy()
+        self._window = window  # a 429's Retry-After holds it: every request of the client waits
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = 0
+        state = request_state(request)
+        max_retries = self.max_retries if state.max_retries is None else state.max_retries
+        state.attempts = 0
         while True:
-            attempt += 1
-            request.extensions[ATTEMPTS_EXTENSION] = attempt
+            state.attempts += 1
             if self._closed:
                 # aclose() ran while this request was in flight (a replay after a refresh,
                 # or a retry): never send through a closed client.
                 raise RuntimeError(CLOSED_TEXT)
+            _shrink_timeout(request, state)
             outcome = await self._attempt(request)
-            if not isinstance(outcome, httpx.Response):
-                if self._closed:
-                    raise RuntimeError(CLOSED_TEXT)  # the pool was closed under this attempt
-                if not isinstance(outcome, NEVER_SENT):
-                    request.extensions[UNCERTAIN_EXTENSION] = True  # it may have arrived; the answer did not
-                if attempt > self.max_retries or isinstance(outcome, TLSError):
-                    raise outcome  # TLS: a wrong scheme or an untrusted certificate stays wrong
-                await self._wait(request, attempt, self.policy.backoff(attempt), None, type(outcome).__name__)
-                continue
-            response = outcome
-            status = response.status_code
-            if status not in RETRYABLE_STATUSES or attempt > self.max_retries:
-                return _finish(request, response)
-            if status != 429:  # a 5xx may come after Monite (or the service behind a proxy) acted
-                request.extensions[UNCERTAIN_EXTENSION] = True
-            asked = parse_retry_after(response.headers)
-            if asked is not None and asked > self.policy.max_retry_after:
-                _logger.info(
-                    "Not retrying %s %s: HTTP %d asks to wait %.3f s, more than the %.3f s allowed",
-                    request.method,
-                    request.url.path,
-                    status,
-                    asked,
-                    self.policy.max_retry_after,
-                    extra={"monite_attempt": attempt, "monite_status": status, "monite_retry_after": asked},
-                )
-                return _finish(request, response)
-            await response.aclose()  # read already: its connection is back in the pool
-            delay = max(self.policy.backoff(attempt), asked or 0.0)
-            await self._wait(request, attempt, delay, status, None)
+            if self._closed and not isinstance(outcome, httpx.Response):
+                raise RuntimeError(CLOSED_TEXT)  # the pool was closed under this attempt
+            delay = self._next_wait(request, state, outcome, max_retries)
+            if delay is None:
+                if isinstance(outcome, httpx.Response):
+                    return finish(request, outcome)
+                raise outcome  # raised here, outside any except block: nothing chained
+            if isinstance(outcome, httpx.Response):
+                await outcome.aclose()  # read already: its connection is back in the pool
+            await self._wait(request, state.attempts, max_retries, delay, outcome)
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
-        """One send, the answer read whole; a failure is returned (plain, nothing chained)."""
+        """One send; a failure is returned (plain, nothing chained), not raised."""
         try:
-            response = await self._transport.handle_async_request(request)
+            return await self._transport.handle_async_request(request)
         except httpx.TransportError as exc:
-            # Returned, not raised here: httpx's exception holds the request and its headers
-            # (a token), and must be neither __cause__ nor __context__ of what goes up.
+            # httpx's exception holds the request and its headers (a token): it must be
+            # neither __cause__ nor __context__ of what goes up.
             return plain_transport_error(exc, request)
-        # Read the whole answer here, inside the loop: a connection that drops (or times
-        # out) while the body arrives is as transient as one that drops before the status
-        # line, and httpx would read it later, past every retry. Monite's bodies are small
-        # JSON and nothing above streams them. Reading also gives a retried answer's
-        # connection back to the pool before the wait.
-        try:
-            await _buffer(response)
-        except httpx.TransportError as exc:
-            failure = plain_transport_error(exc, request)
-            await _close_quietly(response)
-            return failure
-        return response
+
+    def _next_wait(
+        self,
+        request: httpx.Request,
+        state: RequestState,
+        outcome: httpx.Response | httpx.TransportError,
+        max_retries: int,
+    ) -> float | None:
+        """How long to wait before the next attempt; None: no next attempt, `outcome` goes up."""
+        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
+        asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
+        if status == 429 and self._window is not None:
+            self._window.hold(asked if asked is not None else self.policy.backoff(state.attempts))
+        if status is not None and not is_retryable_status(status):
+            return None
+        if isinstance(outcome, TLSError) or state.attempts > max_retries:
+            return None  # TLS: a wrong scheme or an untrusted certificate stays wrong
+        if asked is not None and asked > self.policy.max_retry_after:
+            self._log_no_retry(
+                request, state, status, asked, f"more than the {self.policy.max_retry_after:.3f} s allowed"
+            )
+            return None
+        delay = max(self.policy.backoff(state.attempts), asked or 0.0)
+        if time.monotonic() + delay >= state.deadline_at:
+            self._log_no_retry(request, state, status, delay, "past the call's deadline")
+            return None
+        # Going to retry: did the failed attempt leave unknown whether Monite acted on it?
+        if status is None:
+            state.uncertain = state.uncertain or not isinstance(outcome, NEVER_SENT)
+        elif status not in (408, 429):  # a 5xx may come after Monite (or the service behind it) acted
+            state.uncertain = True
+        return delay
+
+    def _log_no_retry(
+        self, request: httpx.Request, state: RequestState, status: int | None, wait: float, why: str
+    ) -> None:
+        _logger.info(
+            "Not retrying %s %s after %s: the wait of %.3f s is %s",
+            request.method,
+            request.url.path,
+            f"HTTP {status}" if status is not None else "a connection failure",
+            wait,
+            why,
+            extra={"monite_attempt": state.attempts, "monite_status": status, "monite_retry_after": wait},
+        )
 
     async def _wait(
-        self, request: httpx.Request, attempt: int, delay: float, status: int | None, error: str | None
+        self,
+        request: httpx.Request,
+        attempt: int,
+        max_retries: int,
+        delay: float,
+        outcome: httpx.Response | httpx.TransportError,
     ) -> None:
+        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
+        error = None if isinstance(outcome, httpx.Response) else type(outcome).__name__
         cause = f"HTTP {status}" if status is not None else error
         _logger.info(
             "Retrying %s %s after %s (attempt %d of %d failed); waiting %.3f s",
@@ -212,7 +246,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             request.url.path,
             cause,
             attempt,
-            self.max_retries + 1,
+            max_retries + 1,
             delay,
             extra={
                 "monite_attempt": attempt,
@@ -226,39 +260,26 @@ class RetryTransport(httpx.AsyncBaseTransport):
         if self.policy.sleep is not None:
             await self.policy.sleep(delay)
         elif _testing:
-            await asyncio.sleep(0)  # still a checkpoint, like a real wait
+            await anyio.sleep(0)  # noqa: ASYNC115 - a wait of 0 s, as a spy on sleep sees it
         else:
-            await asyncio.sleep(delay)
+            await anyio.sleep(delay)
 
     async def aclose(self) -> None:
         self._closed = True
         await self._transport.aclose()
 
 
-async def _buffer(response: httpx.Response) -> None:
-    """Read the answer's bytes off the network now, and leave the response unread.
-
-    The bytes stay as they came (still gzip-encoded, say): httpx decodes them once when it
-    reads the response as usual, and times it (`elapsed`) and closes it as it does any
-    answer. The same response object goes up, so nothing is copied but the stream.
-    """
-    stream = response.stream
-    if not isinstance(stream, httpx.AsyncByteStream) or isinstance(stream, httpx.ByteStream):
-        return  # already in memory (or not an async stream we could read here)
-    try:
-        body = b"".join([part async for part in stream])
-    finally:
-        await stream.aclose()  # the connection goes back to the pool
-    response.stream = httpx.ByteStream(body)
-
-
-async def _close_quietly(response: httpx.Response) -> None:
-    # The answer is lost already; failing to close it tells nothing more.
-    with contextlib.suppress(httpx.TransportError):
-        await response.aclose()
-
-
-def _finish(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    response.extensions[ATTEMPTS_EXTENSION] = request.extensions[ATTEMPTS_EXTENSION]
-    response.extensions[UNCERTAIN_EXTENSION] = bool(request.extensions.get(UNCERTAIN_EXTENSION, False))
-    return response
+def _shrink_timeout(request: httpx.Request, state: RequestState) -> None:
+    """Give this attempt no more time than the call's deadline leaves."""
+    if state.deadline_at == math.inf:
+        return
+    timeouts = request.extensions.get("timeout")
+    if not isinstance(timeouts, dict):
+        return
+    if state.timeout is None:
+        state.timeout = dict(timeouts)  # the call's own, before any shrinking
+    left = max(0.001, state.deadline_at - time.monotonic())
+    shrunk: dict[str, Any] = {
+        name: left if value is None else min(value, left) for name, value in state.timeout.items()
+    }
+    request.extensions["timeout"] = shrunk

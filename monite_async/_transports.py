@@ -25,17 +25,20 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import sniffio
 
 from ._defaults import DEFAULT_LIMITS
 from ._errors import ConfigurationError
 
 __all__ = [
+    "ASYNCIO_ONLY_TEXT",
     "CLOSED_TEXT",
     "NEVER_SENT",
     "ApiHttpClient",
     "CallerClientTransport",
     "TLSError",
     "aiohttp_transport",
+    "is_asyncio_only",
     "plain_error",
     "plain_transport_error",
 ]
@@ -43,6 +46,12 @@ __all__ = [
 # What httpx raises (a RuntimeError) when a closed client is asked to send; the transports
 # here raise the same for a pool closed under a request in flight.
 CLOSED_TEXT = "Cannot send a request, as the client has been closed."
+
+# Building or using aiohttp_transport() under trio; written once, here (see _error_mapping).
+ASYNCIO_ONLY_TEXT = (
+    "aiohttp_transport() runs only under asyncio; under trio, use the default transport "
+    "(leave MoniteClient's transport= unset)"
+)
 
 # Failures that prove the request never reached Monite (no connection, or none free).
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -116,6 +125,8 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
 
         monite = MoniteClient(transport=aiohttp_transport(limits=httpx.Limits(max_connections=50)))
     """
+    if _running_under_trio():
+        raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
         from httpx_aiohttp import AiohttpTransport
@@ -126,6 +137,8 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
 
     class MoniteAiohttpTransport(AiohttpTransport):
         """httpx-aiohttp, made to fail the way httpx does, so the retry layer counts right."""
+
+        asyncio_only = True  # aiohttp runs on asyncio alone (see is_asyncio_only)
 
         def get_client(self) -> aiohttp.ClientSession:
             session = super().get_client()
@@ -155,6 +168,18 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
 
     transport: httpx.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
+
+
+def is_asyncio_only(transport: httpx.AsyncBaseTransport) -> bool:
+    """Whether `transport` can run only under asyncio (aiohttp's can; httpx's own runs on anyio)."""
+    return bool(getattr(transport, "asyncio_only", False))
+
+
+def _running_under_trio() -> bool:
+    try:
+        return sniffio.current_async_library() == "trio"
+    except sniffio.AsyncLibraryNotFoundError:
+        return False  # built outside any event loop: checked again when first used
 
 
 class _PlainErrorStream(httpx.AsyncByteStream):

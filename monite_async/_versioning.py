@@ -43,15 +43,18 @@ def validate_api_version(version: object) -> str:
 
 
 class VersionEchoWatcher:
-    """An httpx response hook: Monite echoes the version it served; warn once if it differs."""
+    """An httpx response hook: Monite echoes the version it served; warn once if it differs
+    from the version the request asked for (a view's own `api_version` included)."""
 
-    def __init__(self, expected: str) -> None:
-        self.expected = expected
+    def __init__(self) -> None:
         self.warned = False
 
     async def __call__(self, response: httpx.Response) -> None:
         echoed = response.headers.get(VERSION_HEADER)
-        if echoed is None or echoed == self.expected or self.warned:
+        if echoed is None or self.warned:
+            return
+        asked = response.request.headers.get(VERSION_HEADER)
+        if asked is None or echoed == asked:
             return
         # Set first: concurrent responses must not each log the same warning.
         self.warned = True
@@ -59,6 +62,6 @@ class VersionEchoWatcher:
             "Monite answered with API version %s, but this client asked for %s; "
             "responses may not match the models of monite_async",
             echoed[:32],
-            self.expected,
-            extra={"monite_expected_version": self.expected, "monite_echoed_version": echoed[:32]},
+            asked[:32],
+            extra={"monite_expected_version": asked[:32], "monite_echoed_version": echoed[:32]},
         )

@@ -75,8 +75,12 @@ async def test_many_tasks_rejected_at_once_refresh_once_with_a_small_pool(
         results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
     assert results == [[]] * tasks
     assert loopback.count("POST", "/auth/token") == 2  # the first fetch and exactly one refresh
-    # 1 warm-up + every first attempt rejected + one replay each: each caller replayed exactly once.
-    assert loopback.count("GET", "/mailbox_domains") == 1 + 2 * tasks
+    # 1 warm-up + one attempt each + a replay for each attempt that met 401. Requests are
+    # signed as they go out, so only those on the wire when the tokens were revoked (at most
+    # the pool's connections, and those that took a freed one before the refresh began)
+    # carried the old token; each of them was replayed once, the rest needed no replay.
+    replays = loopback.count("GET", "/mailbox_domains") - 1 - tasks
+    assert 1 <= replays <= 2 * pool_size
 
 
 async def test_401_refreshes_once_and_replays_once(loopback: LoopbackServer) -> None:
@@ -205,7 +209,7 @@ async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServe
             await task
         # The next call must find the lock free and no half-set token: it fetches and works.
         assert await asyncio.wait_for(monite.mailbox_domains.list(), timeout=10) == []
-        lock = monite._provider._lock  # type: ignore[attr-defined]
+        lock = monite._core.provider._lock  # type: ignore[attr-defined]
         assert lock is not None
         assert not lock.locked()
     assert loopback.count("POST", "/auth/token") == 2
@@ -404,7 +408,7 @@ class FakeClock:
 
 
 def use_clock(monite: MoniteClient, clock: FakeClock) -> None:
-    provider = monite._provider
+    provider = monite._core.provider
     assert isinstance(provider, ClientCredentialsProvider)
     provider._clock = clock
 

@@ -308,7 +308,7 @@ async def test_a_request_httpx_cannot_build_is_an_invalid_request(
 
 
 def count_fetches(monite: MoniteClient) -> list[int]:
-    provider = monite._provider
+    provider = monite._core.provider
     assert isinstance(provider, ClientCredentialsProvider)
     fetch: Callable[[], Awaitable[IssuedToken]] = provider._fetch
     fetches = [0]

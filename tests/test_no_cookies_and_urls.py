@@ -40,7 +40,7 @@ async def test_the_cookies_of_a_callers_http_client_are_not_sent(loopback: Loopb
 
 async def test_the_internal_client_has_no_jar_to_fill() -> None:
     monite = MoniteClient(token="t0k", base_url="http://127.0.0.1:9/v1")
-    jar = monite._http.cookies
+    jar = monite._core.http.cookies
     jar.extract_cookies(
         httpx.Response(
             200,
@@ -50,7 +50,7 @@ async def test_the_internal_client_has_no_jar_to_fill() -> None:
     )
     assert len(jar) == 0
     with pytest.raises(AttributeError):
-        monite._http.cookies = {"a": "b"}  # type: ignore[assignment]
+        monite._core.http.cookies = {"a": "b"}  # type: ignore[assignment]
     await monite.aclose()
 
 
@@ -93,7 +93,7 @@ async def test_requests_with_ids_reach_their_paths_and_the_cache_stays_bounded(
     async with loopback.client() as monite:
         for domain_id in ids:
             await monite.mailbox_domains.delete(domain_id)
-        cache = monite._pipeline._absolute_url.cache_info()
+        cache = monite._core.pipeline._absolute_url.cache_info()
     deleted = [request.path for request in loopback.recorded("DELETE")]
     assert deleted == [f"/v1/mailbox_domains/{domain_id}" for domain_id in ids]
     assert cache.maxsize == 256
@@ -118,6 +118,7 @@ async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests()
     from monite_generated.models import DomainRequest
 
     from monite_async._auth import BearerAuth, StaticTokenProvider
+    from monite_async._options import CallOptions
     from monite_async._pipeline import Pipeline
 
     seen: list[httpx.Request] = []
@@ -137,15 +138,16 @@ async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests()
     async with httpx.AsyncClient(
         base_url="http://monite.test/v1", transport=httpx.MockTransport(answer)
     ) as http:
-        pipeline = Pipeline(
-            http, auth=BearerAuth(provider), api_version="2024-05-25", secrets=provider.secrets
+        pipeline = Pipeline(http, auth=BearerAuth(provider), secrets=provider.secrets)
+        options = CallOptions(
+            timeout=httpx.Timeout(5.0), max_retries=0, deadline=10.0, api_version="2024-05-25"
         )
-        await pipeline.run(post_mailbox_domains, body=DomainRequest(domain="m.example.com"))
+        await pipeline.run(options, post_mailbox_domains, body=DomainRequest(domain="m.example.com"))
         # An operation whose headers lack the version, on a client with no default for it.
         unversioned = types.ModuleType("monite_generated.api.extra.get_ping")
         unversioned._get_kwargs = lambda: {"method": "get", "url": "/ping", "headers": {}}  # type: ignore[attr-defined]
         unversioned._parse_response = lambda *, client, response: None  # type: ignore[attr-defined]
-        await pipeline.run(unversioned)
+        await pipeline.run(options, unversioned)
     assert seen[0].headers["x-monite-version"] == "2024-05-25"
     assert str(seen[0].url) == "http://monite.test/v1/mailbox_domains"
     assert str(seen[1].url) == "http://monite.test/v1/ping"

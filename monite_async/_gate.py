@@ -1,0 +1,111 @@
+"""The send gate: the last step before the network, once per attempt.
+
+In this order, each attempt
+1. waits for room in Monite's rate window (and any `Retry-After` hold) and the pacer;
+2. waits for one of the client's connection slots (as many as its pool has connections),
+   so requests queue here, first come first served, instead of in httpx's pool, whose
+   queue is scanned whole for every request;
+3. only then is signed with the bearer token, so no token goes stale while its request
+   waits (for a slot, the window, a hold): it is read the moment the request goes out;
+4. is sent, and its answer read whole before the slot is given back (a connection that
+   drops while the body arrives fails here, where the retry layer above can see it).
+
+The token request itself is not signed and takes no slot: the requests holding slots may
+be the very ones waiting for that token, and they hold no connection while they wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+
+from ._rate_limit import Pacer, RateWindow, parse_rate_limit
+from ._request_state import request_state
+
+__all__ = ["SendGate"]
+
+Signer = Callable[[httpx.Request], Awaitable[None]]
+
+
+class SendGate(httpx.AsyncBaseTransport):
+    """Wrap `transport` with rate admission, connection slots, late signing and a whole read."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        *,
+        connections: int,
+        window: RateWindow,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._transport = transport
+        self._connections = connections
+        self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
+        self.window = window
+        self._pacer = pacer
+        self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
+
+    def __repr__(self) -> str:
+        return f"SendGate(connections={self._connections}, {self.window!r})"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        state = request_state(request)
+        await self.window.admit()
+        rate = None
+        try:
+            if self._pacer is not None:
+                await self._pacer.wait()
+            if not state.sign:
+                response = await self._send(request)
+            else:
+                async with self._get_slots():
+                    if self.signer is not None:
+                        await self.signer(request)
+                    response = await self._send(request)
+            rate = parse_rate_limit(response.headers)
+        finally:
+            self.window.done(rate)
+        return response
+
+    def _get_slots(self) -> anyio.Semaphore:
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self._connections)
+        return self._slots
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._transport.handle_async_request(request)
+        try:
+            await _buffer(response)
+        except BaseException:
+            await _close_quietly(response)
+            raise
+        return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+async def _buffer(response: httpx.Response) -> None:
+    """Read the answer's bytes off the network now, and leave the response unread.
+
+    The bytes stay as they came (still gzip-encoded, say): httpx decodes them once when it
+    reads the response as usual, and times it (`elapsed`) and closes it as it does any
+    answer. The same response object goes up, so nothing is copied but the stream.
+    """
+    stream = response.stream
+    if not isinstance(stream, httpx.AsyncByteStream) or isinstance(stream, httpx.ByteStream):
+        return  # already in memory (or not an async stream we could read here)
+    try:
+        body = b"".join([part async for part in stream])
+    finally:
+        await stream.aclose()  # the connection goes back to the pool
+    response.stream = httpx.ByteStream(body)
+
+
+async def _close_quietly(response: httpx.Response) -> None:
+    # The answer is lost already; failing to close it tells nothing more.
+    with contextlib.suppress(httpx.TransportError), anyio.CancelScope(shield=True):
+        await response.aclose()

@@ -1,0 +1,168 @@
+"""Monite's rate limit, read from its answers and kept to, for the whole client.
+
+Monite counts requests per API client in a window (30 per second by default) and says so
+on every answer: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (and
+`X-RateLimit-Limit-Second`, `X-RateLimit-Remaining-Second`). Over it, 429 with
+`Retry-After`. `RateWindow` learns the window from those headers and admits at most what
+is left until the reset, then at most the limit per window; the other requests wait
+instead of spending themselves on 429s. A 429's `Retry-After` holds every request of
+the client, not only the one that got it. Before any answer has shown the headers
+nothing is known, and everything is admitted.
+
+`Pacer` is the opt-in `max_requests_per_second=`: requests start at most that often.
+Both wait with `anyio.sleep`, so they work under asyncio and trio alike (the limiter
+libraries around, aiolimiter and asyncio-throttle, are asyncio-only).
+
+    >>> parse_rate_limit({"RateLimit-Limit": "30", "RateLimit-Remaining": "29", "RateLimit-Reset": "1"})
+    RateLimit(limit=30, remaining=29, reset_after=1.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+
+import anyio
+import httpx
+
+__all__ = ["Pacer", "RateLimit", "RateWindow", "parse_rate_limit"]
+
+# RateLimit-Reset is delta-seconds in the IETF draft; Monite calls it a timestamp. A value
+# this large can only be a Unix time (about 2001-09-09 onwards).
+_TIMESTAMP_FLOOR = 1e9
+_LEADING_NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)")
+# When an answer says nothing of the window's length, assume Monite's: one second.
+_DEFAULT_WINDOW = 1.0
+# After the window's reset, wait this much more: our clock and Monite's are not one clock.
+_RESET_MARGIN = 0.05
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The rate limit an answer reported.
+
+    Attributes:
+        limit: requests allowed per window, or None if the answer did not say.
+        remaining: requests left in the current window, or None if it did not say.
+        reset_after: seconds until the window resets, or None if it did not say.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset_after: float | None
+
+
+def _number(headers: Mapping[str, str], *names: str) -> float | None:
+    for name in names:
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        match = _LEADING_NUMBER.match(raw)  # "30" or the draft's "30, 30;w=1"
+        if match is not None:
+            return float(match.group(1))
+    return None
+
+
+def parse_rate_limit(
+    headers: httpx.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
+) -> RateLimit | None:
+    """The RateLimit an answer's headers describe, or None when they carry none."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    limit = _number(lowered, "ratelimit-limit", "x-ratelimit-limit-second")
+    remaining = _number(lowered, "ratelimit-remaining", "x-ratelimit-remaining-second")
+    reset = _number(lowered, "ratelimit-reset")
+    if limit is None and remaining is None and reset is None:
+        return None
+    if reset is not None and reset > _TIMESTAMP_FLOOR:
+        reset = max(0.0, reset - now())
+    return RateLimit(
+        limit=None if limit is None else int(limit),
+        remaining=None if remaining is None else int(remaining),
+        reset_after=reset,
+    )
+
+
+class RateWindow:
+    """The client's view of Monite's window; `admit()` before every send, `observe()` after."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._limit: int | None = None
+        self._remaining: int | None = None  # None: nothing learned yet, admit everyone
+        self._reset_at = -math.inf
+        self._window = _DEFAULT_WINDOW
+        self._hold_until = -math.inf
+        self._in_flight = 0
+
+    def __repr__(self) -> str:
+        return f"RateWindow(limit={self._limit}, remaining={self._remaining})"
+
+    async def admit(self) -> None:
+        """Wait until the window has room for one more request, and take it.
+
+        Each pass either admits or sleeps until a known later time, so this never spins;
+        a caller's deadline (a cancel scope) bounds the wait.
+        """
+        while True:
+            now = self._clock()
+            if now < self._hold_until:
+                await anyio.sleep(self._hold_until - now)
+                continue
+            if self._remaining is None or self._limit is None:
+                break
+            if now >= self._reset_at:  # the window Monite described is over: a new one
+                self._remaining = self._limit
+                self._reset_at = now + self._window + _RESET_MARGIN
+            if self._remaining > 0:
+                self._remaining -= 1
+                break
+            await anyio.sleep(self._reset_at - now)
+        self._in_flight += 1
+
+    def done(self, rate: RateLimit | None) -> None:
+        """An admitted request ended; `rate` is what its answer said (None: no answer or no headers)."""
+        self._in_flight = max(0, self._in_flight - 1)
+        if rate is None or rate.limit is None or rate.remaining is None:
+            return
+        now = self._clock()
+        if rate.reset_after is not None and rate.reset_after > 0:
+            self._window = max(self._window, min(rate.reset_after, 60.0))
+        reset_at = now + (rate.reset_after if rate.reset_after is not None else self._window) + _RESET_MARGIN
+        # What Monite counted left, less what we sent that it had not counted yet: it counts
+        # every process sharing the credentials, so its figure wins over ours when lower.
+        left = max(0, rate.remaining - self._in_flight)
+        self._limit = rate.limit
+        if self._remaining is None or reset_at > self._reset_at:
+            self._remaining, self._reset_at = left, reset_at
+        else:
+            self._remaining = min(self._remaining, left)
+
+    def hold(self, seconds: float) -> None:
+        """Monite asked (429 Retry-After) to wait: no request of this client goes before then."""
+        until = self._clock() + seconds
+        if until > self._hold_until:
+            self._hold_until = until
+        if self._remaining is not None:
+            self._remaining, self._reset_at = 0, max(self._reset_at, until)
+
+
+class Pacer:
+    """Starts at most `per_second` requests a second, evenly spaced (first come, first served)."""
+
+    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / per_second
+        self._clock = clock
+        self._next = -math.inf
+
+    def __repr__(self) -> str:
+        return f"Pacer(per_second={1.0 / self._interval:g})"
+
+    async def wait(self) -> None:
+        now = self._clock()
+        start = max(now, self._next)
+        self._next = start + self._interval  # reserved before sleeping: the next caller queues behind
+        if start > now:
+            await anyio.sleep(start - now)

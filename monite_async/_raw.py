@@ -1,0 +1,79 @@
+"""Raw responses: what Monite answered to a successful call, besides the parsed model.
+
+raw = await monite.mailbox_domains.with_raw_response.create("mail.example.com")
+print(raw.status_code, raw.request_id, raw.attempts, raw.elapsed, raw.rate_limit)
+domain = raw.parse()  # the DomainResponse the plain method returns
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import httpx
+
+from ._answers import request_id
+from ._pipeline import Outcome
+from ._rate_limit import RateLimit, parse_rate_limit
+
+__all__ = ["RawResponse"]
+
+T = TypeVar("T")
+
+
+class RawResponse(Generic[T]):
+    """A successful call's answer: status, headers, request id, attempts, time, rate limit.
+
+    Attributes:
+        status_code: the HTTP status Monite answered with.
+        headers: the answer's headers (httpx.Headers: case-insensitive).
+        request_id: Monite's `x-request-id`, to quote to its support.
+        attempts: how many times the request was sent (retries included).
+        elapsed: seconds the whole call took: token fetch, attempts and waits.
+        rate_limit: the rate limit the answer reported, or None if it reported none.
+    """
+
+    __slots__ = ("_outcome", "_parse")
+
+    def __init__(self, outcome: Outcome, parse: Callable[[Outcome], T]) -> None:
+        self._outcome = outcome
+        self._parse = parse
+
+    def __repr__(self) -> str:
+        return (
+            f"RawResponse(status_code={self.status_code}, request_id={self.request_id!r}, "
+            f"attempts={self.attempts}, elapsed={self.elapsed:.3f})"
+        )
+
+    @property
+    def status_code(self) -> int:
+        return self._outcome.response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._outcome.response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id(self._outcome.response)
+
+    @property
+    def attempts(self) -> int:
+        return self._outcome.attempts
+
+    @property
+    def elapsed(self) -> float:
+        return self._outcome.elapsed
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return parse_rate_limit(self._outcome.response.headers)
+
+    @property
+    def http_response(self) -> httpx.Response:
+        """The httpx.Response itself (its body already read)."""
+        return self._outcome.response
+
+    def parse(self) -> T:
+        """The parsed model, exactly what the plain method returns."""
+        return self._parse(self._outcome)
