@@ -72,6 +72,10 @@ class Token:
 
     __slots__ = ("expires_at", "refresh_at", "value")
 
+    value: str
+    expires_at: float
+    refresh_at: float
+
     def __init__(self, value: str, *, expires_at: float, refresh_at: float) -> None:
         self.value = value
         self.expires_at = expires_at
@@ -85,6 +89,9 @@ class IssuedToken:
     """What a token fetch returns: the value and its lifetime in seconds (None: unknown)."""
 
     __slots__ = ("expires_in", "value")
+
+    value: str
+    expires_in: float | None
 
     def __init__(self, value: str, expires_in: float | None) -> None:
         self.value = value

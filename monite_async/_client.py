@@ -232,8 +232,10 @@ class MoniteClient:
         self._pipeline = Pipeline(
             self._http, auth=BearerAuth(provider), api_version=self._api_version, secrets=provider.secrets
         )
-        self.mailbox_domains = MailboxDomains(self._run)
-        self.auth = AuthResource(self._run, provider, client_id=credentials_id, client_secret=secret)
+        self.mailbox_domains: MailboxDomains = MailboxDomains(self._run)
+        self.auth: AuthResource = AuthResource(
+            self._run, provider, client_id=credentials_id, client_secret=secret
+        )
 
     # -- what users read ---------------------------------------------------------------
 

@@ -270,7 +270,6 @@ class ValidationError(MoniteAPIError):
             retried_after_uncertain_failure=retried_after_uncertain_failure,
         )
 
-
     @property
     def field_errors(self) -> tuple[FieldError, ...]:
         """Which fields did not validate, and why."""
