@@ -68,14 +68,18 @@ def file_name_of(block: str) -> str:
     return match.group(1)
 
 
-def wrap_fragment(block: str, params: str) -> str:
-    """A fragment as a module: imports first, the rest inside `async def readme_example(params)`."""
+def wrap_fragment(block: str, params: str, *, param_imports: tuple[str, ...] = ()) -> str:
+    """A fragment as a module: imports first, the rest inside `async def readme_example(params)`.
+
+    `param_imports` are the import lines the params' annotations need (`from monite_async
+    import MoniteClient` for `monite: MoniteClient`).
+    """
     imports = [line for line in block.splitlines() if line.startswith(("from ", "import "))]
     body = [line for line in block.splitlines() if line and line not in imports]
     if all(line.lstrip().startswith("#") for line in body):
         body.append("return")  # only comments: a function needs a statement
     header = f"async def readme_example({params}) -> None:"
-    return "\n".join([*imports, "", "", header, *("    " + line for line in body), ""])
+    return "\n".join([*param_imports, *imports, "", "", header, *("    " + line for line in body), ""])
 
 
 def run_type_checkers(
