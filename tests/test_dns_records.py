@@ -66,3 +66,19 @@ def test_repr_of_a_model_shows_unset_not_an_address() -> None:
     assert isinstance(domain.dedicated_ip, monite_async.Unset)
     assert "dedicated_ip=UNSET" in repr(domain)
     assert "object at 0x" not in repr(domain)
+
+
+async def test_an_answer_without_the_records_shape_fails_by_name_not_deep_in_the_app(
+    fake_monite: FakeMonite,
+) -> None:
+    fake_monite.faults.fail_next("post_mailbox_domains", missing_field="dns_records.sending_dns_records")
+    async with MoniteClient(
+        client_id=fake_monite.client_id,
+        client_secret=fake_monite.client_secret,
+        base_url=fake_monite.base_url,
+        transport=fake_monite.transport(),
+    ) as monite:
+        domain = await monite.mailbox_domains.create("mail.example.com")
+    assert isinstance(domain.dns_records, FreeFormDNSRecords)  # the generated union's fallback
+    with pytest.raises(UnexpectedResponseError, match="sending_dns_records is missing"):
+        dns_records(domain)
