@@ -1,15 +1,19 @@
 """monite_async: an async-first SDK for Monite's mailbox domains API.
 
-    from monite_async import MoniteClient
+    from monite_async import MoniteClient, dns_records
 
     async with MoniteClient(client_id=..., client_secret=...) as monite:
         domain = await monite.mailbox_domains.create("mail.example.com")
+        for record in dns_records(domain).sending_dns_records:  # typed DNSRecord objects
+            print(record.record_type.value, record.name, record.value)
         domains = await monite.mailbox_domains.list()
         result = await monite.mailbox_domains.verify(domain.id)
         await monite.mailbox_domains.delete(domain.id)
 
 Tokens are fetched and refreshed for you, `x-monite-version` is pinned, transient failures
-are retried, and every failure is a `MoniteError`.
+are retried, and every failure is a `MoniteError`. Optional fields of the models are
+`X | Unset` (`UNSET` when Monite left them out); both are importable from here, so user code
+never needs `monite_generated`.
 """
 
 from monite_generated.models import (
@@ -23,6 +27,7 @@ from monite_generated.models import (
     MessageResponse,
     VerifyResponse,
 )
+from monite_generated.types import UNSET, Unset
 
 from ._client import MoniteClient
 from ._defaults import (
@@ -32,6 +37,7 @@ from ._defaults import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from ._dns import FreeFormDNSRecords, dns_records
 from ._enums import is_known
 from ._errors import (
     AuthenticationError,
@@ -66,6 +72,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "UNSET",
     "AccessTokenResponse",
     "AuthenticationError",
     "BadRequestError",
@@ -79,6 +86,7 @@ __all__ = [
     "DomainListResponse",
     "DomainResponse",
     "FieldError",
+    "FreeFormDNSRecords",
     "InvalidRequestError",
     "MessageResponse",
     "MoniteAPIError",
@@ -94,10 +102,12 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "UnexpectedResponseError",
+    "Unset",
     "ValidationError",
     "VerifyResponse",
     "__version__",
     "aiohttp_transport",
+    "dns_records",
     "is_known",
     "is_testing",
     "set_testing",

@@ -66,6 +66,9 @@ class IssuedToken:
 
     __slots__ = ("expires_in", "value")
 
+    value: str
+    expires_in: float | None
+
     def __init__(self, value: str, expires_in: float | None) -> None:
         self.value = value
         self.expires_in = expires_in

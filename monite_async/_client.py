@@ -22,7 +22,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_request_state.py` | what a request carries between the layers: deadline, attempts, token used |
 | `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
-| `_validation.py`, `_versioning.py`, `_enums.py` | arguments checked; the version header; lenient enums |
+| `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
 | `_defaults.py` | every default (base URL, timeout, retries, pool limits, User-Agent) |
 | `_version.py`, `_errors.py`, `_token.py` | the package version; the exception classes; a token |
 

@@ -36,10 +36,10 @@ class Demo:
     """One walkthrough: token, create, DNS table, verify, list, delete."""
 
     def __init__(self, monite: MoniteClient, *, domain: str, fake: FakeMonite | None) -> None:
-        self.monite = monite
-        self.domain = domain
-        self.fake = fake
-        self.step = 0
+        self.monite: MoniteClient = monite
+        self.domain: str = domain
+        self.fake: FakeMonite | None = fake
+        self.step: int = 0
 
     def say(self, text: str) -> None:
         self.step += 1

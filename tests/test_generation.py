@@ -180,3 +180,19 @@ def test_a_relative_spec_path_is_read_from_where_the_command_runs(tmp_path: Path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "matches mailbox_domains.yaml" in result.stdout
+
+
+def test_generation_and_the_drift_check_use_our_template(tmp_path: Path) -> None:
+    # openapi/templates/types.py.jinja gives Unset its repr. An edit of the template is drift
+    # like an edit of the fragment: check-generated names the file, generate rewrites it.
+    project = copy_project(tmp_path / "project")
+    assert 'return "UNSET"' in (project / "generated" / "monite_generated" / "types.py").read_text()
+    template = project / "openapi" / "templates" / "types.py.jinja"
+    template.write_text(template.read_text().replace('return "UNSET"', 'return "<unset>"'))
+
+    stale = make(project, "check-generated")
+    assert stale.returncode != 0
+    assert "generated/monite_generated/types.py: content differs" in stale.stdout
+    assert make(project, "generate").returncode == 0
+    assert 'return "<unset>"' in (project / "generated" / "monite_generated" / "types.py").read_text()
+    assert make(project, "check-generated").returncode == 0

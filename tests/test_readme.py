@@ -1,36 +1,27 @@
 """The README's Python examples run as written, against the fake Monite.
 
-Each block is taken from README.md by the heading above it, so an edit that breaks an
-example fails here instead of in a user's first five minutes.
+Each block is taken from README.md by the heading above it (tests/readme_blocks.py), so an
+edit that breaks an example fails here instead of in a user's first five minutes. That the
+blocks type-check is tests/test_readme_types.py; that the testing example passes in a fresh
+project with only the README's install line is tests/test_readme_fresh_project.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fake_requests import auth
+from readme_blocks import file_name_of, python_blocks
 
-import monite_async
 from monite_async.testing import FakeMonite
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def python_blocks(heading: str) -> list[str]:
-    """The ```python blocks of the section under `heading`, up to the next heading."""
-    text = README.read_text()
-    start = text.index(f"\n{heading}\n")
-    following = re.search(r"\n#{2,3} ", text[start + len(heading) + 2 :])
-    end = start + len(heading) + 2 + following.start() if following else len(text)
-    return re.findall(r"```python\n(.*?)```", text[start:end], flags=re.DOTALL)
 
 
 def env_for(fake: FakeMonite, base_url: str) -> dict[str, str]:
@@ -61,16 +52,21 @@ def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_s
     assert fake_monite.domains == []  # and it cleaned up after itself
 
 
-async def test_web_app_example_serves_verify_and_maps_errors(
-    fake_monite: FakeMonite, fake_monite_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def load_web_app(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The README's web app, as a module of its own, configured by `env` (MONITE_*)."""
     (block,) = python_blocks("### In a web app")
-    for key, value in env_for(fake_monite, fake_monite_server).items():
+    for key, value in env.items():
         if key.startswith("MONITE_"):
             monkeypatch.setenv(key, value)
     namespace: dict[str, Any] = {}
     exec(compile(block, "README.md (web app)", "exec"), namespace)  # noqa: S102
-    app = namespace["app"]
+    return namespace["app"]
+
+
+async def test_web_app_example_serves_verify_and_maps_errors(
+    fake_monite: FakeMonite, fake_monite_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_web_app(env_for(fake_monite, fake_monite_server), monkeypatch)
     domain_id = await fake_monite_domain(fake_monite)
 
     # The app's lifespan opens and closes its MoniteClient, as a server would run it.
@@ -80,20 +76,42 @@ async def test_web_app_example_serves_verify_and_maps_errors(
     ):
         ok = await http.post(f"/domains/{domain_id}/verify")
         missing = await http.post("/domains/3fa85f64-5717-4562-b3fc-2c963f66afa6/verify")
+        not_a_uuid = await http.post("/domains/not-a-uuid/verify")
         fake_monite.faults.fail_next("post_mailbox_domains_id_verify", times=3, status=503)
-        monite_async.set_testing(True)
-        try:
-            failing = await http.post(f"/domains/{domain_id}/verify")
-        finally:
-            monite_async.set_testing(False)
+        failing = await http.post(f"/domains/{domain_id}/verify")  # retry waits: instant (fixture)
 
     assert ok.status_code == 200
     assert ok.json() == {"status": "waiting_to_be_verified"}
     assert missing.status_code == 404
+    assert not_a_uuid.status_code == 404
+    assert not_a_uuid.json() == {"detail": "no such domain"}
     assert failing.status_code == 502
     assert failing.json()["detail"].startswith("Monite failed: ")
+    assert "(request None)" not in failing.json()["detail"]  # the fake sends an x-request-id
     assert fake_monite.client_secret not in failing.text
     assert fake_monite.token_requests == 1  # one token for the app's whole life
+    # A malformed id was refused by the SDK before anything was sent.
+    assert not any("not-a-uuid" in r.path for r in fake_monite.requests)
+
+
+async def test_web_app_example_answers_502_when_monite_is_unreachable(
+    fake_monite: FakeMonite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: bound, then released
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = load_web_app(env_for(fake_monite, f"http://127.0.0.1:{port}/v1"), monkeypatch)
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http,
+    ):
+        answer = await http.post("/domains/3fa85f64-5717-4562-b3fc-2c963f66afa6/verify")
+
+    assert answer.status_code == 502, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("Monite failed: Could not reach Monite"), detail
+    assert detail.endswith("(request None)"), detail  # no answer, so no request id: still no 500
 
 
 async def fake_monite_domain(fake: FakeMonite) -> str:
@@ -109,25 +127,14 @@ async def fake_monite_domain(fake: FakeMonite) -> str:
 
 
 def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
-    conftest, test_module = python_blocks("## Testing your app with the fake Monite")[0].split(
-        "# test_domains.py\n"
-    )
-    (tmp_path / "conftest.py").write_text(conftest)
-    (tmp_path / "test_domains.py").write_text(
-        textwrap.dedent(test_module) + "\n\nimport monite_async\nmonite_async.set_testing(True)\n"
-    )
+    # The two files exactly as the README has them, and no pytest configuration at all:
+    # `-c /dev/null` keeps this checkout's pyproject (asyncio_mode = auto) out of it.
+    blocks = python_blocks("## Testing your app with the fake Monite")
+    assert [file_name_of(b) for b in blocks] == ["conftest.py", "test_domains.py"]
+    for block in blocks:
+        (tmp_path / file_name_of(block)).write_text(block)
     result = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "asyncio_mode=auto",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "pytest", "-c", os.devnull, "-p", "no:cacheprovider", "--durations=1", "-vv"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -136,3 +143,6 @@ def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+    # The SDK retried the 503 (0.5 s of backoff and jitter), but the fixture made it instant.
+    (duration,) = re.findall(r"([\d.]+)s call .*test_create_survives_a_503", result.stdout)
+    assert float(duration) < 0.4, result.stdout

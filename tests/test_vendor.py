@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from readme_blocks import python_blocks, run_type_checkers, wrap_fragment
 from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,3 +334,22 @@ def test_the_copy_type_checks_strictly_and_has_no_unused_import(tmp_path: Path) 
         check=False,
     )
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_the_readme_block_type_checks_against_a_copy_vendored_as_host_sdk(tmp_path: Path) -> None:
+    """The README's "Vendoring" block, under mypy --strict and strict pyright, against a copy
+    vendored exactly as the README's command does (`host_sdk/_vendor/monite`), the host's
+    source folder first on both checkers' paths. The block is a list of imports (a fragment:
+    nothing uses them), so it is wrapped as tests/readme_blocks.py documents."""
+    src = tmp_path / "src"
+    host = src / "host_sdk"
+    (host / "_vendor").mkdir(parents=True)
+    for package in (host, host / "_vendor"):
+        (package / "__init__.py").write_text("")
+        (package / "py.typed").write_text("")
+    vendor_tool.vendor(host / "_vendor", "monite")
+    (block,) = python_blocks("## Vendoring")
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "vendoring.py").write_text(wrap_fragment(block, ""))
+    run_type_checkers(checks, ["vendoring.py"], extra_paths=(src,), fragment=True)

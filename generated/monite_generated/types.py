@@ -8,8 +8,13 @@ from attrs import define
 
 
 class Unset:
+    """The value of an optional field the response did not have: falsy, printed as `UNSET`."""
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()

@@ -21,10 +21,10 @@ from __future__ import annotations
 try:
     import starlette  # noqa: F401
     import uvicorn  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the installation
+except ImportError as _missing:  # pragma: no cover - depends on the installation
     raise ImportError(
         "monite_async.testing needs the 'testing' extra: pip install 'monite-async[testing]'"
-    ) from exc
+    ) from _missing
 
 from ._app import KNOWN_VERSIONS, STALE_TOKEN_MESSAGE, ConnectionDropped, RecordedRequest
 from ._fake import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeMonite

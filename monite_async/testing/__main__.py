@@ -1,12 +1,14 @@
 """Serve the fake Monite on 127.0.0.1: `python -m monite_async.testing --port 8080`.
 
-Then point a client at `http://127.0.0.1:8080/v1` with the printed client ID and the
-secret given by `--client-secret` (default: `monite_async.testing.DEFAULT_CLIENT_SECRET`).
+It prints the base URL, the client ID and the client secret it accepts (`--client-id`,
+`--client-secret`; defaults: `monite_async.testing.DEFAULT_CLIENT_ID` and
+`DEFAULT_CLIENT_SECRET`), then three `export MONITE_...=...` lines to paste into a shell.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -47,8 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
+    base_url = f"http://{LOOPBACK}:{port}/v1"
+    # The fake's own test credentials: printing them is the point (they open nothing real).
     print(
-        f"Fake Monite at http://{LOOPBACK}:{port}/v1 (client ID {fake.client_id}); Ctrl-C stops it.",
+        f"Fake Monite at {base_url}; Ctrl-C stops it.\n"
+        f"client ID:     {fake.client_id}\n"
+        f"client secret: {fake.client_secret}\n"
+        "To point monite_async (or `make demo`) at it, paste:\n"
+        f"export MONITE_CLIENT_ID={shlex.quote(fake.client_id)}\n"
+        f"export MONITE_CLIENT_SECRET={shlex.quote(fake.client_secret)}\n"
+        f"export MONITE_BASE_URL={shlex.quote(base_url)}",
         flush=True,
     )
     config = uvicorn.Config(fake.app, lifespan="off", log_level="info", http="h11")

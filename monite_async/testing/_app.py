@@ -115,14 +115,14 @@ class MoniteApp:
     """The ASGI callable; holds the fake's state. Use it through `FakeMonite`."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.state = State()
-        self.faults = Faults()
+        self.settings: Settings = settings
+        self.state: State = State()
+        self.faults: Faults = Faults()
         # Bounded: a fake served for hours (the command, a benchmark) must not grow forever.
         self.log: collections.deque[RecordedRequest] = collections.deque(maxlen=settings.log_limit)
         # Handlers are synchronous between awaits; the lock matters when the app is served
         # from another thread (serve_in_thread) while a test reads or scripts it.
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
