@@ -47,6 +47,7 @@ from ._errors import (
     ValidationError,
 )
 from ._retry import RetryPolicy, is_testing, set_testing
+from ._version import __version__
 from ._versioning import API_VERSION
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "VerifyResponse",
+    "__version__",
     "aiohttp_transport",
     "is_known",
     "is_testing",
