@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -40,10 +40,10 @@ test: lint typecheck check-generated pytest
 demo: $(STAMP)
 	$(PY) -m monite_async.demo
 
-# Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench extra.
+# Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
