@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache .
 	$(VENV)/bin/ruff format --no-cache --check .
 	$(PY) scripts/node_tools.py lint-openapi
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
