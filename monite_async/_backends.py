@@ -7,7 +7,7 @@ sit above the transport, so they behave the same on either:
 
     from monite_async import MoniteClient, aiohttp_transport
 
-    monite = MoniteClient(transport=aiohttp_transport())  # pip install 'monite-async[fast]'
+    monite = MoniteClient(transport=aiohttp_transport())  # the 'fast' extra: pip install '.[fast]'
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
         from httpx_aiohttp import AiohttpTransport
     except ImportError:
         raise ConfigurationError(
-            "aiohttp_transport() needs the 'fast' extra: pip install 'monite-async[fast]'"
+            "aiohttp_transport() needs the 'fast' extra: "
+            "pip install '.[fast]' from a checkout of monite_async"
         ) from None
 
     class MoniteAiohttpTransport(AiohttpTransport):
