@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff vendor clean
+.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff vendor dist clean
 
 install: $(STAMP)
 
@@ -62,6 +62,12 @@ spec-diff: $(STAMP)
 vendor: $(STAMP)
 	@test -n "$(DEST)" -a -n "$(PACKAGE)" || { echo "usage: make vendor DEST=DIR PACKAGE=NAME"; exit 2; }
 	$(PY) scripts/vendor.py --dest $(DEST) --package $(PACKAGE)
+
+# The sdist and the wheel, into dist/ (ignored by git). `python -m build` builds the wheel
+# from the sdist, so an sdist that cannot build fails here.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache
