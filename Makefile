@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff vendor dist clean
+.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo bench spec-diff vendor dist clean
 
 install: $(STAMP)
 
@@ -36,7 +36,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck check-generated pytest
+# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N.
+test-pythons: $(STAMP)
+	$(PY) scripts/other_pythons.py
+
+# pytest last: its closing line is the last thing `make test` prints.
+test: lint typecheck check-generated test-pythons pytest
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo
@@ -70,4 +75,4 @@ dist: $(STAMP)
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(VENV)-3.* build dist .pytest_cache .mypy_cache
