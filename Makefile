@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test demo bench spec-diff sync-spec vendor clean
+.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo bench spec-diff sync-spec vendor dist clean
 
 install: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --no-cache --check .
 	$(PY) scripts/node_tools.py lint-openapi
 	$(PY) scripts/sync_spec.py --lint-descriptions
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -36,15 +37,20 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck check-generated pytest
+# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N.
+test-pythons: $(STAMP)
+	$(PY) scripts/other_pythons.py
+
+# pytest last: its closing line is the last thing `make test` prints.
+test: lint typecheck check-generated test-pythons pytest
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo
 
-# Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench extra.
+# Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -71,5 +77,11 @@ vendor: $(STAMP)
 	@test -n "$(DEST)" -a -n "$(PACKAGE)" || { echo "usage: make vendor DEST=DIR PACKAGE=NAME"; exit 2; }
 	$(PY) scripts/vendor.py --dest $(DEST) --package $(PACKAGE)
 
+# The sdist and the wheel, into dist/ (ignored by git). `python -m build` builds the wheel
+# from the sdist, so an sdist that cannot build fails here.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(VENV)-3.* build dist .pytest_cache .mypy_cache

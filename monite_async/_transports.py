@@ -10,7 +10,7 @@ could quote a request's headers. Three ways to send:
 
     from monite_async import MoniteClient, aiohttp_transport
 
-    monite = MoniteClient(transport=aiohttp_transport())
+    monite = MoniteClient(transport=aiohttp_transport())  # the 'fast' extra: pip install '.[fast]'
 
 `plain_error` is the one place a network failure is classified: a TLS failure becomes
 `TLSError` (permanent: retrying cannot fix a wrong scheme or an untrusted certificate),
@@ -132,7 +132,8 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
         from httpx_aiohttp import AiohttpTransport
     except ImportError:
         raise ConfigurationError(
-            "aiohttp_transport() needs the 'fast' extra: pip install 'monite-async[fast]'"
+            "aiohttp_transport() needs the 'fast' extra: "
+            "pip install '.[fast]' from a checkout of monite_async"
         ) from None
 
     class MoniteAiohttpTransport(AiohttpTransport):

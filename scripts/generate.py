@@ -60,13 +60,15 @@ def pinned_versions() -> dict[str, str]:
     """The exact versions pyproject.toml pins for the tools whose output we check in."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     pins: dict[str, str] = {}
-    for requirement in project["project"]["optional-dependencies"]["dev"]:
+    for requirement in project["dependency-groups"]["dev"]:
+        if not isinstance(requirement, str):  # an {include-group = ...} table
+            continue
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", requirement.strip())
         if match and match.group(1) in PINNED_TOOLS:
             pins[match.group(1)] = match.group(2)
     missing = set(PINNED_TOOLS) - pins.keys()
     if missing:
-        raise GenerationError(f"pyproject.toml must pin {sorted(missing)} with == in the dev extra")
+        raise GenerationError(f"pyproject.toml must pin {sorted(missing)} with == in the dev group")
     return pins
 
 

@@ -241,6 +241,15 @@ def source_revision() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown (not a git checkout)"
 
 
+def package_version() -> str:
+    """monite_async's version, from its one source (pyproject.toml's version is dynamic)."""
+    module = ast.parse((ROOT / "monite_async" / "_version.py").read_text())
+    for node in module.body:
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["__version__"]:
+            return str(ast.literal_eval(node.value))
+    raise VendorError("monite_async/_version.py sets no __version__")
+
+
 def vendored_readme(package: str) -> str:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     api_version = ""
@@ -251,7 +260,7 @@ def vendored_readme(package: str) -> str:
     runtime, testing, fast = dependencies()
     return f"""# {package}: a vendored copy of monite_async
 
-Written by `scripts/vendor.py` of {project["name"]} {project["version"]} (git {source_revision()}),
+Written by `scripts/vendor.py` of {project["name"]} {package_version()} (git {source_revision()}),
 Monite API version {api_version}. Do not edit: run the tool again to update it.
 
 - `{package}/`: the facade (`monite_async`), imported as `{package}`;

@@ -21,7 +21,8 @@ from monite_async import (
 
 def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # what an absent package looks like
-    with pytest.raises(ConfigurationError, match=r"pip install 'monite-async\[fast\]'"):
+    expected = r"the 'fast' extra: pip install '\.\[fast\]' from a checkout of monite_async$"
+    with pytest.raises(ConfigurationError, match=expected):
         aiohttp_transport()
 
 

@@ -1,7 +1,7 @@
 """A newcomer's test suite: a fresh project, the README's two files, the README's install line.
 
-In a temporary folder: a copy of this checkout named `monite_async` (as the README's
-install lines expect: `pip install './monite_async[testing]'`), a fresh virtual
+In a temporary folder: a copy of this checkout under a name of no meaning (the README's
+install line, `pip install '.[testing]'`, runs inside the checkout), a fresh virtual
 environment, that exact install line (a real, non-editable install), and a project
 holding exactly the README's `conftest.py` and `test_domains.py`, with no pytest
 configuration. `pytest` there must pass. About 10-30 s, most of it pip (its cache helps).
@@ -43,14 +43,15 @@ def run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProce
 def test_the_readme_testing_example_passes_in_a_fresh_project(tmp_path: Path) -> None:
     install = readme_install_line()
     assert install[:2] == ["pip", "install"]
-    assert install[2] == "./monite_async[testing]"
-    shutil.copytree(ROOT, tmp_path / "monite_async", ignore=NOT_COPIED)
+    assert install[2] == ".[testing]"
+    checkout = tmp_path / "a-checkout-of-any-name"
+    shutil.copytree(ROOT, checkout, ignore=NOT_COPIED)
 
     venv = run([sys.executable, "-m", "venv", str(tmp_path / "venv")], tmp_path, 120)
     assert venv.returncode == 0, venv.stderr
     bin_dir = tmp_path / "venv" / "bin"
     # The venv's own pip, run as `python -m pip` so no other pip on PATH can answer.
-    installed = run([str(bin_dir / "python"), "-m", *install, "--quiet"], tmp_path, 300)
+    installed = run([str(bin_dir / "python"), "-m", *install, "--quiet"], checkout, 300)
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     project = tmp_path / "project"

@@ -1,6 +1,6 @@
 """A fake Monite for your tests: the SDK's six operations, in memory, with scriptable faults.
 
-Needs the `testing` extra (`pip install 'monite-async[testing]'`)::
+Needs the `testing` extra (`pip install '.[testing]'` from a checkout of monite_async)::
 
     from monite_async import MoniteClient
     from monite_async.testing import FakeMonite
@@ -23,7 +23,8 @@ try:
     import uvicorn  # noqa: F401
 except ImportError as _missing:  # pragma: no cover - depends on the installation
     raise ImportError(
-        "monite_async.testing needs the 'testing' extra: pip install 'monite-async[testing]'"
+        "monite_async.testing needs the 'testing' extra: "
+        "pip install '.[testing]' from a checkout of monite_async"
     ) from _missing
 
 from ._app import KNOWN_VERSIONS, STALE_TOKEN_MESSAGE, ConnectionDropped, RecordedRequest

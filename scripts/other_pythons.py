@@ -1,0 +1,146 @@
+"""`make test-pythons`: the test suite on every Python the classifiers name besides .venv's.
+
+    .venv/bin/python scripts/other_pythons.py            # each other classified version
+    .venv/bin/python scripts/other_pythons.py -- -x -k readme   # arguments after -- go to pytest
+
+pyproject.toml's "Programming Language :: Python :: 3.N" classifiers are the list: a version
+is named there only while the suite passes on it. For each version other than the running
+interpreter's, this finds `python3.N` (on PATH, else under `pyenv root`), keeps a venv for it
+in `.venv-3.N` (the package in editable mode and the dev group, reinstalled only when
+pyproject.toml changes), runs pytest in it and reports how long each step took.
+
+A classified version with no interpreter on the machine is a failure, not a skip: either
+install that Python or remove its classifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "pyproject.toml"
+CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
+PIP = ["-m", "pip", "--disable-pip-version-check", "--quiet"]
+
+
+class OtherPythonError(Exception):
+    """A classified Python is missing, or its venv could not be built."""
+
+
+def classified_versions() -> list[str]:
+    """The 3.N versions the classifiers name, in order."""
+    classifiers = tomllib.loads(PYPROJECT.read_text())["project"]["classifiers"]
+    found = [m.group(1) for c in classifiers if (m := CLASSIFIER.fullmatch(c))]
+    return sorted(found, key=lambda v: tuple(int(part) for part in v.split(".")))
+
+
+def runs_as(candidate: str, version: str) -> bool:
+    try:
+        result = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == version
+
+
+def find_interpreter(version: str) -> str:
+    """`python3.N` on PATH if it runs as 3.N (a pyenv shim may not), else pyenv's newest 3.N.x."""
+    candidates: list[str] = []
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        candidates.append(on_path)
+    pyenv = shutil.which("pyenv")
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
+    if pyenv:
+        result = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30, check=False)
+        roots.insert(0, result.stdout.strip())
+    for root in filter(None, roots):
+        installed = sorted(
+            Path(root, "versions").glob(f"{version}.*/bin/python{version}"),
+            key=lambda p: [int(x) for x in re.findall(r"\d+", p.parts[-3])],
+            reverse=True,
+        )
+        candidates += [str(p) for p in installed]
+    for candidate in candidates:
+        if runs_as(candidate, version):
+            return candidate
+    raise OtherPythonError(
+        f"pyproject.toml classifies Python {version}, but no python{version} runs on this machine "
+        f"(looked on PATH and under pyenv's versions/): install it, or remove the classifier "
+        "if the suite no longer runs there"
+    )
+
+
+def step(what: str, command: list[str], timeout: float) -> float:
+    print(f"[{what}] {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, timeout=timeout, check=False)
+    took = time.monotonic() - started
+    if result.returncode != 0:
+        raise OtherPythonError(f"{what} failed (exit {result.returncode}) after {took:.0f} s")
+    return took
+
+
+def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
+    """.venv-3.N with the package (editable) and the dev group; reinstalled when pyproject changes."""
+    venv = ROOT / f".venv-{version}"
+    python = venv / "bin" / "python"
+    stamp = venv / ".installed"
+    wanted = hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python, 0.0
+    took = 0.0
+    if not python.exists():
+        took += step(f"{version}: venv", [interpreter, "-m", "venv", str(venv)], timeout=300)
+    # The interpreters' own pips (23.x, 24.x) do not know dependency groups (pip >= 25.1).
+    took += step(f"{version}: pip", [str(python), *PIP, "install", "--upgrade", "pip"], timeout=300)
+    took += step(
+        f"{version}: install", [str(python), *PIP, "install", "-e", ".", "--group", "dev"], timeout=900
+    )
+    stamp.write_text(wanted)
+    return python, took
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    args = parser.parse_args(argv)
+    here = "{}.{}".format(*sys.version_info[:2])
+    versions = classified_versions()
+    if here not in versions:
+        print(f"pyproject.toml does not classify {here}, the Python of .venv", file=sys.stderr)
+        return 1
+    report: list[str] = []
+    try:
+        for version in (v for v in versions if v != here):
+            interpreter = find_interpreter(version)
+            python, installed = ensure_venv(version, interpreter)
+            ran = step(
+                f"{version}: pytest",
+                [str(python), "-m", "pytest", "-p", "no:cacheprovider", *args.pytest_args],
+                timeout=1200,
+            )
+            report.append(f"Python {version} ({interpreter}): install {installed:.0f} s, pytest {ran:.0f} s")
+    except (OtherPythonError, subprocess.TimeoutExpired) as exc:
+        print(f"other_pythons: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(["other_pythons: the suite passed on", *(f"  {line}" for line in report)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
