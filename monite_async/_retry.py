@@ -269,6 +269,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
+_DEADLINE_MARGIN = 0.05
+
+
 def _shrink_timeout(request: httpx.Request, state: RequestState) -> None:
     """Give this attempt no more time than the call's deadline leaves."""
     if state.deadline_at == math.inf:
@@ -278,7 +281,9 @@ def _shrink_timeout(request: httpx.Request, state: RequestState) -> None:
         return
     if state.timeout is None:
         state.timeout = dict(timeouts)  # the call's own, before any shrinking
-    left = max(0.001, state.deadline_at - time.monotonic())
+    # A little less than what is left: the attempt's own timeout, a typed failure of that
+    # attempt, should end it before the deadline's cancel scope has to.
+    left = max(0.001, state.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
     shrunk: dict[str, Any] = {
         name: left if value is None else min(value, left) for name, value in state.timeout.items()
     }

@@ -52,6 +52,30 @@ def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_s
     assert fake_monite.domains == []  # and it cleaned up after itself
 
 
+@pytest.mark.fake_monite(rate_limit=50)
+def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
+    (block,) = python_blocks("### Per-call options, raw responses and a deadline")
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", block],
+        env=env_for(fake_monite, fake_monite_server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    count, raw, domains, *rest = result.stdout.splitlines()
+    assert count == "0"
+    status, request_id, attempts, rate = raw.split(" ", 3)
+    assert (status, attempts) == ("200", "1")
+    assert len(request_id) == 36  # the fake's x-request-id, a UUID
+    assert rate.startswith("RateLimit(limit=50, remaining=")
+    assert domains == "[]"
+    assert rest == []  # the fake answers well within half a second
+    trace_ids = {r.headers.get("x-trace-id") for r in fake_monite.requests_to("get_mailbox_domains")}
+    assert trace_ids == {"t-42", None}
+
+
 def load_web_app(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """The README's web app, as a module of its own, configured by `env` (MONITE_*)."""
     (block,) = python_blocks("### In a web app")

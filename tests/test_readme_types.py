@@ -36,6 +36,7 @@ from readme_blocks import (
 CHECKED_HERE = {
     "## Quickstart": ["quickstart.py"],
     "### In a web app": ["web_app.py"],
+    "### Per-call options, raw responses and a deadline": ["options.py"],
     "### Faster under high concurrency": ["fast.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }

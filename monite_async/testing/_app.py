@@ -279,10 +279,13 @@ class MoniteApp:
         with self.lock:
             remaining = max(0, limit - self.state.window_count)
             reset = max(0, math.ceil(self.state.window_start + 1.0 - self.settings.clock()))
+        # As Monite documents them: the IETF draft's three, and the per-second pair.
         return {
             "ratelimit-limit": str(limit),
             "ratelimit-remaining": str(remaining),
             "ratelimit-reset": str(reset),
+            "x-ratelimit-limit-second": str(limit),
+            "x-ratelimit-remaining-second": str(remaining),
         }
 
     def _render(self, request: Request, reply: _Reply, fault: Fault | None) -> Response:

@@ -1,0 +1,290 @@
+"""Per-call options (`with_options`), raw responses, the deadline and the retry rules,
+over real loopback sockets with exact counts."""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+import weakref
+
+import anyio
+import httpx
+import pytest
+from concurrently import gather
+from loopback_server import LoopbackServer, Reply, error
+from monite_generated.api.mailbox_domains import get_mailbox_domains
+
+from monite_async import (
+    DEFAULT_DEADLINE,
+    ClientStateError,
+    ConfigurationError,
+    DomainListResponse,
+    MoniteAPIError,
+    MoniteClient,
+    MoniteTimeoutError,
+    RateLimit,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+)
+
+
+async def no_wait(seconds: float) -> None:
+    return None
+
+
+INSTANT = RetryPolicy(sleep=no_wait)
+LIMIT_HEADERS = {"RateLimit-Limit": "30", "RateLimit-Remaining": "29", "RateLimit-Reset": "1"}
+
+
+# -- with_options ----------------------------------------------------------------------
+
+
+async def test_per_call_retries_are_honoured_while_the_parent_keeps_its_own(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", *[error(503, "busy")] * 3)
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        with pytest.raises(ServerError) as info:
+            await monite.with_options(max_retries=0).mailbox_domains.list()
+        assert info.value.attempts == 1
+        assert loopback.count("GET", "/mailbox_domains") == 1
+        assert await monite.mailbox_domains.list() == []  # two more 503s, then the answer
+    assert loopback.count("GET", "/mailbox_domains") == 4
+    assert monite.max_retries == 2
+
+
+async def test_per_call_timeout_is_honoured_while_the_parent_keeps_its_own(loopback: LoopbackServer) -> None:
+    slow = Reply(200, json={"data": []}, delay=0.6)
+    loopback.script("GET", "/mailbox_domains", slow, slow)
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        with pytest.raises(MoniteTimeoutError):
+            await monite.with_options(timeout=0.2, max_retries=0).mailbox_domains.list()
+        assert await monite.mailbox_domains.list() == []  # 30 s per attempt: the slow answer comes
+    assert loopback.count("GET", "/mailbox_domains") == 2
+    assert monite.timeout.read == 30.0
+
+
+async def test_views_share_one_pool_one_token_and_one_loop(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        views = [monite.with_options(timeout=5), monite.with_options(max_retries=0), monite.with_options()]
+        await gather(*(view.mailbox_domains.list() for view in [monite, *views]))
+        for view in views:
+            assert view._core is monite._core  # the pool, token cache, rate window and loop binding
+            assert view._core.http is monite._core.http
+    assert loopback.count("POST", "/auth/token") == 1
+    assert loopback.count("GET", "/mailbox_domains") == 4
+
+
+async def test_closing_a_view_closes_nothing_and_closing_the_parent_ends_every_view(
+    loopback: LoopbackServer,
+) -> None:
+    monite = loopback.client()
+    view = monite.with_options(timeout=5)
+    async with view:
+        await view.mailbox_domains.list()
+    assert not view.closed
+    assert await monite.mailbox_domains.list() == []  # still open
+    await monite.aclose()
+    assert view.closed
+    with pytest.raises(ClientStateError, match="closed"):
+        await view.mailbox_domains.list()
+
+
+async def test_options_chain_and_headers_reach_monite(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        view = monite.with_options(timeout=5).with_options(max_retries=0, headers={"x-trace-id": "t-1"})
+        assert (view.timeout.read, view.max_retries) == (5.0, 0)
+        await view.with_options(headers={"x-team": "billing"}).mailbox_domains.list()
+        await monite.mailbox_domains.list()
+    first, second = loopback.recorded("GET", "/mailbox_domains")
+    assert (first.headers["x-trace-id"], first.headers["x-team"]) == ("t-1", "billing")
+    assert "x-trace-id" not in second.headers
+
+
+async def test_a_views_api_version_is_sent_without_changing_the_parents(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        await monite.with_options(api_version="2024-01-31").mailbox_domains.list()
+        await monite.mailbox_domains.list()
+    versions = [r.headers["x-monite-version"] for r in loopback.recorded("GET", "/mailbox_domains")]
+    assert versions == ["2024-01-31", monite.api_version]
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"headers": {"Authorization": "Bearer mine"}}, "Authorization"),
+        ({"headers": {"X-Monite-Version": "2024-01-31"}}, "api_version="),
+        ({"headers": {"x-evil": "a\r\nb"}}, "printable ASCII"),
+        ({"timeout": None}, "timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"deadline": 0}, "deadline"),
+        ({"deadline": float("inf")}, "deadline"),
+        ({"api_version": "latest"}, "api_version"),
+    ],
+)
+def test_bad_options_are_configuration_errors(options: dict[str, object], match: str) -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        with pytest.raises(ConfigurationError, match=match):
+            monite.with_options(**options)
+    finally:
+        monite._core.closed = True  # never used: nothing to close, no warning
+
+
+def test_ten_thousand_views_leak_nothing() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        monite.with_options(timeout=5)  # warm up whatever is created once
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        alive = []
+        for _ in range(10_000):
+            alive.append(weakref.ref(monite.with_options(timeout=5, headers={"x-n": "1"})))
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+    finally:
+        monite._core.closed = True
+    assert [ref for ref in alive if ref() is not None] == []  # every view was collected
+    assert grown < 1_000_000, grown  # the weakrefs themselves are about 0.8 MB... of 10,000
+    assert len(gc.get_referrers(monite._core)) <= 2  # only the client (and this frame) hold it
+
+
+# -- raw responses ---------------------------------------------------------------------
+
+
+async def test_raw_responses_carry_the_servers_request_id_and_rate_limit(loopback: LoopbackServer) -> None:
+    loopback.script(
+        "GET", "/mailbox_domains", error(503, "busy"), Reply(200, json={"data": []}, headers=LIMIT_HEADERS)
+    )
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        raw = await monite.mailbox_domains.with_raw_response.list()
+    assert raw.status_code == 200
+    assert str(raw.request_id).startswith("req-")  # the server's own
+    assert raw.attempts == 2
+    assert raw.elapsed > 0
+    assert raw.rate_limit == RateLimit(limit=30, remaining=29, reset_after=1.0)
+    assert raw.headers["x-monite-version"] == monite.api_version
+    assert raw.parse() == []
+
+
+async def test_raw_create_verify_delete_and_call(loopback: LoopbackServer) -> None:
+    async with loopback.client() as monite:
+        created = await monite.mailbox_domains.with_raw_response.create("mail.example.com")
+        assert created.status_code == 201
+        domain = created.parse()
+        verified = await monite.mailbox_domains.with_raw_response.verify(domain.id)
+        assert verified.parse().status == "verified"
+        listing = await monite.with_raw_response.call(get_mailbox_domains)
+        assert isinstance(listing.parse(), DomainListResponse)
+        assert listing.rate_limit is None  # this server sends no rate-limit headers
+        deleted = await monite.mailbox_domains.with_raw_response.delete(domain.id)
+        assert (deleted.status_code, deleted.parse()) == (204, None)
+
+
+async def test_raw_create_recovers_a_409_after_a_lost_answer_as_the_plain_method_does(
+    loopback: LoopbackServer,
+) -> None:
+    def created_then_lost(request: object) -> Reply:
+        loopback.add_domain("mail.example.com")
+        return Reply(drop=True)
+
+    loopback.script("POST", "/mailbox_domains", created_then_lost)
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        raw = await monite.mailbox_domains.with_raw_response.create("mail.example.com")
+    assert raw.parse().domain == "mail.example.com"
+    assert raw.attempts == 3  # two creates (lost, then 409) and the lookup
+    assert loopback.count("POST", "/mailbox_domains") == 2
+
+
+async def test_raw_errors_raise_as_the_plain_methods_do(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "120"}))
+    async with loopback.client() as monite:
+        with pytest.raises(RateLimitError) as info:
+            await monite.mailbox_domains.with_raw_response.list()
+    assert info.value.retry_after == 120
+
+
+# -- the deadline ----------------------------------------------------------------------
+
+
+def test_the_default_deadline_is_finite_and_at_most_a_minute() -> None:
+    assert 0 < DEFAULT_DEADLINE <= 60
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    monite._core.closed = True
+    assert monite.deadline == DEFAULT_DEADLINE
+
+
+async def test_the_deadline_holds_against_a_hung_server(loopback: LoopbackServer) -> None:
+    loopback.script("GET", "/mailbox_domains", *[Reply(200, json={"data": []}, delay=30)] * 3)
+    async with loopback.client(token="app-token-123") as monite:  # default 30 s per attempt
+        loopback.valid_tokens.add("app-token-123")
+        started = time.monotonic()
+        with pytest.raises(MoniteTimeoutError) as info:
+            await monite.with_options(deadline=1.0).mailbox_domains.list()
+        took = time.monotonic() - started
+    assert 0.9 < took < 2.5, took
+    assert info.value.operation == "get_mailbox_domains"
+
+
+async def test_a_retry_after_past_the_deadline_fails_now_with_the_wait_on_the_error(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()  # a token first
+        loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "5"}))
+        started = time.monotonic()
+        with pytest.raises(ServerError) as info:
+            await monite.with_options(deadline=2.0).mailbox_domains.list()
+        took = time.monotonic() - started
+    assert took < 1.0, took  # no 5 s wait that the deadline could not cover
+    assert info.value.retry_after == 5
+    assert info.value.attempts == 1
+
+
+async def test_each_attempt_shrinks_to_the_time_the_deadline_leaves(loopback: LoopbackServer) -> None:
+    async with loopback.client(timeout=httpx.Timeout(30.0), retry_policy=INSTANT) as monite:
+        await monite.mailbox_domains.list()  # a token first: the deadline below is the GET's alone
+        loopback.script("GET", "/mailbox_domains", *[Reply(200, json={"data": []}, delay=30)] * 3)
+        with pytest.raises(MoniteTimeoutError) as info:
+            await monite.with_options(deadline=1.5).mailbox_domains.list()
+    # The attempt's own read timeout (30 s, shrunk to what the deadline left) ran out first:
+    # a typed timeout of the attempt, not the backstop of the deadline's scope.
+    assert "ReadTimeout" in info.value.message
+    assert info.value.attempts == 1
+
+
+# -- what is retried ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(408, 3), (520, 3), (530, 3), (501, 1), (505, 1)])
+async def test_what_is_retried(loopback: LoopbackServer, status: int, attempts: int) -> None:
+    loopback.script("GET", "/mailbox_domains", *[error(status, "no")] * 3)
+    async with loopback.client(retry_policy=INSTANT, token="app-token-123") as monite:
+        loopback.valid_tokens.add("app-token-123")
+        with pytest.raises(MoniteAPIError) as info:  # ServerError for the 5xx
+            await monite.mailbox_domains.list()
+    assert info.value.attempts == attempts
+    assert loopback.count("GET", "/mailbox_domains") == attempts
+
+
+async def test_a_429_holds_the_whole_client_not_only_the_call_that_got_it(loopback: LoopbackServer) -> None:
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        await monite.mailbox_domains.list()  # a token first
+        loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "1"}))
+        finished: dict[str, float] = {}
+
+        async def first() -> None:
+            await monite.mailbox_domains.list()
+            finished["first"] = time.monotonic()
+
+        started = time.monotonic()
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            await anyio.sleep(0.3)  # the 429 is back by now; the client is held until 1 s
+            assert await monite.mailbox_domains.list() == []
+            finished["second"] = time.monotonic()
+    assert finished["first"] - started >= 0.95  # its own Retry-After
+    assert finished["second"] - started >= 0.95  # the neighbour's Retry-After held it too
+    assert loopback.count("GET", "/mailbox_domains") == 1 + 2 + 1

@@ -1,0 +1,111 @@
+"""Rate-limit awareness: Monite's headers parsed, its window kept, 429s spared; pacing."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+from concurrently import gather
+from loopback_server import LoopbackServer
+
+from monite_async import MoniteClient, RateLimit
+from monite_async._rate_limit import RateWindow, parse_rate_limit
+from monite_async.testing import FakeMonite
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            {"RateLimit-Limit": "30", "RateLimit-Remaining": "7", "RateLimit-Reset": "2"},
+            RateLimit(30, 7, 2.0),
+        ),
+        ({"X-RateLimit-Limit-Second": "30", "X-RateLimit-Remaining-Second": "29"}, RateLimit(30, 29, None)),
+        ({"ratelimit-limit": "30, 30;w=1", "ratelimit-remaining": "0"}, RateLimit(30, 0, None)),
+        ({"content-type": "application/json"}, None),
+    ],
+)
+def test_the_documented_headers_are_parsed(headers: dict[str, str], expected: RateLimit | None) -> None:
+    assert parse_rate_limit(headers) == expected
+
+
+def test_a_reset_above_a_billion_is_a_unix_timestamp() -> None:
+    parsed = parse_rate_limit({"RateLimit-Reset": "2000000003"}, now=lambda: 2_000_000_000.0)
+    assert parsed == RateLimit(limit=None, remaining=None, reset_after=3.0)
+
+
+async def test_the_window_admits_what_is_left_then_waits_for_the_reset() -> None:
+    window = RateWindow()
+    await window.admit()  # nothing known yet: admitted
+    window.done(RateLimit(limit=2, remaining=1, reset_after=0.4))
+    started = time.monotonic()
+    await window.admit()  # the one left
+    window.done(RateLimit(limit=2, remaining=0, reset_after=0.3))
+    assert time.monotonic() - started < 0.1
+    await window.admit()  # none left: waits for the reset
+    assert time.monotonic() - started >= 0.3
+    await window.admit()  # the new window's second
+    with anyio.move_on_after(0.2) as scope:
+        await window.admit()  # the new window is spent: waits again
+    assert scope.cancelled_caught
+
+
+async def test_a_burst_against_a_limited_fake_spends_far_fewer_429s_and_all_succeed() -> None:
+    fake = FakeMonite(rate_limit=20)
+    with fake.serve_in_thread() as base_url:
+        async with MoniteClient(
+            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url
+        ) as monite:
+            await monite.mailbox_domains.list()  # a token, and a first look at the window
+            fake.clear_requests()
+            await anyio.sleep(1.0)  # a fresh window at the fake
+            results = await gather(
+                *(monite.mailbox_domains.list() for _ in range(100)), return_exceptions=True
+            )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    statuses = [r.status for r in fake.requests if r.operation_id == "get_mailbox_domains"]
+    throttled = statuses.count(429)
+    print(f"100 calls against 20 req/s: {throttled} answers were 429, {len(failures)} calls failed")
+    assert failures == []
+    assert statuses.count(200) == 100
+    # The window was known from the first answer: what it had left, then 20 a second. The
+    # fake counts by its own clock, so a window's edge may still cost a few.
+    assert throttled <= 10, throttled
+
+
+async def test_requests_before_any_answer_cannot_know_the_window_but_the_next_waves_do() -> None:
+    fake = FakeMonite(rate_limit=20)
+    with fake.serve_in_thread() as base_url:
+        async with MoniteClient(
+            client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url
+        ) as monite:
+            results = await gather(
+                *(monite.mailbox_domains.list() for _ in range(60)), return_exceptions=True
+            )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    statuses = [r.status for r in fake.requests if r.operation_id == "get_mailbox_domains"]
+    print(f"60 calls, none knowing the window: {statuses.count(429)} answers were 429")
+    assert failures == []
+    assert statuses.count(200) == 60
+    # The first wave went out blind (at most 60 - 19 of it throttled, the token request took
+    # one of the 20); after that one Retry-After held the client and the window was known.
+    assert statuses.count(429) <= 60 - 19 + 5
+
+
+async def test_max_requests_per_second_paces_the_client(loopback: LoopbackServer) -> None:
+    async with loopback.client(max_requests_per_second=20) as monite:
+        await monite.mailbox_domains.list()
+        started = time.monotonic()
+        await gather(*(monite.mailbox_domains.list() for _ in range(10)))
+        took = time.monotonic() - started
+    assert took >= 0.45, took  # 10 starts, 50 ms apart
+    assert loopback.count("GET", "/mailbox_domains") == 11
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), "20", True])
+def test_max_requests_per_second_must_be_a_positive_number(bad: object) -> None:
+    from monite_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_requests_per_second"):
+        MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1", max_requests_per_second=bad)  # type: ignore[arg-type]
