@@ -58,6 +58,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._logging import install_from_environment as _install_logging_from_environment
 from ._rate_limit import RateLimit
 from ._raw import RawResponse
 from ._retry import RetryPolicy, is_testing, set_testing
@@ -112,3 +113,5 @@ __all__ = [
     "is_testing",
     "set_testing",
 ]
+
+_install_logging_from_environment()  # MONITE_LOG=debug|info|warning; unset: nothing

@@ -113,8 +113,10 @@ class ClientCredentialsProvider:
         margin_fraction: float = 0.1,
         max_refresh_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[str], None] | None = None,
     ) -> None:
         self._fetch = fetch
+        self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
         self._client_secret = client_secret
         self._max_margin = max_margin
         self._margin_fraction = margin_fraction
@@ -238,6 +240,8 @@ class ClientCredentialsProvider:
             margin = min(self._max_margin, self._margin_fraction * lifetime)
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
+        if self._on_fetch is not None:
+            self._on_fetch(reason)
         self._token_generation = self._fetches_ended
         self._token_has_lifetime = lifetime is not None and lifetime > 0
         self._recent.append(token.value)

@@ -23,7 +23,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
-| `_defaults.py` | every default (base URL, timeout, retries, pool limits, User-Agent) |
+| `_defaults.py`, `_tracing.py`, `_logging.py` | defaults; OpenTelemetry spans and metrics; MONITE_LOG |
 | `_version.py`, `_errors.py`, `_token.py` | the package version; the exception classes; a token |
 
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
@@ -38,6 +38,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -61,6 +62,7 @@ from ._options import UNSET_OPTION, CallOptions, check_deadline, check_max_retri
 from ._pipeline import Outcome
 from ._raw import RawResponse
 from ._retry import RetryPolicy
+from ._tracing import Tracing
 from ._versioning import API_VERSION, validate_api_version
 
 __all__ = ["MoniteClient", "RawCalls", "TokenSource"]
@@ -110,6 +112,9 @@ class MoniteClient:
             queue in the client, and get their token only when they go out.
         max_requests_per_second: start at most this many requests a second (off by default;
             Monite's own limit is learned from its answers either way).
+        tracer_provider, meter_provider: OpenTelemetry providers for the client's spans and
+            metrics (the `otel` extra); default: the global ones. Without opentelemetry-api
+            installed, or with no SDK configured, tracing costs nothing.
 
     One client serves any number of concurrent tasks in the event loop it is first used in;
     using it from another loop raises ClientStateError. `with_options(...)` makes views of
@@ -136,6 +141,8 @@ class MoniteClient:
         retry_policy: RetryPolicy | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
         max_requests_per_second: float | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self._owner = False  # until construction is complete: nothing to close, nothing to warn of
         options = CallOptions(
@@ -160,6 +167,7 @@ class MoniteClient:
             connections=connection_slots(transport, limits),
             retry_policy=retry_policy,
             max_requests_per_second=_check_rate(max_requests_per_second),
+            tracing=Tracing(tracer_provider=tracer_provider, meter_provider=meter_provider),
         )
         self._attach(core, options)
         self._owner = True
@@ -167,7 +175,7 @@ class MoniteClient:
     def _attach(self, core: ClientCore, options: CallOptions) -> None:
         self._core = core
         self._options = options
-        self.mailbox_domains: MailboxDomains = MailboxDomains(self._run)
+        self.mailbox_domains: MailboxDomains = MailboxDomains(self._run, traced=self._traced)
         """Create, list, verify and delete mailbox domains."""
         client_id, secret = core.credentials if core.credentials else (None, None)
         self.auth: AuthResource = AuthResource(
@@ -314,6 +322,10 @@ class MoniteClient:
 
     async def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         return await self._core.run(self._options, operation, *args, **kwargs)
+
+    def _traced(self, operation: str) -> AbstractContextManager[object]:
+        # The span a resource method opens before anything is checked, for the pipeline to fill.
+        return self._core.tracing.operation(operation, api_version=self._options.api_version)
 
 
 class RawCalls:

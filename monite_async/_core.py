@@ -31,6 +31,7 @@ from ._options import CallOptions
 from ._pipeline import Outcome, Pipeline
 from ._rate_limit import Pacer, RateWindow
 from ._retry import RetryPolicy, RetryTransport
+from ._tracing import Tracing
 from ._transports import ApiHttpClient, CallerClientTransport, is_asyncio_only
 from ._versioning import VERSION_HEADER, VersionEchoWatcher
 
@@ -100,8 +101,10 @@ class ClientCore:
         connections: int,
         retry_policy: RetryPolicy | None,
         max_requests_per_second: float | None,
+        tracing: Tracing,
     ) -> None:
         self.base_url = base_url
+        self.tracing = tracing
         self.closed = False
         self.loop = LoopBinding()
         self.asyncio_only = is_asyncio_only(network)
@@ -111,11 +114,16 @@ class ClientCore:
             connections=connections,
             window=self.window,
             pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
+            tracing=tracing,
         )
         self.http = ApiHttpClient(
             base_url=base_url,
             transport=RetryTransport(
-                self.gate, max_retries=options.max_retries, policy=retry_policy, window=self.window
+                self.gate,
+                max_retries=options.max_retries,
+                policy=retry_policy,
+                window=self.window,
+                tracing=tracing,
             ),
             timeout=options.timeout,
             headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
@@ -126,7 +134,7 @@ class ClientCore:
         self.auth_kind, self.provider = self._token_provider(token, credentials, options)
         auth = BearerAuth(self.provider)
         self.gate.signer = auth.sign
-        self.pipeline = Pipeline(self.http, auth=auth, secrets=self.provider.secrets)
+        self.pipeline = Pipeline(self.http, auth=auth, secrets=self.provider.secrets, tracing=tracing)
 
     def __repr__(self) -> str:
         return f"ClientCore(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
@@ -144,7 +152,10 @@ class ClientCore:
                 return await self.pipeline.run(options, operation, *args, **kwargs)
 
             fetcher = TokenFetcher(run, client_id=client_id, client_secret=secret)
-            return "client credentials", ClientCredentialsProvider(fetcher, client_secret=secret)
+            provider = ClientCredentialsProvider(
+                fetcher, client_secret=secret, on_fetch=self.tracing.token_fetched
+            )
+            return "client credentials", provider
         if isinstance(token, str):
             if not is_valid_token(token):
                 raise ConfigurationError("token must be a non-empty str of printable ASCII characters")

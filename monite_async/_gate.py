@@ -24,6 +24,7 @@ import httpx
 
 from ._rate_limit import Pacer, RateWindow, parse_rate_limit
 from ._request_state import request_state
+from ._tracing import Tracing
 
 __all__ = ["SendGate"]
 
@@ -40,8 +41,10 @@ class SendGate(httpx.AsyncBaseTransport):
         connections: int,
         window: RateWindow,
         pacer: Pacer | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._transport = transport
+        self.tracing = tracing if tracing is not None else Tracing()
         self._connections = connections
         self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
         self.window = window
@@ -76,12 +79,16 @@ class SendGate(httpx.AsyncBaseTransport):
         return self._slots
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        response = await self._transport.handle_async_request(request)
-        try:
-            await _buffer(response)
-        except BaseException:
-            await _close_quietly(response)
-            raise
+        state = request_state(request)
+        state.sends += 1
+        with self.tracing.attempt(request, template=state.url_template, resends=state.sends - 1) as attempt:
+            response = await self._transport.handle_async_request(request)
+            try:
+                await _buffer(response)
+            except BaseException:
+                await _close_quietly(response)
+                raise
+            attempt.answered(response)
         return response
 
     async def aclose(self) -> None:

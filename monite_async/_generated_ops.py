@@ -36,6 +36,7 @@ __all__ = [
     "request_kwargs",
     "requires_auth",
     "resolve_operation",
+    "url_template",
 ]
 
 PRIVATE_FUNCTIONS = ("_get_kwargs", "_parse_response")
@@ -88,6 +89,23 @@ def requires_auth(module: types.ModuleType) -> bool:
 def accepts_version(module: types.ModuleType) -> bool:
     """Whether the operation takes the `x_monite_version` header argument."""
     return "x_monite_version" in inspect.signature(module._get_kwargs).parameters
+
+
+@functools.cache
+def _path_parameters(module: types.ModuleType) -> tuple[str, ...]:
+    # The generator makes path parameters positional and everything else keyword-only.
+    parameters = inspect.signature(module._get_kwargs).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def url_template(module: types.ModuleType, args: tuple[Any, ...], url: str) -> str:
+    """The path as the spec writes it (`/mailbox_domains/{domain_id}`), from the built one."""
+    template = url
+    for name, value in zip(_path_parameters(module), args, strict=False):
+        text = str(value)
+        if text:
+            template = template.replace(text, "{" + name + "}", 1)
+    return template
 
 
 def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,12 @@ for record in domain.dns_records.sending_dns_records:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from monite_generated.api.mailbox_domains import (
@@ -60,6 +62,15 @@ def _nothing(outcome: Outcome) -> None:
     return None
 
 
+# Opens the operation's span before its arguments are checked, so a call refused before
+# anything is sent still shows on a trace (see _tracing.py); no-op by default.
+Traced = Callable[[str], AbstractContextManager[object]]
+
+
+def _untraced(operation: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
 class MailboxDomainsWithRawResponse:
     """The same four calls, each returning a `RawResponse` (status, headers, request id,
     attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
@@ -68,8 +79,9 @@ class MailboxDomainsWithRawResponse:
         print(raw.request_id, raw.rate_limit)
     """
 
-    def __init__(self, run: Runner) -> None:
+    def __init__(self, run: Runner, *, traced: Traced = _untraced) -> None:
         self._run = run
+        self._traced = traced
 
     def __repr__(self) -> str:
         return "MailboxDomainsWithRawResponse()"
@@ -77,18 +89,19 @@ class MailboxDomainsWithRawResponse:
     async def create(self, domain: str) -> RawResponse[DomainResponse]:
         """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
         the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
-        validate_hostname(domain)
-        started = time.monotonic()
-        try:
-            outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
-        except ConflictError as exc:
-            if not exc.retried_after_uncertain_failure:
-                raise
-            found = await self._find(domain, started=started, attempts_before=exc.attempts)
-            if found is None:
-                raise
-            return found
-        return RawResponse(outcome, _created)
+        with self._traced("post_mailbox_domains"):
+            validate_hostname(domain)
+            started = time.monotonic()
+            try:
+                outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
+            except ConflictError as exc:
+                if not exc.retried_after_uncertain_failure:
+                    raise
+                found = await self._find(domain, started=started, attempts_before=exc.attempts)
+                if found is None:
+                    raise
+                return found
+            return RawResponse(outcome, _created)
 
     async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
         """`MailboxDomains.list`, raw."""
@@ -96,13 +109,15 @@ class MailboxDomainsWithRawResponse:
 
     async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
         """`MailboxDomains.verify`, raw."""
-        checked = validate_uuid(domain_id)
-        return RawResponse(await self._run(post_mailbox_domains_id_verify, checked), _verified)
+        with self._traced("post_mailbox_domains_id_verify"):
+            checked = validate_uuid(domain_id)
+            return RawResponse(await self._run(post_mailbox_domains_id_verify, checked), _verified)
 
     async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
         """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
-        checked = validate_uuid(domain_id)
-        return RawResponse(await self._run(delete_mailbox_domains_id, checked), _nothing)
+        with self._traced("delete_mailbox_domains_id"):
+            checked = validate_uuid(domain_id)
+            return RawResponse(await self._run(delete_mailbox_domains_id, checked), _nothing)
 
     async def _find(
         self, domain: str, *, started: float, attempts_before: int
@@ -129,8 +144,10 @@ class MailboxDomainsWithRawResponse:
 class MailboxDomains:
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    def __init__(self, run: Runner) -> None:
-        self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(run)
+    def __init__(self, run: Runner, *, traced: Traced = _untraced) -> None:
+        self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(
+            run, traced=traced
+        )
         """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
 
     def __repr__(self) -> str:

@@ -41,9 +41,11 @@ from ._generated_ops import (
     request_kwargs,
     requires_auth,
     resolve_operation,
+    url_template,
 )
 from ._options import CallOptions
 from ._request_state import ATTEMPTS_EXTENSION, request_state
+from ._tracing import OperationRecord, Tracing
 from ._versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["Outcome", "Pipeline", "Runner"]
@@ -106,8 +108,10 @@ class Pipeline:
         *,
         auth: httpx.Auth,
         secrets: Callable[[], list[str]],
+        tracing: Tracing | None = None,
     ) -> None:
         self._http = http_client
+        self.tracing = tracing if tracing is not None else Tracing()
         self._auth = auth
         self._default_version = http_client.headers.get(VERSION_HEADER)
         # Bounded: paths that carry an id (delete, verify) are as many as the ids; the
@@ -122,13 +126,28 @@ class Pipeline:
 
     async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         """Run `operation` (a generated module or one of its functions) with `options`."""
-        started = time.monotonic()
         module = resolve_operation(operation)
         name = operation_name(module)
+        with self.tracing.operation(name, api_version=options.api_version) as traced:
+            return await self._run(options, module, name, traced, args, kwargs)
+
+    async def _run(
+        self,
+        options: CallOptions,
+        module: types.ModuleType,
+        name: str,
+        traced: OperationRecord,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Outcome:
+        started = time.monotonic()
         request = self.build(module, name, args, kwargs, options)
         state = request_state(request)
+        state.operation = name
         state.deadline_at = started + options.deadline
         state.max_retries = options.max_retries
+        if self.tracing.enabled():
+            state.url_template = url_template(module, args, self._relative_path(request))
         auth = self._auth if requires_auth(module) else None
         # The deadline bounds everything: token fetch, waits for a slot or the rate window,
         # attempts and the waits between them. Attempts and waits also shrink to fit it
@@ -138,10 +157,16 @@ class Pipeline:
         if scope.cancelled_caught:
             raise errors.deadline_passed(name, options.deadline, state.attempts)
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
+        traced.answered(attempts=attempts, request_id=response.headers.get("x-request-id"))
         if not 200 <= response.status_code < 300:
             raise errors.from_response(response, operation=name, redactor=self.redactor)
         parsed = self._parse(module, name, response)
         return Outcome(parsed, response, attempts, time.monotonic() - started)
+
+    def _relative_path(self, request: httpx.Request) -> str:
+        base = self._http.base_url.path.rstrip("/")
+        path = request.url.path
+        return path[len(base) :] if base and path.startswith(base) else path
 
     def build(
         self,

@@ -31,9 +31,12 @@ class RequestState:
     """Per-request facts (see the module docstring).
 
     Attributes:
+        operation: the operationId (`get_mailbox_domains`), for logs and traces.
+        url_template: the path as the spec writes it (`/mailbox_domains/{domain_id}`).
         deadline_at: when the whole call must be over (a `time.monotonic()` value; inf: none).
         max_retries: this call's retries after the first attempt; None: the client's.
         attempts: how many times the request has been sent so far (this pass of the retry layer).
+        sends: how many times it has been sent in all (retries and replays after a refusal).
         uncertain: an earlier send failed in a way that leaves unknown whether Monite acted on it.
         sign: the request needs the bearer token (the auth flow says so; the send gate signs).
         generation: the token provider's fetch generation when the call began.
@@ -42,9 +45,12 @@ class RequestState:
         timeout: the call's own httpx timeout, before each attempt's is shrunk to the time left.
     """
 
+    operation: str = ""
+    url_template: str = ""
     deadline_at: float = math.inf
     max_retries: int | None = None
     attempts: int = 0
+    sends: int = 0
     uncertain: bool = False
     sign: bool = False
     generation: int = 0

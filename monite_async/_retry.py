@@ -49,6 +49,7 @@ from ._answers import parse_retry_after
 from ._errors import ConfigurationError
 from ._rate_limit import RateWindow
 from ._request_state import RequestState, finish, request_state
+from ._tracing import Tracing
 from ._transports import CLOSED_TEXT, NEVER_SENT, TLSError, plain_transport_error
 
 __all__ = [
@@ -145,8 +146,10 @@ class RetryTransport(httpx.AsyncBaseTransport):
         max_retries: int = 2,
         policy: RetryPolicy | None = None,
         window: RateWindow | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._transport = transport
+        self._tracing = tracing if tracing is not None else Tracing()
         self.max_retries = max_retries
         self.policy = policy if policy is not None else RetryPolicy()
         self._window = window  # a 429's Retry-After holds it: every request of the client waits
@@ -257,6 +260,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 "monite_path": request.url.path,
             },
         )
+        self._tracing.waiting(operation=request_state(request).operation, delay=delay, reason=str(cause))
         if self.policy.sleep is not None:
             await self.policy.sleep(delay)
         elif _testing:

@@ -76,6 +76,29 @@ def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake
     assert trace_ids == {"t-42", None}
 
 
+def test_the_tracing_example_prints_the_spans_of_a_call(
+    fake_monite: FakeMonite, fake_monite_server: str
+) -> None:
+    (block,) = python_blocks("### Tracing and logs")
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", block],
+        env=env_for(fake_monite, fake_monite_server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    names = re.findall(r'"name": "([^"]+)"', result.stdout)
+    assert names == [
+        "POST /auth/token",
+        "monite.post_auth_token",
+        "GET /mailbox_domains",
+        "monite.get_mailbox_domains",
+    ]
+    assert fake_monite.client_secret not in result.stdout
+
+
 def load_web_app(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """The README's web app, as a module of its own, configured by `env` (MONITE_*)."""
     (block,) = python_blocks("### In a web app")

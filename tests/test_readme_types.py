@@ -37,6 +37,7 @@ CHECKED_HERE = {
     "## Quickstart": ["quickstart.py"],
     "### In a web app": ["web_app.py"],
     "### Per-call options, raw responses and a deadline": ["options.py"],
+    "### Tracing and logs": ["tracing.py"],
     "### Faster under high concurrency": ["fast.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }
