@@ -149,7 +149,7 @@ def test_the_wheel_carries_the_license_type_markers_and_the_version_module(dist:
     assert metadata["Name"] == "monite-async"
     assert metadata["Version"] == VERSION
     assert metadata["License-Expression"] == "MIT"
-    assert sorted(metadata.get_all("Provides-Extra") or []) == ["fast", "testing"]  # no dev, no bench
+    assert sorted(metadata.get_all("Provides-Extra") or []) == ["fast", "otel", "testing"]  # no dev, no bench
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert sorted(urls) == ["Changelog", "Homepage", "Issues", "Source"]
     classified = {
@@ -197,7 +197,7 @@ def test_the_license_is_the_mit_license_declared() -> None:
 
 
 def test_developer_tools_are_dependency_groups_not_extras() -> None:
-    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["fast", "testing"]
+    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["fast", "otel", "testing"]
     groups = PYPROJECT["dependency-groups"]
     assert sorted(groups) == ["bench", "dev"]
     assert "zizmor==1.32.0" in groups["dev"]  # pinned exactly: a new release adds audits
