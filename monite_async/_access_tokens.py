@@ -21,6 +21,7 @@ from ._errors import (
     ValidationError,
 )
 from ._pipeline import Runner
+from ._secret import SecretStr
 
 __all__ = ["AuthResource", "TokenFetcher"]
 
@@ -57,20 +58,27 @@ class TokenFetcher:
             failure = errors.without_body(exc)
         if failure is not None:
             raise failure  # outside the except block: nothing chained, no body in any context
-        parsed = outcome.parsed
-        if not isinstance(parsed, AccessTokenResponse):
-            raise errors.bad_token_answer(outcome.response, "the body is not an AccessTokenResponse")
-        if not is_valid_token(parsed.access_token):
-            # Never quote it: even a malformed token may be a secret.
-            raise errors.bad_token_answer(
-                outcome.response, "access_token is empty or has characters a bearer token cannot have"
-            )
-        lifetime: Any = parsed.expires_in
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
-            raise errors.bad_token_answer(
-                outcome.response, f"expires_in is not a number ({type(lifetime).__name__})"
-            )
-        return IssuedToken(parsed.access_token, float(lifetime))
+        problem = _token_answer_problem(outcome.parsed)
+        if problem is not None:
+            # Raised from a frame that holds no parsed answer: a traceback's recorded locals
+            # (error trackers keep them) never show a token, not even a malformed one.
+            response = outcome.response
+            del outcome
+            raise errors.bad_token_answer(response, problem)
+        parsed: AccessTokenResponse = outcome.parsed
+        return IssuedToken(SecretStr(parsed.access_token), float(parsed.expires_in))
+
+
+def _token_answer_problem(parsed: object) -> str | None:
+    """What makes a token answer unusable, in words that quote nothing of it; None: usable."""
+    if not isinstance(parsed, AccessTokenResponse):
+        return "the body is not an AccessTokenResponse"
+    if not is_valid_token(parsed.access_token):
+        return "access_token is empty or has characters a bearer token cannot have"
+    lifetime: Any = parsed.expires_in
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+        return f"expires_in is not a number ({type(lifetime).__name__})"
+    return None
 
 
 class AuthResource:

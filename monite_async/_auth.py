@@ -250,7 +250,7 @@ class ClientCredentialsProvider:
             "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
             reason,
             "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
-            f"{token.expires_at - token.refresh_at:.0f} s",
+            f"{token.expires_at - token.refresh_at:.3g} s",
             extra={"monite_token_reason": reason, "monite_token_lifetime": lifetime},
         )
         return token
@@ -318,9 +318,17 @@ class CallableTokenProvider:
         return "CallableTokenProvider(<redacted>)"
 
     async def _call(self) -> Token:
-        produced: object = self._get_token()
-        # A plain function returning a str works too (Monite's own SDK takes sync callables).
-        value = await produced if inspect.isawaitable(produced) else produced
+        failure: Exception | None = None
+        try:
+            produced: object = self._get_token()
+            # A plain function returning a str works too (Monite's own SDK takes sync callables).
+            value = await produced if inspect.isawaitable(produced) else produced
+        except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
+            failure = exc
+        if failure is not None:
+            raise ConfigurationError(
+                f"the token callable raised {type(failure).__name__}; no request was sent"
+            ) from failure
         if not is_valid_token(value):
             raise ConfigurationError(
                 "the token callable must return a non-empty str of printable ASCII characters"

@@ -23,8 +23,8 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
-| `_defaults.py`, `_tracing.py`, `_logging.py` | defaults; OpenTelemetry spans and metrics; MONITE_LOG |
-| `_version.py`, `_errors.py`, `_token.py` | the package version; the exception classes; a token |
+| `_defaults.py`, `_tracing.py`, `_logging.py`, `_waits.py` | defaults; traces; MONITE_LOG; waits |
+| `_version.py`, `_errors.py`, `_token.py`, `_secret.py` | version; exceptions; a token; a secret str |
 
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
 transport -> send gate -> network transport) and its answer or failure comes back up to
@@ -33,12 +33,13 @@ the pipeline, which alone turns a failure into a typed error.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http
 import os
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -59,9 +60,10 @@ from ._errors import ConfigurationError
 from ._generated_ops import operation_name, resolve_operation
 from ._mailbox_domains import MailboxDomains
 from ._options import UNSET_OPTION, CallOptions, check_deadline, check_max_retries, check_timeout
-from ._pipeline import Outcome
+from ._pipeline import Outcome, Runner, call_budget
 from ._raw import RawResponse
 from ._retry import RetryPolicy
+from ._secret import SecretStr
 from ._tracing import Tracing
 from ._versioning import API_VERSION, validate_api_version
 
@@ -74,6 +76,16 @@ TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 def _check_base_url(base_url: str) -> str:
     if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
         raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}")
+    try:
+        userinfo = httpx.URL(base_url).userinfo
+    except httpx.InvalidURL:
+        raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}") from None
+    if userinfo:
+        # It would show in every error text, log line and trace that names a URL.
+        raise ConfigurationError(
+            "base_url must not carry a user name or password; give a proxy's credentials to an "
+            "http_client=httpx.AsyncClient(proxy=...) of yours"
+        )
     return base_url.rstrip("/")
 
 
@@ -124,6 +136,7 @@ class MoniteClient:
     _core: ClientCore
     _options: CallOptions
     _owner: bool
+    _parent: MoniteClient | None = None
 
     def __init__(
         self,
@@ -175,14 +188,19 @@ class MoniteClient:
     def _attach(self, core: ClientCore, options: CallOptions) -> None:
         self._core = core
         self._options = options
-        self.mailbox_domains: MailboxDomains = MailboxDomains(self._run, traced=self._traced)
+        # Partials of the core, not bound methods: a view is then no reference cycle, and is
+        # freed the moment it is dropped.
+        runner = functools.partial(core.run, options)
+        self.mailbox_domains: MailboxDomains = MailboxDomains(
+            runner, traced=functools.partial(_call_scope, core, options)
+        )
         """Create, list, verify and delete mailbox domains."""
         client_id, secret = core.credentials if core.credentials else (None, None)
         self.auth: AuthResource = AuthResource(
-            self._run, core.provider, client_id=client_id, client_secret=secret
+            runner, core.provider, client_id=client_id, client_secret=secret
         )
         """The client's own token: `await monite.auth.revoke()`."""
-        self.with_raw_response: RawCalls = RawCalls(self)
+        self.with_raw_response: RawCalls = RawCalls(runner)
         """`call()` returning a `RawResponse`: `await monite.with_raw_response.call(op, ...)`."""
 
     # -- per-call options ------------------------------------------------------------------
@@ -216,6 +234,9 @@ class MoniteClient:
         )
         view = MoniteClient.__new__(MoniteClient)
         view._owner = False
+        # The client that owns the pool lives as long as any view of it: a view of a client
+        # made on the fly (`MoniteClient().with_options(...)`) must not see it collected.
+        view._parent = self if self._owner else self._parent
         view._attach(self._core, options)
         return view
 
@@ -323,16 +344,20 @@ class MoniteClient:
     async def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         return await self._core.run(self._options, operation, *args, **kwargs)
 
-    def _traced(self, operation: str) -> AbstractContextManager[object]:
-        # The span a resource method opens before anything is checked, for the pipeline to fill.
-        return self._core.tracing.operation(operation, api_version=self._options.api_version)
+
+@contextlib.contextmanager
+def _call_scope(core: ClientCore, options: CallOptions, operation: str) -> Iterator[None]:
+    """What a resource method opens before anything else: its span, and its deadline, which
+    every request it makes (a create's lookup after a 409 too) shares."""
+    with core.tracing.operation(operation, api_version=options.api_version), call_budget(options.deadline):
+        yield
 
 
 class RawCalls:
     """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
 
-    def __init__(self, client: MoniteClient) -> None:
-        self._client = client
+    def __init__(self, run: Runner) -> None:
+        self._run = run
 
     def __repr__(self) -> str:
         return "RawCalls()"
@@ -340,7 +365,7 @@ class RawCalls:
     async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
         """As `MoniteClient.call`, returning the answer's status, headers, request id,
         attempts, elapsed time and rate limit; `parse()` is the parsed model."""
-        outcome = await self._client._run(resolve_operation(operation), *args, **kwargs)
+        outcome = await self._run(resolve_operation(operation), *args, **kwargs)
         return RawResponse(outcome, _parsed)
 
 
@@ -361,4 +386,4 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
         parsed_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))
     except ValueError:
         raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
-    return parsed_id, secret
+    return parsed_id, SecretStr(secret)  # shown as '[redacted]' in any repr or traceback

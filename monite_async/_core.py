@@ -108,7 +108,7 @@ class ClientCore:
         self.closed = False
         self.loop = LoopBinding()
         self.asyncio_only = is_asyncio_only(network)
-        self.window = RateWindow()
+        self.window = RateWindow(hold_sleep=retry_policy.sleep if retry_policy is not None else None)
         self.gate = SendGate(
             network,
             connections=connections,

@@ -43,6 +43,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._rate_limit import RateLimitHold
 from ._request_state import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, request_state
 from ._transports import ASYNCIO_ONLY_TEXT, TLSError
 
@@ -129,7 +130,7 @@ def _reason(status: int) -> str:
 
 def _attempts(message: httpx.Request | httpx.Response) -> int:
     if isinstance(message, httpx.Request):
-        return request_state(message).attempts
+        return request_state(message).sends
     return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
 
 
@@ -140,7 +141,7 @@ def from_response(response: httpx.Response, *, operation: str, redactor: Redacto
     """The typed error for a non-2xx answer (the body must have been read)."""
     status = response.status_code
     parsed = error_body(response)
-    field_errors = _field_errors(parsed.payload) if status == 422 else ()
+    field_errors = _field_errors(parsed.payload, redactor) if status == 422 else ()
     fields = _ApiErrorFields(
         status_code=status,
         request_id=request_id(response),
@@ -202,7 +203,7 @@ def _no_token_endpoint(url: httpx.URL) -> str:
     )
 
 
-def _field_errors(payload: object) -> tuple[FieldError, ...]:
+def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]:
     if not isinstance(payload, dict) or not isinstance(payload.get("detail"), list):
         return ()
     found: list[FieldError] = []
@@ -211,9 +212,9 @@ def _field_errors(payload: object) -> tuple[FieldError, ...]:
             continue
         raw_loc = item.get("loc")
         loc = tuple(x for x in raw_loc if isinstance(x, str | int)) if isinstance(raw_loc, list) else ()
-        found.append(
-            FieldError(location=loc, message=str(item.get("msg", "")), type=str(item.get("type", "")))
-        )
+        # Redacted: a server may echo the value it refused (a secret, a token) in its words.
+        message = redactor.text(str(item.get("msg", "")))
+        found.append(FieldError(location=loc, message=message, type=redactor.text(str(item.get("type", "")))))
     return tuple(found)
 
 
@@ -232,6 +233,14 @@ def from_send_failure(
             f"{MoniteTimeoutError.default_message}: {type(failure).__name__}",
             operation=operation,
             attempts=attempts,
+        )
+    if isinstance(failure, RateLimitHold):
+        return RateLimitError(
+            f"{failure}; not sent",
+            status_code=429,
+            operation=operation,
+            attempts=attempts,
+            retry_after=failure.retry_after,
         )
     if isinstance(failure, TLSError):
         return MoniteConnectionError(
@@ -383,7 +392,8 @@ def bad_version_argument(operation: str, *, pinned: str, got: object) -> Invalid
 
 
 def bad_arguments(operation: str, failure: Exception, redactor: Redactor) -> InvalidRequestError:
-    detail = redactor.text(str(failure))[:300]
+    # Named as the user called it, not as the generated module's private function is.
+    detail = redactor.text(str(failure)).replace("_get_kwargs()", f"{operation}()")[:300]
     return InvalidRequestError(
         f"{operation}: bad arguments: {type(failure).__name__}: {detail}", operation=operation
     )

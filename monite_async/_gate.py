@@ -1,8 +1,10 @@
 """The send gate: the last step before the network, once per attempt.
 
 In this order, each attempt
-1. waits for room in Monite's rate window (and any `Retry-After` hold) and the pacer;
-2. waits for one of the client's connection slots (as many as its pool has connections),
+1. waits for room in Monite's rate window (and any `Retry-After` hold) and the pacer; a
+   wait that would pass the call's deadline is not taken (RateLimitHold);
+2. waits for one of the client's connection slots (as many as its pool has connections,
+   no longer than the pool timeout),
    so requests queue here, first come first served, instead of in httpx's pool, whose
    queue is scanned whole for every request;
 3. only then is signed with the bearer token, so no token goes stale while its request
@@ -17,7 +19,8 @@ be the very ones waiting for that token, and they hold no connection while they 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import httpx
@@ -25,6 +28,7 @@ import httpx
 from ._rate_limit import Pacer, RateWindow, parse_rate_limit
 from ._request_state import request_state
 from ._tracing import Tracing
+from ._transports import CLOSED_TEXT
 
 __all__ = ["SendGate"]
 
@@ -47,6 +51,7 @@ class SendGate(httpx.AsyncBaseTransport):
         self.tracing = tracing if tracing is not None else Tracing()
         self._connections = connections
         self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
+        self._closed = False
         self.window = window
         self._pacer = pacer
         self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
@@ -56,15 +61,21 @@ class SendGate(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         state = request_state(request)
-        await self.window.admit()
+        # RateLimitHold past the deadline: nothing taken.
+        await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
+        state.waited_out_hold = False
         rate = None
         try:
-            if self._pacer is not None:
-                await self._pacer.wait()
             if not state.sign:
+                # The token request: no pacing and no slot, for the slot holders may be the
+                # very requests waiting for this token.
+                self._check_open()
                 response = await self._send(request)
             else:
-                async with self._get_slots():
+                if self._pacer is not None:
+                    await self._pacer.wait()
+                async with self._slot(request):
+                    self._check_open()  # aclose() may have run while this request waited
                     if self.signer is not None:
                         await self.signer(request)
                     response = await self._send(request)
@@ -73,10 +84,25 @@ class SendGate(httpx.AsyncBaseTransport):
             self.window.done(rate)
         return response
 
-    def _get_slots(self) -> anyio.Semaphore:
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(CLOSED_TEXT)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, request: httpx.Request) -> AsyncIterator[None]:
+        """One connection slot, waited for no longer than the request's pool timeout."""
         if self._slots is None:
             self._slots = anyio.Semaphore(self._connections)
-        return self._slots
+        timeouts = request.extensions.get("timeout")
+        pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
+        with anyio.move_on_after(pool if isinstance(pool, int | float) else math.inf) as scope:
+            await self._slots.acquire()
+        if scope.cancelled_caught:
+            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         state = request_state(request)
@@ -92,6 +118,7 @@ class SendGate(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._transport.aclose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 
 import httpx
@@ -18,6 +19,8 @@ from ._versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["UNSET_OPTION", "CallOptions", "check_deadline", "check_max_retries", "check_timeout"]
 
+# RFC 9110's token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Headers the client owns: a per-call header may not replace them.
 _RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER})
 
@@ -69,6 +72,8 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise ConfigurationError("headers must map str names to str values")
+        if not _HEADER_NAME.fullmatch(name):
+            raise ConfigurationError(f"header name {name[:40]!r} is not a valid HTTP header name")
         if name.lower() in _RESERVED_HEADERS:
             raise ConfigurationError(
                 f"headers may not set {name!r}: the client signs every request itself, and the "

@@ -18,13 +18,15 @@ So an operation added to the spec works through `call()` with no facade change.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import enum
 import functools
 import logging
 import time
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -48,7 +50,7 @@ from ._request_state import ATTEMPTS_EXTENSION, request_state
 from ._tracing import OperationRecord, Tracing
 from ._versioning import VERSION_HEADER, validate_api_version
 
-__all__ = ["Outcome", "Pipeline", "Runner"]
+__all__ = ["Outcome", "Pipeline", "Runner", "call_budget"]
 
 _logger = logging.getLogger("monite_async")
 
@@ -67,6 +69,25 @@ class Outcome:
 # What the resources are given to run an operation: a client's checked `Pipeline.run`,
 # with that client's options bound.
 Runner = Callable[..., Awaitable[Outcome]]
+
+
+# When the whole call a resource method makes must be over: its requests share one budget.
+_CALL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "monite_async_call_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def call_budget(deadline: float) -> Iterator[None]:
+    """Give every request made inside (unless an outer budget is open) `deadline` seconds in all."""
+    if _CALL_DEADLINE.get() is not None:
+        yield
+        return
+    token = _CALL_DEADLINE.set(time.monotonic() + deadline)
+    try:
+        yield
+    finally:
+        _CALL_DEADLINE.reset(token)
 
 
 def _is_api_version(value: object) -> bool:
@@ -144,7 +165,10 @@ class Pipeline:
         request = self.build(module, name, args, kwargs, options)
         state = request_state(request)
         state.operation = name
-        state.deadline_at = started + options.deadline
+        budget = _CALL_DEADLINE.get()
+        state.deadline_at = (
+            started + options.deadline if budget is None else min(budget, started + options.deadline)
+        )
         state.max_retries = options.max_retries
         if self.tracing.enabled():
             state.url_template = url_template(module, args, self._relative_path(request))
@@ -152,10 +176,10 @@ class Pipeline:
         # The deadline bounds everything: token fetch, waits for a slot or the rate window,
         # attempts and the waits between them. Attempts and waits also shrink to fit it
         # (the retry layer), so this scope fires only for waits nobody could foresee.
-        with anyio.move_on_after(options.deadline) as scope:
+        with anyio.move_on_after(state.deadline_at - started) as scope:
             response = await self.send(request, name, auth=auth)
         if scope.cancelled_caught:
-            raise errors.deadline_passed(name, options.deadline, state.attempts)
+            raise errors.deadline_passed(name, options.deadline, state.sends)
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
         traced.answered(attempts=attempts, request_id=response.headers.get("x-request-id"))
         if not 200 <= response.status_code < 300:

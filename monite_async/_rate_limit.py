@@ -19,6 +19,7 @@ libraries around, aiolimiter and asyncio-throttle, are asyncio-only).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import re
@@ -28,7 +29,10 @@ from collections.abc import Callable, Mapping
 import anyio
 import httpx
 
-__all__ = ["Pacer", "RateLimit", "RateWindow", "parse_rate_limit"]
+from ._transports import PlainTransportError
+from ._waits import Sleep, wait
+
+__all__ = ["Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
 # RateLimit-Reset is delta-seconds in the IETF draft; Monite calls it a timestamp. A value
 # this large can only be a Unix time (about 2001-09-09 onwards).
@@ -36,6 +40,8 @@ _TIMESTAMP_FLOOR = 1e9
 _LEADING_NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)")
 # When an answer says nothing of the window's length, assume Monite's: one second.
 _DEFAULT_WINDOW = 1.0
+# No window is taken to be longer than this, whatever an answer says (a clock far off).
+_MAX_WINDOW = 60.0
 # After the window's reset, wait this much more: our clock and Monite's are not one clock.
 _RESET_MARGIN = 0.05
 
@@ -85,31 +91,57 @@ def parse_rate_limit(
     )
 
 
-class RateWindow:
-    """The client's view of Monite's window; `admit()` before every send, `observe()` after."""
+class RateLimitHold(PlainTransportError):
+    """Not sent: Monite asked this client to wait (a 429's Retry-After, or a spent window)
+    longer than the call's deadline leaves. `retry_after`: seconds the wait still takes."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, message: str, *, retry_after: float, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+        self.retry_after = retry_after
+
+
+class RateWindow:
+    """The client's view of Monite's window; `admit()` before every send, `done()` after.
+
+    `hold_sleep` waits out a 429's Retry-After (a RetryPolicy's sleep; instant under
+    `set_testing(True)`, as retry waits are); the window's own resets are waited for real.
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, hold_sleep: Sleep | None = None
+    ) -> None:
         self._clock = clock
+        self._hold_sleep = hold_sleep
         self._limit: int | None = None
         self._remaining: int | None = None  # None: nothing learned yet, admit everyone
         self._reset_at = -math.inf
-        self._window = _DEFAULT_WINDOW
+        self._recent_resets: collections.deque[float] = collections.deque(maxlen=32)
         self._hold_until = -math.inf
         self._in_flight = 0
 
     def __repr__(self) -> str:
         return f"RateWindow(limit={self._limit}, remaining={self._remaining})"
 
-    async def admit(self) -> None:
+    @property
+    def _window(self) -> float:
+        # The window's length, as the longest time-to-reset of the recent answers (one odd
+        # answer ages out); Monite's per-second headers say one second.
+        return min(_MAX_WINDOW, max(self._recent_resets, default=_DEFAULT_WINDOW))
+
+    async def admit(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> None:
         """Wait until the window has room for one more request, and take it.
 
-        Each pass either admits or sleeps until a known later time, so this never spins;
-        a caller's deadline (a cancel scope) bounds the wait.
+        Raises RateLimitHold, taking nothing, when the wait would pass `deadline_at`. Each
+        pass either admits, raises or sleeps until a known later time: it never spins.
+        `hold_served`: this request has waited out the 429 that set the hold already.
         """
+        held = hold_served
         while True:
             now = self._clock()
-            if now < self._hold_until:
-                await anyio.sleep(self._hold_until - now)
+            if now < self._hold_until and not held:
+                self._check_deadline(self._hold_until, now, deadline_at, "a 429's Retry-After")
+                await wait(self._hold_until - now, self._hold_sleep)
+                held = True  # served, even by an instant test sleep
                 continue
             if self._remaining is None or self._limit is None:
                 break
@@ -119,18 +151,28 @@ class RateWindow:
             if self._remaining > 0:
                 self._remaining -= 1
                 break
+            self._check_deadline(self._reset_at, now, deadline_at, "the rate window's reset")
             await anyio.sleep(self._reset_at - now)
         self._in_flight += 1
+
+    def _check_deadline(self, until: float, now: float, deadline_at: float, what: str) -> None:
+        if until >= deadline_at:
+            raise RateLimitHold(
+                f"Monite's rate limit holds this client for {until - now:.3f} s more ({what}), "
+                "longer than the call's deadline leaves",
+                retry_after=until - now,
+            )
 
     def done(self, rate: RateLimit | None) -> None:
         """An admitted request ended; `rate` is what its answer said (None: no answer or no headers)."""
         self._in_flight = max(0, self._in_flight - 1)
-        if rate is None or rate.limit is None or rate.remaining is None:
-            return
+        if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
+            return  # nothing usable (a limit of 0 would admit nothing ever again)
         now = self._clock()
         if rate.reset_after is not None and rate.reset_after > 0:
-            self._window = max(self._window, min(rate.reset_after, 60.0))
-        reset_at = now + (rate.reset_after if rate.reset_after is not None else self._window) + _RESET_MARGIN
+            self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
+        reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
+        reset_at = now + reset_after + _RESET_MARGIN
         # What Monite counted left, less what we sent that it had not counted yet: it counts
         # every process sharing the credentials, so its figure wins over ours when lower.
         left = max(0, rate.remaining - self._in_flight)
@@ -150,19 +192,24 @@ class RateWindow:
 
 
 class Pacer:
-    """Starts at most `per_second` requests a second, evenly spaced (first come, first served)."""
+    """Starts at most `per_second` requests a second, evenly spaced.
+
+    It paces by the last actual start, not by booked slots: a waiter that is cancelled
+    (its deadline) leaves nothing behind that would delay the others.
+    """
 
     def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._interval = 1.0 / per_second
         self._clock = clock
-        self._next = -math.inf
+        self._last = -math.inf
 
     def __repr__(self) -> str:
         return f"Pacer(per_second={1.0 / self._interval:g})"
 
     async def wait(self) -> None:
-        now = self._clock()
-        start = max(now, self._next)
-        self._next = start + self._interval  # reserved before sleeping: the next caller queues behind
-        if start > now:
-            await anyio.sleep(start - now)
+        while True:
+            gap = self._last + self._interval - self._clock()
+            if gap <= 0:
+                self._last = self._clock()
+                return
+            await anyio.sleep(gap)

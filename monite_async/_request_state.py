@@ -35,8 +35,12 @@ class RequestState:
         url_template: the path as the spec writes it (`/mailbox_domains/{domain_id}`).
         deadline_at: when the whole call must be over (a `time.monotonic()` value; inf: none).
         max_retries: this call's retries after the first attempt; None: the client's.
-        attempts: how many times the request has been sent so far (this pass of the retry layer).
-        sends: how many times it has been sent in all (retries and replays after a refusal).
+        attempts: the retry layer's count in its current pass (a replay after a refused
+            token starts a pass of its own, with the call's retries again).
+        sends: how many times it has been sent in all (retries and replays after a refusal):
+            what every error and RawResponse reports as `attempts`.
+        waited_out_hold: the retry layer has just waited out this request's own 429: the
+            client-wide hold it set is served for this request.
         uncertain: an earlier send failed in a way that leaves unknown whether Monite acted on it.
         sign: the request needs the bearer token (the auth flow says so; the send gate signs).
         generation: the token provider's fetch generation when the call began.
@@ -52,6 +56,7 @@ class RequestState:
     attempts: int = 0
     sends: int = 0
     uncertain: bool = False
+    waited_out_hold: bool = False
     sign: bool = False
     generation: int = 0
     token: Token | None = dataclasses.field(default=None, repr=False)
@@ -71,6 +76,6 @@ def request_state(request: httpx.Request) -> RequestState:
 def finish(request: httpx.Request, response: httpx.Response) -> httpx.Response:
     """Copy what the layers above read onto the final response."""
     state = request_state(request)
-    response.extensions[ATTEMPTS_EXTENSION] = max(1, state.attempts)
+    response.extensions[ATTEMPTS_EXTENSION] = max(1, state.sends)
     response.extensions[UNCERTAIN_EXTENSION] = state.uncertain
     return response

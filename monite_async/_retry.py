@@ -41,16 +41,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
-import anyio.lowlevel
 import httpx
 
 from ._answers import parse_retry_after
 from ._errors import ConfigurationError
-from ._rate_limit import RateWindow
+from ._rate_limit import RateLimitHold, RateWindow
 from ._request_state import RequestState, finish, request_state
 from ._tracing import Tracing
 from ._transports import CLOSED_TEXT, NEVER_SENT, TLSError, plain_transport_error
+from ._waits import is_testing, set_testing, wait
 
 __all__ = [
     "RetryPolicy",
@@ -61,6 +60,11 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("monite_async")
+
+# Failures no retry can fix: a wrong scheme or an untrusted certificate; a request httpx
+# refuses to write (a bad header name) or a scheme it does not speak; and the client's own
+# hold (a Retry-After or spent rate window that outlasts the call's deadline).
+_PERMANENT = (TLSError, RateLimitHold, httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 
 # 501 and 505 say the server will never do this; every other 5xx may pass.
 _PERMANENT_5XX = frozenset({501, 505})
@@ -73,29 +77,6 @@ def is_retryable_status(status: int) -> bool:
     [408, 429, 500, 503, 520]
     """
     return status in (408, 429) or (500 <= status <= 599 and status not in _PERMANENT_5XX)
-
-
-_testing = False
-
-
-def set_testing(testing: bool) -> None:
-    """Make every retry wait instant (process-wide) while still logging each wait's length.
-
-    Meant for test suites, in the spirit of `stamina.set_testing`:
-
-        @pytest.fixture(autouse=True)
-        def instant_retries():
-            monite_async.set_testing(True)
-            yield
-            monite_async.set_testing(False)
-    """
-    global _testing
-    _testing = testing
-
-
-def is_testing() -> bool:
-    """Whether `set_testing(True)` is in effect."""
-    return _testing
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -177,6 +158,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
             if isinstance(outcome, httpx.Response):
                 await outcome.aclose()  # read already: its connection is back in the pool
             await self._wait(request, state.attempts, max_retries, delay, outcome)
+            # Its own wait covered the Retry-After: the hold it set is for the other requests.
+            state.waited_out_hold = isinstance(outcome, httpx.Response) and outcome.status_code == 429
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
         """One send; a failure is returned (plain, nothing chained), not raised."""
@@ -198,11 +181,14 @@ class RetryTransport(httpx.AsyncBaseTransport):
         status = outcome.status_code if isinstance(outcome, httpx.Response) else None
         asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
         if status == 429 and self._window is not None:
-            self._window.hold(asked if asked is not None else self.policy.backoff(state.attempts))
+            # Never longer than the client would wait for one call: a longer ask fails that
+            # call with its Retry-After (below) without freezing every other one for it.
+            hold = asked if asked is not None else self.policy.backoff(state.attempts)
+            self._window.hold(min(hold, self.policy.max_retry_after))
         if status is not None and not is_retryable_status(status):
             return None
-        if isinstance(outcome, TLSError) or state.attempts > max_retries:
-            return None  # TLS: a wrong scheme or an untrusted certificate stays wrong
+        if isinstance(outcome, _PERMANENT) or state.attempts > max_retries:
+            return None  # sending it again cannot help (see _PERMANENT)
         if asked is not None and asked > self.policy.max_retry_after:
             self._log_no_retry(
                 request, state, status, asked, f"more than the {self.policy.max_retry_after:.3f} s allowed"
@@ -210,7 +196,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
             return None
         delay = max(self.policy.backoff(state.attempts), asked or 0.0)
         if time.monotonic() + delay >= state.deadline_at:
-            self._log_no_retry(request, state, status, delay, "past the call's deadline")
+            self._log_no_retry(
+                request, state, status, delay, "past the call's deadline", type(outcome).__name__
+            )
             return None
         # Going to retry: did the failed attempt leave unknown whether Monite acted on it?
         if status is None:
@@ -220,13 +208,19 @@ class RetryTransport(httpx.AsyncBaseTransport):
         return delay
 
     def _log_no_retry(
-        self, request: httpx.Request, state: RequestState, status: int | None, wait: float, why: str
+        self,
+        request: httpx.Request,
+        state: RequestState,
+        status: int | None,
+        wait: float,
+        why: str,
+        what: str = "a connection failure",
     ) -> None:
         _logger.info(
             "Not retrying %s %s after %s: the wait of %.3f s is %s",
             request.method,
             request.url.path,
-            f"HTTP {status}" if status is not None else "a connection failure",
+            f"HTTP {status}" if status is not None else what,
             wait,
             why,
             extra={"monite_attempt": state.attempts, "monite_status": status, "monite_retry_after": wait},
@@ -261,12 +255,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             },
         )
         self._tracing.waiting(operation=request_state(request).operation, delay=delay, reason=str(cause))
-        if self.policy.sleep is not None:
-            await self.policy.sleep(delay)
-        elif _testing:
-            await anyio.sleep(0)  # noqa: ASYNC115 - a wait of 0 s, as a spy on sleep sees it
-        else:
-            await anyio.sleep(delay)
+        await wait(delay, self.policy.sleep)
 
     async def aclose(self) -> None:
         self._closed = True

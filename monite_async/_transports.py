@@ -36,6 +36,7 @@ __all__ = [
     "NEVER_SENT",
     "ApiHttpClient",
     "CallerClientTransport",
+    "PlainTransportError",
     "TLSError",
     "aiohttp_transport",
     "is_asyncio_only",
@@ -57,7 +58,12 @@ ASYNCIO_ONLY_TEXT = (
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class TLSError(httpx.ConnectError):
+class PlainTransportError(httpx.TransportError):
+    """A transport failure the facade made itself: plain already (nothing chained, no
+    header in its text), so `plain_transport_error` passes it on as it is."""
+
+
+class TLSError(httpx.ConnectError, PlainTransportError):
     """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
 
     `reason` is "certificate" (verification failed) or "protocol" (the other side does
@@ -262,6 +268,8 @@ def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.T
         # for to ConnectTimeout, a dropped connection included: that would surface as a
         # timeout. Give it the error httpx itself raises.
         return _from_aiohttp(exc.__cause__, request)
+    if isinstance(exc, PlainTransportError) and exc.__cause__ is None and exc.__context__ is None:
+        return exc
     if isinstance(exc, TLSError):
         return TLSError(str(exc), reason=exc.reason, request=request)
     if isinstance(exc, httpx.TransportError):

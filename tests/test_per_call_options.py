@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+import warnings
 import weakref
 
 import anyio
@@ -148,7 +149,8 @@ def test_ten_thousand_views_leak_nothing() -> None:
         monite._core.closed = True
     assert [ref for ref in alive if ref() is not None] == []  # every view was collected
     assert grown < 1_000_000, grown  # the weakrefs themselves are about 0.8 MB... of 10,000
-    assert len(gc.get_referrers(monite._core)) <= 2  # only the client (and this frame) hold it
+    holders = [r for r in gc.get_referrers(monite._core) if isinstance(r, MoniteClient)]
+    assert holders == [monite]  # no view is left holding the core
 
 
 # -- raw responses ---------------------------------------------------------------------
@@ -270,7 +272,7 @@ async def test_what_is_retried(loopback: LoopbackServer, status: int, attempts: 
 
 
 async def test_a_429_holds_the_whole_client_not_only_the_call_that_got_it(loopback: LoopbackServer) -> None:
-    async with loopback.client(retry_policy=INSTANT) as monite:
+    async with loopback.client() as monite:  # real waits: the hold is what is measured
         await monite.mailbox_domains.list()  # a token first
         loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "1"}))
         finished: dict[str, float] = {}
@@ -288,3 +290,154 @@ async def test_a_429_holds_the_whole_client_not_only_the_call_that_got_it(loopba
     assert finished["first"] - started >= 0.95  # its own Retry-After
     assert finished["second"] - started >= 0.95  # the neighbour's Retry-After held it too
     assert loopback.count("GET", "/mailbox_domains") == 1 + 2 + 1
+
+
+# -- what an independent review found, each fixed ------------------------------------------
+
+
+async def test_calls_queued_when_the_client_closes_are_not_sent_afterwards(loopback: LoopbackServer) -> None:
+    monite = loopback.client(limits=httpx.Limits(max_connections=1))
+    await monite.mailbox_domains.list()
+    loopback.script("GET", "/mailbox_domains", *[Reply(200, json={"data": []}, delay=0.5)] * 3)
+    async with anyio.create_task_group() as group:
+        results: list[object] = []
+
+        async def one() -> None:
+            try:
+                results.append(await monite.mailbox_domains.list())
+            except ClientStateError as exc:
+                results.append(exc)
+
+        for _ in range(3):
+            group.start_soon(one)
+        await anyio.sleep(0.2)  # one on the wire, two queued for the only slot
+        sent_before_close = loopback.count("GET", "/mailbox_domains")
+        await monite.aclose()
+    assert loopback.count("GET", "/mailbox_domains") == sent_before_close  # nothing after aclose()
+    assert sum(isinstance(r, ClientStateError) for r in results) >= 2
+
+
+def test_a_view_of_a_client_made_on_the_fly_keeps_it_alive() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        view = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1").with_options(timeout=5)
+        gc.collect()  # the client that owns the pool is not collected under the view
+        assert not view.closed
+    owner = view._parent
+    assert owner is not None
+    owner._core.closed = True  # never used: nothing to close
+
+
+async def test_a_creates_lookup_after_409_shares_the_calls_deadline(loopback: LoopbackServer) -> None:
+    async with loopback.client(deadline=1.0, retry_policy=INSTANT) as monite:
+        await monite.mailbox_domains.list()
+        loopback.add_domain("a.example.com")
+        loopback.script("POST", "/mailbox_domains", Reply(503, delay=0.3), error(409, "exists"))
+        loopback.script("GET", "/mailbox_domains", Reply(200, json={"data": loopback.domains}, delay=2.0))
+        started = time.monotonic()
+        with pytest.raises(MoniteTimeoutError):
+            await monite.mailbox_domains.create("a.example.com")
+        assert time.monotonic() - started < 1.3  # one budget for the create and its lookup
+
+
+async def test_attempts_count_every_send_replays_included(loopback: LoopbackServer) -> None:
+    from loopback_server import STALE_MESSAGE
+
+    async with loopback.client(retry_policy=INSTANT) as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(503, "busy"), error(401, STALE_MESSAGE))
+        raw = await monite.mailbox_domains.with_raw_response.list()
+    assert raw.attempts == 3  # 503, 401, then the replay's 200
+    assert loopback.count("GET", "/mailbox_domains") == 1 + 3
+
+
+async def test_the_pool_timeout_bounds_the_wait_for_a_connection_slot(loopback: LoopbackServer) -> None:
+    timeout = httpx.Timeout(10.0, pool=0.3)
+    limits = httpx.Limits(max_connections=1)
+    async with loopback.client(limits=limits, timeout=timeout, max_retries=0) as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", Reply(200, json={"data": []}, delay=2.0))
+        async with anyio.create_task_group() as group:
+            group.start_soon(monite.mailbox_domains.list)
+            await anyio.sleep(0.1)
+            started = time.monotonic()
+            with pytest.raises(MoniteTimeoutError, match="PoolTimeout"):
+                await monite.mailbox_domains.list()
+            assert time.monotonic() - started < 1.0
+
+
+def test_a_bad_header_name_is_refused_where_it_is_given() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        for name in ("X-Trace\r\nX-Evil", "X Trace", ""):
+            with pytest.raises(ConfigurationError, match="header name"):
+                monite.with_options(headers={name: "1"})
+    finally:
+        monite._core.closed = True
+
+
+async def test_a_token_callable_that_raises_is_named_not_mistaken_for_a_closed_client(
+    loopback: LoopbackServer,
+) -> None:
+    async def sealed() -> str:
+        raise RuntimeError("vault sealed")
+
+    async with loopback.client(token=sealed) as monite:
+        with pytest.raises(ConfigurationError, match="the token callable raised RuntimeError") as info:
+            await monite.mailbox_domains.list()
+    assert isinstance(info.value.__cause__, RuntimeError)  # the app's own, for its traceback
+    assert loopback.count() == 0
+
+
+async def test_a_422_echoing_a_secret_is_redacted_in_its_field_errors(loopback: LoopbackServer) -> None:
+    from loopback_server import CLIENT_SECRET
+
+    detail = [
+        {"loc": ["body", "client_secret"], "msg": f"{CLIENT_SECRET} is not active", "type": "value_error"}
+    ]
+    loopback.script("POST", "/auth/token", Reply(422, json={"detail": detail}))
+    async with loopback.client() as monite:
+        with pytest.raises(MoniteAPIError) as info:
+            await monite.mailbox_domains.list()
+    said = str(info.value) + repr(info.value) + repr(getattr(info.value, "field_errors", ()))
+    assert CLIENT_SECRET not in said
+
+
+def test_a_base_url_with_credentials_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="user name or password"):
+        MoniteClient(token="app-token-123", base_url="https://gw:gateway-pass-123@proxy.example/v1")
+
+
+def test_views_are_no_reference_cycles() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        gc.disable()
+        try:
+            refs = [weakref.ref(monite.with_options(timeout=5)) for _ in range(100)]
+            assert [r for r in refs if r() is not None] == []  # freed without the collector
+        finally:
+            gc.enable()
+    finally:
+        monite._core.closed = True
+
+
+async def test_no_secret_in_a_tracebacks_recorded_locals(loopback: LoopbackServer) -> None:
+    import traceback
+
+    from loopback_server import CLIENT_SECRET
+
+    from monite_async import AuthenticationError
+
+    loopback.script("POST", "/auth/token", error(401, "Wrong client credentials"))
+    async with loopback.client() as monite:
+        with pytest.raises(AuthenticationError) as info:
+            await monite.mailbox_domains.list()
+        # As Sentry and other error trackers record them: every frame's locals, by repr.
+        raised = info.value
+        inside = raised.__traceback__.tb_next if raised.__traceback__ else None  # past this test's frame
+        recorded = "".join(
+            traceback.TracebackException(type(raised), raised, inside, capture_locals=True).format()
+        )
+        assert "client_secret" in recorded  # the payload is among the locals...
+        assert CLIENT_SECRET not in recorded  # ...but its secret shows as '[redacted]'
+        assert CLIENT_SECRET not in repr(monite._core.credentials)

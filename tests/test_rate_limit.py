@@ -7,9 +7,9 @@ import time
 import anyio
 import pytest
 from concurrently import gather
-from loopback_server import LoopbackServer
+from loopback_server import LoopbackServer, Reply, error
 
-from monite_async import MoniteClient, RateLimit
+from monite_async import MoniteClient, RateLimit, RateLimitError
 from monite_async._rate_limit import RateWindow, parse_rate_limit
 from monite_async.testing import FakeMonite
 
@@ -109,3 +109,67 @@ def test_max_requests_per_second_must_be_a_positive_number(bad: object) -> None:
 
     with pytest.raises(ConfigurationError, match="max_requests_per_second"):
         MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1", max_requests_per_second=bad)  # type: ignore[arg-type]
+
+
+# -- holds and windows that must not freeze the client ------------------------------------
+
+
+async def test_a_long_retry_after_fails_its_call_and_holds_the_others_no_longer_than_allowed(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client(deadline=3) as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "3600"}))
+        with pytest.raises(RateLimitError) as first:
+            await monite.mailbox_domains.list()
+        assert first.value.retry_after == 3600
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as held:  # the hold (capped at 60 s) outlasts 3 s
+            await monite.mailbox_domains.list()
+        assert time.monotonic() - started < 0.5  # failed now, not at its deadline
+        assert held.value.retry_after is not None
+        assert 55 < held.value.retry_after <= 60
+        assert held.value.attempts == 0  # nothing was sent
+        assert "deadline" in held.value.message
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_set_testing_makes_a_retry_after_hold_instant(loopback: LoopbackServer) -> None:
+    import monite_async
+
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "3"}))
+        monite_async.set_testing(True)
+        try:
+            started = time.monotonic()
+            await gather(monite.mailbox_domains.list(), monite.mailbox_domains.list())
+            took = time.monotonic() - started
+        finally:
+            monite_async.set_testing(False)
+    assert took < 1.0, took
+
+
+async def test_a_limit_of_zero_does_not_freeze_the_client(loopback: LoopbackServer) -> None:
+    zero = {"RateLimit-Limit": "0", "RateLimit-Remaining": "0", "RateLimit-Reset": "1"}
+    async with loopback.client(deadline=2) as monite:
+        loopback.script("GET", "/mailbox_domains", Reply(200, json={"data": []}, headers=zero))
+        await monite.mailbox_domains.list()
+        assert await monite.mailbox_domains.list() == []  # admitted: a limit below 1 means nothing
+
+
+def test_one_odd_reset_ages_out_of_the_windows_length() -> None:
+    window = RateWindow()
+    window.done(RateLimit(limit=30, remaining=29, reset_after=20.0))
+    assert window._window == 20.0
+    for _ in range(32):
+        window.done(RateLimit(limit=30, remaining=29, reset_after=1.0))
+    assert window._window == 1.0
+
+
+async def test_pacing_never_stops_traffic_when_callers_give_up(loopback: LoopbackServer) -> None:
+    async with loopback.client(deadline=1.0, max_requests_per_second=2) as monite:
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(6)), return_exceptions=True)
+        assert sum(1 for r in results if r == []) >= 2  # the token request was not paced
+        for _ in range(3):  # those that gave up left nothing booked: each later call gets through
+            assert await monite.mailbox_domains.list() == []

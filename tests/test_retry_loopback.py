@@ -230,7 +230,7 @@ async def test_set_testing_makes_waits_instant_but_still_logged(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("monite_async._retry.anyio.sleep", spy)
+    monkeypatch.setattr("monite_async._waits.anyio.sleep", spy)
     caplog.set_level(logging.INFO, logger="monite_async")
     loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "45"}))
     monite_async.set_testing(True)

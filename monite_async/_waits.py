@@ -1,0 +1,46 @@
+"""How the client waits before a retry or out a server's `Retry-After`, and the switch that
+makes those waits instant in tests (in the spirit of `stamina.set_testing`).
+
+    monite_async.set_testing(True)   # every retry wait and Retry-After hold takes no time
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+__all__ = ["Sleep", "is_testing", "set_testing", "wait"]
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_testing = False
+
+
+def set_testing(testing: bool) -> None:
+    """Make every retry wait (and every `Retry-After` hold) instant, process-wide, while
+    still logging each wait's length. Meant for test suites:
+
+        @pytest.fixture(autouse=True)
+        def instant_retries():
+            monite_async.set_testing(True)
+            yield
+            monite_async.set_testing(False)
+    """
+    global _testing
+    _testing = testing
+
+
+def is_testing() -> bool:
+    """Whether `set_testing(True)` is in effect."""
+    return _testing
+
+
+async def wait(seconds: float, sleep: Sleep | None = None) -> None:
+    """Wait `seconds`: with `sleep` if given (a RetryPolicy's), instantly under set_testing."""
+    if sleep is not None:
+        await sleep(seconds)
+    elif _testing:
+        await anyio.sleep(0)  # noqa: ASYNC115 - a wait of 0 s, as a spy on sleep sees it
+    else:
+        await anyio.sleep(seconds)
