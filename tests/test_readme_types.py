@@ -37,6 +37,7 @@ CHECKED_HERE = {
     "## Quickstart": ["quickstart.py"],
     "### In a web app": ["web_app.py"],
     "### Faster under high concurrency": ["fast.py"],
+    "### Under trio": ["under_trio.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }
 CHECKED_ELSEWHERE = {
