@@ -23,10 +23,14 @@ The transports: a test that uses `loopback` (through `transport_name`) runs on h
 transport and on the aiohttp backend, except under trio, where aiohttp cannot run (that is
 tested once, as a ConfigurationError, in tests/test_misconfiguration.py).
 
+`--event-loops=asyncio` (scripts/other_pythons.py passes it for the reruns on 3.12 and 3.13,
+to keep `make test` short) deselects the trio half; the summary says so.
+
 That the trio half really runs: each trio test's body is wrapped in a probe that records
 the run only if it executes under trio (sniffio says "trio" and a trio token exists).
 `pytest_sessionfinish` fails the session when a selected trio test ran its body without the
-probe seeing trio, or when a module marked for trio ran asyncio tests and no trio one; the
+probe seeing trio, or when one of the socket suites ran asyncio tests but had no trio test
+collected at all (its trio half was lost, not deselected by -k, -m or --event-loops); the
 terminal summary prints the count per module.
 """
 
@@ -62,6 +66,8 @@ SOCKET_SUITES = frozenset(
 
 class _TrioRuns:
     def __init__(self) -> None:
+        self.enabled: tuple[str, ...] = LOOPS  # --event-loops
+        self.collected: collections.Counter[str] = collections.Counter()  # module -> trio items
         self.selected: set[str] = set()  # trio items selected to run
         self.called: set[str] = set()  # trio items whose call phase ran
         self.probed: collections.Counter[str] = collections.Counter()  # nodeid -> runs seen under trio
@@ -69,6 +75,15 @@ class _TrioRuns:
 
 
 _runs = _TrioRuns()  # this session's (reset by pytest_configure)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--event-loops",
+        default=",".join(LOOPS),
+        help="comma-separated loops to run the event_loops-marked tests on (default: asyncio,trio); "
+        "the others' items are deselected",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,6 +94,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     global _runs
     _runs = _TrioRuns()
+    enabled = tuple(
+        name.strip() for name in str(config.getoption("--event-loops")).split(",") if name.strip()
+    )
+    if not enabled or set(enabled) - set(LOOPS):
+        raise pytest.UsageError(f"--event-loops takes some of {','.join(LOOPS)}, got {enabled}")
+    _runs.enabled = enabled
 
 
 @pytest.fixture
@@ -172,10 +193,20 @@ def _loop_of(item: pytest.Item) -> str | None:
     return None if callspec is None else callspec.params.get("event_loop_name")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: count every trio item collected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for index, item in enumerate(items):
         if isinstance(item, pytest.Function) and _loop_of(item) == "trio":
             items[index] = _as_trio_item(item)
+            _runs.collected[_module(item.nodeid)] += 1
+    off = [item for item in items if (_loop_of(item) or _runs.enabled[0]) not in _runs.enabled]
+    if off:
+        config.hook.pytest_deselected(items=off)
+        items[:] = [item for item in items if item not in off]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -226,10 +257,9 @@ def _problems(state: _TrioRuns) -> list[str]:
         problems.append(
             f"{len(unprobed)} trio test(s) ran without their body running under trio, e.g. {unprobed[0]}"
         )
-    trio_by_module = collections.Counter(nodeid.split("::")[0].rsplit("/", 1)[-1] for nodeid in state.probed)
     for module, asyncio_runs in sorted(state.asyncio_called.items()):
-        if module in SOCKET_SUITES and asyncio_runs and not trio_by_module[module]:
-            problems.append(f"{module}: {asyncio_runs} test(s) ran on asyncio and none on trio")
+        if module in SOCKET_SUITES and asyncio_runs and not state.collected[module]:
+            problems.append(f"{module}: {asyncio_runs} test(s) ran on asyncio, and it has no trio test")
     return problems
 
 
@@ -243,11 +273,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     state = _runs
     if not state.selected and not state.asyncio_called:
         return
-    by_module = collections.Counter(nodeid.split("::")[0].rsplit("/", 1)[-1] for nodeid in state.probed)
+    by_module = collections.Counter(_module(nodeid) for nodeid in state.probed)
     counts = ", ".join(f"{module} {n}" for module, n in sorted(by_module.items())) or "none"
+    off = "" if "trio" in state.enabled else "; the trio half deselected by --event-loops"
     terminalreporter.write_line(
         f"event loops: {sum(state.asyncio_called.values())} socket-suite runs on asyncio, "
-        f"{sum(state.probed.values())} on trio ({counts})"
+        f"{sum(state.probed.values())} on trio ({counts}){off}"
     )
     for problem in _problems(state):
         terminalreporter.write_line(f"event loops: FAILED: {problem}", red=True)
