@@ -1,7 +1,8 @@
 """Shared test set-up."""
 
-# The fake Monite's fixtures (fake_monite, fake_monite_server), as users enable them.
-pytest_plugins = ["monite_async.testing.pytest_plugin"]
+# The fake Monite's fixtures (fake_monite, fake_monite_server), as users enable them; and
+# tests/event_loops.py: the socket suites on asyncio (pytest-asyncio) and trio (anyio's plugin).
+pytest_plugins = ["monite_async.testing.pytest_plugin", "event_loops"]
 
 
 # --- Socket tests of monite_async (tests/loopback_server.py) --------------------------------
@@ -15,19 +16,21 @@ import monite_async  # noqa: E402
 from monite_async.testing import FakeMonite  # noqa: E402
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
-async def loopback(request: pytest.FixtureRequest) -> AsyncIterator[LoopbackServer]:
+@pytest.fixture
+def loopback(transport_name: str) -> Iterator[LoopbackServer]:
     """A scriptable HTTP/1.1 server on 127.0.0.1, on an ephemeral port, for one test.
 
-    Every test using it runs twice: its `client()` on httpx's own transport, and on the
-    opt-in aiohttp backend (`monite_async.aiohttp_transport`), which must behave the same.
+    Every test using it runs on httpx's own transport and on the opt-in aiohttp backend
+    (`monite_async.aiohttp_transport`), which must behave the same (`transport_name`, see
+    tests/event_loops.py): its `client()` is built on that one. The server runs its own
+    asyncio loop in a thread, so the test may run under asyncio or trio (aiohttp: asyncio only).
     """
-    server = LoopbackServer(backend=request.param)
-    await server.start()
+    server = LoopbackServer(backend=transport_name)
+    server.open()
     try:
         yield server
     finally:
-        await server.stop()
+        server.close()
 
 
 @pytest.fixture

@@ -12,19 +12,36 @@ answering.
 
 Raw asyncio rather than an ASGI server: a test must control the socket (drop it, delay it)
 and send statuses such as 520 or 599 verbatim.
+
+The server runs its own asyncio loop in a background thread, so the test itself may run
+under asyncio or trio (the `loopback` fixture starts and stops it synchronously; `await
+start()` / `await stop()` do the same from any event loop). What that means for a test:
+
+- A scripted handler (`Handler`) runs in the server's thread. It may call this server's
+  methods (`add_domain`, `count`, ...), but must not touch the test's event-loop objects
+  (an `anyio.Event`, an `asyncio.Future`, a task): to wait for a request, the test calls
+  `await server.wait_for(...)`; to block a reply, script `Reply(delay=...)`.
+- The server's records and state (`requests`, `valid_tokens`, `domains`, the scripts) are
+  changed under `lock` in the server thread; `recorded()`, `count()`, `script()`,
+  `add_domain()` and `revoke_all_tokens()` take it too. Read the plain attributes directly
+  only when no request is in flight (after the client's `async with` block, say).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import http
 import itertools
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+import anyio
 
 from monite_async import DEFAULT_LIMITS, MoniteClient, aiohttp_transport
 
@@ -35,6 +52,8 @@ CLIENT_SECRET = "loopback-very-secret-value-42"
 STALE_MESSAGE = "The token has been revoked, expired or not found."
 BASE_PATH = "/v1"
 _MAX_BODY = 1_000_000
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
 
 
 @dataclasses.dataclass
@@ -79,7 +98,8 @@ def error(status: int, message: str, **headers: str) -> Reply:
 
 
 class LoopbackServer:
-    """Start with `await start()`, stop with `await stop()` (the `loopback` fixture does both)."""
+    """Start with `open()` (or `await start()`), stop with `close()` (or `await stop()`); the
+    `loopback` fixture does both. Stopping twice is fine."""
 
     def __init__(self, *, backend: str = "httpx") -> None:
         self.backend = backend  # the transport `client()` builds on: "httpx" or "aiohttp"
@@ -95,25 +115,74 @@ class LoopbackServer:
         )
         self._token_numbers = itertools.count(1)
         self._request_ids = itertools.count(1)
-        self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lock = threading.RLock()  # the server thread's changes to the records and state
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._failure: BaseException | None = None
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------
 
+    def open(self) -> None:
+        """Start serving from a background thread (its own asyncio loop); returns once listening."""
+        if self._thread is not None:
+            raise RuntimeError("this LoopbackServer was started already")
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="loopback-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(_START_TIMEOUT):
+            raise RuntimeError(f"the loopback server did not start within {_START_TIMEOUT} s")
+        if self._failure is not None:
+            raise RuntimeError("the loopback server could not start") from self._failure
+
+    def close(self) -> None:
+        """Stop serving: close the listener, end every connection, join the thread (idempotent)."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None or not thread.is_alive():
+            return
+        if loop is not None and stopping is not None:
+            # RuntimeError: the loop closed meanwhile, and the thread is ending on its own.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join(_STOP_TIMEOUT)
+        if thread.is_alive():
+            raise RuntimeError(f"the loopback server did not stop within {_STOP_TIMEOUT} s")
+
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """`open()`, from any event loop (asyncio or trio) without blocking it."""
+        await anyio.to_thread.run_sync(self.open)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
+        """`close()`, from any event loop (asyncio or trio) without blocking it."""
+        await anyio.to_thread.run_sync(self.close)
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready))
+        except BaseException as exc:  # reported by open(), which is waiting on `ready`
+            self._failure = exc
+        finally:
+            ready.set()
+            loop.close()
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=5)
+            await server.wait_closed()
 
     @property
     def base_url(self) -> str:
@@ -139,12 +208,15 @@ class LoopbackServer:
 
     def script(self, method: str, path: str, *replies: Reply | Handler) -> None:
         """Answer the next requests to `method path` (path without /v1) with `replies`, in order."""
-        self._scripts[(method.upper(), BASE_PATH + path)].extend(replies)
+        with self.lock:
+            self._scripts[(method.upper(), BASE_PATH + path)].extend(replies)
 
     def recorded(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+        with self.lock:
+            requests = list(self.requests)
         return [
             r
-            for r in self.requests
+            for r in requests
             if (method is None or r.method == method.upper()) and (path is None or r.path == BASE_PATH + path)
         ]
 
@@ -152,11 +224,13 @@ class LoopbackServer:
         return len(self.recorded(method, path))
 
     async def wait_for(self, method: str, path: str, count: int = 1) -> None:
-        """Wait (at most 5 s, in 500 bounded steps) until `count` such requests arrived."""
+        """Wait (at most 5 s, in 500 bounded steps) until `count` such requests arrived.
+
+        Polls with `anyio.sleep`, so it waits the same under asyncio and trio."""
         for _ in range(500):
             if self.count(method, path) >= count:
                 return
-            await asyncio.sleep(0.01)
+            await anyio.sleep(0.01)
         raise AssertionError(f"{count} x {method} {path} never arrived; got {self.count(method, path)}")
 
     def add_domain(self, domain: str, **fields: Any) -> dict[str, Any]:
@@ -186,7 +260,8 @@ class LoopbackServer:
             },
         }
         record.update(fields)
-        self.domains.append(record)
+        with self.lock:
+            self.domains.append(record)
         return record
 
     # -- the default, Monite-like behaviour -------------------------------------------
@@ -235,7 +310,8 @@ class LoopbackServer:
         return Reply(200, json={"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
 
     def revoke_all_tokens(self) -> None:
-        self.valid_tokens.clear()
+        with self.lock:
+            self.valid_tokens.clear()
 
     # -- HTTP/1.1 plumbing ------------------------------------------------------------
 
@@ -258,10 +334,11 @@ class LoopbackServer:
             request = await self._read_request(reader)
             if request is None:
                 return
-            self.requests.append(request)
-            scripted = self._scripts.get((request.method, request.path))
-            entry = scripted.popleft() if scripted else self._default
-            reply = entry if isinstance(entry, Reply) else entry(request)
+            with self.lock:  # a handler may call back into the server: the lock is re-entrant
+                self.requests.append(request)
+                scripted = self._scripts.get((request.method, request.path))
+                entry = scripted.popleft() if scripted else self._default
+                reply = entry if isinstance(entry, Reply) else entry(request)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             if reply.drop:

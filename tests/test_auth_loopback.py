@@ -3,11 +3,13 @@ bad credentials and cancellation: over real sockets, with exact request counts."
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
+from anyio_tasks import gather, spawn
 from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
 
 from monite_async import (
@@ -22,6 +24,8 @@ from monite_async import (
 )
 from monite_async._answers import is_stale_token
 from monite_async._auth import ClientCredentialsProvider, IssuedToken
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")
 
 SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
 
@@ -52,7 +56,7 @@ async def test_thousand_tasks_at_expiry_cause_exactly_one_token_request(loopback
     async with loopback.client(limits=SMALL_POOL) as monite:
         await monite.mailbox_domains.list()
         assert loopback.count("POST", "/auth/token") == 1
-        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(1000)))
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(1000)))
     assert len(results) == 1000
     assert loopback.count("POST", "/auth/token") == 2
     assert loopback.count("GET", "/mailbox_domains") == 1001
@@ -72,7 +76,7 @@ async def test_many_tasks_rejected_at_once_refresh_once_with_a_small_pool(
     async with loopback.client(limits=limits, timeout=10.0) as monite:
         await monite.mailbox_domains.list()
         loopback.revoke_all_tokens()  # every request in flight now meets 401
-        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(tasks)))
     assert results == [[]] * tasks
     assert loopback.count("POST", "/auth/token") == 2  # the first fetch and exactly one refresh
     # 1 warm-up + one attempt each + a replay for each attempt that met 401. Requests are
@@ -201,14 +205,15 @@ async def test_token_request_is_retried_like_any_other(
 
 async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", Reply(delay=30))
-    async with loopback.client() as monite:
-        task = asyncio.create_task(monite.mailbox_domains.list())
+    async with loopback.client() as monite, anyio.create_task_group() as tg:
+        task = spawn(tg, monite.mailbox_domains.list())
         await loopback.wait_for("POST", "/auth/token", 1)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await task.wait()
+        assert task.cancelled  # it ended in anyio.get_cancelled_exc_class()
         # The next call must find the lock free and no half-set token: it fetches and works.
-        assert await asyncio.wait_for(monite.mailbox_domains.list(), timeout=10) == []
+        with anyio.fail_after(10):
+            assert await monite.mailbox_domains.list() == []
         lock = monite._core.provider._lock  # type: ignore[attr-defined]
         assert lock is not None
         assert not lock.locked()
@@ -220,15 +225,16 @@ async def test_cancelling_the_refreshing_task_lets_waiting_callers_refresh_once(
     loopback: LoopbackServer,
 ) -> None:
     loopback.script("POST", "/auth/token", Reply(delay=30))
-    async with loopback.client() as monite:
-        refreshing = asyncio.create_task(monite.mailbox_domains.list())
+    async with loopback.client() as monite, anyio.create_task_group() as tg:
+        refreshing = spawn(tg, monite.mailbox_domains.list())
         await loopback.wait_for("POST", "/auth/token", 1)
-        waiting = [asyncio.create_task(monite.mailbox_domains.list()) for _ in range(5)]
-        await asyncio.sleep(0)  # let them queue on the lock
+        waiting = [spawn(tg, monite.mailbox_domains.list()) for _ in range(5)]
+        await anyio.lowlevel.checkpoint()  # let them queue on the lock
         refreshing.cancel()
-        results = await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
-        with pytest.raises(asyncio.CancelledError):
-            await refreshing
+        with anyio.fail_after(10):
+            results = [await task.result() for task in waiting]
+        await refreshing.wait()
+        assert refreshing.cancelled
     assert results == [[]] * 5
     assert loopback.count("POST", "/auth/token") == 2
     assert loopback.count("GET", "/mailbox_domains") == 5
@@ -330,9 +336,7 @@ async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
     down = error(500, "auth is down")
     loopback.script("POST", "/auth/token", down, down, down)
     async with loopback.client() as monite:
-        results = await asyncio.gather(
-            *(monite.mailbox_domains.list() for _ in range(50)), return_exceptions=True
-        )
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(50)), return_exceptions=True)
         assert all(isinstance(r, ServerError) for r in results)
         assert {r.operation for r in results if isinstance(r, ServerError)} == {"post_auth_token"}
         # One fetch (first attempt + 2 retries) for all 50 callers, not one per caller.
@@ -388,7 +392,7 @@ async def test_tokens_that_expire_at_once_are_still_fetched_once_for_concurrent_
     # was fetched must take it, not fetch one each in turn.
     loopback.default_lifetime = 0
     async with loopback.client(limits=FIVE_CONNECTIONS) as monite:
-        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(50)))
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(50)))
         assert results == [[]] * 50
         assert loopback.count("POST", "/auth/token") == 1
         # A later call (not waiting on that fetch) gets a new one: the token is over.
@@ -431,19 +435,19 @@ async def test_a_failed_early_refresh_keeps_the_valid_token_and_retries_later_on
 
         clock.now = 95.0  # due for refresh, 5 s still valid; the token endpoint is down
         loopback.script("POST", "/auth/token", *[Reply(503)] * 3)
-        results = await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(10)))
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(10)))
         assert results == [[]] * 10
         assert loopback.count("POST", "/auth/token") == 1 + 3  # one fetch (3 attempts), not ten
         assert set(bearers(loopback)) == {f"Bearer {first}"}
 
         # During the outage nobody asks again at once: the next try waits min(30, 5 / 2) s.
-        await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(5)))
+        await gather(*(monite.mailbox_domains.list() for _ in range(5)))
         clock.now = 97.0
         await monite.mailbox_domains.list()
         assert loopback.count("POST", "/auth/token") == 4
 
         clock.now = 98.0  # past the pause: one caller tries again, and it works now
-        await asyncio.gather(*(monite.mailbox_domains.list() for _ in range(5)))
+        await gather(*(monite.mailbox_domains.list() for _ in range(5)))
         assert loopback.count("POST", "/auth/token") == 5
         assert bearers(loopback)[-1] != f"Bearer {first}"
 
@@ -467,9 +471,7 @@ async def test_a_failed_refresh_without_a_valid_token_fails_every_waiter_with_on
         await monite.mailbox_domains.list()
         clock.now = 100.0  # expired: nothing to fall back on
         loopback.script("POST", "/auth/token", *[Reply(503)] * 3)
-        results = await asyncio.gather(
-            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
-        )
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True)
     assert all(isinstance(r, ServerError) for r in results)
     assert loopback.count("POST", "/auth/token") == 1 + 3
     assert loopback.count("GET", "/mailbox_domains") == 1
@@ -502,9 +504,7 @@ async def test_a_rejected_token_is_never_kept_when_its_refresh_fails(loopback: L
 async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", *[Reply(503, json={"error": {"message": "down"}})] * 3)
     async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
-        results = await asyncio.gather(
-            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
-        )
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True)
     assert loopback.count("POST", "/auth/token") == 3  # one fetch, retried
     assert all(type(r) is ServerError for r in results)
     assert len({id(r) for r in results}) == 10
@@ -526,9 +526,7 @@ async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback:
 async def test_each_waiter_gets_its_own_connection_error(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", *[Reply(drop=True)] * 3)
     async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
-        results = await asyncio.gather(
-            *(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True
-        )
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(10)), return_exceptions=True)
     assert loopback.count("POST", "/auth/token") == 3
     assert all(type(r) is MoniteConnectionError for r in results)
     assert len({id(r) for r in results}) == 10

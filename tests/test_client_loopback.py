@@ -12,8 +12,13 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import httpx
 import pytest
+import trio
+from anyio_tasks import gather
 from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, error
 from monite_generated.api.access_tokens import post_auth_token
 from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
@@ -36,6 +41,8 @@ from monite_async import (
     NotFoundError,
 )
 from monite_async._auth import ClientCredentialsProvider, IssuedToken
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")
 
 
 async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: LoopbackServer) -> None:
@@ -92,21 +99,48 @@ async def test_a_closed_callers_http_client_is_a_typed_error(loopback: LoopbackS
             await monite.mailbox_domains.list()
 
 
+def run_elsewhere(run: Callable[[], object]) -> BaseException | None:
+    """What `run()` (a whole asyncio.run or trio.run, in another thread) raised, if anything."""
+    try:
+        run()
+    except BaseException as exc:
+        return exc
+    return None
+
+
+@pytest.mark.event_loops("asyncio")  # about asyncio loops; the trio twin is below
 async def test_use_from_a_second_event_loop_raises_a_clear_error(loopback: LoopbackServer) -> None:
     async with loopback.client() as monite:
         await monite.mailbox_domains.list()
 
         def in_another_loop() -> BaseException | None:
-            try:
-                asyncio.run(monite.mailbox_domains.list())
-            except BaseException as exc:
-                return exc
-            return None
+            return run_elsewhere(lambda: asyncio.run(monite.mailbox_domains.list()))
 
-        raised = await asyncio.to_thread(in_another_loop)
+        raised = await anyio.to_thread.run_sync(in_another_loop)
         assert isinstance(raised, ClientStateError)
         assert "event loop" in str(raised)
         await monite.mailbox_domains.list()  # the first loop still works
+    assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+@pytest.mark.event_loops("trio")
+async def test_use_from_a_second_trio_run_or_an_asyncio_loop_raises_a_clear_error(
+    loopback: LoopbackServer,
+) -> None:
+    # trio has one run per thread: a second trio.run (another thread) is "another event loop".
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+
+        def in_another_run() -> list[BaseException | None]:
+            return [
+                run_elsewhere(lambda: trio.run(monite.mailbox_domains.list)),
+                run_elsewhere(lambda: asyncio.run(monite.mailbox_domains.list())),
+            ]
+
+        for raised in await anyio.to_thread.run_sync(in_another_run):
+            assert isinstance(raised, ClientStateError)
+            assert "event loop" in str(raised)
+        await monite.mailbox_domains.list()  # the first run still works
     assert loopback.count("GET", "/mailbox_domains") == 2
 
 
@@ -327,10 +361,18 @@ async def ten_calls_refused_after_aclose(loopback: LoopbackServer, monite: Monit
     stale = error(401, STALE_MESSAGE)
     stale.delay = 0.3
     loopback.script("GET", "/mailbox_domains", *[stale] * 10)
-    calls = [asyncio.ensure_future(monite.mailbox_domains.list()) for _ in range(10)]
-    await loopback.wait_for("GET", "/mailbox_domains", 1 + 10)
-    await monite.aclose()
-    return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=10)
+    results: list[object] = []
+
+    async def ten_calls() -> None:
+        calls = (monite.mailbox_domains.list() for _ in range(10))
+        results.extend(await gather(*calls, return_exceptions=True))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ten_calls)
+            await loopback.wait_for("GET", "/mailbox_domains", 1 + 10)
+            await monite.aclose()
+    return results
 
 
 async def test_a_refresh_needed_after_aclose_is_a_client_state_error_met_once(
@@ -361,7 +403,7 @@ async def test_calls_cut_by_aclose_are_not_retried_on_the_closed_client(loopback
 async def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None:
     # Not only MoniteError: whatever the fetch raised, the callers that waited for it get
     # it too instead of each trying again.
-    release = asyncio.Event()
+    release = anyio.Event()
     calls = 0
 
     async def failing_fetch() -> IssuedToken:
@@ -371,11 +413,17 @@ async def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -
         raise RuntimeError("Cannot send a request, as the client has been closed.")
 
     provider = ClientCredentialsProvider(failing_fetch, client_secret="s")
-    waiting = [asyncio.ensure_future(provider.get()) for _ in range(10)]
-    for _ in range(100):  # let every task reach the lock (bounded)
-        await asyncio.sleep(0)
-    release.set()
-    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout=5)
+    results: list[object] = []
+
+    async def ten_waiters() -> None:
+        results.extend(await gather(*(provider.get() for _ in range(10)), return_exceptions=True))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ten_waiters)
+            for _ in range(100):  # let every task reach the lock (bounded)
+                await anyio.lowlevel.checkpoint()
+            release.set()
     assert all(isinstance(r, RuntimeError) for r in results)
     assert calls == 1
 
@@ -401,6 +449,24 @@ def test_closing_from_another_loop_after_the_first_ended_works() -> None:
     assert monite.closed
     with pytest.raises(ClientStateError, match="closed"):
         asyncio.run(monite.mailbox_domains.list())
+
+
+def test_closing_from_a_second_trio_run_after_the_first_ended_works() -> None:
+    # The trio twin: a pooled connection of the first trio.run, closed from a second one.
+    async def use() -> MoniteClient:
+        server = LoopbackServer()
+        await server.start()
+        monite = server.client()
+        await monite.mailbox_domains.list()
+        assert server.count("GET", "/mailbox_domains") == 1
+        await server.stop()
+        return monite
+
+    monite = trio.run(use)
+    trio.run(monite.aclose)
+    assert monite.closed
+    with pytest.raises(ClientStateError, match="closed"):
+        trio.run(monite.mailbox_domains.list)
 
 
 def test_a_client_never_closed_warns_when_collected() -> None:

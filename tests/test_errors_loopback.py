@@ -27,6 +27,8 @@ from monite_async import (
     is_known,
 )
 
+pytestmark = pytest.mark.event_loops("asyncio", "trio")
+
 
 async def no_wait(seconds: float) -> None:
     return None

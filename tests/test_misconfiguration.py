@@ -3,32 +3,45 @@ server, nothing listening. Each over a real loopback socket, on both transports.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
+import anyio
 import pytest
+from anyio.abc import AnyByteStream
+from anyio.streams.tls import TLSListener
 from loopback_server import LoopbackServer
 
-from monite_async import MoniteClient, MoniteConnectionError, NotFoundError, RetryPolicy, aiohttp_transport
+from monite_async import (
+    ConfigurationError,
+    MoniteClient,
+    MoniteConnectionError,
+    NotFoundError,
+    RetryPolicy,
+    aiohttp_transport,
+)
 from monite_async.testing import FakeMonite
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")
 
 
 async def no_wait(seconds: float) -> None:
     return None
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def backend(transport_name: str) -> str:
+    """httpx's transport or the aiohttp backend (under trio: httpx's alone; tests/event_loops.py)."""
+    return transport_name
 
 
 @pytest.fixture
-async def fake_origin() -> AsyncIterator[tuple[FakeMonite, str]]:
-    """The fake Monite on a socket (uvicorn, which answers garbage with a plain-HTTP 400)."""
+def fake_origin() -> Iterator[tuple[FakeMonite, str]]:
+    """The fake Monite on a socket (uvicorn, which answers garbage with a plain-HTTP 400),
+    served from a thread: the test may run under asyncio or trio."""
     fake = FakeMonite()
-    async with fake.serve() as base_url:
+    with fake.serve_in_thread() as base_url:
         yield fake, base_url.removesuffix("/v1")
 
 
@@ -108,28 +121,58 @@ async def test_an_untrusted_certificate_is_not_retried_and_says_what_it_likely_m
     authority = trustme.CA()  # a CA this machine does not trust, as a TLS-inspecting proxy has
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)
-    handshakes = 0
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal handshakes
-        handshakes += 1
-        writer.close()
+    class Listener(TLSListener):
+        # A refused handshake is the point here: close quietly instead of logging it.
+        @staticmethod
+        async def handle_handshake_error(exc: BaseException, stream: AnyByteStream) -> None:
+            await anyio.aclose_forcefully(stream)
+            if not isinstance(exc, Exception):
+                raise exc
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with MoniteClient(
-            token="app-token-123",
-            base_url=f"https://127.0.0.1:{port}/v1",
-            retry_policy=RetryPolicy(sleep=no_wait),
-            **({"transport": aiohttp_transport()} if backend == "aiohttp" else {}),
-        ) as monite:
-            with pytest.raises(MoniteConnectionError) as info:
-                await monite.mailbox_domains.list()
-    finally:
-        server.close()
-        await server.wait_closed()
+    async def serve(stream: AnyByteStream) -> None:
+        await stream.aclose()
+
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = tcp.listeners[0].extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 - not Django
+    async with anyio.create_task_group() as server:
+        server.start_soon(Listener(tcp, context, standard_compatible=False).serve, serve)
+        try:
+            async with MoniteClient(
+                token="app-token-123",
+                base_url=f"https://127.0.0.1:{port}/v1",
+                retry_policy=RetryPolicy(sleep=no_wait),
+                **({"transport": aiohttp_transport()} if backend == "aiohttp" else {}),
+            ) as monite:
+                with pytest.raises(MoniteConnectionError) as info:
+                    await monite.mailbox_domains.list()
+        finally:
+            server.cancel_scope.cancel()
     assert info.value.attempts == 1
     assert "certificate" in info.value.message
     assert "not retried" in info.value.message
     assert "verify=" in info.value.message
+
+
+# --------------------------------------------------------------------------------
+# The aiohttp backend under trio: the one test of that combination (the suites above run
+# it under asyncio only), building it in the trio run and using one built before it.
+
+
+@pytest.mark.event_loops("trio")
+async def test_the_aiohttp_backend_under_trio_is_a_configuration_error_naming_the_default() -> None:
+    with pytest.raises(ConfigurationError) as built:
+        aiohttp_transport()
+    prebuilt = await anyio.to_thread.run_sync(aiohttp_transport)  # built outside any event loop
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1", transport=prebuilt)
+    try:
+        with pytest.raises(ConfigurationError) as entered:
+            async with monite:
+                pass
+        with pytest.raises(ConfigurationError) as used:
+            await monite.mailbox_domains.list()
+    finally:
+        await monite.aclose()
+    for raised in (built.value, entered.value, used.value):
+        assert "only under asyncio" in raised.message
+        assert "default transport" in raised.message

@@ -33,12 +33,11 @@ def env_for(fake: FakeMonite, base_url: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.fake_monite(verify_after=1)
-def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
-    (block,) = python_blocks("## Quickstart")
+def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
+    """Run `program` (the Quickstart's shape) against the fake at `base_url`; check what it did."""
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", block],
-        env=env_for(fake_monite, fake_monite_server),
+        [sys.executable, "-c", program],
+        env=env_for(fake, base_url),
         capture_output=True,
         text=True,
         timeout=60,
@@ -49,7 +48,38 @@ def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_s
     assert lines[0].startswith("TXT mail.example.com v=spf1")  # the sending records, one a line
     assert "verified" in lines
     assert "['mail.example.com']" in lines
-    assert fake_monite.domains == []  # and it cleaned up after itself
+    assert fake.domains == []  # and it cleaned up after itself
+
+
+@pytest.mark.fake_monite(verify_after=1)
+def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
+    (block,) = python_blocks("## Quickstart")
+    run_quickstart(block, fake_monite, fake_monite_server)
+
+
+# The last line of each block, and what runs it under trio instead (issue 13's "Done when").
+LAST_LINES = {
+    "## Quickstart": "asyncio.run(main())",
+    "### Under trio": 'trio.run(main)  # or: anyio.run(main, backend="trio")',
+}
+TRIO_RUNNERS = {
+    "trio.run": "import trio\ntrio.run(main)",
+    "anyio.run": 'import anyio\nanyio.run(main, backend="trio")',
+}
+
+
+@pytest.mark.fake_monite(verify_after=1)
+@pytest.mark.parametrize("runner", TRIO_RUNNERS)
+@pytest.mark.parametrize("heading", LAST_LINES)
+def test_the_quickstart_runs_under_trio_against_the_fake(
+    fake_monite: FakeMonite, fake_monite_server: str, heading: str, runner: str
+) -> None:
+    # The Quickstart with trio.run / anyio.run(backend="trio") for its asyncio.run, and the
+    # "Under trio" block as written (trio.run) and with the anyio.run its comment offers.
+    (block,) = python_blocks(heading)
+    body, last = block.rstrip().rsplit("\n", 1)
+    assert last == LAST_LINES[heading]
+    run_quickstart(f"{body}\n{TRIO_RUNNERS[runner]}\n", fake_monite, fake_monite_server)
 
 
 @pytest.mark.fake_monite(rate_limit=50)

@@ -39,6 +39,7 @@ CHECKED_HERE = {
     "### Per-call options, raw responses and a deadline": ["options.py"],
     "### Tracing and logs": ["tracing.py"],
     "### Faster under high concurrency": ["fast.py"],
+    "### Under trio": ["under_trio.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }
 CHECKED_ELSEWHERE = {

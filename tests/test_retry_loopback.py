@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import time
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
+from anyio_tasks import spawn
 from loopback_server import LoopbackServer, Recorded, Reply, error
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
@@ -27,6 +29,8 @@ from monite_async import (
     ValidationError,
 )
 from monite_async._answers import parse_retry_after
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")
 
 
 class WaitRecorder:
@@ -224,11 +228,10 @@ async def test_set_testing_makes_waits_instant_but_still_logged(
     loopback: LoopbackServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    real_sleep = asyncio.sleep
 
     async def spy(seconds: float, *args: object) -> None:
         slept.append(seconds)
-        await real_sleep(0)
+        await anyio.lowlevel.checkpoint()  # what anyio.sleep(0) is, without the patched sleep
 
     monkeypatch.setattr("monite_async._waits.anyio.sleep", spy)
     caplog.set_level(logging.INFO, logger="monite_async")
@@ -336,23 +339,29 @@ def test_parse_retry_after_forms() -> None:
 
 
 async def test_a_retry_wait_holds_no_pooled_connection(loopback: LoopbackServer) -> None:
-    a_is_waiting, b_is_done = asyncio.Event(), asyncio.Event()
+    a_is_waiting, b_is_done = anyio.Event(), anyio.Event()
 
     async def wait_for_b(seconds: float) -> None:
         a_is_waiting.set()
-        await asyncio.wait_for(b_is_done.wait(), timeout=10)
+        with anyio.fail_after(10):
+            await b_is_done.wait()
 
     one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     policy = RetryPolicy(sleep=wait_for_b)
-    async with loopback.client(limits=one_connection, retry_policy=policy, timeout=10.0) as monite:
+    async with (
+        loopback.client(limits=one_connection, retry_policy=policy, timeout=10.0) as monite,
+        anyio.create_task_group() as tg,
+    ):
         await monite.mailbox_domains.list()
         loopback.script("GET", "/mailbox_domains", error(503, "busy"))
-        a = asyncio.create_task(monite.mailbox_domains.list())
-        await asyncio.wait_for(a_is_waiting.wait(), timeout=10)
+        a = spawn(tg, monite.mailbox_domains.list())
+        with anyio.fail_after(10):
+            await a_is_waiting.wait()
         # A is between attempts. B needs the pool's only connection: A must have given it back.
-        assert await asyncio.wait_for(monite.mailbox_domains.list(), timeout=10) == []
+        with anyio.fail_after(10):
+            assert await monite.mailbox_domains.list() == []
         b_is_done.set()
-        assert await a == []
+        assert await a.result() == []
     assert loopback.count("GET", "/mailbox_domains") == 4
 
 

@@ -27,7 +27,7 @@ class FakeMonite:
         async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
             ...
 
-    On a real socket (uvicorn on 127.0.0.1, a free port)::
+    On a real socket (uvicorn on 127.0.0.1, a free port; under asyncio or trio)::
 
         async with fake.serve() as base_url:  # "http://127.0.0.1:PORT/v1"
             ...
@@ -118,6 +118,9 @@ class FakeMonite:
     @contextlib.asynccontextmanager
     async def serve(self, *, port: int = 0) -> AsyncIterator[str]:
         """Serve on 127.0.0.1 in the running event loop; yields the base URL with `/v1`.
+
+        uvicorn runs on asyncio only: under trio the app is served from a background thread
+        instead (as `serve_in_thread` does), so `async with fake.serve()` works there too.
 
         >>> async with FakeMonite().serve() as base_url:  # doctest: +SKIP
         ...     print(base_url)

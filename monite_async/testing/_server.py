@@ -9,6 +9,9 @@ import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
 
+import anyio
+import anyio.to_thread
+import sniffio
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -39,7 +42,21 @@ def _server(app: ASGIApp) -> _QuietServer:
 
 @contextlib.asynccontextmanager
 async def serve(app: ASGIApp, *, port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` in the running event loop; yields `http://127.0.0.1:PORT`."""
+    """Serve `app` in the running event loop; yields `http://127.0.0.1:PORT`.
+
+    uvicorn runs on asyncio only: under any other loop (trio) the app is served from a
+    background thread with its own asyncio loop (`serve_in_thread`), entered and left
+    without blocking the caller's loop.
+    """
+    if sniffio.current_async_library() != "asyncio":
+        with contextlib.ExitStack() as stack:
+            origin = await anyio.to_thread.run_sync(stack.enter_context, serve_in_thread(app, port=port))
+            try:
+                yield origin
+            finally:
+                with anyio.CancelScope(shield=True):  # stop the thread even when cancelled
+                    await anyio.to_thread.run_sync(stack.pop_all().close)
+        return
     sock = bind_loopback(port)
     server = _server(app)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -1,0 +1,46 @@
+"""The trio half of the socket suites cannot stop running unnoticed (tests/event_loops.py).
+
+Each case runs one socket test (on asyncio and trio) in a pytest of its own, from this
+checkout's configuration: as it is, and with anyio's plugin disabled, so nothing runs the
+trio item on trio any more: the session must then fail, saying why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_TEST = ["tests/test_auth_loopback.py", "-k", "test_token_is_fetched_lazily_once_and_reused"]
+
+
+def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *ONE_TEST, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_trio_half_runs_and_is_counted() -> None:
+    result = pytest_run("-v")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_token_is_fetched_lazily_once_and_reused[trio-httpx] PASSED" in result.stdout
+    assert "2 socket-suite runs on asyncio, 1 on trio (test_auth_loopback.py 1)" in result.stdout
+
+
+def test_a_trio_test_whose_body_did_not_run_under_trio_fails_the_session() -> None:
+    result = pytest_run("-p", "no:anyio")
+    assert result.returncode != 0, result.stdout
+    assert "event loops: FAILED: 1 trio test(s) ran without their body running under trio" in result.stdout
+
+
+def test_deselecting_the_trio_half_is_said_and_allowed() -> None:
+    result = pytest_run("--event-loops=asyncio")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 on trio (none); the trio half deselected by --event-loops" in result.stdout
+    assert " 2 passed, " in result.stdout
