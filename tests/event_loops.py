@@ -58,6 +58,10 @@ SOCKET_SUITES = frozenset(
         "test_retry_loopback.py",
         "test_errors_loopback.py",
         "test_client_loopback.py",
+        "test_per_call_options.py",
+        "test_rate_limit.py",
+        "test_token_queue.py",
+        "test_tracing.py",
         "test_misconfiguration.py",
         "test_cancellation_loopback.py",
     }

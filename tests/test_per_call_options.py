@@ -12,7 +12,7 @@ import weakref
 import anyio
 import httpx
 import pytest
-from concurrently import gather
+from anyio_tasks import gather
 from loopback_server import LoopbackServer, Reply, error
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
@@ -29,6 +29,8 @@ from monite_async import (
     RetryPolicy,
     ServerError,
 )
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")  # both loops (tests/event_loops.py)
 
 
 async def no_wait(seconds: float) -> None:

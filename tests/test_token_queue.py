@@ -4,10 +4,13 @@ pooled connection, here) are signed when they go out, so none is refused."""
 from __future__ import annotations
 
 import httpx
-from concurrently import gather
+import pytest
+from anyio_tasks import gather
 
 from monite_async import MoniteClient
 from monite_async.testing import FakeMonite
+
+pytestmark = pytest.mark.event_loops("asyncio", "trio")  # both loops (tests/event_loops.py)
 
 
 async def test_requests_held_past_their_tokens_refresh_point_are_never_refused() -> None:
