@@ -12,6 +12,13 @@ In this order, each attempt
 
 The token request itself is not signed and takes no slot: the requests holding slots may
 be the very ones waiting for that token, and they hold no connection while they wait.
+
+Before any answer has told the window, an attempt that needs the token takes its slot and
+its token first and is admitted to the window only then: on a fresh client the first
+answer is usually the token's, and it carries Monite's rate limit, so a first burst of
+calls is admitted against the limit it reports instead of going out blind (100 calls
+against a limit of 20 would otherwise meet 80 429s). Such an attempt is signed again if
+it then had to wait for the window.
 """
 
 from __future__ import annotations
@@ -53,7 +60,11 @@ class SendGate(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         state = request_state(request)
-        await self.window.admit()
+        # Nothing learned yet: admit after the token arrives (its answer may teach the window).
+        blind = state.sign and not self.window.known
+        if not blind:
+            await self.window.admit()
+        admitted = not blind
         rate = None
         try:
             if self._pacer is not None:
@@ -64,10 +75,17 @@ class SendGate(httpx.AsyncBaseTransport):
                 async with self._get_slots():
                     if self.signer is not None:
                         await self.signer(request)
+                    if blind:
+                        waits = not self.window.admits_now()
+                        await self.window.admit()
+                        admitted = True
+                        if waits and self.signer is not None:
+                            await self.signer(request)  # that wait may have outlasted the token
                     response = await self._send(request)
             rate = parse_rate_limit(response.headers)
         finally:
-            self.window.done(rate)
+            if admitted:
+                self.window.done(rate)
         return response
 
     def _get_slots(self) -> anyio.Semaphore:
