@@ -90,7 +90,9 @@ class SendGate(httpx.AsyncBaseTransport):
 
     def _get_slots(self) -> anyio.Semaphore:
         if self._slots is None:
-            self._slots = anyio.Semaphore(self._connections)
+            # fast_acquire: a free slot is taken without yielding to the event loop (a waiter
+            # still queues first come, first served); one loop pass less per attempt.
+            self._slots = anyio.Semaphore(self._connections, fast_acquire=True)
         return self._slots
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
