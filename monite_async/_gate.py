@@ -90,9 +90,7 @@ class SendGate(httpx.AsyncBaseTransport):
 
     def _get_slots(self) -> anyio.Semaphore:
         if self._slots is None:
-            # fast_acquire: a free slot is taken without yielding to the event loop (a waiter
-            # still queues first come, first served); one loop pass less per attempt.
-            self._slots = anyio.Semaphore(self._connections, fast_acquire=True)
+            self._slots = anyio.Semaphore(self._connections)
         return self._slots
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
