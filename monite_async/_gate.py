@@ -14,6 +14,13 @@ In this order, each attempt
 
 The token request itself is not signed and takes no slot: the requests holding slots may
 be the very ones waiting for that token, and they hold no connection while they wait.
+
+Before any answer has told the window, an attempt that needs the token takes its slot and
+its token first and is admitted to the window only then: on a fresh client the first
+answer is usually the token's, and it carries Monite's rate limit, so a first burst of
+calls is admitted against the limit it reports instead of going out blind (100 calls
+against a limit of 20 would otherwise meet 80 429s). Such an attempt is signed again if
+it then had to wait for the window.
 """
 
 from __future__ import annotations
@@ -61,9 +68,13 @@ class SendGate(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         state = request_state(request)
-        # RateLimitHold past the deadline: nothing taken.
-        await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
-        state.waited_out_hold = False
+        # Nothing learned yet: admit after the token arrives (its answer may teach the window).
+        blind = state.sign and not self.window.known
+        if not blind:
+            # RateLimitHold past the deadline: nothing taken.
+            await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
+            state.waited_out_hold = False
+        admitted = not blind
         rate = None
         try:
             if not state.sign:
@@ -78,10 +89,18 @@ class SendGate(httpx.AsyncBaseTransport):
                     self._check_open()  # aclose() may have run while this request waited
                     if self.signer is not None:
                         await self.signer(request)
+                    if blind:
+                        waits = not self.window.admits_now()
+                        await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
+                        state.waited_out_hold = False
+                        admitted = True
+                        if waits and self.signer is not None:
+                            await self.signer(request)  # that wait may have outlasted the token
                     response = await self._send(request)
             rate = parse_rate_limit(response.headers)
         finally:
-            self.window.done(rate)
+            if admitted:
+                self.window.done(rate)
         return response
 
     def _check_open(self) -> None:

@@ -128,6 +128,20 @@ class RateWindow:
         # answer ages out); Monite's per-second headers say one second.
         return min(_MAX_WINDOW, max(self._recent_resets, default=_DEFAULT_WINDOW))
 
+    @property
+    def known(self) -> bool:
+        """Whether an answer has told the window yet (before that, everything is admitted)."""
+        return self._remaining is not None and self._limit is not None
+
+    def admits_now(self) -> bool:
+        """Whether `admit()` would return at once, without waiting."""
+        now = self._clock()
+        if now < self._hold_until:
+            return False
+        if not self.known or now >= self._reset_at:
+            return True
+        return self._remaining is not None and self._remaining > 0
+
     async def admit(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> None:
         """Wait until the window has room for one more request, and take it.
 
