@@ -76,7 +76,8 @@ def parse_rate_limit(
     headers: httpx.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
 ) -> RateLimit | None:
     """The RateLimit an answer's headers describe, or None when they carry none."""
-    lowered = {k.lower(): v for k, v in headers.items()}
+    # Runs on every answer: httpx.Headers looks names up case-insensitively as they are.
+    lowered = headers if isinstance(headers, httpx.Headers) else {k.lower(): v for k, v in headers.items()}
     limit = _number(lowered, "ratelimit-limit", "x-ratelimit-limit-second")
     remaining = _number(lowered, "ratelimit-remaining", "x-ratelimit-remaining-second")
     reset = _number(lowered, "ratelimit-reset")

@@ -179,6 +179,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
     ) -> float | None:
         """How long to wait before the next attempt; None: no next attempt, `outcome` goes up."""
         status = outcome.status_code if isinstance(outcome, httpx.Response) else None
+        if status is not None and not is_retryable_status(status):
+            return None  # most answers: nothing to parse, nothing to wait for
         asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
         if status == 429 and self._window is not None:
             # Never longer than the client would wait for one call: a longer ask fails that
