@@ -103,6 +103,7 @@ class Report:
     concurrency: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
     storm: dict[str, dict[str, Any]] = field(default_factory=dict)
     with_options: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    tracing: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     rate_burst: dict[str, Any] = field(default_factory=dict)
     loops: dict[str, dict[str, float]] = field(default_factory=dict)
     imports: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -502,6 +503,80 @@ async def with_options_cost(
             )
 
 
+# -- what tracing costs per call (issue 14) --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _without_opentelemetry() -> Iterator[None]:
+    """As if opentelemetry were not installed: a client built inside never imports it."""
+    saved = {name: module for name, module in sys.modules.items() if name.startswith("opentelemetry")}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules["opentelemetry"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        del sys.modules["opentelemetry"]
+        sys.modules.update(saved)
+
+
+async def tracing_cost(
+    report: Report, *, base_url: str, canned: dict[str, Any], calls: int, rounds: int
+) -> None:
+    """The same `list()` on three clients, rounds interleaved: built without opentelemetry,
+    with the API installed and no SDK configured (the no-op path), and with the SDK and an
+    in-memory span exporter and metric reader (every span and measurement recorded)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from monite_async import MoniteClient
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    for mode in ("socket", "in_process"):
+
+        def build(mode: str = mode, **options: Any) -> MoniteClient:
+            return MoniteClient(
+                client_id=DEFAULT_CLIENT_ID,
+                client_secret=DEFAULT_CLIENT_SECRET,
+                base_url=base_url,
+                transport=None if mode == "socket" else canned_transport(canned),
+                **options,
+            )
+
+        with _without_opentelemetry():
+            absent = build()
+        no_sdk = build()
+        sdk = build(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        async with absent, no_sdk, sdk:
+
+            async def with_sdk(sdk: MoniteClient = sdk) -> Any:
+                exporter.clear()  # keep memory flat: the spans were recorded, that is the cost
+                return await sdk.mailbox_domains.list()
+
+            variants = {
+                "without opentelemetry": absent.mailbox_domains.list,
+                "API, no SDK configured": no_sdk.mailbox_domains.list,
+                "SDK, in-memory exporter": with_sdk,
+            }
+            results = await measure_interleaved(variants, tasks=1, calls=calls, rounds=rounds)
+        report.tracing[mode] = results
+        base = results["without opentelemetry"]["calls_per_s"]
+        for name, result in results.items():
+            print(
+                f"  tracing, {mode}, {name}: {result['calls_per_s']:,.0f} calls/s, "
+                f"{base / result['calls_per_s']:.3f}x the time without opentelemetry",
+                flush=True,
+            )
+    tracer_provider.shutdown()
+
+
 # -- one task's per-call cost under each event loop (issue 13) ------------------------------------
 
 
@@ -867,6 +942,17 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
                     ratio <= 1.02,
                 )
             )
+    for key, figures in report.tracing.items():
+        base = figures["without opentelemetry"]["calls_per_s"]
+        ratio = base / figures["API, no SDK configured"]["calls_per_s"]
+        rows.append(
+            (
+                f"time per call, opentelemetry API without SDK / without the package, {key.replace('_', ' ')}"
+                " (<= 1.03)",
+                f"{ratio:.3f}",
+                ratio <= 1.03,
+            )
+        )
     for tasks in (50, 100):
         facade = report.concurrency["facade, default"][tasks]
         raw = report.concurrency["raw httpx, default"][tasks]
@@ -1017,6 +1103,24 @@ def write_report(report: Report, *, command: str) -> None:
             out.append(
                 f"| {key.replace('_', ' ')}, 1 task | {name} | {result['calls_per_s']:,.0f} | "
                 f"{result['p50_ms']:.3f} | {result['p99_ms']:.3f} | {plain / result['calls_per_s']:.3f}x |"
+            )
+    out += [
+        "",
+        "### Tracing: what OpenTelemetry costs per call",
+        "",
+        "Three clients, the same `list()` call, 1 task, rounds interleaved: one built as if",
+        "opentelemetry were not installed, one with the API and no SDK configured (the no-op",
+        "path), one with the SDK, an in-memory span exporter and metric reader.",
+        "",
+        "| setting | variant | calls/s | p50 ms | time per call vs without opentelemetry |",
+        "|---|---|---|---|---|",
+    ]
+    for key, figures in report.tracing.items():
+        base = figures["without opentelemetry"]["calls_per_s"]
+        for name, result in figures.items():
+            out.append(
+                f"| {key.replace('_', ' ')}, 1 task | {name} | {result['calls_per_s']:,.0f} | "
+                f"{result['p50_ms']:.3f} | {base / result['calls_per_s']:.3f}x |"
             )
     out += [
         "",
@@ -1188,6 +1292,14 @@ async def run(args: argparse.Namespace) -> Report:
             canned=canned,
             calls=200 if args.quick else 1000,
             rounds=3 if args.quick else 21,
+        )
+        print("   tracing", flush=True)
+        await tracing_cost(
+            report,
+            base_url=base_url,
+            canned=canned,
+            calls=200 if args.quick else 1000,
+            rounds=3 if args.quick else 11,
         )
         print("2. concurrency", flush=True)
         await concurrency(report, base_url=base_url, token=token, calls=calls, rounds=rounds)
