@@ -45,6 +45,7 @@ from ._errors import (
     ClientStateError,
     ConfigurationError,
     ConflictError,
+    DNSLookupError,
     FieldError,
     InvalidRequestError,
     MoniteAPIError,
@@ -57,6 +58,7 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
+    VerificationTimeoutError,
 )
 from ._rate_limit import RateLimit
 from ._raw import RawResponse
@@ -79,6 +81,7 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ConflictError",
+    "DNSLookupError",
     "DNSRecord",
     "DNSRecordPurpose",
     "DNSRecordType",
@@ -104,6 +107,7 @@ __all__ = [
     "UnexpectedResponseError",
     "Unset",
     "ValidationError",
+    "VerificationTimeoutError",
     "VerifyResponse",
     "__version__",
     "aiohttp_transport",
