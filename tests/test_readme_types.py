@@ -38,6 +38,7 @@ CHECKED_HERE = {
     "### In a web app": ["web_app.py"],
     "### Per-call options, raw responses and a deadline": ["options.py"],
     "### Faster under high concurrency": ["fast.py"],
+    "## Setting up a mailbox domain": ["setup_domain.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }
 CHECKED_ELSEWHERE = {
