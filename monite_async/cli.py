@@ -350,13 +350,18 @@ class _Progress:
         if not self.live:
             return await waiting
         result: list[_T] = []
+        failed: list[Exception] = []
         async with anyio.create_task_group() as group:
             group.start_soon(self._tick)
             try:
                 result.append(await waiting)
+            except Exception as exc:  # raised below as it is, not in the task group's ExceptionGroup
+                failed.append(exc)
             finally:
                 group.cancel_scope.cancel()
                 click.echo("", err=True)  # end the live line
+        if failed:
+            raise failed[0]
         return result[0]
 
     async def _tick(self) -> None:

@@ -281,7 +281,7 @@ async def _check_record(resolver: dns.asyncresolver.Resolver, record: DNSRecord,
         return RecordCheck(record=record, name=name, state="missing", found=None)
     except dns.rdatatype.UnknownRdatatype:
         return RecordCheck(record=record, name=name, state="missing", found=None)
-    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
+    except dns.exception.DNSException as exc:  # no answer at all, or a name DNS cannot carry
         raise DNSLookupError(f"DNS lookup of {name} {kind} failed: {exc}") from None
     found = [rdata for rdata in answer]
     matched = any(_matches(kind, record.value, rdata) for rdata in found)

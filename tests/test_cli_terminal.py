@@ -110,6 +110,18 @@ def test_verify_wait_shows_one_live_line_then_the_result(terminal: tuple[Termina
     assert len(fake.requests_to("post_mailbox_domains_id_verify")) == 4
 
 
+def test_verify_wait_timing_out_on_a_terminal_exits_1(terminal: tuple[Terminal, FakeMonite]) -> None:
+    term, _ = terminal
+    term.type(f"monite-async domains create {DOMAIN} > /dev/null; echo CREATED=$?")
+    term.wait_for(ended("CREATED"))
+    term.type(f"monite-async domains verify {DOMAIN} --wait --timeout 0; echo EXIT=$?")
+    done = term.wait_for(ended("EXIT"))
+    assert re.search(r"^EXIT=1$", done, flags=re.MULTILINE), done
+    assert "1 check(s), last status waiting_to_be_verified" in done
+    assert f"{DOMAIN}: not verified within 0 s; last status waiting_to_be_verified after 1 check(s)" in done
+    assert "Traceback" not in done
+
+
 def test_delete_asks_first_on_a_terminal(terminal: tuple[Terminal, FakeMonite]) -> None:
     term, fake = terminal
     term.type(f"monite-async domains create {DOMAIN} > /dev/null; echo CREATED=$?")
