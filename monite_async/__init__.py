@@ -45,6 +45,7 @@ from ._errors import (
     ClientStateError,
     ConfigurationError,
     ConflictError,
+    DNSLookupError,
     FieldError,
     InvalidRequestError,
     MoniteAPIError,
@@ -57,6 +58,7 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
+    VerificationTimeoutError,
 )
 from ._logging import install_from_environment as _install_logging_from_environment
 from ._rate_limit import RateLimit
@@ -80,6 +82,7 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ConflictError",
+    "DNSLookupError",
     "DNSRecord",
     "DNSRecordPurpose",
     "DNSRecordType",
@@ -105,6 +108,7 @@ __all__ = [
     "UnexpectedResponseError",
     "Unset",
     "ValidationError",
+    "VerificationTimeoutError",
     "VerifyResponse",
     "__version__",
     "aiohttp_transport",

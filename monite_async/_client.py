@@ -7,6 +7,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 
 | module | room |
 |---|---|
+| `__main__.py` | `python -m monite_async` and `monite-async`: runs `cli.py`, or names the missing extra |
 | `_client.py` | MoniteClient: options, views (`with_options`), raw calls, `call()` |
 | `_core.py` | what a client and its views share: pool, token cache, rate window, event loop |
 | `_mailbox_domains.py`, `_access_tokens.py` | the resources: arguments checked, models returned |
@@ -25,6 +26,9 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
 | `_defaults.py`, `_tracing.py`, `_logging.py`, `_waits.py` | defaults; traces; MONITE_LOG; waits |
 | `_version.py`, `_errors.py`, `_token.py`, `_secret.py` | version; exceptions; a token; a secret str |
+
+The public modules `cli.py` (the command, on click), `dns.py` (zone text, DNS check) and
+`demo.py` sit beside the table: they use the package as a user would.
 
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
 transport -> send gate -> network transport) and its answer or failure comes back up to

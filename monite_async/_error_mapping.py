@@ -42,6 +42,7 @@ from ._errors import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
+    VerificationTimeoutError,
 )
 from ._rate_limit import RateLimitHold
 from ._request_state import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, request_state
@@ -63,6 +64,8 @@ __all__ = [
     "nonstandard_status",
     "not_an_operation",
     "unexpected_model",
+    "verification_timeout",
+    "wait_argument",
     "wrong_event_loop",
 ]
 
@@ -426,4 +429,24 @@ def wrong_event_loop() -> ClientStateError:
     return ClientStateError(
         "this MoniteClient belongs to the event loop it was first used in; "
         "create one MoniteClient per event loop"
+    )
+
+
+def wait_argument(name: str, value: object, *, allow_zero: bool) -> InvalidRequestError:
+    bound = "zero or more" if allow_zero else "more than zero"
+    return InvalidRequestError(
+        f"{name} must be a finite number of seconds, {bound}; got {value!r}",
+        operation="post_mailbox_domains_id_verify",
+    )
+
+
+def verification_timeout(
+    domain_id: object, *, timeout: float, last_status: str, checks: int, request_id: str | None, attempts: int
+) -> VerificationTimeoutError:
+    return VerificationTimeoutError(
+        f"mailbox domain {domain_id} was not verified within {timeout:g} s",
+        last_status=last_status,
+        checks=checks,
+        request_id=request_id,
+        attempts=attempts,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ConflictError",
+    "DNSLookupError",
     "FieldError",
     "InvalidRequestError",
     "MoniteAPIError",
@@ -33,6 +34,7 @@ __all__ = [
     "ServerError",
     "UnexpectedResponseError",
     "ValidationError",
+    "VerificationTimeoutError",
 ]
 
 
@@ -309,6 +311,60 @@ class MoniteTimeoutError(MoniteConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
 
     default_message = "Monite did not answer in time"
+
+
+class VerificationTimeoutError(MoniteError):
+    """`wait_until_verified` ran out of time: Monite still did not say `verified`.
+
+    Besides the attributes every MoniteError has:
+        last_status: the status Monite's last verify answer gave (`waiting_to_be_verified`...).
+        checks: how many verify calls were made.
+
+    `operation` is `post_mailbox_domains_id_verify`, `request_id` that of the last verify
+    answer, and `attempts` the requests sent over all checks (retries included, so at least
+    `checks`). `status_code` is None: no answer failed; the last one was a 200 that said
+    "not yet".
+    """
+
+    default_message = "the mailbox domain was not verified in time"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        last_status: str = "",
+        checks: int = 0,
+        request_id: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        self._last_status = last_status
+        self._checks = checks
+        super().__init__(
+            message, request_id=request_id, operation="post_mailbox_domains_id_verify", attempts=attempts
+        )
+
+    @property
+    def last_status(self) -> str:
+        """The status of Monite's last verify answer."""
+        return self._last_status
+
+    @property
+    def checks(self) -> int:
+        """How many verify calls were made before the timeout passed."""
+        return self._checks
+
+    def _details(self) -> list[str]:
+        return [f"{self._checks} check{'s' if self._checks != 1 else ''}, last status {self._last_status}"]
+
+
+class DNSLookupError(MoniteError):
+    """`monite_async.dns.check` could not ask DNS (no nameserver answered, a timeout...).
+
+    A name or record DNS does not have is not this error: the check reports it as `missing`.
+    `status_code`, `request_id` and `operation` are None (Monite was not asked); `attempts` is 0.
+    """
+
+    default_message = "DNS could not be asked"
 
 
 _E = TypeVar("_E", bound=BaseException)

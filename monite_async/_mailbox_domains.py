@@ -10,12 +10,14 @@ from __future__ import annotations
 import builtins
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
+import anyio
 from monite_generated.api.mailbox_domains import (
     delete_mailbox_domains_id,
     get_mailbox_domains,
@@ -35,6 +37,25 @@ __all__ = ["MailboxDomains", "MailboxDomainsWithRawResponse"]
 _logger = logging.getLogger("monite_async")
 
 _Model = TypeVar("_Model")
+
+VERIFIED = "verified"
+INTERVAL_GROWTH = 1.5
+"""Each wait of `wait_until_verified` is this much longer than the one before..."""
+MAX_INTERVAL = 60.0
+"""...up to 4 times the first one, and never past this many seconds (unless the first is longer)."""
+
+
+def _seconds(name: str, value: object, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise errors.wait_argument(name, value, allow_zero=allow_zero)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise errors.wait_argument(name, value, allow_zero=allow_zero)
+    return float(value)
+
+
+def interval_cap(interval: float) -> float:
+    """The longest wait between two checks for a first wait of `interval` seconds."""
+    return max(interval, min(4 * interval, MAX_INTERVAL))
 
 
 def _expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
@@ -175,3 +196,66 @@ class MailboxDomains:
     async def delete(self, domain_id: uuid.UUID | str) -> None:
         """Remove the mailbox domain `domain_id`."""
         (await self.with_raw_response.delete(domain_id)).parse()
+
+    async def wait_until_verified(
+        self,
+        domain_id: uuid.UUID | str,
+        *,
+        timeout: float = 600.0,  # noqa: ASYNC109 - the issue's name; it bounds a loop of calls
+        interval: float = 15.0,
+        on_check: Callable[[int, VerifyResponse], object] | None = None,
+    ) -> VerifyResponse:
+        """Call verify until Monite says `verified`; return that `VerifyResponse`.
+
+        The first check is at once; the waits between checks grow by `INTERVAL_GROWTH`
+        (x1.5) from `interval`, capped at `interval_cap(interval)` (4x the first wait, at
+        most 60 s unless `interval` itself is longer). One INFO line is logged per check
+        (logger `monite_async`). The last wait is cut short so that one last check happens
+        when `timeout` seconds have passed; each verify call keeps its own deadline and
+        retries, so a call in flight then may end a little later.
+
+        `on_check(checks, answer)`, if given, is called after every check (a progress
+        display, say). Every error other than "not verified yet" propagates as it is.
+
+        Raises:
+            VerificationTimeoutError: `timeout` passed without `verified`; it has
+                `last_status`, `checks`, the last answer's `request_id`, and `attempts` (the
+                requests sent over all checks).
+            InvalidRequestError: a bad `domain_id`, `timeout` or `interval` (nothing sent).
+        """
+        checked = validate_uuid(domain_id)
+        limit = _seconds("timeout", timeout, allow_zero=True)
+        wait = _seconds("interval", interval, allow_zero=False)
+        cap = interval_cap(wait)
+        ends = time.monotonic() + limit
+        checks = attempts = 0
+        while True:
+            raw = await self.with_raw_response.verify(checked)
+            answer = raw.parse()
+            checks += 1
+            attempts += raw.attempts
+            left = ends - time.monotonic()
+            _log_check(checked, answer.status, checks, None if answer.status == VERIFIED else min(wait, left))
+            if on_check is not None:
+                on_check(checks, answer)
+            if answer.status == VERIFIED:
+                return answer
+            if left <= 0:
+                raise errors.verification_timeout(
+                    checked, timeout=limit, last_status=answer.status, checks=checks,
+                    request_id=raw.request_id, attempts=attempts,
+                )  # fmt: skip
+            await anyio.sleep(min(wait, left))
+            wait = min(wait * INTERVAL_GROWTH, cap)
+
+
+def _log_check(domain_id: uuid.UUID, status: str, checks: int, next_in: float | None) -> None:
+    then = "" if next_in is None else (f"; next check in {next_in:.1f} s" if next_in > 0 else "; out of time")
+    _logger.info(
+        "Verify check %d of mailbox domain %s: %s%s",
+        checks,
+        domain_id,
+        status,
+        then,
+        extra={"monite_operation": "post_mailbox_domains_id_verify", "monite_checks": checks},
+    )

@@ -18,12 +18,14 @@ import logging
 import os
 import secrets
 import sys
+import textwrap
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from monite_generated.models import DNSRecord, DNSRecords, DomainResponse
 
 from . import MoniteClient, MoniteError
+from .dns import zone_text
 
 if TYPE_CHECKING:
     from .testing import FakeMonite
@@ -33,7 +35,7 @@ _VERIFY_PAUSE = 0.2  # seconds between verify calls against the fake; Monite nee
 
 
 class Demo:
-    """One walkthrough: token, create, DNS table, verify, list, delete."""
+    """One walkthrough: token, create, DNS table and zone text, verify, list, delete."""
 
     def __init__(self, monite: MoniteClient, *, domain: str, fake: FakeMonite | None) -> None:
         self.monite: MoniteClient = monite
@@ -61,6 +63,8 @@ class Demo:
 
         self.say("Publish these DNS records at your DNS provider")
         print(dns_table(created), flush=True)
+        self.note("or, as lines for a BIND zone file (`monite-async domains records DOMAIN --format zone`):")
+        print(textwrap.indent(zone_text(created), "    "), end="", flush=True)
 
         if self.fake is not None:
             self.fake.expire_tokens()

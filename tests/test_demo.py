@@ -33,6 +33,17 @@ def test_demo_walks_through_the_fake_and_exits_0() -> None:
     assert ["TYPE", "HOST", "PURPOSE", "VALUE"] in table
     kinds = {(row[0], row[2]) for row in table if row and row[0] in ("TXT", "MX", "CNAME")}
     assert kinds == {("TXT", "SPF"), ("TXT", "DKIM"), ("CNAME", "tracking"), ("MX", "receiving")}
+    # The same records as zone-file lines: NAME TTL IN TYPE DATA, names fully qualified.
+    zone = [line.split("\t") for line in out.splitlines() if line.startswith("    ") and "\tIN\t" in line]
+    assert [(row[0].strip(), row[3]) for row in zone] == [
+        ("mail.example.com.", "TXT"),
+        (zone[1][0].strip(), "TXT"),
+        ("email.mail.example.com.", "CNAME"),
+        ("mail.example.com.", "MX"),
+        ("mail.example.com.", "MX"),
+    ]
+    assert zone[1][0].strip().endswith("._domainkey.mail.example.com.")
+    assert zone[3][4] == "10 mxa.mailgun.org."
     # The SDK's retry log line after the scripted 500, and the refresh after the expired token.
     assert "log: monite_async INFO Retrying GET /v1/mailbox_domains after HTTP 500" in out
     assert "the SDK refreshed it (1 new token request)" in out

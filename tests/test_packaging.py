@@ -144,12 +144,15 @@ def test_the_wheel_carries_the_license_type_markers_and_the_version_module(dist:
         info = f"monite_async-{VERSION}.dist-info"
         assert wheel.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
         metadata = Parser().parsestr(wheel.read(f"{info}/METADATA").decode())
+        entry_points = wheel.read(f"{info}/entry_points.txt").decode()
+    assert "[console_scripts]\nmonite-async = monite_async.__main__:main" in entry_points
     assert {"monite_async/py.typed", "monite_generated/py.typed", "monite_async/_version.py"} <= names
     assert not any(name.startswith(("tests/", "scripts/", "generated/")) for name in names)
     assert metadata["Name"] == "monite-async"
     assert metadata["Version"] == VERSION
     assert metadata["License-Expression"] == "MIT"
-    assert sorted(metadata.get_all("Provides-Extra") or []) == ["fast", "otel", "testing"]  # no dev, no bench
+    extras = ["cli", "dns", "fast", "otel", "testing"]  # no dev, no bench
+    assert sorted(metadata.get_all("Provides-Extra") or []) == extras
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert sorted(urls) == ["Changelog", "Homepage", "Issues", "Source"]
     classified = {
@@ -197,7 +200,7 @@ def test_the_license_is_the_mit_license_declared() -> None:
 
 
 def test_developer_tools_are_dependency_groups_not_extras() -> None:
-    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["fast", "otel", "testing"]
+    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["cli", "dns", "fast", "otel", "testing"]
     groups = PYPROJECT["dependency-groups"]
     assert sorted(groups) == ["bench", "dev"]
     assert "zizmor==1.32.0" in groups["dev"]  # pinned exactly: a new release adds audits

@@ -40,6 +40,7 @@ CHECKED_HERE = {
     "### Tracing and logs": ["tracing.py"],
     "### Faster under high concurrency": ["fast.py"],
     "### Under trio": ["under_trio.py"],
+    "## Setting up a mailbox domain": ["setup_domain.py"],
     "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
 }
 CHECKED_ELSEWHERE = {

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Fake Monite at {base_url}; Ctrl-C stops it.\n"
         f"client ID:     {fake.client_id}\n"
         f"client secret: {fake.client_secret}\n"
-        "To point monite_async (or `make demo`) at it, paste:\n"
+        "To point monite_async, `make demo` or the `monite-async` command at it, paste:\n"
         f"export MONITE_CLIENT_ID={shlex.quote(fake.client_id)}\n"
         f"export MONITE_CLIENT_SECRET={shlex.quote(fake.client_secret)}\n"
         f"export MONITE_BASE_URL={shlex.quote(base_url)}",

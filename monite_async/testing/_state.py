@@ -91,9 +91,15 @@ class Domain:
         ]
 
     def _dkim_public_key(self) -> str:
-        # Looks like a key and is stable per domain; nothing checks it cryptographically.
-        digest = hashlib.sha512(f"{self.id}:{self.name}".encode()).digest()
-        return "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC" + base64.b64encode(digest).decode()
+        # The size of a real 2048-bit RSA key (392 base64 characters, so the TXT value needs
+        # two DNS strings) and stable per domain; nothing checks it cryptographically.
+        seed = f"{self.id}:{self.name}".encode()
+        body = b"".join(hashlib.sha512(seed + bytes([i])).digest() for i in range(5))[:261]
+        return _RSA_2048_SPKI_PREFIX + base64.b64encode(body).decode()
+
+
+# The base64 of the DER header every 2048-bit RSA SubjectPublicKeyInfo starts with.
+_RSA_2048_SPKI_PREFIX = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
 
 
 @dataclass

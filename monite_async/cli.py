@@ -1,0 +1,402 @@
+"""`monite-async`: the mailbox-domain workflow from a shell (needs the `cli` extra: click).
+
+    monite-async domains create mail.example.com --format zone > mail.example.com.zone
+    monite-async domains check mail.example.com        # needs the `dns` extra too
+    monite-async domains verify mail.example.com --wait
+
+`python -m monite_async` is the same program. Credentials come from MONITE_CLIENT_ID and
+MONITE_CLIENT_SECRET only: a command line is visible to every user of the machine, so no
+option takes them. Results go to stdout (`--json`: one JSON document), progress and logs
+to stderr.
+
+Exit codes: 0 done; 1 the thing did not hold (a record missing or different, the domain
+not verified (before the timeout, with `--wait`), a prompt declined); 2 a usage error
+(click's own, an unknown DOMAIN, `delete` off a terminal without `--yes`, the `cli` extra
+missing); 3 Monite, the network or DNS failed, or the client cannot work (a MoniteError:
+one line with its request id on stderr, no traceback); 130 interrupted.
+
+The commands run the async MoniteClient with `anyio.run` on asyncio: the SDK has no sync
+client, and one event loop per command costs nothing next to a network call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import click
+from monite_generated.models import DNSRecord, DomainResponse, VerifyResponse
+
+from . import dns as monite_dns
+from ._client import MoniteClient
+from ._defaults import DEFAULT_BASE_URL
+from ._dns import dns_records
+from ._errors import MoniteError, VerificationTimeoutError
+from ._version import __version__
+from ._versioning import API_VERSION
+
+__all__ = ["EXIT_FAILED", "EXIT_NOT_HELD", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+
+EXIT_OK = 0
+EXIT_NOT_HELD = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+_EXIT_INTERRUPTED = 130
+_VALUE_WIDTH = 60  # characters of a record's value in a table; --json and zone have it all
+_T = TypeVar("_T")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    base_url: str
+    api_version: str
+
+
+def _client(ctx: click.Context) -> MoniteClient:
+    settings = ctx.find_object(_Settings)
+    assert settings is not None  # set by `cli`, the group every command is under
+    return MoniteClient(base_url=settings.base_url, api_version=settings.api_version)
+
+
+def _run(ctx: click.Context, work: Callable[[MoniteClient], Awaitable[_T]]) -> _T:
+    """Run `work` with a client in a fresh event loop; a MoniteError exits 3 in one line."""
+
+    async def session() -> _T:
+        async with _client(ctx) as monite:
+            return await work(monite)
+
+    try:
+        return anyio.run(session)
+    except MoniteError as exc:
+        line = f"monite-async: error: {type(exc).__name__}: {exc}"
+        if exc.request_id is None:
+            line += " (no request id)"
+        click.echo(line, err=True)
+        ctx.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo("\nmonite-async: interrupted", err=True)
+        ctx.exit(_EXIT_INTERRUPTED)
+
+
+def _echo_json(document: object) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+async def _find(monite: MoniteClient, wanted: str) -> DomainResponse:
+    """The domain named `wanted`, or with that id; an unknown one is a usage error."""
+    domains = await monite.mailbox_domains.list()
+    try:
+        as_id: uuid.UUID | None = uuid.UUID(wanted)
+    except ValueError:
+        as_id = None
+    name = wanted.rstrip(".").lower()
+    for domain in domains:
+        if domain.id == as_id or (isinstance(domain.domain, str) and domain.domain.lower() == name):
+            return domain
+    known = ", ".join(sorted(d.domain for d in domains)) or "none"
+    raise click.BadParameter(f"no mailbox domain {wanted!r} (the partner has: {known})", param_hint="DOMAIN")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--base-url",
+    envvar="MONITE_BASE_URL",
+    default=DEFAULT_BASE_URL,
+    show_default="MONITE_BASE_URL, else the sandbox",
+    help="Monite's API base URL, with /v1.",
+)
+@click.option("--api-version", default=API_VERSION, show_default=True, help="The x-monite-version to send.")
+@click.version_option(__version__, prog_name="monite-async")
+@click.pass_context
+def cli(ctx: click.Context, base_url: str, api_version: str) -> None:
+    """Monite's mailbox domains from a shell.
+
+    Credentials come from MONITE_CLIENT_ID and MONITE_CLIENT_SECRET (never from the command
+    line). Exit codes: 0 done, 1 it did not hold, 2 usage, 3 Monite or the network failed.
+    """
+    ctx.obj = _Settings(base_url=base_url, api_version=api_version)
+
+
+@cli.group()
+def domains() -> None:
+    """Create, inspect, check, verify and delete mailbox domains. DOMAIN is a name or an id."""
+
+
+# ---- list, create, records ---------------------------------------------------------------
+
+
+@domains.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_context
+def list_domains(ctx: click.Context, as_json: bool) -> None:
+    """The partner's mailbox domains."""
+    found = _run(ctx, lambda monite: monite.mailbox_domains.list())
+    if as_json:
+        _echo_json({"data": [domain.to_dict() for domain in found]})
+        return
+    rows = [("DOMAIN", "STATUS", "ID")] + [(d.domain, d.status, str(d.id)) for d in found]
+    click.echo(_table(rows))
+
+
+_FORMAT = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "zone", "json"]),
+    default="table",
+    show_default=True,
+    help="table: for reading; zone: lines for a BIND zone file; json: Monite's DomainResponse.",
+)
+
+
+@domains.command()
+@click.argument("domain")
+@_FORMAT
+@click.pass_context
+def create(ctx: click.Context, domain: str, output: str) -> None:
+    """Create the mailbox domain DOMAIN (a name) and show the DNS records to publish."""
+    created = _run(ctx, lambda monite: monite.mailbox_domains.create(domain))
+    click.echo(f"created {created.domain} (id {created.id}, status {created.status})", err=True)
+    _show_records(created, output)
+
+
+@domains.command()
+@click.argument("domain")
+@_FORMAT
+@click.pass_context
+def records(ctx: click.Context, domain: str, output: str) -> None:
+    """The DNS records Monite asks to publish for DOMAIN."""
+    _show_records(_run(ctx, lambda monite: _find(monite, domain)), output)
+
+
+def _show_records(domain: DomainResponse, output: str) -> None:
+    if output == "json":
+        _echo_json(domain.to_dict())
+    elif output == "zone":
+        click.echo(monite_dns.zone_text(domain), nl=False)
+    else:
+        rows = [("TYPE", "NAME", "PURPOSE", "VALUE")]
+        rows += [
+            (_kind(record), monite_dns.fqdn(record.name, domain.domain), purpose, _short(record.value))
+            for purpose, record in _each_record(domain)
+        ]
+        click.echo(_table(rows))
+
+
+def _each_record(domain: DomainResponse) -> list[tuple[str, DNSRecord]]:
+    both = dns_records(domain)
+    return [(_purpose(r, "sending"), r) for r in both.sending_dns_records] + [
+        (_purpose(r, "receiving"), r) for r in both.receiving_dns_records
+    ]
+
+
+def _purpose(record: DNSRecord, default: str) -> str:
+    purpose = record.record_purpose
+    if isinstance(purpose, str):
+        return str(getattr(purpose, "value", purpose))
+    return "tracking" if _kind(record) == "CNAME" else default
+
+
+def _kind(record: DNSRecord) -> str:
+    return str(record.record_type.value)
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= _VALUE_WIDTH else value[: _VALUE_WIDTH - 3] + "..."
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
+    """Aligned columns, two spaces apart; the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+
+
+# ---- check --------------------------------------------------------------------------------
+
+
+@domains.command()
+@click.argument("domain")
+@click.option(
+    "--nameserver",
+    envvar="MONITE_DNS_NAMESERVER",
+    metavar="HOST[:PORT]",
+    help="Ask this DNS server (an IP address) instead of the system's resolvers; "
+    "default MONITE_DNS_NAMESERVER.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_context
+def check(ctx: click.Context, domain: str, nameserver: str | None, as_json: bool) -> None:
+    """Look DOMAIN's records up in DNS: exit 0 when all are published, 1 when not."""
+
+    async def work(monite: MoniteClient) -> monite_dns.DnsCheck:
+        return await monite_dns.check(await _find(monite, domain), nameserver=nameserver)
+
+    result = _run(ctx, work)
+    if as_json:
+        _echo_json(
+            {"domain": result.domain, "ok": result.ok, "records": [_check_json(r) for r in result.records]}
+        )
+    else:
+        click.echo(_check_table(result))
+    ctx.exit(EXIT_OK if result.ok else EXIT_NOT_HELD)
+
+
+def _check_json(item: monite_dns.RecordCheck) -> dict[str, Any]:
+    return {
+        "type": _kind(item.record),
+        "name": item.name,
+        "value": item.record.value,
+        "state": item.state,
+        "found": item.found,
+    }
+
+
+def _check_table(result: monite_dns.DnsCheck) -> str:
+    rows = [("STATE", "TYPE", "NAME", "VALUE")]
+    for item in result.records:
+        value = _short(item.record.value)
+        if item.state == "different":
+            value += f"   DNS has: {_short(item.found or '')}"
+        rows.append((item.state, _kind(item.record), item.name, value))
+    states = [item.state for item in result.records]
+    summary = f"{states.count('ok')} of {len(states)} records published"
+    problems = [f"{states.count(s)} {s}" for s in ("missing", "different") if s in states]
+    return _table(rows) + "\n" + summary + (f"; {', '.join(problems)}" if problems else "")
+
+
+# ---- verify, delete -----------------------------------------------------------------------
+
+
+@domains.command()
+@click.argument("domain")
+@click.option("--wait", is_flag=True, help="Verify again and again until verified (or --timeout).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to keep checking (with --wait).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=15.0,
+    show_default=True,
+    help="Seconds before the second check; later waits grow x1.5, up to 4x (at most 60 s).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_context
+def verify(
+    ctx: click.Context, domain: str, wait: bool, timeout: float, interval: float, as_json: bool
+) -> None:
+    """Ask Monite to verify DOMAIN: exit 0 when verified, 1 when not (yet)."""
+    started = time.monotonic()
+    progress = _Progress(started, live=sys.stderr.isatty())
+
+    async def work(monite: MoniteClient) -> tuple[str, str, str, int]:
+        found = await _find(monite, domain)
+        if not wait:
+            answer = await monite.mailbox_domains.verify(found.id)
+            return str(found.id), found.domain, answer.status, 1
+        try:
+            answer = await progress.around(
+                monite.mailbox_domains.wait_until_verified(
+                    found.id, timeout=timeout, interval=interval, on_check=progress.checked
+                )
+            )
+        except VerificationTimeoutError as exc:
+            return str(found.id), found.domain, exc.last_status, exc.checks
+        return str(found.id), found.domain, answer.status, progress.checks
+
+    domain_id, name, status, checks = _run(ctx, work)
+    verified = status == "verified"
+    elapsed = time.monotonic() - started
+    if as_json:
+        document = {"id": domain_id, "domain": name, "status": status, "verified": verified, "checks": checks}
+        _echo_json(document | {"elapsed": round(elapsed, 3)})
+    elif verified:
+        click.echo(f"{name}: verified ({checks} check{'s' if checks != 1 else ''}, {elapsed:.0f} s)")
+    else:
+        limit = f" within {timeout:g} s" if wait else ""
+        click.echo(f"{name}: not verified{limit}; last status {status} after {checks} check(s)")
+    ctx.exit(EXIT_OK if verified else EXIT_NOT_HELD)
+
+
+class _Progress:
+    """What `verify --wait` shows on stderr: a live line on a terminal, else a line per check."""
+
+    def __init__(self, started: float, *, live: bool) -> None:
+        self.started = started
+        self.live = live
+        self.checks = 0
+        self.status = "not checked yet"
+
+    def checked(self, checks: int, answer: VerifyResponse) -> None:
+        self.checks, self.status = checks, answer.status
+        if self.live:
+            self._draw()
+        else:
+            click.echo(f"check {checks} at {self._elapsed():.0f} s: {answer.status}", err=True)
+
+    async def around(self, waiting: Awaitable[_T]) -> _T:
+        if not self.live:
+            return await waiting
+        result: list[_T] = []
+        failed: list[Exception] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._tick)
+            try:
+                result.append(await waiting)
+            except Exception as exc:  # raised below as it is, not in the task group's ExceptionGroup
+                failed.append(exc)
+            finally:
+                group.cancel_scope.cancel()
+                click.echo("", err=True)  # end the live line
+        if failed:
+            raise failed[0]
+        return result[0]
+
+    async def _tick(self) -> None:
+        while True:  # cancelled when the wait ends; the wait itself is bounded by --timeout
+            self._draw()
+            await anyio.sleep(0.5)
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _draw(self) -> None:
+        line = f"waiting for verification: {self._elapsed():.0f} s, {self.checks} check(s), "
+        click.echo(f"\r\x1b[K{line}last status {self.status}", nl=False, err=True)
+
+
+@domains.command()
+@click.argument("domain")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required off a terminal).")
+@click.pass_context
+def delete(ctx: click.Context, domain: str, yes: bool) -> None:
+    """Delete the mailbox domain DOMAIN (asks first, on a terminal)."""
+    if not yes and not (sys.stdin is not None and sys.stdin.isatty()):
+        raise click.UsageError("not on a terminal: pass --yes to delete without a prompt", ctx=ctx)
+
+    async def work(monite: MoniteClient) -> DomainResponse:
+        found = await _find(monite, domain)
+        if not yes:  # blocks the event loop while the user answers: nothing else runs in it
+            click.confirm(f"Delete the mailbox domain {found.domain} ({found.id})?", abort=True, err=True)
+        await monite.mailbox_domains.delete(found.id)
+        return found
+
+    found = _run(ctx, work)
+    click.echo(f"deleted {found.domain} ({found.id})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command and exit with its code (click handles usage errors: exit 2)."""
+    cli.main(args=argv, prog_name="monite-async")
