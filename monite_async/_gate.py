@@ -30,6 +30,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from ._rate_limit import Pacer, RateWindow, parse_rate_limit
@@ -112,12 +113,21 @@ class SendGate(httpx.AsyncBaseTransport):
         """One connection slot, waited for no longer than the request's pool timeout."""
         if self._slots is None:
             self._slots = anyio.Semaphore(self._connections)
-        timeouts = request.extensions.get("timeout")
-        pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
-        with anyio.move_on_after(pool if isinstance(pool, int | float) else math.inf) as scope:
-            await self._slots.acquire()
-        if scope.cancelled_caught:
-            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
+        if self._slots.value > 0:
+            # A free slot: take it, still passing through the event loop as acquire() would
+            # (a call that never yields starves the loop), without a timeout scope to build.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            self._slots.acquire_nowait()
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            timeouts = request.extensions.get("timeout")
+            pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
+            with anyio.move_on_after(pool if isinstance(pool, int | float) else math.inf) as scope:
+                await self._slots.acquire()
+            if scope.cancelled_caught:
+                raise httpx.PoolTimeout(
+                    "no connection slot came free within the pool timeout", request=request
+                )
         try:
             yield
         finally:
@@ -126,14 +136,20 @@ class SendGate(httpx.AsyncBaseTransport):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         state = request_state(request)
         state.sends += 1
+        if not state.traced:  # nothing records spans or metrics: no hook at all (the common case)
+            return await self._read(request)
         with self.tracing.attempt(request, template=state.url_template, resends=state.sends - 1) as attempt:
-            response = await self._transport.handle_async_request(request)
-            try:
-                await _buffer(response)
-            except BaseException:
-                await _close_quietly(response)
-                raise
+            response = await self._read(request)
             attempt.answered(response)
+        return response
+
+    async def _read(self, request: httpx.Request) -> httpx.Response:
+        response = await self._transport.handle_async_request(request)
+        try:
+            await _buffer(response)
+        except BaseException:
+            await _close_quietly(response)
+            raise
         return response
 
     async def aclose(self) -> None:

@@ -170,7 +170,8 @@ class Pipeline:
             started + options.deadline if budget is None else min(budget, started + options.deadline)
         )
         state.max_retries = options.max_retries
-        if self.tracing.enabled():
+        if traced.span is not None or self.tracing.enabled():
+            state.traced = True
             state.url_template = url_template(module, args, self._relative_path(request))
         auth = self._auth if requires_auth(module) else None
         # The deadline bounds everything: token fetch, waits for a slot or the rate window,

@@ -72,12 +72,30 @@ def _number(headers: Mapping[str, str], *names: str) -> float | None:
     return None
 
 
+_RATE_HEADERS = frozenset(
+    {
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "x-ratelimit-limit-second",
+        "x-ratelimit-remaining-second",
+    }
+)
+
+
+def _rate_headers(headers: httpx.Headers | Mapping[str, str]) -> dict[str, str]:
+    # Runs on every answer: one pass over the headers, keeping only the five that matter.
+    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    return {k.lower(): v for k, v in items if k[:1] in "rRxX" and k.lower() in _RATE_HEADERS}
+
+
 def parse_rate_limit(
     headers: httpx.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
 ) -> RateLimit | None:
     """The RateLimit an answer's headers describe, or None when they carry none."""
-    # Runs on every answer: httpx.Headers looks names up case-insensitively as they are.
-    lowered = headers if isinstance(headers, httpx.Headers) else {k.lower(): v for k, v in headers.items()}
+    lowered = _rate_headers(headers)
+    if not lowered:
+        return None
     limit = _number(lowered, "ratelimit-limit", "x-ratelimit-limit-second")
     remaining = _number(lowered, "ratelimit-remaining", "x-ratelimit-remaining-second")
     reset = _number(lowered, "ratelimit-reset")

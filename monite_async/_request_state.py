@@ -33,6 +33,7 @@ class RequestState:
     Attributes:
         operation: the operationId (`get_mailbox_domains`), for logs and traces.
         url_template: the path as the spec writes it (`/mailbox_domains/{domain_id}`).
+        traced: whether spans or metrics are recorded for this call (decided once, as it starts).
         deadline_at: when the whole call must be over (a `time.monotonic()` value; inf: none).
         max_retries: this call's retries after the first attempt; None: the client's.
         attempts: the retry layer's count in its current pass (a replay after a refused
@@ -51,6 +52,7 @@ class RequestState:
 
     operation: str = ""
     url_template: str = ""
+    traced: bool = False
     deadline_at: float = math.inf
     max_retries: int | None = None
     attempts: int = 0

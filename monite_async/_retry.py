@@ -256,7 +256,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 "monite_path": request.url.path,
             },
         )
-        self._tracing.waiting(operation=request_state(request).operation, delay=delay, reason=str(cause))
+        state = request_state(request)
+        if state.traced:
+            self._tracing.waiting(operation=state.operation, delay=delay, reason=str(cause))
         await wait(delay, self.policy.sleep)
 
     async def aclose(self) -> None:

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -83,6 +85,7 @@ class AttemptRecord:
 
 
 _NO_OPERATION = OperationRecord("", None)
+_NO_OPERATION_CONTEXT = contextlib.nullcontext(_NO_OPERATION)
 
 
 class Tracing:
@@ -96,6 +99,16 @@ class Tracing:
             return
         self._trace = trace
         self._metrics: Any = metrics
+        # Where the API keeps its global providers. Read directly, a "none configured" check
+        # is a dict lookup; the public getters also look the environment up on every call,
+        # which would be most of what tracing costs an app that has no SDK. Only when the
+        # API keeps them where expected (checked once here); else the public getters.
+        from opentelemetry.metrics import _internal as metrics_internal
+
+        self._tracer_globals: Any = trace if hasattr(trace, "_TRACER_PROVIDER") else None
+        self._meter_globals: Any = metrics_internal if hasattr(metrics_internal, "_METER_PROVIDER") else None
+        self._tracer_from_env = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+        self._meter_from_env = "OTEL_PYTHON_METER_PROVIDER" in os.environ
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._tracers: dict[int, Any] = {}
@@ -109,7 +122,12 @@ class Tracing:
     def _tracer(self) -> Any:
         if self._trace is None:
             return None
-        provider = self._tracer_provider or self._trace.get_tracer_provider()
+        provider = self._tracer_provider
+        if provider is None:
+            globals_ = self._tracer_globals
+            if globals_ is not None and globals_._TRACER_PROVIDER is None and not self._tracer_from_env:
+                return None  # no SDK configured (yet): the API's no-op, at the cost of a lookup
+            provider = self._trace.get_tracer_provider()
         if isinstance(provider, self._trace.ProxyTracerProvider):
             return None  # no SDK configured: the API's no-op, without building anything
         tracer = self._tracers.get(id(provider))
@@ -120,7 +138,12 @@ class Tracing:
     def _meters(self) -> tuple[Any, Any, Any] | None:
         if self._trace is None:
             return None
-        provider = self._meter_provider or self._metrics.get_meter_provider()
+        provider = self._meter_provider
+        if provider is None:
+            globals_ = self._meter_globals
+            if globals_ is not None and globals_._METER_PROVIDER is None and not self._meter_from_env:
+                return None
+            provider = self._metrics.get_meter_provider()
         if type(provider).__name__ in ("_ProxyMeterProvider", "NoOpMeterProvider"):
             return None
         found = self._instruments.get(id(provider))
@@ -146,17 +169,18 @@ class Tracing:
 
     # -- the hooks the layers call ---------------------------------------------------------
 
-    @contextlib.contextmanager
-    def operation(self, name: str, *, api_version: str) -> Iterator[OperationRecord]:
+    def operation(self, name: str, *, api_version: str) -> AbstractContextManager[OperationRecord]:
         """The operation span for `name`, or the one already open for it in this context."""
         active = _ACTIVE.get()
         if active is not None and active.name == name:
-            yield active
-            return
+            return contextlib.nullcontext(active)
         tracer = self._tracer()
         if tracer is None:
-            yield _NO_OPERATION
-            return
+            return _NO_OPERATION_CONTEXT  # the common case: built once, nothing per call
+        return self._operation_span(tracer, name, api_version)
+
+    @contextlib.contextmanager
+    def _operation_span(self, tracer: Any, name: str, api_version: str) -> Iterator[OperationRecord]:
         attributes = {"monite.operation": name, "monite.api_version": api_version}
         kind = self._trace.SpanKind.INTERNAL
         with tracer.start_as_current_span(
