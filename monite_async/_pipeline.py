@@ -35,6 +35,7 @@ from monite_generated.errors import UnexpectedStatus
 
 from . import _enums  # noqa: F401  (installs lenient enums before anything is parsed)
 from . import _error_mapping as errors
+from ._answers import request_id
 from ._errors import ConfigurationError, MoniteError
 from ._generated_ops import (
     accepts_version,
@@ -182,7 +183,7 @@ class Pipeline:
         if scope.cancelled_caught:
             raise errors.deadline_passed(name, options.deadline, state.sends)
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
-        traced.answered(attempts=attempts, request_id=response.headers.get("x-request-id"))
+        traced.answered(attempts=attempts, request_id=request_id(response))
         if not 200 <= response.status_code < 300:
             raise errors.from_response(response, operation=name, redactor=self.redactor)
         parsed = self._parse(module, name, response)

@@ -33,8 +33,8 @@ def env_for(fake: FakeMonite, base_url: str) -> dict[str, str]:
     }
 
 
-def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
-    """Run `program` (the Quickstart's shape) against the fake at `base_url`; check what it did."""
+def run_example(program: str, fake: FakeMonite, base_url: str) -> subprocess.CompletedProcess[str]:
+    """Run a README program as a user would, pointed at the fake at `base_url`; it must exit 0."""
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", program],
         env=env_for(fake, base_url),
@@ -44,6 +44,12 @@ def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
+    """Run `program` (the Quickstart's shape) against the fake at `base_url`; check what it did."""
+    result = run_example(program, fake, base_url)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("TXT mail.example.com v=spf1")  # the sending records, one a line
     assert "verified" in lines
@@ -85,15 +91,7 @@ def test_the_quickstart_runs_under_trio_against_the_fake(
 @pytest.mark.fake_monite(rate_limit=50)
 def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
     (block,) = python_blocks("### Per-call options, raw responses and a deadline")
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", block],
-        env=env_for(fake_monite, fake_monite_server),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_example(block, fake_monite, fake_monite_server)
     count, raw, domains, *rest = result.stdout.splitlines()
     assert count == "0"
     status, request_id, attempts, rate = raw.split(" ", 3)
@@ -110,15 +108,7 @@ def test_the_tracing_example_prints_the_spans_of_a_call(
     fake_monite: FakeMonite, fake_monite_server: str
 ) -> None:
     (block,) = python_blocks("### Tracing and logs")
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", block],
-        env=env_for(fake_monite, fake_monite_server),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_example(block, fake_monite, fake_monite_server)
     names = re.findall(r'"name": "([^"]+)"', result.stdout)
     assert names == [
         "POST /auth/token",
