@@ -29,7 +29,7 @@ from monite_generated.models import (
 )
 from monite_generated.types import UNSET, Unset
 
-from ._client import MoniteClient
+from ._client import MoniteClient, MoniteSyncClient
 from ._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
@@ -97,6 +97,7 @@ __all__ = [
     "MoniteClient",
     "MoniteConnectionError",
     "MoniteError",
+    "MoniteSyncClient",
     "MoniteTimeoutError",
     "NotFoundError",
     "PermissionDeniedError",

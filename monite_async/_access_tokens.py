@@ -10,7 +10,9 @@ from monite_generated.api.access_tokens import post_auth_revoke, post_auth_token
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload, RevokeTokenPayload
 
 from . import _error_mapping as errors
-from ._auth import ClientCredentialsProvider, IssuedToken, TokenProvider, is_valid_token
+from ._auth import IssuedToken, SyncTokenProvider, TokenProvider, is_valid_token
+from ._auth import _CredentialsCache as CredentialsCache
+from ._drive import drive, drive_blocking
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -20,24 +22,23 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from ._pipeline import Runner
+from ._pipeline import Call, Carrier, ResourceFlow, SyncCarrier
 from ._secret import SecretStr
 
-__all__ = ["AuthResource", "TokenFetcher"]
+__all__ = ["AuthResource", "SyncAuthResource", "SyncTokenFetcher", "TokenFetcher"]
 
 
-class TokenFetcher:
+class _TokenRequest:
     """`POST /auth/token` with the client-credentials grant; bad credentials raise at once."""
 
-    def __init__(self, run: Runner, *, client_id: uuid.UUID, client_secret: str) -> None:
-        self._run = run
+    def __init__(self, *, client_id: uuid.UUID, client_secret: str) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
 
     def __repr__(self) -> str:
-        return "TokenFetcher(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
-    async def __call__(self) -> IssuedToken:
+    def _flow(self) -> ResourceFlow[IssuedToken]:
         body = ObtainTokenPayload(
             client_id=self._client_id,
             client_secret=self._client_secret,
@@ -45,7 +46,7 @@ class TokenFetcher:
         )
         failure: MoniteError | None = None
         try:
-            outcome = await self._run(post_auth_token, body=body)
+            outcome = yield Call(post_auth_token, kwargs={"body": body})
         except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
             # A refusal of the token request itself means bad credentials: retrying or
             # refreshing cannot help, so it ends here (the pipeline already redacted the body).
@@ -69,6 +70,28 @@ class TokenFetcher:
         return IssuedToken(SecretStr(parsed.access_token), float(parsed.expires_in))
 
 
+class TokenFetcher(_TokenRequest):
+    """The async client's token request (run through its pipeline by `carry_out`)."""
+
+    def __init__(self, carry_out: Carrier, *, client_id: uuid.UUID, client_secret: str) -> None:
+        super().__init__(client_id=client_id, client_secret=client_secret)
+        self._carry_out = carry_out
+
+    async def __call__(self) -> IssuedToken:
+        return await drive(self._flow(), self._carry_out)
+
+
+class SyncTokenFetcher(_TokenRequest):
+    """The blocking client's token request."""
+
+    def __init__(self, carry_out: SyncCarrier, *, client_id: uuid.UUID, client_secret: str) -> None:
+        super().__init__(client_id=client_id, client_secret=client_secret)
+        self._carry_out = carry_out
+
+    def __call__(self) -> IssuedToken:
+        return drive_blocking(self._flow(), self._carry_out)
+
+
 def _token_answer_problem(parsed: object) -> str | None:
     """What makes a token answer unusable, in words that quote nothing of it; None: usable."""
     if not isinstance(parsed, AccessTokenResponse):
@@ -81,40 +104,26 @@ def _token_answer_problem(parsed: object) -> str | None:
     return None
 
 
-class AuthResource:
-    """`monite.auth`: what a user may do with the client's own token.
-
-    revoked = await monite.auth.revoke()  # True if a cached token was revoked
-    """
+class _Revoke:
+    """What `monite.auth.revoke()` does, for both clients."""
 
     def __init__(
         self,
-        run: Runner,
-        provider: TokenProvider,
+        provider: TokenProvider | SyncTokenProvider,
         *,
         client_id: uuid.UUID | None,
         client_secret: str | None,
     ) -> None:
-        self._run = run
         self._provider = provider
         self._client_id = client_id
         self._client_secret = client_secret
 
     def __repr__(self) -> str:
-        return "AuthResource()"
+        return f"{type(self).__name__}()"
 
-    async def revoke(self) -> bool:
-        """Revoke the cached partner token (`POST /auth/revoke`) and forget it.
-
-        Returns False, sending nothing, when no token is cached. The next call fetches a new
-        token. Needs client credentials (a token given by the application is its own to revoke).
-        """
+    def _revoke(self) -> ResourceFlow[bool]:
         provider = self._provider
-        if (
-            not isinstance(provider, ClientCredentialsProvider)
-            or self._client_id is None
-            or not self._client_secret
-        ):
+        if not isinstance(provider, CredentialsCache) or self._client_id is None or not self._client_secret:
             raise ConfigurationError("auth.revoke() needs client_id and client_secret")
         token = provider.cached
         if token is None:
@@ -122,6 +131,37 @@ class AuthResource:
         body = RevokeTokenPayload(
             client_id=self._client_id, client_secret=self._client_secret, token=token.value
         )
-        await self._run(post_auth_revoke, body=body)
+        yield Call(post_auth_revoke, kwargs={"body": body})
         provider.forget(token)
         return True
+
+
+class AuthResource(_Revoke):
+    """`monite.auth`: what a user may do with the client's own token.
+
+    revoked = await monite.auth.revoke()  # True if a cached token was revoked
+    """
+
+    def __init__(self, carry_out: Carrier, provider: TokenProvider, **credentials: Any) -> None:
+        super().__init__(provider, **credentials)
+        self._carry_out = carry_out
+
+    async def revoke(self) -> bool:
+        """Revoke the cached partner token (`POST /auth/revoke`) and forget it.
+
+        Returns False, sending nothing, when no token is cached. The next call fetches a new
+        token. Needs client credentials (a token given by the application is its own to revoke).
+        """
+        return await drive(self._revoke(), self._carry_out)
+
+
+class SyncAuthResource(_Revoke):
+    """`monite.auth` of the blocking client: `monite.auth.revoke()` as in `AuthResource`."""
+
+    def __init__(self, carry_out: SyncCarrier, provider: SyncTokenProvider, **credentials: Any) -> None:
+        super().__init__(provider, **credentials)
+        self._carry_out = carry_out
+
+    def revoke(self) -> bool:
+        """`AuthResource.revoke`, blocking."""
+        return drive_blocking(self._revoke(), self._carry_out)

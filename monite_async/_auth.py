@@ -17,25 +17,34 @@ that fails while the cached token has not expired (and Monite did not refuse it)
 token instead, logs a WARNING, and is tried again after min(30 s, half the time left). Cancellation
 anywhere just propagates: the lock is released by `async with`, the cache is only written
 once a token has fully arrived, and the next waiter simply asks again.
+
+The async client and the blocking one (`MoniteSyncClient`) share this logic: what is due
+and which token failed is decided by `_CredentialsCache` and `_BearerFlow`; their
+subclasses only lock (an anyio lock, or a thread lock), fetch and read.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import inspect
 import logging
+import math
 import re
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Protocol, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 import anyio
 import httpx
 
 from ._answers import is_stale_token
+from ._drive import Run
 from ._errors import ConfigurationError, fresh_copy
-from ._request_state import request_state
+from ._request_state import RequestState, request_state
 from ._token import Token
+from ._transports import DeadlinePassed
 
 __all__ = [
     "BearerAuth",
@@ -43,6 +52,11 @@ __all__ = [
     "ClientCredentialsProvider",
     "IssuedToken",
     "StaticTokenProvider",
+    "SyncBearerAuth",
+    "SyncCallableTokenProvider",
+    "SyncClientCredentialsProvider",
+    "SyncStaticTokenProvider",
+    "SyncTokenProvider",
     "Token",
     "TokenProvider",
     "is_valid_token",
@@ -77,20 +91,10 @@ class IssuedToken:
         return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
 
 
-class TokenProvider(Protocol):
-    """Where BearerAuth gets tokens from."""
-
+class _Provider(Protocol):
     @property
     def generation(self) -> int:
         """How many token fetches have ended so far (0 for providers that never fetch)."""
-        ...
-
-    async def get(self, since: int | None = None) -> Token:
-        """A token to use now, for a request whose call began at fetch generation `since`."""
-        ...
-
-    async def replace(self, failed: Token) -> Token | None:
-        """`failed` was rejected: a different token to replay with, or None if there is none."""
         ...
 
     def secrets(self) -> list[str]:
@@ -98,15 +102,45 @@ class TokenProvider(Protocol):
         ...
 
 
-class ClientCredentialsProvider:
-    """Tokens from the client-credentials grant, cached and refreshed once for all callers.
+class TokenProvider(_Provider, Protocol):
+    """Where BearerAuth gets tokens from."""
 
-    `fetch` performs `POST /auth/token` and returns an IssuedToken; `clock` is monotonic time.
+    async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
+        """A token to use now, for a request whose call began at fetch generation `since`."""
+        ...
+
+    async def replace(self, failed: Token) -> Token | None:
+        """`failed` was rejected: a different token to replay with, or None if there is none."""
+        ...
+
+
+class SyncTokenProvider(_Provider, Protocol):
+    """Where SyncBearerAuth gets tokens from: `TokenProvider`, blocking. `deadline_at`
+    bounds the wait for another thread's fetch (a thread cannot be cancelled)."""
+
+    def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token: ...
+
+    def replace(self, failed: Token) -> Token | None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Refresh:
+    """What a caller holding the lock must do: fetch, for `reason` (`still_valid`: see
+    `_CredentialsCache._failed`)."""
+
+    reason: str
+    still_valid: Token | None = None
+
+
+class _CredentialsCache:
+    """The client-credentials token cache: what is due, what to share; no lock and no I/O.
+
+    Its two subclasses hold the lock around `_get_locked`/`_replace_locked` and the fetch
+    a `_Refresh` asks for, and report the fetch's end with `_fetched` or `_failed`.
     """
 
     def __init__(
         self,
-        fetch: Callable[[], Awaitable[IssuedToken]],
         *,
         client_secret: str,
         max_margin: float = 300.0,
@@ -115,7 +149,6 @@ class ClientCredentialsProvider:
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[str], None] | None = None,
     ) -> None:
-        self._fetch = fetch
         self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
         self._client_secret = client_secret
         self._max_margin = max_margin
@@ -127,24 +160,21 @@ class ClientCredentialsProvider:
         self._refresh_paused_until = float("-inf")
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        # Created on first use, inside the running event loop (asyncio or trio), which it belongs to.
-        self._lock: anyio.Lock | None = None
         self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
         self._last_failure: Exception | None = None
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
 
     def __repr__(self) -> str:
-        return f"ClientCredentialsProvider(cached={self._token is not None})"
+        return f"{type(self).__name__}(cached={self._token is not None})"
 
     @property
     def cached(self) -> Token | None:
         return self._token
 
-    def _get_lock(self) -> anyio.Lock:
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        return self._lock
+    @property
+    def generation(self) -> int:
+        return self._fetches_ended
 
     def _usable(self, token: Token | None) -> bool:
         if token is None:
@@ -152,35 +182,31 @@ class ClientCredentialsProvider:
         now = self._clock()
         return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
-    @property
-    def generation(self) -> int:
-        return self._fetches_ended
-
-    async def get(self, since: int | None = None) -> Token:
+    def _unlocked(self, since: int | None) -> Token | None:
+        """The cached token if it serves without the lock (most calls), else None."""
         token = self._token
         if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
             return token
-        attempt_seen = self._fetches_ended
-        async with self._get_lock():
-            # Another caller may have refreshed while we waited: "once" means once.
-            token = self._token
-            if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
-                return token
-            self._raise_shared_failure(attempt_seen)
-            if token is None:
-                return await self._refresh_locked("no token yet")
-            return await self._refresh_locked("the token is due for refresh", still_valid=token)
+        return None
 
-    async def replace(self, failed: Token) -> Token | None:
-        attempt_seen = self._fetches_ended
-        async with self._get_lock():
-            if self._token is failed:
-                self._token = None  # forget it only if nobody replaced it already
-            token = self._token
-            if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
-                return token
-            self._raise_shared_failure(attempt_seen)
-            return await self._refresh_locked("Monite refused the token")
+    def _get_locked(self, attempt_seen: int) -> Token | _Refresh:
+        # Another caller may have refreshed while we waited: "once" means once.
+        token = self._token
+        if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
+            return token
+        self._raise_shared_failure(attempt_seen)
+        if token is None:
+            return _Refresh("no token yet")
+        return _Refresh("the token is due for refresh", still_valid=token)
+
+    def _replace_locked(self, failed: Token, attempt_seen: int) -> Token | _Refresh:
+        if self._token is failed:
+            self._token = None  # forget it only if nobody replaced it already
+        token = self._token
+        if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
+            return token
+        self._raise_shared_failure(attempt_seen)
+        return _Refresh("Monite refused the token")
 
     def _arrived_while_waiting(self, since: int | None) -> bool:
         # A token with no usable lifetime is due the moment it arrives. A call that was
@@ -212,19 +238,18 @@ class ClientCredentialsProvider:
         if self._token is token:
             self._token = None
 
-    async def _refresh_locked(self, reason: str, *, still_valid: Token | None = None) -> Token:
-        """Fetch a token (the lock is held). `still_valid`: the cached token, when this is an
-        early refresh (never after a rejection): kept, if not yet expired, should the fetch fail."""
-        started = self._clock()
-        try:
-            issued = await self._fetch()
-        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
-            self._fetches_ended += 1
-            now = self._clock()
-            if still_valid is not None and now < still_valid.expires_at:
-                return self._keep_after_failed_refresh(still_valid, exc, now)
-            self._last_failure = exc
-            raise
+    def _failed(self, refresh: _Refresh, failure: Exception) -> Token:
+        """A fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
+        expired (an early refresh, never one after a rejection), else raise `failure`."""
+        self._fetches_ended += 1
+        now = self._clock()
+        if refresh.still_valid is not None and now < refresh.still_valid.expires_at:
+            return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
+        self._last_failure = failure
+        raise failure
+
+    def _fetched(self, refresh: _Refresh, issued: IssuedToken, started: float) -> Token:
+        """A fetch (the lock held), begun at `started`, returned `issued`: cache and return it."""
         self._fetches_ended += 1
         self._last_failure = None
         self._refresh_paused_until = float("-inf")
@@ -241,17 +266,17 @@ class ClientCredentialsProvider:
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
         if self._on_fetch is not None:
-            self._on_fetch(reason)
+            self._on_fetch(refresh.reason)
         self._token_generation = self._fetches_ended
         self._token_has_lifetime = lifetime is not None and lifetime > 0
         self._recent.append(token.value)
         # Says why and for how long; never the token itself.
         _logger.info(
             "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
-            reason,
+            refresh.reason,
             "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
             f"{token.expires_at - token.refresh_at:.3g} s",
-            extra={"monite_token_reason": reason, "monite_token_lifetime": lifetime},
+            extra={"monite_token_reason": refresh.reason, "monite_token_lifetime": lifetime},
         )
         return token
 
@@ -280,51 +305,165 @@ class ClientCredentialsProvider:
         return [self._client_secret, *self._recent]
 
 
-class StaticTokenProvider:
+class ClientCredentialsProvider(_CredentialsCache):
+    """Tokens from the client-credentials grant, cached and refreshed once for all callers.
+
+    `fetch` performs `POST /auth/token` and returns an IssuedToken; `clock` is monotonic time.
+    """
+
+    def __init__(self, fetch: Callable[[], Awaitable[IssuedToken]], **cache: Any) -> None:
+        super().__init__(**cache)
+        self._fetch = fetch
+        # Created on first use, inside the running event loop (asyncio or trio), which it belongs to.
+        self._lock: anyio.Lock | None = None
+
+    def _get_lock(self) -> anyio.Lock:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
+
+    async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
+        token = self._unlocked(since)
+        if token is not None:
+            return token
+        attempt_seen = self._fetches_ended
+        async with self._get_lock():  # the call's own cancel scope bounds this wait
+            return await self._settle(self._get_locked(attempt_seen))
+
+    async def replace(self, failed: Token) -> Token | None:
+        attempt_seen = self._fetches_ended
+        async with self._get_lock():
+            return await self._settle(self._replace_locked(failed, attempt_seen))
+
+    async def _settle(self, plan: Token | _Refresh) -> Token:
+        if isinstance(plan, Token):
+            return plan
+        started = self._clock()
+        try:
+            issued = await self._fetch()
+        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
+            return self._failed(plan, exc)
+        return self._fetched(plan, issued, started)
+
+
+class SyncClientCredentialsProvider(_CredentialsCache):
+    """`ClientCredentialsProvider` for the blocking client: a thread lock, a blocking fetch.
+
+    However many threads find the token due, one fetches; the others wait on the lock (no
+    longer than their call's deadline) and take its token, or its failure.
+    """
+
+    def __init__(self, fetch: Callable[[], IssuedToken], **cache: Any) -> None:
+        super().__init__(**cache)
+        self._fetch = fetch
+        self._lock = threading.Lock()
+
+    def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
+        token = self._unlocked(since)
+        if token is not None:
+            return token
+        attempt_seen = self._fetches_ended
+        with self._locked(deadline_at):
+            return self._settle(self._get_locked(attempt_seen))
+
+    def replace(self, failed: Token) -> Token | None:
+        attempt_seen = self._fetches_ended
+        with self._locked(math.inf):  # a replay's call is bounded by its own attempts' timeouts
+            return self._settle(self._replace_locked(failed, attempt_seen))
+
+    def _locked(self, deadline_at: float) -> _HeldLock:
+        left = deadline_at - time.monotonic()
+        if not self._lock.acquire(timeout=max(0.0, left) if math.isfinite(left) else -1):
+            raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
+        return _HeldLock(self._lock)
+
+    def _settle(self, plan: Token | _Refresh) -> Token:
+        if isinstance(plan, Token):
+            return plan
+        started = self._clock()
+        try:
+            issued = self._fetch()
+        except Exception as exc:
+            return self._failed(plan, exc)
+        return self._fetched(plan, issued, started)
+
+
+class _HeldLock:
+    """Releases a lock acquired already (with a timeout), on leaving the `with` block."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+class _StaticToken:
     """One fixed token, managed by the application; a rejection cannot be fixed here."""
 
     def __init__(self, token: str) -> None:
         self._token = Token(token, expires_at=float("inf"), refresh_at=float("inf"))
 
     def __repr__(self) -> str:
-        return "StaticTokenProvider(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
     @property
     def generation(self) -> int:
         return 0
 
-    async def get(self, since: int | None = None) -> Token:
+    def secrets(self) -> list[str]:
+        return [self._token.value]
+
+
+class StaticTokenProvider(_StaticToken):
+    async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
     async def replace(self, failed: Token) -> Token | None:
         return None
 
-    def secrets(self) -> list[str]:
-        return [self._token.value]
+
+class SyncStaticTokenProvider(_StaticToken):
+    def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
+        return self._token
+
+    def replace(self, failed: Token) -> Token | None:
+        return None
 
 
-class CallableTokenProvider:
-    """Tokens from an application's async callable, awaited before every request.
+class _TokenCallable:
+    """Tokens from an application's callable, called before every request.
 
-    The application caches; after a rejection the callable is awaited once more and the
+    The application caches; after a rejection the callable is called once more and the
     request replayed if it returned a different token.
     """
 
-    def __init__(self, get_token: Callable[[], Awaitable[str] | str]) -> None:
+    def __init__(self, get_token: Callable[[], Any]) -> None:
         self._get_token = get_token
         self._recent: list[str] = []
 
     def __repr__(self) -> str:
-        return "CallableTokenProvider(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
-    async def _call(self) -> Token:
-        failure: Exception | None = None
+    @property
+    def generation(self) -> int:
+        return 0
+
+    def secrets(self) -> list[str]:
+        return list(self._recent)
+
+    def _produced(self) -> tuple[object, Exception | None]:
         try:
-            produced: object = self._get_token()
-            # A plain function returning a str works too (Monite's own SDK takes sync callables).
-            value = await produced if inspect.isawaitable(produced) else produced
+            return self._get_token(), None
         except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
-            failure = exc
+            return None, exc
+
+    def _accepted(self, value: object, failure: Exception | None) -> Token:
         if failure is not None:
             raise ConfigurationError(
                 f"the token callable raised {type(failure).__name__}; no request was sent"
@@ -336,60 +475,123 @@ class CallableTokenProvider:
         self._recent = [value, *[v for v in self._recent if v != value]][:4]
         return Token(value, expires_at=float("inf"), refresh_at=float("inf"))
 
-    @property
-    def generation(self) -> int:
-        return 0
+    @staticmethod
+    def _differs(token: Token, failed: Token) -> Token | None:
+        return None if token.value == failed.value else token
 
-    async def get(self, since: int | None = None) -> Token:
+
+class CallableTokenProvider(_TokenCallable):
+    """Tokens from an async callable (or a plain one: Monite's own SDK takes sync callables)."""
+
+    async def _call(self) -> Token:
+        produced, failure = self._produced()
+        if failure is None and inspect.isawaitable(produced):
+            try:
+                produced = await produced
+            except Exception as exc:
+                failure = exc
+        return self._accepted(produced, failure)
+
+    async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return await self._call()
 
     async def replace(self, failed: Token) -> Token | None:
-        token = await self._call()
-        return None if token.value == failed.value else token
-
-    def secrets(self) -> list[str]:
-        return list(self._recent)
+        return self._differs(await self._call(), failed)
 
 
-class BearerAuth(httpx.Auth):
-    """The bearer-token flow: marks a request as secured, signs it when it is sent, and
-    replays it once after a stale-token answer.
+class SyncCallableTokenProvider(_TokenCallable):
+    """Tokens from a plain callable, for the blocking client (an async one is refused when
+    the client is made: there is no event loop to await it in)."""
+
+    def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
+        return self._accepted(*self._produced())
+
+    def replace(self, failed: Token) -> Token | None:
+        return self._differs(self.get(), failed)
+
+
+# An answer with one of these may say the token was refused (see is_stale_token).
+_REFUSALS = (400, 401, 403)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Read:
+    """Read (and so close) this refusal whole, BEFORE waiting for the refresh lock: a caller
+    that holds an unread answer holds a pooled connection the refresh may need."""
+
+    response: httpx.Response
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Replace:
+    """`failed` was refused: a replacement from the provider (or None) is sent back."""
+
+    failed: Token
+
+
+class _BearerFlow(httpx.Auth):
+    """The bearer-token flow: marks a request as secured (the send gate signs it when it
+    goes out), and replays it once after a stale-token answer.
 
     Signing happens in `sign`, which the send gate calls right before each attempt goes
     out, not here when the request starts: a request that then waits (for a connection,
     the rate window, a retry) would otherwise carry a token that may go stale meanwhile.
     """
 
-    def __init__(self, provider: TokenProvider) -> None:
-        self.provider = provider
+    provider: _Provider
 
     def __repr__(self) -> str:
-        return f"BearerAuth({self.provider!r})"
+        return f"{type(self).__name__}({self.provider!r})"
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raise RuntimeError("monite_async is async-only: use httpx.AsyncClient")
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    def _steps(self, request: httpx.Request, generation: int) -> Generator[Any, Any, None]:
         state = request_state(request)
         state.sign = True
-        state.generation = self.provider.generation
-        response = yield request
-
-        if response.status_code not in (400, 401, 403):
+        state.generation = generation
+        response: httpx.Response = yield request
+        if response.status_code not in _REFUSALS:
             return
-        # Read (and so close) the answer BEFORE waiting for the refresh lock: a caller that
-        # holds an unread answer holds a pooled connection the refresh may need.
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
+        yield _Read(response)
         if not is_stale_token(response) or state.token is None:  # the body is parsed once, kept
             return
-        fresh = await self.provider.replace(state.token)
+        fresh = yield _Replace(state.token)
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
         state.replacement = fresh
         yield request  # signed again when sent: with `fresh`
+
+
+def _signed(request: httpx.Request, state: RequestState, token: Token) -> None:
+    request.headers["Authorization"] = f"Bearer {token.value}"
+    state.token = token
+
+
+class BearerAuth(_BearerFlow):
+    """The bearer-token flow of the async client (see `_BearerFlow`)."""
+
+    provider: TokenProvider
+
+    def __init__(self, provider: TokenProvider) -> None:
+        self.provider = provider
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("BearerAuth is the async client's: use SyncBearerAuth with httpx.Client")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        run = Run(self._steps(request, self.provider.generation))
+        while not run.done:
+            if isinstance(run.step, httpx.Request):
+                run.result = yield run.step
+            else:
+                run.result = await self._carry_out(run.step)
+            run.resume()
+
+    async def _carry_out(self, step: _Read | _Replace) -> object:
+        if isinstance(step, _Read):
+            try:
+                return await step.response.aread()
+            finally:
+                await step.response.aclose()
+        return await self.provider.replace(step.failed)
 
     async def sign(self, request: httpx.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
@@ -397,5 +599,41 @@ class BearerAuth(httpx.Auth):
         token, state.replacement = state.replacement, None
         if token is None:
             token = await self.provider.get(since=state.generation)
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        state.token = token
+        _signed(request, state, token)
+
+
+class SyncBearerAuth(_BearerFlow):
+    """The bearer-token flow of the blocking client (see `_BearerFlow`)."""
+
+    provider: SyncTokenProvider
+
+    def __init__(self, provider: SyncTokenProvider) -> None:
+        self.provider = provider
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        run = Run(self._steps(request, self.provider.generation))
+        while not run.done:
+            if isinstance(run.step, httpx.Request):
+                run.result = yield run.step
+            else:
+                run.result = self._carry_out(run.step)
+            run.resume()
+
+    def _carry_out(self, step: _Read | _Replace) -> object:
+        if isinstance(step, _Read):
+            try:
+                return step.response.read()
+            finally:
+                step.response.close()
+        return self.provider.replace(step.failed)
+
+    def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx.AsyncClient")
+
+    def sign(self, request: httpx.Request) -> None:
+        """`BearerAuth.sign`, blocking; no longer than the call's deadline for another's fetch."""
+        state = request_state(request)
+        token, state.replacement = state.replacement, None
+        if token is None:
+            token = self.provider.get(since=state.generation, deadline_at=state.deadline_at)
+        _signed(request, state, token)

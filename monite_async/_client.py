@@ -1,14 +1,17 @@
-"""MoniteClient: the one object users hold.
+"""MoniteClient and MoniteSyncClient: the objects users hold.
 
     async with MoniteClient(client_id=..., client_secret=...) as monite:
         domain = await monite.mailbox_domains.create("mail.example.com")
+
+    with MoniteSyncClient(client_id=..., client_secret=...) as monite:
+        domain = monite.mailbox_domains.create("mail.example.com")
 
 The layers, top to bottom; a module imports only modules below its own row:
 
 | module | room |
 |---|---|
 | `__main__.py` | `python -m monite_async` and `monite-async`: runs `cli.py`, or names the missing extra |
-| `_client.py` | MoniteClient: options, views (`with_options`), raw calls, `call()` |
+| `_client.py` | MoniteClient, MoniteSyncClient: options, views (`with_options`), raw calls, `call()` |
 | `_core.py` | what a client and its views share: pool, token cache, rate window, event loop |
 | `_mailbox_domains.py`, `_access_tokens.py` | the resources: arguments checked, models returned |
 | `_raw.py` | `RawResponse`: status, headers, request id, attempts, elapsed, rate limit |
@@ -26,6 +29,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
 | `_defaults.py`, `_tracing.py`, `_logging.py`, `_waits.py` | defaults; traces; MONITE_LOG; waits |
 | `_version.py`, `_errors.py`, `_token.py`, `_secret.py` | version; exceptions; a token; a secret str |
+| `_drive.py` | the two drivers of every sans-I/O flow: `drive` (async) and `drive_blocking` |
 
 The public modules `cli.py` (the command, on click), `dns.py` (zone text, DNS check) and
 `demo.py` sit beside the table: they use the package as a user would.
@@ -33,26 +37,37 @@ The public modules `cli.py` (the command, on click), `dns.py` (zone text, DNS ch
 A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
 transport -> send gate -> network transport) and its answer or failure comes back up to
 the pipeline, which alone turns a failure into a typed error.
+
+One copy of the logic for both clients: every layer that waits or sends is written as a
+sans-I/O flow (a generator that yields the I/O it needs: send, wait, take a slot, sign,
+run an operation) and driven by `_drive.drive` for MoniteClient and `drive_blocking` for
+MoniteSyncClient, as httpx drives one `Auth.auth_flow` from both of its clients. What to
+retry and how long to wait (`RetryRules`), when a request may go out (the gate's flow, the
+rate window's `admission`), when a token is due and which one failed (`_CredentialsCache`),
+what a resource method asks for (`_Flows`), request building, error mapping, parsing and
+redaction exist once; the `Sync*` classes beside the async ones only send, sleep and lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http
+import inspect
 import os
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 from monite_generated.types import Response
 
 from . import _error_mapping as errors
-from ._access_tokens import AuthResource
-from ._core import ClientCore, connection_slots, network_transport
+from ._access_tokens import AuthResource, SyncAuthResource
+from ._core import ClientCore, SyncClientCore, connection_slots, network_transport, sync_network_transport
 from ._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
@@ -62,19 +77,29 @@ from ._defaults import (
 )
 from ._errors import ConfigurationError
 from ._generated_ops import operation_name, resolve_operation
-from ._mailbox_domains import MailboxDomains
+from ._mailbox_domains import MailboxDomains, SyncMailboxDomains
 from ._options import UNSET_OPTION, CallOptions, check_deadline, check_max_retries, check_timeout
-from ._pipeline import Outcome, Runner, call_budget
+from ._pipeline import Outcome, Runner, SyncRunner, call_budget, carrier, sync_carrier
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._secret import SecretStr
 from ._tracing import Tracing
 from ._versioning import API_VERSION, validate_api_version
 
-__all__ = ["MoniteClient", "RawCalls", "TokenSource"]
+__all__ = [
+    "MoniteClient",
+    "MoniteSyncClient",
+    "RawCalls",
+    "SyncRawCalls",
+    "SyncTokenSource",
+    "TokenSource",
+]
 
 TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 """What `token=` takes: a fixed token, or a callable (async or not) returning one."""
+
+SyncTokenSource = str | Callable[[], str]
+"""What `MoniteSyncClient(token=)` takes: a fixed token, or a plain callable returning one."""
 
 
 def _check_base_url(base_url: str) -> str:
@@ -101,7 +126,322 @@ def _check_rate(per_second: object) -> float | None:
     return float(per_second)
 
 
-class MoniteClient:
+def _options(
+    *, timeout: object, max_retries: object, deadline: object, api_version: str | None
+) -> CallOptions:
+    return CallOptions(
+        timeout=check_timeout(timeout),
+        max_retries=check_max_retries(max_retries),
+        deadline=check_deadline(deadline),
+        api_version=validate_api_version(api_version if api_version is not None else API_VERSION),
+    )
+
+
+def _source(
+    token: object, client_id: str | uuid.UUID | None, client_secret: str | None, base_url: str | None
+) -> tuple[str, tuple[uuid.UUID, str] | None]:
+    """The base URL and the credentials (None when a token is given)."""
+    resolved_url = _check_base_url(
+        base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
+    )
+    if token is not None and (client_id is not None or client_secret is not None):
+        raise ConfigurationError("pass token or client_id/client_secret, not both")
+    return resolved_url, _credentials(client_id, client_secret) if token is None else None
+
+
+# How many views `with_options` keeps made, per client: the options of the few views an app
+# makes over and over (one per call, say) are then checked once, not on every call.
+_VIEWS_KEPT = 32
+
+
+def _view_key(*values: object) -> tuple[object, ...] | None:
+    """A hashable key for `with_options` arguments, or None (then nothing is kept)."""
+    key: list[object] = []
+    for value in values:
+        if isinstance(value, httpx.Timeout):
+            value = ("timeout", value.connect, value.read, value.write, value.pool)
+        elif isinstance(value, dict):
+            value = ("headers", *value.items())
+        key.append(value)
+    try:
+        hash(tuple(key))
+    except TypeError:
+        return None
+    return tuple(key)
+
+
+_Core = TypeVar("_Core", bound="ClientCore | SyncClientCore")
+_Domains = TypeVar("_Domains")
+_Auth = TypeVar("_Auth")
+_Raw = TypeVar("_Raw")
+_Transport = TypeVar("_Transport")
+_HttpClient = TypeVar("_HttpClient")
+_Token = TypeVar("_Token")
+_CoreT = TypeVar("_CoreT")
+_DomainsT = TypeVar("_DomainsT")
+_AuthT = TypeVar("_AuthT")
+_RawT = TypeVar("_RawT")
+
+
+@contextlib.contextmanager
+def _call_scope(core: ClientCore | SyncClientCore, options: CallOptions, operation: str) -> Iterator[None]:
+    """What a resource method opens before anything else: its span, and its deadline, which
+    every request it makes (a create's lookup after a 409 too) shares."""
+    with core.tracing.operation(operation, api_version=options.api_version), call_budget(options.deadline):
+        yield
+
+
+class RawCalls:
+    """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
+
+    def __init__(self, run: Runner) -> None:
+        self._run = run
+
+    def __repr__(self) -> str:
+        return "RawCalls()"
+
+    async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
+        """As `MoniteClient.call`, returning the answer's status, headers, request id,
+        attempts, elapsed time and rate limit; `parse()` is the parsed model."""
+        outcome = await self._run(resolve_operation(operation), *args, **kwargs)
+        return RawResponse(outcome, _parsed)
+
+
+class SyncRawCalls:
+    """`RawCalls` for `MoniteSyncClient`: `monite.with_raw_response.call(op, ...)`, blocking."""
+
+    def __init__(self, run: SyncRunner) -> None:
+        self._run = run
+
+    def __repr__(self) -> str:
+        return "SyncRawCalls()"
+
+    def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
+        """`RawCalls.call`, blocking."""
+        return RawResponse(self._run(resolve_operation(operation), *args, **kwargs), _parsed)
+
+
+def _parsed(outcome: Outcome) -> Any:
+    return outcome.parsed
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind(Generic[_CoreT, _DomainsT, _AuthT, _RawT]):
+    """The classes one client is made of: its core, network, carrier and resources."""
+
+    core: Callable[..., _CoreT]
+    network: Callable[..., Any]
+    carrier: Callable[[Any], Any]
+    domains: Callable[..., _DomainsT]
+    auth: Callable[..., _AuthT]
+    raw: Callable[..., _RawT]
+
+
+class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _Token]):
+    """What both clients are besides their I/O: options, views, what users read.
+
+    One `__init__` for both: the type parameters are what differs (the kind of transport,
+    http_client and token each takes), so a type checker shows each client its own.
+    """
+
+    _core: _Core
+    _options: CallOptions
+    _owner: bool
+    _parent: _Client[Any, Any, Any, Any, Any, Any, Any] | None = None
+    _views: dict[tuple[object, ...], tuple[CallOptions, _Domains, _Auth, _Raw]] | None = None
+    mailbox_domains: _Domains
+    """Create, list, verify and delete mailbox domains."""
+    auth: _Auth
+    """The client's own token: `monite.auth.revoke()`."""
+    with_raw_response: _Raw
+    """`call()` returning a `RawResponse`: `monite.with_raw_response.call(op, ...)`."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str | uuid.UUID | None = None,
+        client_secret: str | None = None,
+        token: _Token | None = None,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        transport: _Transport | None = None,
+        http_client: _HttpClient | None = None,
+        retry_policy: RetryPolicy | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        max_requests_per_second: float | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+    ) -> None:
+        self._owner = False  # until construction is complete: nothing to close, nothing to warn of
+        options = _options(
+            timeout=timeout, max_retries=max_retries, deadline=deadline, api_version=api_version
+        )
+        resolved_url, credentials = _source(token, client_id, client_secret, base_url)
+        self._check_policy(retry_policy)
+        core = self._make_core(
+            transport,
+            http_client,
+            limits,
+            base_url=resolved_url,
+            options=options,
+            token=token,
+            credentials=credentials,
+            connections=connection_slots(transport, limits),
+            retry_policy=retry_policy,
+            max_requests_per_second=_check_rate(max_requests_per_second),
+            tracing=Tracing(tracer_provider=tracer_provider, meter_provider=meter_provider),
+        )
+        self._attach(core, options)
+        self._owner = True
+
+    def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
+        return None
+
+    _KIND: _Kind[_Core, _Domains, _Auth, _Raw]
+
+    def _make_core(
+        self, transport: _Transport | None, http_client: _HttpClient | None, limits: httpx.Limits, **core: Any
+    ) -> _Core:
+        return self._KIND.core(network=self._KIND.network(transport, http_client, limits), **core)
+
+    def _resources(self, core: _Core, options: CallOptions) -> tuple[_Domains, _Auth, _Raw]:
+        kind = self._KIND
+        runner = functools.partial(core.run, options)
+        carry_out = kind.carrier(runner)
+        client_id, secret = core.credentials if core.credentials else (None, None)
+        return (
+            kind.domains(carry_out, traced=functools.partial(_call_scope, core, options)),
+            kind.auth(carry_out, core.provider, client_id=client_id, client_secret=secret),
+            kind.raw(runner),
+        )
+
+    def _attach(
+        self, core: _Core, options: CallOptions, parts: tuple[_Domains, _Auth, _Raw] | None = None
+    ) -> None:
+        self._core = core
+        self._options = options
+        # The resources are partials of the core, not bound methods: a view is then no
+        # reference cycle, and is freed the moment it is dropped.
+        self.mailbox_domains, self.auth, self.with_raw_response = parts or self._resources(core, options)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | Any = UNSET_OPTION,
+        max_retries: int | Any = UNSET_OPTION,
+        deadline: float | Any = UNSET_OPTION,
+        headers: dict[str, str] | Any = UNSET_OPTION,
+        api_version: str | Any = UNSET_OPTION,
+    ) -> Self:
+        """A client for some calls with other options, sharing this one's pool and token cache.
+
+            urgent = monite.with_options(timeout=5, max_retries=0)
+            await urgent.mailbox_domains.list()
+            await monite.with_options(deadline=120).with_options(headers={"x-trace": "42"}).call(op)
+
+        Options left out keep this client's values; `headers` are added to its own (they may
+        not set Authorization or x-monite-version: use `api_version=`). No pool, token request
+        or event loop of its own: closing a view closes nothing; closing the client that made
+        the first one ends every view. Making the same view again is cheap: the last few are kept.
+        """
+        key = _view_key(timeout, max_retries, deadline, headers, api_version)
+        views = self._views if self._views is not None else {}
+        kept = views.get(key) if key is not None else None
+        if kept is None:
+            options = self._options.replace(
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
+                headers=headers,
+                api_version=api_version,
+            )
+            kept = (options, *self._resources(self._core, options))
+            if key is not None:
+                if len(views) >= _VIEWS_KEPT:
+                    views.clear()
+                views[key] = kept
+                self._views = views
+        view = type(self).__new__(type(self))
+        view._owner = False
+        # The client that owns the pool lives as long as any view of it: a view of a client
+        # made on the fly (`MoniteClient().with_options(...)`) must not see it collected.
+        view._parent = self if self._owner else self._parent
+        options, domains, auth, raw = kept
+        view._attach(self._core, options, (domains, auth, raw))
+        return view
+
+    @property
+    def base_url(self) -> str:
+        return str(self._core.base_url)
+
+    @property
+    def api_version(self) -> str:
+        return self._options.api_version
+
+    @property
+    def max_retries(self) -> int:
+        return self._options.max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._options.timeout
+
+    @property
+    def deadline(self) -> float:
+        return self._options.deadline
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._core.closed)
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__ if self._owner else f"{type(self).__name__} view"
+        return (
+            f"{kind}(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"auth={self._core.auth_kind!r}, max_retries={self.max_retries})"
+        )
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # As aiohttp's ClientSession does: a client never closed leaks its pooled sockets.
+        if not getattr(self, "_owner", False) or self._core.closed:
+            return
+        closing = "`async with MoniteClient(...)` or `await aclose()`"
+        if isinstance(self, MoniteSyncClient):
+            closing = "`with MoniteSyncClient(...)` or `close()`"
+        _warn(f"unclosed {self!r}: use {closing}", ResourceWarning, source=self)
+
+
+def _answer(operation: object, module: Any, outcome: Outcome) -> Any:
+    """What `call(operation)` returns: the parsed model, or for a `*_detailed` function the
+    generated `Response` (status, headers, content, parsed)."""
+    if getattr(operation, "__name__", None) not in ("asyncio_detailed", "sync_detailed"):
+        return outcome.parsed
+    response = outcome.response
+    try:
+        status = http.HTTPStatus(response.status_code)
+    except ValueError:
+        status = None
+    if status is None:
+        raise errors.nonstandard_status(response, operation=operation_name(module))
+    return Response(
+        status_code=status, content=response.content, headers=response.headers, parsed=outcome.parsed
+    )
+
+
+class MoniteClient(
+    _Client[
+        ClientCore,
+        MailboxDomains,
+        AuthResource,
+        RawCalls,
+        httpx.AsyncBaseTransport,
+        httpx.AsyncClient,
+        TokenSource,
+    ]
+):
     """An async client for Monite's mailbox domains API, under asyncio or trio.
 
         async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -137,147 +477,7 @@ class MoniteClient:
     it for some calls, sharing its pool and token cache.
     """
 
-    _core: ClientCore
-    _options: CallOptions
-    _owner: bool
-    _parent: MoniteClient | None = None
-
-    def __init__(
-        self,
-        *,
-        client_id: str | uuid.UUID | None = None,
-        client_secret: str | None = None,
-        token: TokenSource | None = None,
-        base_url: str | None = None,
-        api_version: str | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        deadline: float = DEFAULT_DEADLINE,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        retry_policy: RetryPolicy | None = None,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-        max_requests_per_second: float | None = None,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-    ) -> None:
-        self._owner = False  # until construction is complete: nothing to close, nothing to warn of
-        options = CallOptions(
-            timeout=check_timeout(timeout),
-            max_retries=check_max_retries(max_retries),
-            deadline=check_deadline(deadline),
-            api_version=validate_api_version(api_version if api_version is not None else API_VERSION),
-        )
-        resolved_url = _check_base_url(
-            base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
-        )
-        if token is not None and (client_id is not None or client_secret is not None):
-            raise ConfigurationError("pass token or client_id/client_secret, not both")
-        credentials = _credentials(client_id, client_secret) if token is None else None
-        network = network_transport(transport, http_client, limits)
-        core = ClientCore(
-            base_url=resolved_url,
-            options=options,
-            token=token,
-            credentials=credentials,
-            network=network,
-            connections=connection_slots(transport, limits),
-            retry_policy=retry_policy,
-            max_requests_per_second=_check_rate(max_requests_per_second),
-            tracing=Tracing(tracer_provider=tracer_provider, meter_provider=meter_provider),
-        )
-        self._attach(core, options)
-        self._owner = True
-
-    def _attach(self, core: ClientCore, options: CallOptions) -> None:
-        self._core = core
-        self._options = options
-        # Partials of the core, not bound methods: a view is then no reference cycle, and is
-        # freed the moment it is dropped.
-        runner = functools.partial(core.run, options)
-        self.mailbox_domains: MailboxDomains = MailboxDomains(
-            runner, traced=functools.partial(_call_scope, core, options)
-        )
-        """Create, list, verify and delete mailbox domains."""
-        client_id, secret = core.credentials if core.credentials else (None, None)
-        self.auth: AuthResource = AuthResource(
-            runner, core.provider, client_id=client_id, client_secret=secret
-        )
-        """The client's own token: `await monite.auth.revoke()`."""
-        self.with_raw_response: RawCalls = RawCalls(runner)
-        """`call()` returning a `RawResponse`: `await monite.with_raw_response.call(op, ...)`."""
-
-    # -- per-call options ------------------------------------------------------------------
-
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | Any = UNSET_OPTION,
-        max_retries: int | Any = UNSET_OPTION,
-        deadline: float | Any = UNSET_OPTION,
-        headers: dict[str, str] | Any = UNSET_OPTION,
-        api_version: str | Any = UNSET_OPTION,
-    ) -> MoniteClient:
-        """A client for some calls with other options, sharing this one's pool and token cache.
-
-            urgent = monite.with_options(timeout=5, max_retries=0)
-            await urgent.mailbox_domains.list()
-            await monite.with_options(deadline=120).with_options(headers={"x-trace": "42"}).call(op)
-
-        Options left out keep this client's values; `headers` are added to its own (they may
-        not set Authorization or x-monite-version: use `api_version=`). No pool, token request
-        or event loop of its own: closing a view closes nothing; closing the client that made
-        the first one ends every view.
-        """
-        options = self._options.replace(
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            headers=headers,
-            api_version=api_version,
-        )
-        view = MoniteClient.__new__(MoniteClient)
-        view._owner = False
-        # The client that owns the pool lives as long as any view of it: a view of a client
-        # made on the fly (`MoniteClient().with_options(...)`) must not see it collected.
-        view._parent = self if self._owner else self._parent
-        view._attach(self._core, options)
-        return view
-
-    # -- what users read ---------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
-
-    @property
-    def api_version(self) -> str:
-        return self._options.api_version
-
-    @property
-    def max_retries(self) -> int:
-        return self._options.max_retries
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        return self._options.timeout
-
-    @property
-    def deadline(self) -> float:
-        return self._options.deadline
-
-    @property
-    def closed(self) -> bool:
-        return self._core.closed
-
-    def __repr__(self) -> str:
-        kind = "MoniteClient" if self._owner else "MoniteClient view"
-        return (
-            f"{kind}(base_url={self.base_url!r}, api_version={self.api_version!r}, "
-            f"auth={self._core.auth_kind!r}, max_retries={self.max_retries})"
-        )
-
-    # -- the escape hatch --------------------------------------------------------------
+    _KIND = _Kind(ClientCore, network_transport, carrier, MailboxDomains, AuthResource, RawCalls)
 
     async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:
         """Run any generated operation with this client's auth, version, retries and errors.
@@ -294,21 +494,7 @@ class MoniteClient:
         content, parsed) instead of the parsed model.
         """
         module = resolve_operation(operation)
-        outcome = await self._run(module, *args, **kwargs)
-        if getattr(operation, "__name__", None) not in ("asyncio_detailed", "sync_detailed"):
-            return outcome.parsed
-        response = outcome.response
-        try:
-            status = http.HTTPStatus(response.status_code)
-        except ValueError:
-            status = None
-        if status is None:
-            raise errors.nonstandard_status(response, operation=operation_name(module))
-        return Response(
-            status_code=status, content=response.content, headers=response.headers, parsed=outcome.parsed
-        )
-
-    # -- lifecycle ---------------------------------------------------------------------
+        return _answer(operation, module, await self._core.run(self._options, module, *args, **kwargs))
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
@@ -333,48 +519,73 @@ class MoniteClient:
     ) -> None:
         await self.aclose()
 
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        # As aiohttp's ClientSession does: a client never closed leaks its pooled sockets.
-        if not getattr(self, "_owner", False) or self._core.closed:
-            return
-        _warn(
-            f"unclosed {self!r}: use `async with MoniteClient(...)` or `await aclose()`",
-            ResourceWarning,
-            source=self,
-        )
-
-    # -- internals ---------------------------------------------------------------------
-
     async def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         return await self._core.run(self._options, operation, *args, **kwargs)
 
 
-@contextlib.contextmanager
-def _call_scope(core: ClientCore, options: CallOptions, operation: str) -> Iterator[None]:
-    """What a resource method opens before anything else: its span, and its deadline, which
-    every request it makes (a create's lookup after a 409 too) shares."""
-    with core.tracing.operation(operation, api_version=options.api_version), call_budget(options.deadline):
-        yield
+class MoniteSyncClient(
+    _Client[
+        SyncClientCore,
+        SyncMailboxDomains,
+        SyncAuthResource,
+        SyncRawCalls,
+        httpx.BaseTransport,
+        httpx.Client,
+        SyncTokenSource,
+    ]
+):
+    """A blocking client for Monite's mailbox domains API: for scripts, Django views, workers.
 
+        with MoniteSyncClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
+            domain = monite.mailbox_domains.create("mail.example.com")
 
-class RawCalls:
-    """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
+    The same keyword-only options and defaults as `MoniteClient`, the same resources,
+    errors, logs, retries, deadline and version pinning, with blocking calls; `token` is a
+    str or a plain callable, `transport` an httpx.BaseTransport, `http_client` an
+    httpx.Client (left open by `close`), and a `retry_policy`'s `sleep` a plain function.
 
-    def __init__(self, run: Runner) -> None:
-        self._run = run
+    Thread-safe: share one client among any number of threads. When the token is due or
+    refused, exactly one thread fetches a new one; the others wait (no longer than their
+    call's deadline) and use it. At most `limits.max_connections` requests are on the wire
+    at once; the other threads queue, and get their token only when they go out.
+    """
 
-    def __repr__(self) -> str:
-        return "RawCalls()"
+    def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
+        if retry_policy is not None and inspect.iscoroutinefunction(retry_policy.sleep):
+            raise errors.async_sleep_for_sync_client()
 
-    async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
-        """As `MoniteClient.call`, returning the answer's status, headers, request id,
-        attempts, elapsed time and rate limit; `parse()` is the parsed model."""
-        outcome = await self._run(resolve_operation(operation), *args, **kwargs)
-        return RawResponse(outcome, _parsed)
+    _KIND = _Kind(
+        SyncClientCore,
+        sync_network_transport,
+        sync_carrier,
+        SyncMailboxDomains,
+        SyncAuthResource,
+        SyncRawCalls,
+    )
 
+    def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:
+        """`MoniteClient.call`, blocking: pass a generated operation module or its `sync` /
+        `sync_detailed` function (a `*_detailed` one returns the generated `Response`)."""
+        module = resolve_operation(operation)
+        return _answer(operation, module, self._core.run(self._options, module, *args, **kwargs))
 
-def _parsed(outcome: Outcome) -> Any:
-    return outcome.parsed
+    def close(self) -> None:
+        """Close what this client owns (its connection pool); idempotent. A caller's
+        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing."""
+        if self._owner:
+            self._core.close()
+
+    def __enter__(self) -> Self:
+        self._core.check_usable()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:

@@ -1,41 +1,63 @@
 """The part of a client that views share: connection pool, token cache, rate window, and
 the event loop they all belong to. `MoniteClient` and every `with_options` view of it
-hold one `ClientCore`; only the client that built it closes it.
+hold one `ClientCore`; only the client that built it closes it. `MoniteSyncClient` holds
+a `SyncClientCore`: the same layers, the blocking drivers of the same flows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import inspect
 import uuid
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import sniffio
 
 from . import _error_mapping as errors
-from ._access_tokens import TokenFetcher
+from ._access_tokens import SyncTokenFetcher, TokenFetcher
 from ._auth import (
     BearerAuth,
     CallableTokenProvider,
     ClientCredentialsProvider,
     StaticTokenProvider,
+    SyncBearerAuth,
+    SyncCallableTokenProvider,
+    SyncClientCredentialsProvider,
+    SyncStaticTokenProvider,
+    SyncTokenProvider,
     TokenProvider,
     is_valid_token,
 )
 from ._defaults import USER_AGENT
 from ._errors import ConfigurationError
-from ._gate import SendGate
+from ._gate import SendGate, SyncSendGate
 from ._options import CallOptions
-from ._pipeline import Outcome, Pipeline
+from ._pipeline import Outcome, Pipeline, SyncPipeline, carrier, sync_carrier
 from ._rate_limit import Pacer, RateWindow
-from ._retry import RetryPolicy, RetryTransport
+from ._retry import RetryPolicy, RetryRules, RetryTransport, SyncRetryTransport
 from ._tracing import Tracing
-from ._transports import ApiHttpClient, CallerClientTransport, is_asyncio_only
+from ._transports import (
+    ApiHttpClient,
+    CallerClientTransport,
+    SyncApiHttpClient,
+    SyncCallerClientTransport,
+    is_asyncio_only,
+)
 from ._versioning import VERSION_HEADER, VersionEchoWatcher
 
-__all__ = ["ClientCore", "LoopBinding", "connection_slots", "network_transport"]
+__all__ = [
+    "ClientCore",
+    "LoopBinding",
+    "SyncClientCore",
+    "connection_slots",
+    "network_transport",
+    "sync_network_transport",
+]
 
 
 class LoopBinding:
@@ -87,8 +109,11 @@ class LoopBinding:
         return False
 
 
-class ClientCore:
-    """Everything a client and its views share; see the module docstring."""
+class _CoreBase:
+    """What both cores hold and build: the rate window, the retry rules, the send gate, the
+    httpx client, the token provider and the pipeline, stacked as the module docstring says.
+    Each subclass gives the classes of its kind (`_stack`, `_token_provider`, `_signing`).
+    """
 
     def __init__(
         self,
@@ -97,7 +122,7 @@ class ClientCore:
         options: CallOptions,
         token: object,
         credentials: tuple[uuid.UUID, str] | None,
-        network: httpx.AsyncBaseTransport,
+        network: Any,
         connections: int,
         retry_policy: RetryPolicy | None,
         max_requests_per_second: float | None,
@@ -106,63 +131,95 @@ class ClientCore:
         self.base_url = base_url
         self.tracing = tracing
         self.closed = False
-        self.loop = LoopBinding()
-        self.asyncio_only = is_asyncio_only(network)
         self.window = RateWindow(hold_sleep=retry_policy.sleep if retry_policy is not None else None)
-        self.gate = SendGate(
-            network,
-            connections=connections,
-            window=self.window,
-            pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
-            tracing=tracing,
+        retry = RetryRules(
+            max_retries=options.max_retries, policy=retry_policy, window=self.window, tracing=tracing
         )
-        self.http = ApiHttpClient(
-            base_url=base_url,
-            transport=RetryTransport(
-                self.gate,
-                max_retries=options.max_retries,
-                policy=retry_policy,
-                window=self.window,
-                tracing=tracing,
-            ),
-            timeout=options.timeout,
-            headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
-            event_hooks={"response": [VersionEchoWatcher()]},
-            follow_redirects=False,
-        )
+        pacer = None if max_requests_per_second is None else Pacer(max_requests_per_second)
+        gate = {"connections": connections, "window": self.window, "pacer": pacer, "tracing": tracing}
+        settings = {
+            "base_url": base_url,
+            "timeout": options.timeout,
+            "headers": {VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
+            "follow_redirects": False,
+        }
+        self._stack(network, retry, gate, settings)
         self.credentials = credentials
-        self.auth_kind, self.provider = self._token_provider(token, credentials, options)
-        auth = BearerAuth(self.provider)
-        self.gate.signer = auth.sign
-        self.pipeline = Pipeline(self.http, auth=auth, secrets=self.provider.secrets, tracing=tracing)
+        self.auth_kind = _token_kind(token, credentials)
+        self._signing(self._token_provider(token, options))
 
     def __repr__(self) -> str:
-        return f"ClientCore(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
+        kind = type(self).__name__
+        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
 
-    def _token_provider(
-        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions
-    ) -> tuple[str, TokenProvider]:
+    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
+        """Make `self.gate` over `network` and `self.http` over the retry layer over it."""
+        raise NotImplementedError
+
+    def _token_provider(self, token: object, options: CallOptions) -> Any:
+        raise NotImplementedError
+
+    _signers: tuple[Callable[..., Any], Callable[..., Any]]  # the auth flow's class, the pipeline's
+    gate: SendGate | SyncSendGate
+    http: ApiHttpClient | SyncApiHttpClient
+
+    def _signing(self, provider: Any) -> None:
+        """Keep `provider`; make the auth flow (which signs at the gate) and the pipeline."""
+        auth_class, pipeline_class = self._signers
+        self.provider = provider
+        auth = auth_class(provider)
+        self.gate.signer, self.gate.signs = auth.sign, True
+        self.pipeline = pipeline_class(self.http, auth=auth, secrets=provider.secrets, tracing=self.tracing)
+
+    def _cache_settings(self) -> dict[str, Any]:
+        assert self.credentials is not None
+        return {"client_secret": self.credentials[1], "on_fetch": self.tracing.token_fetched}
+
+
+def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str:
+    """Which token source `token`/`credentials` name; a bad token is refused here."""
+    if credentials is not None:
+        return "client credentials"
+    if isinstance(token, str):
+        if not is_valid_token(token):
+            raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
+        return "static token"
+    if callable(token):
+        return "token callable"
+    raise ConfigurationError("token must be a str or an async callable returning one")
+
+
+class ClientCore(_CoreBase):
+    """Everything a client and its views share; see the module docstring."""
+
+    gate: SendGate
+    http: ApiHttpClient
+    provider: TokenProvider
+    pipeline: Pipeline
+
+    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
+        self.loop = LoopBinding()
+        self.asyncio_only = is_asyncio_only(network)
+        self.gate = SendGate(network, **gate)
+        hooks: dict[str, list[Callable[..., Any]]] = {"response": [VersionEchoWatcher()]}
+        self.http = ApiHttpClient(transport=RetryTransport(self.gate, retry), event_hooks=hooks, **settings)
+
+    def _token_provider(self, token: object, options: CallOptions) -> TokenProvider:
         """Where tokens come from: a fixed one, an app's callable, or the client-credentials grant."""
-        if credentials is not None:
-            client_id, secret = credentials
-
+        if self.credentials is not None:
             # The token fetch runs inside a call that has passed the open/loop check already
             # (the one whose request needs a token), with the client's own options.
             async def run(operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
                 return await self.pipeline.run(options, operation, *args, **kwargs)
 
-            fetcher = TokenFetcher(run, client_id=client_id, client_secret=secret)
-            provider = ClientCredentialsProvider(
-                fetcher, client_secret=secret, on_fetch=self.tracing.token_fetched
-            )
-            return "client credentials", provider
+            client_id, secret = self.credentials
+            fetcher = TokenFetcher(carrier(run), client_id=client_id, client_secret=secret)
+            return ClientCredentialsProvider(fetcher, **self._cache_settings())
         if isinstance(token, str):
-            if not is_valid_token(token):
-                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-            return "static token", StaticTokenProvider(token)
-        if callable(token):
-            return "token callable", CallableTokenProvider(token)
-        raise ConfigurationError("token must be a str or an async callable returning one")
+            return StaticTokenProvider(token)
+        return CallableTokenProvider(token)  # type: ignore[arg-type]
+
+    _signers = (BearerAuth, Pipeline)
 
     def check_usable(self) -> None:
         """Raise the typed error that says why this client cannot send now, if it cannot."""
@@ -188,22 +245,109 @@ class ClientCore:
         await self.http.aclose()
 
 
+class SyncClientCore(_CoreBase):
+    """`ClientCore` for `MoniteSyncClient`: the same layers over httpx.Client, shared by any
+    number of threads (no event loop to belong to)."""
+
+    gate: SyncSendGate
+    http: SyncApiHttpClient
+    provider: SyncTokenProvider
+    pipeline: SyncPipeline
+
+    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
+        self.gate = SyncSendGate(network, **gate)
+        hooks: dict[str, list[Callable[..., Any]]] = {"response": [VersionEchoWatcher().check]}
+        self.http = SyncApiHttpClient(
+            transport=SyncRetryTransport(self.gate, retry), event_hooks=hooks, **settings
+        )
+
+    def _token_provider(self, token: object, options: CallOptions) -> SyncTokenProvider:
+        if self.credentials is not None:
+
+            def run(operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+                return self.pipeline.run(options, operation, *args, **kwargs)
+
+            client_id, secret = self.credentials
+            fetcher = SyncTokenFetcher(sync_carrier(run), client_id=client_id, client_secret=secret)
+            return SyncClientCredentialsProvider(fetcher, **self._cache_settings())
+        if isinstance(token, str):
+            return SyncStaticTokenProvider(token)
+        if inspect.iscoroutinefunction(token) or inspect.iscoroutinefunction(type(token).__call__):
+            raise errors.async_token_callable()
+        return SyncCallableTokenProvider(token)  # type: ignore[arg-type]
+
+    _signers = (SyncBearerAuth, SyncPipeline)
+
+    def check_usable(self) -> None:
+        if self.closed:
+            raise errors.closed_client()
+
+    def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        self.check_usable()
+        return self.pipeline.run(options, operation, *args, **kwargs)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.http.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class _NetworkKind:
+    """What one client takes as its network: the caller's client or transport, or our pool."""
+
+    client: str
+    caller_client: type[httpx.AsyncClient] | type[httpx.Client]
+    transport: type[httpx.AsyncBaseTransport] | type[httpx.BaseTransport]
+    wrap_caller: Callable[..., Any]
+    own_pool: Callable[..., Any]
+
+
+_ASYNC = _NetworkKind(
+    "MoniteClient",
+    httpx.AsyncClient,
+    httpx.AsyncBaseTransport,
+    CallerClientTransport,
+    httpx.AsyncHTTPTransport,
+)
+_BLOCKING = _NetworkKind(
+    "MoniteSyncClient", httpx.Client, httpx.BaseTransport, SyncCallerClientTransport, httpx.HTTPTransport
+)
+
+
+def _network(kind: _NetworkKind, transport: object, http_client: object, limits: httpx.Limits) -> Any:
+    if transport is not None and http_client is not None:
+        raise ConfigurationError("pass transport or http_client, not both")
+    if http_client is not None:
+        if not isinstance(http_client, kind.caller_client):
+            raise ConfigurationError(
+                f"{kind.client}'s http_client must be an httpx.{kind.caller_client.__name__}"
+            )
+        return kind.wrap_caller(http_client, user_agent=USER_AGENT)
+    if transport is not None:
+        if not isinstance(transport, kind.transport):
+            raise ConfigurationError(f"{kind.client}'s transport must be an httpx.{kind.transport.__name__}")
+        return transport
+    return kind.own_pool(limits=limits)
+
+
 def network_transport(
     transport: httpx.AsyncBaseTransport | None, http_client: httpx.AsyncClient | None, limits: httpx.Limits
 ) -> httpx.AsyncBaseTransport:
     """What sends under the retry layer: the caller's client, the caller's transport, or our pool."""
-    if transport is not None and http_client is not None:
-        raise ConfigurationError("pass transport or http_client, not both")
-    if http_client is not None:
-        if not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError("http_client must be an httpx.AsyncClient")
-        return CallerClientTransport(http_client, user_agent=USER_AGENT)
-    if transport is not None:
-        return transport
-    return httpx.AsyncHTTPTransport(limits=limits)
+    network: httpx.AsyncBaseTransport = _network(_ASYNC, transport, http_client, limits)
+    return network
 
 
-def connection_slots(transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits) -> int:
+def sync_network_transport(
+    transport: httpx.BaseTransport | None, http_client: httpx.Client | None, limits: httpx.Limits
+) -> httpx.BaseTransport:
+    """`network_transport` for the blocking client: an httpx.Client or httpx.BaseTransport."""
+    network: httpx.BaseTransport = _network(_BLOCKING, transport, http_client, limits)
+    return network
+
+
+def connection_slots(transport: object, limits: httpx.Limits) -> int:
     """How many requests may be on the wire at once: the pool's connection limit."""
     given = getattr(transport, "limits", None)
     chosen = given if isinstance(given, httpx.Limits) else limits

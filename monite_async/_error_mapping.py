@@ -419,6 +419,20 @@ def closed_client() -> ClientStateError:
     return ClientStateError(_CLOSED)
 
 
+def async_token_callable() -> ConfigurationError:
+    return ConfigurationError(
+        "MoniteSyncClient's token= must be a str or a plain callable returning one; an async "
+        "callable needs MoniteClient (there is no event loop here to await it in)"
+    )
+
+
+def async_sleep_for_sync_client() -> ConfigurationError:
+    return ConfigurationError(
+        "MoniteSyncClient's RetryPolicy.sleep must be a plain function taking seconds "
+        "(an async one belongs to MoniteClient)"
+    )
+
+
 def asyncio_only_transport() -> ConfigurationError:
     return ConfigurationError(ASYNCIO_ONLY_TEXT)
 

@@ -27,53 +27,77 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
 
 import anyio
 import anyio.lowlevel
 import httpx
 
-from ._rate_limit import Pacer, RateWindow, parse_rate_limit
-from ._request_state import request_state
+from ._drive import drive, drive_blocking
+from ._rate_limit import Pacer, Pause, RateWindow, parse_rate_limit
+from ._request_state import RequestState, request_state
 from ._tracing import Tracing
-from ._transports import CLOSED_TEXT
+from ._transports import CLOSED_TEXT, DeadlinePassed
+from ._waits import wait, wait_blocking
 
-__all__ = ["SendGate"]
+__all__ = ["SendGate", "SyncSendGate"]
 
 Signer = Callable[[httpx.Request], Awaitable[None]]
+SyncSigner = Callable[[httpx.Request], None]
 
 
-class SendGate(httpx.AsyncBaseTransport):
-    """Wrap `transport` with rate admission, connection slots, late signing and a whole read."""
+class _Step:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+# The steps of a gate flow besides a `Pause` (a wait for the window or the pacer).
+TAKE_SLOT = _Step("TAKE_SLOT")  # wait for a connection slot, within the pool timeout
+SIGN = _Step("SIGN")  # put the token on the request now
+SEND = _Step("SEND")  # send it and read its answer whole; sent the answer
+GateStep = Pause | _Step
+
+
+class _GateRules:
+    """The order of things in front of the network (see the module docstring); no I/O.
+
+    The two gates below carry the steps out; each has its own slots (an anyio semaphore,
+    or a thread one) and gives one back with `_release_slot`.
+    """
 
     def __init__(
         self,
-        transport: httpx.AsyncBaseTransport,
         *,
         connections: int,
         window: RateWindow,
         pacer: Pacer | None = None,
         tracing: Tracing | None = None,
     ) -> None:
-        self._transport = transport
         self.tracing = tracing if tracing is not None else Tracing()
         self._connections = connections
-        self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
         self._closed = False
         self.window = window
         self._pacer = pacer
-        self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
+        self.signs = False  # set by the client when it gives the gate its signer
 
     def __repr__(self) -> str:
-        return f"SendGate(connections={self._connections}, {self.window!r})"
+        return f"{type(self).__name__}(connections={self._connections}, {self.window!r})"
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def flow(self, request: httpx.Request) -> Generator[GateStep, Any, httpx.Response]:
         state = request_state(request)
         # Nothing learned yet: admit after the token arrives (its answer may teach the window).
         blind = state.sign and not self.window.known
         if not blind:
             # RateLimitHold past the deadline: nothing taken.
-            await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
+            yield from self.window.admission(state.deadline_at, hold_served=state.waited_out_hold)
             state.waited_out_hold = False
         admitted = not blind
         rate = None
@@ -82,34 +106,73 @@ class SendGate(httpx.AsyncBaseTransport):
                 # The token request: no pacing and no slot, for the slot holders may be the
                 # very requests waiting for this token.
                 self._check_open()
-                response = await self._send(request)
+                response = yield from self._sent(request, state)
             else:
                 if self._pacer is not None:
-                    await self._pacer.wait()
-                async with self._slot(request):
-                    self._check_open()  # aclose() may have run while this request waited
-                    if self.signer is not None:
-                        await self.signer(request)
+                    yield from self._pacer.pauses()
+                yield TAKE_SLOT
+                try:
+                    self._check_open()  # the client may have been closed while this request waited
+                    if self.signs:
+                        yield SIGN
                     if blind:
                         waits = not self.window.admits_now()
-                        await self.window.admit(state.deadline_at, hold_served=state.waited_out_hold)
+                        yield from self.window.admission(state.deadline_at, hold_served=state.waited_out_hold)
                         state.waited_out_hold = False
                         admitted = True
-                        if waits and self.signer is not None:
-                            await self.signer(request)  # that wait may have outlasted the token
-                    response = await self._send(request)
+                        if waits and self.signs:
+                            yield SIGN  # that wait may have outlasted the token
+                    response = yield from self._sent(request, state)
+                finally:
+                    self._release_slot()
             rate = parse_rate_limit(response.headers)
         finally:
             if admitted:
                 self.window.done(rate)
         return response
 
+    def _sent(self, request: httpx.Request, state: RequestState) -> Generator[GateStep, Any, httpx.Response]:
+        state.sends += 1
+        if not state.traced:  # nothing records spans or metrics: no hook at all (the common case)
+            response: httpx.Response = yield SEND
+            return response
+        with self.tracing.attempt(request, template=state.url_template, resends=state.sends - 1) as attempt:
+            response = yield SEND
+            attempt.answered(response)
+        return response
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(CLOSED_TEXT)
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, request: httpx.Request) -> AsyncIterator[None]:
+    def _release_slot(self) -> None:
+        raise NotImplementedError
+
+
+class SendGate(_GateRules, httpx.AsyncBaseTransport):
+    """Wrap `transport` with rate admission, connection slots, late signing and a whole read."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, **rules: Any) -> None:
+        super().__init__(**rules)
+        self._transport = transport
+        self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
+        self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def carry_out(step: GateStep) -> httpx.Response | None:
+            if step is SEND:
+                return await self._read(request)
+            if step is TAKE_SLOT:
+                await self._take_slot(request)
+            elif step is SIGN and self.signer is not None:
+                await self.signer(request)
+            elif isinstance(step, Pause):
+                await (wait(step.seconds, self.window.hold_sleep) if step.hold else anyio.sleep(step.seconds))
+            return None
+
+        return await drive(self.flow(request), carry_out)
+
+    async def _take_slot(self, request: httpx.Request) -> None:
         """One connection slot, waited for no longer than the request's pool timeout."""
         if self._slots is None:
             self._slots = anyio.Semaphore(self._connections)
@@ -119,29 +182,15 @@ class SendGate(httpx.AsyncBaseTransport):
             await anyio.lowlevel.checkpoint_if_cancelled()
             self._slots.acquire_nowait()
             await anyio.lowlevel.cancel_shielded_checkpoint()
-        else:
-            timeouts = request.extensions.get("timeout")
-            pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
-            with anyio.move_on_after(pool if isinstance(pool, int | float) else math.inf) as scope:
-                await self._slots.acquire()
-            if scope.cancelled_caught:
-                raise httpx.PoolTimeout(
-                    "no connection slot came free within the pool timeout", request=request
-                )
-        try:
-            yield
-        finally:
-            self._slots.release()
+            return
+        with anyio.move_on_after(_pool_timeout(request)) as scope:
+            await self._slots.acquire()
+        if scope.cancelled_caught:
+            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        state = request_state(request)
-        state.sends += 1
-        if not state.traced:  # nothing records spans or metrics: no hook at all (the common case)
-            return await self._read(request)
-        with self.tracing.attempt(request, template=state.url_template, resends=state.sends - 1) as attempt:
-            response = await self._read(request)
-            attempt.answered(response)
-        return response
+    def _release_slot(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
     async def _read(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
@@ -155,6 +204,76 @@ class SendGate(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         self._closed = True
         await self._transport.aclose()
+
+
+class SyncSendGate(_GateRules, httpx.BaseTransport):
+    """`SendGate` for the blocking client: the same flow; threads wait for slots and pauses.
+
+    A thread cannot be cancelled, so the call's deadline bounds the wait for a slot here
+    (DeadlinePassed), as the attempt timeouts and the waits above are bounded by it.
+    """
+
+    def __init__(self, transport: httpx.BaseTransport, **rules: Any) -> None:
+        super().__init__(**rules)
+        self._transport = transport
+        self._slots = threading.BoundedSemaphore(self._connections)
+        self.signer: SyncSigner | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        def carry_out(step: GateStep) -> httpx.Response | None:
+            if step is SEND:
+                return self._read(request)
+            if step is TAKE_SLOT:
+                self._take_slot(request)
+            elif step is SIGN and self.signer is not None:
+                self.signer(request)
+            elif isinstance(step, Pause):
+                (wait_blocking if step.hold else _sleep)(step.seconds, self.window.hold_sleep)
+            return None
+
+        return drive_blocking(self.flow(request), carry_out)
+
+    def _take_slot(self, request: httpx.Request) -> None:
+        if self._slots.acquire(blocking=False):
+            return
+        left = request_state(request).deadline_at - time.monotonic()
+        limit = max(0.0, min(_pool_timeout(request), left))
+        if self._slots.acquire(timeout=limit if math.isfinite(limit) else None):
+            return
+        if _pool_timeout(request) < left:
+            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
+        raise DeadlinePassed("no connection slot came free within the call's deadline", request=request)
+
+    def _release_slot(self) -> None:
+        self._slots.release()
+
+    def _read(self, request: httpx.Request) -> httpx.Response:
+        response = self._transport.handle_request(request)
+        stream = response.stream
+        if isinstance(stream, httpx.SyncByteStream) and not isinstance(stream, httpx.ByteStream):
+            try:
+                body = b"".join(stream)
+            except BaseException:
+                with contextlib.suppress(httpx.TransportError):
+                    response.close()
+                raise
+            stream.close()  # the connection goes back to the pool
+            response.stream = httpx.ByteStream(body)
+        return response
+
+    def close(self) -> None:
+        self._closed = True
+        self._transport.close()
+
+
+def _sleep(seconds: float, _unused: object) -> None:
+    time.sleep(seconds)  # the window's own reset: waited for real, even in tests
+
+
+def _pool_timeout(request: httpx.Request) -> float:
+    timeouts = request.extensions.get("timeout")
+    pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
+    return pool if isinstance(pool, int | float) else math.inf
 
 
 async def _buffer(response: httpx.Response) -> None:

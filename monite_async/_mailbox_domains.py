@@ -17,7 +17,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
-import anyio
 from monite_generated.api.mailbox_domains import (
     delete_mailbox_domains_id,
     get_mailbox_domains,
@@ -27,18 +26,28 @@ from monite_generated.api.mailbox_domains import (
 from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
 
 from . import _error_mapping as errors
+from ._drive import drive, drive_blocking
 from ._errors import ConflictError
-from ._pipeline import Outcome, Runner
+from ._pipeline import Call, Carrier, Outcome, ResourceFlow, SyncCarrier
 from ._raw import RawResponse
 from ._validation import validate_hostname, validate_uuid
 
-__all__ = ["MailboxDomains", "MailboxDomainsWithRawResponse"]
+__all__ = [
+    "MailboxDomains",
+    "MailboxDomainsWithRawResponse",
+    "SyncMailboxDomains",
+    "SyncMailboxDomainsWithRawResponse",
+]
 
 _logger = logging.getLogger("monite_async")
 
 _Model = TypeVar("_Model")
 
 VERIFIED = "verified"
+DEFAULT_VERIFY_TIMEOUT = 600.0
+"""How long `wait_until_verified` keeps checking, by default (seconds)."""
+DEFAULT_VERIFY_INTERVAL = 15.0
+"""Its first wait between two checks, by default (seconds)."""
 INTERVAL_GROWTH = 1.5
 """Each wait of `wait_until_verified` is this much longer than the one before..."""
 MAX_INTERVAL = 60.0
@@ -92,58 +101,50 @@ def _untraced(operation: str) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-class MailboxDomainsWithRawResponse:
-    """The same four calls, each returning a `RawResponse` (status, headers, request id,
-    attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
+class _Resource:
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
-        raw = await monite.mailbox_domains.with_raw_response.list()
-        print(raw.request_id, raw.rate_limit)
-    """
 
-    def __init__(self, run: Runner, *, traced: Traced = _untraced) -> None:
-        self._run = run
+class _Flows:
+    """What the mailbox-domain methods do, written once for both clients: each flow yields
+    `Call`s (run this operation) and waits (seconds), and returns the method's result."""
+
+    def __init__(self, traced: Traced) -> None:
         self._traced = traced
 
-    def __repr__(self) -> str:
-        return "MailboxDomainsWithRawResponse()"
-
-    async def create(self, domain: str) -> RawResponse[DomainResponse]:
-        """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
-        the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
+    def create(self, domain: str) -> ResourceFlow[RawResponse[DomainResponse]]:
         with self._traced("post_mailbox_domains"):
             validate_hostname(domain)
             started = time.monotonic()
             try:
-                outcome = await self._run(post_mailbox_domains, body=DomainRequest(domain=domain))
+                outcome = yield Call(post_mailbox_domains, kwargs={"body": DomainRequest(domain=domain)})
             except ConflictError as exc:
                 if not exc.retried_after_uncertain_failure:
                     raise
-                found = await self._find(domain, started=started, attempts_before=exc.attempts)
+                found = yield from self._find(domain, started=started, attempts_before=exc.attempts)
                 if found is None:
                     raise
                 return found
             return RawResponse(outcome, _created)
 
-    async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
-        """`MailboxDomains.list`, raw."""
-        return RawResponse(await self._run(get_mailbox_domains), _domains)
+    def list(self) -> ResourceFlow[RawResponse[builtins.list[DomainResponse]]]:
+        return RawResponse((yield Call(get_mailbox_domains)), _domains)
 
-    async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
-        """`MailboxDomains.verify`, raw."""
+    def verify(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[VerifyResponse]]:
         with self._traced("post_mailbox_domains_id_verify"):
             checked = validate_uuid(domain_id)
-            return RawResponse(await self._run(post_mailbox_domains_id_verify, checked), _verified)
+            return RawResponse((yield Call(post_mailbox_domains_id_verify, (checked,))), _verified)
 
-    async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
-        """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
+    def delete(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[None]]:
         with self._traced("delete_mailbox_domains_id"):
             checked = validate_uuid(domain_id)
-            return RawResponse(await self._run(delete_mailbox_domains_id, checked), _nothing)
+            return RawResponse((yield Call(delete_mailbox_domains_id, (checked,))), _nothing)
 
-    async def _find(
+    def _find(
         self, domain: str, *, started: float, attempts_before: int
-    ) -> RawResponse[DomainResponse] | None:
-        listing = await self._run(get_mailbox_domains)
+    ) -> ResourceFlow[RawResponse[DomainResponse] | None]:
+        listing: Outcome = yield Call(get_mailbox_domains)
         wanted = domain.lower()
         existing = next(
             (d for d in _domains(listing) if isinstance(d.domain, str) and d.domain.lower() == wanted), None
@@ -161,18 +162,78 @@ class MailboxDomainsWithRawResponse:
         )
         return RawResponse(whole, _created)
 
+    def wait_until_verified(
+        self,
+        domain_id: uuid.UUID | str,
+        *,
+        timeout: float,
+        interval: float,
+        on_check: Callable[[int, VerifyResponse], object] | None,
+    ) -> ResourceFlow[VerifyResponse]:
+        checked = validate_uuid(domain_id)
+        limit = _seconds("timeout", timeout, allow_zero=True)
+        wait = _seconds("interval", interval, allow_zero=False)
+        cap = interval_cap(wait)
+        ends = time.monotonic() + limit
+        checks = attempts = 0
+        while True:
+            raw = yield from self.verify(checked)
+            answer = raw.parse()
+            checks += 1
+            attempts += raw.attempts
+            left = ends - time.monotonic()
+            _log_check(checked, answer.status, checks, None if answer.status == VERIFIED else min(wait, left))
+            if on_check is not None:
+                on_check(checks, answer)
+            if answer.status == VERIFIED:
+                return answer
+            if left <= 0:
+                raise errors.verification_timeout(
+                    checked, timeout=limit, last_status=answer.status, checks=checks,
+                    request_id=raw.request_id, attempts=attempts,
+                )  # fmt: skip
+            yield min(wait, left)
+            wait = min(wait * INTERVAL_GROWTH, cap)
 
-class MailboxDomains:
+
+class MailboxDomainsWithRawResponse(_Resource):
+    """The same four calls, each returning a `RawResponse` (status, headers, request id,
+    attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
+
+        raw = await monite.mailbox_domains.with_raw_response.list()
+        print(raw.request_id, raw.rate_limit)
+    """
+
+    def __init__(self, carry_out: Carrier, *, traced: Traced = _untraced) -> None:
+        self._carry_out = carry_out
+        self._flows = _Flows(traced)
+
+    async def create(self, domain: str) -> RawResponse[DomainResponse]:
+        """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
+        the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
+        return await drive(self._flows.create(domain), self._carry_out)
+
+    async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
+        """`MailboxDomains.list`, raw."""
+        return await drive(self._flows.list(), self._carry_out)
+
+    async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
+        """`MailboxDomains.verify`, raw."""
+        return await drive(self._flows.verify(domain_id), self._carry_out)
+
+    async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
+        """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
+        return await drive(self._flows.delete(domain_id), self._carry_out)
+
+
+class MailboxDomains(_Resource):
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    def __init__(self, run: Runner, *, traced: Traced = _untraced) -> None:
+    def __init__(self, carry_out: Carrier, *, traced: Traced = _untraced) -> None:
         self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(
-            run, traced=traced
+            carry_out, traced=traced
         )
         """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
-
-    def __repr__(self) -> str:
-        return "MailboxDomains()"
 
     async def create(self, domain: str) -> DomainResponse:
         """Register `domain` and return it with the DNS records to publish.
@@ -201,8 +262,8 @@ class MailboxDomains:
         self,
         domain_id: uuid.UUID | str,
         *,
-        timeout: float = 600.0,  # noqa: ASYNC109 - the issue's name; it bounds a loop of calls
-        interval: float = 15.0,
+        timeout: float = DEFAULT_VERIFY_TIMEOUT,  # noqa: ASYNC109 - the issue's name; it bounds a loop of calls
+        interval: float = DEFAULT_VERIFY_INTERVAL,
         on_check: Callable[[int, VerifyResponse], object] | None = None,
     ) -> VerifyResponse:
         """Call verify until Monite says `verified`; return that `VerifyResponse`.
@@ -223,30 +284,72 @@ class MailboxDomains:
                 requests sent over all checks).
             InvalidRequestError: a bad `domain_id`, `timeout` or `interval` (nothing sent).
         """
-        checked = validate_uuid(domain_id)
-        limit = _seconds("timeout", timeout, allow_zero=True)
-        wait = _seconds("interval", interval, allow_zero=False)
-        cap = interval_cap(wait)
-        ends = time.monotonic() + limit
-        checks = attempts = 0
-        while True:
-            raw = await self.with_raw_response.verify(checked)
-            answer = raw.parse()
-            checks += 1
-            attempts += raw.attempts
-            left = ends - time.monotonic()
-            _log_check(checked, answer.status, checks, None if answer.status == VERIFIED else min(wait, left))
-            if on_check is not None:
-                on_check(checks, answer)
-            if answer.status == VERIFIED:
-                return answer
-            if left <= 0:
-                raise errors.verification_timeout(
-                    checked, timeout=limit, last_status=answer.status, checks=checks,
-                    request_id=raw.request_id, attempts=attempts,
-                )  # fmt: skip
-            await anyio.sleep(min(wait, left))
-            wait = min(wait * INTERVAL_GROWTH, cap)
+        flows = self.with_raw_response._flows
+        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        return await drive(flow, self.with_raw_response._carry_out)
+
+
+class SyncMailboxDomainsWithRawResponse(_Resource):
+    """`MailboxDomainsWithRawResponse` for `MoniteSyncClient`: the same calls, blocking."""
+
+    def __init__(self, carry_out: SyncCarrier, *, traced: Traced = _untraced) -> None:
+        self._carry_out = carry_out
+        self._flows = _Flows(traced)
+
+    def create(self, domain: str) -> RawResponse[DomainResponse]:
+        """`MailboxDomainsWithRawResponse.create`, blocking."""
+        return drive_blocking(self._flows.create(domain), self._carry_out)
+
+    def list(self) -> RawResponse[builtins.list[DomainResponse]]:
+        """`MailboxDomainsWithRawResponse.list`, blocking."""
+        return drive_blocking(self._flows.list(), self._carry_out)
+
+    def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
+        """`MailboxDomainsWithRawResponse.verify`, blocking."""
+        return drive_blocking(self._flows.verify(domain_id), self._carry_out)
+
+    def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
+        """`MailboxDomainsWithRawResponse.delete`, blocking."""
+        return drive_blocking(self._flows.delete(domain_id), self._carry_out)
+
+
+class SyncMailboxDomains(_Resource):
+    """`MailboxDomains` for `MoniteSyncClient`: the same calls and errors, blocking."""
+
+    def __init__(self, carry_out: SyncCarrier, *, traced: Traced = _untraced) -> None:
+        self.with_raw_response: SyncMailboxDomainsWithRawResponse = SyncMailboxDomainsWithRawResponse(
+            carry_out, traced=traced
+        )
+        """The same calls, returning `RawResponse`s: `mailbox_domains.with_raw_response.list()`."""
+
+    def create(self, domain: str) -> DomainResponse:
+        """`MailboxDomains.create` (a retried create that meets 409 returns the existing domain)."""
+        return self.with_raw_response.create(domain).parse()
+
+    def list(self) -> builtins.list[DomainResponse]:
+        """All mailbox domains (the API does not paginate)."""
+        return self.with_raw_response.list().parse()
+
+    def verify(self, domain_id: uuid.UUID | str) -> VerifyResponse:
+        """Ask Monite to check the domain's DNS records again; return the resulting status."""
+        return self.with_raw_response.verify(domain_id).parse()
+
+    def delete(self, domain_id: uuid.UUID | str) -> None:
+        """Remove the mailbox domain `domain_id`."""
+        self.with_raw_response.delete(domain_id).parse()
+
+    def wait_until_verified(
+        self,
+        domain_id: uuid.UUID | str,
+        *,
+        timeout: float = DEFAULT_VERIFY_TIMEOUT,
+        interval: float = DEFAULT_VERIFY_INTERVAL,
+        on_check: Callable[[int, VerifyResponse], object] | None = None,
+    ) -> VerifyResponse:
+        """`MailboxDomains.wait_until_verified`, blocking: the thread sleeps between checks."""
+        flows = self.with_raw_response._flows
+        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        return drive_blocking(flow, self.with_raw_response._carry_out)
 
 
 def _log_check(domain_id: uuid.UUID, status: str, checks: int, next_in: float | None) -> None:

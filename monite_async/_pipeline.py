@@ -24,10 +24,11 @@ import dataclasses
 import enum
 import functools
 import logging
+import math
 import time
 import types
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -47,13 +48,29 @@ from ._generated_ops import (
     url_template,
 )
 from ._options import CallOptions
-from ._request_state import ATTEMPTS_EXTENSION, request_state
+from ._request_state import ATTEMPTS_EXTENSION, RequestState, request_state
 from ._tracing import OperationRecord, Tracing
+from ._transports import DeadlinePassed
 from ._versioning import VERSION_HEADER, validate_api_version
 
-__all__ = ["Outcome", "Pipeline", "Runner", "call_budget"]
+__all__ = [
+    "Call",
+    "Carrier",
+    "Outcome",
+    "Pipeline",
+    "ResourceFlow",
+    "Runner",
+    "SyncCarrier",
+    "SyncPipeline",
+    "SyncRunner",
+    "call_budget",
+    "carrier",
+    "sync_carrier",
+]
 
 _logger = logging.getLogger("monite_async")
+
+_Result = TypeVar("_Result")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,6 +87,47 @@ class Outcome:
 # What the resources are given to run an operation: a client's checked `Pipeline.run`,
 # with that client's options bound.
 Runner = Callable[..., Awaitable[Outcome]]
+SyncRunner = Callable[..., Outcome]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Call:
+    """A step of a resource's flow: run `operation` through the pipeline (sent its Outcome).
+    A resource flow's other step is a number: wait that many seconds."""
+
+    operation: object
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+ResourceStep = Call | float
+ResourceFlow = Generator[ResourceStep, Any, _Result]
+Carrier = Callable[[ResourceStep], Awaitable[Any]]
+SyncCarrier = Callable[[ResourceStep], Any]
+
+
+def carrier(run: Runner) -> Carrier:
+    """What carries out a resource flow's steps for the async client."""
+
+    async def carry_out(step: ResourceStep) -> Outcome | None:
+        if isinstance(step, Call):
+            return await run(step.operation, *step.args, **step.kwargs)
+        await anyio.sleep(step)
+        return None
+
+    return carry_out
+
+
+def sync_carrier(run: SyncRunner) -> SyncCarrier:
+    """What carries out a resource flow's steps for the blocking client."""
+
+    def carry_out(step: ResourceStep) -> Outcome | None:
+        if isinstance(step, Call):
+            return run(step.operation, *step.args, **step.kwargs)
+        time.sleep(step)
+        return None
+
+    return carry_out
 
 
 # When the whole call a resource method makes must be over: its requests share one budget.
@@ -121,12 +179,12 @@ def _header_text(value: object) -> str | bytes:
     return str(value)
 
 
-class Pipeline:
-    """Sends generated operations through one httpx client with auth, version and errors."""
+class _PipelineBase:
+    """What both pipelines do: build, start the request's state, map, parse; no I/O."""
 
     def __init__(
         self,
-        http_client: httpx.AsyncClient,
+        http_client: httpx.AsyncClient | httpx.Client,
         *,
         auth: httpx.Auth,
         secrets: Callable[[], list[str]],
@@ -144,24 +202,18 @@ class Pipeline:
         self.redactor = errors.Redactor(secrets)
 
     def __repr__(self) -> str:
-        return f"Pipeline(base_url={str(self._http.base_url)!r})"
+        return f"{type(self).__name__}(base_url={str(self._http.base_url)!r})"
 
-    async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        """Run `operation` (a generated module or one of its functions) with `options`."""
-        module = resolve_operation(operation)
-        name = operation_name(module)
-        with self.tracing.operation(name, api_version=options.api_version) as traced:
-            return await self._run(options, module, name, traced, args, kwargs)
-
-    async def _run(
+    def _start(
         self,
         options: CallOptions,
         module: types.ModuleType,
         name: str,
         traced: OperationRecord,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Outcome:
+        arguments: tuple[tuple[Any, ...], dict[str, Any]],
+    ) -> tuple[httpx.Request, RequestState, httpx.Auth | None]:
+        """The request, its state (deadline, retries, trace) and its auth, if it needs one."""
+        args, kwargs = arguments
         started = time.monotonic()
         request = self.build(module, name, args, kwargs, options)
         state = request_state(request)
@@ -174,20 +226,35 @@ class Pipeline:
         if traced.span is not None or self.tracing.enabled():
             state.traced = True
             state.url_template = url_template(module, args, self._relative_path(request))
-        auth = self._auth if requires_auth(module) else None
-        # The deadline bounds everything: token fetch, waits for a slot or the rate window,
-        # attempts and the waits between them. Attempts and waits also shrink to fit it
-        # (the retry layer), so this scope fires only for waits nobody could foresee.
-        with anyio.move_on_after(state.deadline_at - started) as scope:
-            response = await self.send(request, name, auth=auth)
-        if scope.cancelled_caught:
-            raise errors.deadline_passed(name, options.deadline, state.sends)
+        return request, state, self._auth if requires_auth(module) else None
+
+    def _finish(
+        self,
+        response: httpx.Response,
+        module: types.ModuleType,
+        name: str,
+        traced: OperationRecord,
+        started: float,
+    ) -> Outcome:
         attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
         traced.answered(attempts=attempts, request_id=request_id(response))
         if not 200 <= response.status_code < 300:
             raise errors.from_response(response, operation=name, redactor=self.redactor)
         parsed = self._parse(module, name, response)
         return Outcome(parsed, response, attempts, time.monotonic() - started)
+
+    def _send_failure(
+        self, failure: Exception, request: httpx.Request, name: str, deadline: float
+    ) -> MoniteError:
+        if isinstance(failure, DeadlinePassed):  # the blocking client's waits, bounded
+            return errors.deadline_passed(name, deadline, request_state(request).sends)
+        return errors.from_send_failure(
+            failure,
+            request=request,
+            operation=name,
+            redactor=self.redactor,
+            pool_closed=self._http.is_closed,
+        )
 
     def _relative_path(self, request: httpx.Request) -> str:
         base = self._http.base_url.path.rstrip("/")
@@ -241,7 +308,55 @@ class Pipeline:
             arguments["headers"] = {k: _header_text(v) for k, v in headers.items()}
         return arguments
 
-    async def send(self, request: httpx.Request, name: str, *, auth: httpx.Auth | None) -> httpx.Response:
+    def _parse(self, module: types.ModuleType, name: str, response: httpx.Response) -> Any:
+        failure: Exception | None = None
+        try:
+            return parse_success(module, response)
+        except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
+            failure = exc  # ValueError: JSONDecodeError and unknown values the parser refused
+        raise errors.from_parse_failure(failure, response=response, operation=name, redactor=self.redactor)
+
+
+def _log_answer(request: httpx.Request, response: httpx.Response, name: str) -> None:
+    if not _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
+        return
+    attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
+    _logger.debug(
+        "%s %s -> HTTP %d (%s, %d attempt%s)",
+        request.method,
+        request.url.path,
+        response.status_code,
+        name,
+        attempts,
+        "" if attempts == 1 else "s",
+        extra={"monite_operation": name, "monite_status": response.status_code, "monite_attempts": attempts},
+    )
+
+
+class Pipeline(_PipelineBase):
+    """Sends generated operations through one httpx.AsyncClient with auth, version and errors."""
+
+    _http: httpx.AsyncClient
+
+    async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        """Run `operation` (a generated module or one of its functions) with `options`."""
+        module = resolve_operation(operation)
+        name = operation_name(module)
+        with self.tracing.operation(name, api_version=options.api_version) as traced:
+            started = time.monotonic()
+            request, state, auth = self._start(options, module, name, traced, (args, kwargs))
+            # The deadline bounds everything: token fetch, waits for a slot or the rate window,
+            # attempts and the waits between them. Attempts and waits also shrink to fit it
+            # (the retry layer), so this scope fires only for waits nobody could foresee.
+            with anyio.move_on_after(state.deadline_at - started) as scope:
+                response = await self.send(request, name, auth=auth, deadline=options.deadline)
+            if scope.cancelled_caught:
+                raise errors.deadline_passed(name, options.deadline, state.sends)
+            return self._finish(response, module, name, traced, started)
+
+    async def send(
+        self, request: httpx.Request, name: str, *, auth: httpx.Auth | None, deadline: float = math.inf
+    ) -> httpx.Response:
         """Send `request`; any failure to get an answer raises its typed error."""
         failure: Exception | None = None
         try:
@@ -253,35 +368,43 @@ class Pipeline:
         if failure is not None:
             # Outside the except block: httpx's exception (it holds the request and its
             # headers) is neither __cause__ nor __context__.
-            raise errors.from_send_failure(
-                failure,
-                request=request,
-                operation=name,
-                redactor=self.redactor,
-                pool_closed=self._http.is_closed,
-            )
-        if _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
-            attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
-            _logger.debug(
-                "%s %s -> HTTP %d (%s, %d attempt%s)",
-                request.method,
-                request.url.path,
-                response.status_code,
-                name,
-                attempts,
-                "" if attempts == 1 else "s",
-                extra={
-                    "monite_operation": name,
-                    "monite_status": response.status_code,
-                    "monite_attempts": attempts,
-                },
-            )
+            raise self._send_failure(failure, request, name, deadline)
+        _log_answer(request, response, name)
         return response
 
-    def _parse(self, module: types.ModuleType, name: str, response: httpx.Response) -> Any:
+
+class SyncPipeline(_PipelineBase):
+    """`Pipeline` for the blocking client, through one httpx.Client.
+
+    No cancel scope can stop a thread: the call's deadline holds because every wait below
+    (a slot, the window, another thread's token fetch, a retry) and every attempt's timeout
+    is bounded by it.
+    """
+
+    _http: httpx.Client
+
+    def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        """`Pipeline.run`, blocking."""
+        module = resolve_operation(operation)
+        name = operation_name(module)
+        with self.tracing.operation(name, api_version=options.api_version) as traced:
+            started = time.monotonic()
+            request, _, auth = self._start(options, module, name, traced, (args, kwargs))
+            response = self.send(request, name, auth=auth, deadline=options.deadline)
+            return self._finish(response, module, name, traced, started)
+
+    def send(
+        self, request: httpx.Request, name: str, *, auth: httpx.Auth | None, deadline: float = math.inf
+    ) -> httpx.Response:
+        """`Pipeline.send`, blocking."""
         failure: Exception | None = None
         try:
-            return parse_success(module, response)
-        except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
-            failure = exc  # ValueError: JSONDecodeError and unknown values the parser refused
-        raise errors.from_parse_failure(failure, response=response, operation=name, redactor=self.redactor)
+            response = self._http.send(request, auth=auth)
+        except MoniteError:
+            raise
+        except (httpx.HTTPError, RuntimeError) as exc:
+            failure = exc
+        if failure is not None:
+            raise self._send_failure(failure, request, name, deadline)  # unchained, as in Pipeline.send
+        _log_answer(request, response, name)
+        return response

@@ -11,7 +11,8 @@ nothing is known, and everything is admitted.
 
 `Pacer` is the opt-in `max_requests_per_second=`: requests start at most that often.
 Both wait with `anyio.sleep`, so they work under asyncio and trio alike (the limiter
-libraries around, aiolimiter and asyncio-throttle, are asyncio-only).
+libraries around, aiolimiter and asyncio-throttle, are asyncio-only), and the blocking
+client's threads with `time.sleep`: what to wait for is decided once (`admission`, `_claim`).
 
     >>> parse_rate_limit({"RateLimit-Limit": "30", "RateLimit-Remaining": "29", "RateLimit-Reset": "1"})
     RateLimit(limit=30, remaining=29, reset_after=1.0)
@@ -23,16 +24,17 @@ import collections
 import dataclasses
 import math
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import anyio
 import httpx
 
 from ._transports import PlainTransportError
-from ._waits import Sleep, wait
+from ._waits import AnySleep, wait
 
-__all__ = ["Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
+__all__ = ["Pacer", "Pause", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
 # RateLimit-Reset is delta-seconds in the IETF draft; Monite calls it a timestamp. A value
 # this large can only be a Unix time (about 2001-09-09 onwards).
@@ -110,6 +112,14 @@ def parse_rate_limit(
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pause:
+    """A wait before the window admits: out a 429's hold (`hold`) or until the window resets."""
+
+    seconds: float
+    hold: bool
+
+
 class RateLimitHold(PlainTransportError):
     """Not sent: Monite asked this client to wait (a 429's Retry-After, or a spent window)
     longer than the call's deadline leaves. `retry_after`: seconds the wait still takes."""
@@ -127,16 +137,21 @@ class RateWindow:
     """
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, hold_sleep: Sleep | None = None
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        hold_sleep: AnySleep | None = None,
     ) -> None:
         self._clock = clock
-        self._hold_sleep = hold_sleep
+        self.hold_sleep = hold_sleep
         self._limit: int | None = None
         self._remaining: int | None = None  # None: nothing learned yet, admit everyone
         self._reset_at = -math.inf
         self._recent_resets: collections.deque[float] = collections.deque(maxlen=32)
         self._hold_until = -math.inf
         self._in_flight = 0
+        # Held only between waits, never across one: a blocking client's threads share this.
+        self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RateWindow(limit={self._limit}, remaining={self._remaining})"
@@ -162,31 +177,41 @@ class RateWindow:
         return self._remaining is not None and self._remaining > 0
 
     async def admit(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> None:
-        """Wait until the window has room for one more request, and take it.
+        """Wait until the window has room for one more request, and take it (see `admission`)."""
+        for pause in self.admission(deadline_at, hold_served=hold_served):
+            await (wait(pause.seconds, self.hold_sleep) if pause.hold else anyio.sleep(pause.seconds))
 
-        Raises RateLimitHold, taking nothing, when the wait would pass `deadline_at`. Each
-        pass either admits, raises or sleeps until a known later time: it never spins.
+    def admission(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> Iterator[Pause]:
+        """The waits before the window has room for one more request; when they are over, it
+        is taken. Raises RateLimitHold, taking nothing, when a wait would pass `deadline_at`.
+
+        Each pass either admits, raises or waits until a known later time: it never spins.
         `hold_served`: this request has waited out the 429 that set the hold already.
         """
         held = hold_served
         while True:
-            now = self._clock()
-            if now < self._hold_until and not held:
-                self._check_deadline(self._hold_until, now, deadline_at, "a 429's Retry-After")
-                await wait(self._hold_until - now, self._hold_sleep)
-                held = True  # served, even by an instant test sleep
-                continue
-            if self._remaining is None or self._limit is None:
-                break
+            with self._mutex:  # threads of the blocking client share the window
+                pause = self._admit_or_pause(deadline_at, held)
+            if pause is None:
+                return
+            yield pause
+            held = held or pause.hold  # served, even by an instant test sleep
+
+    def _admit_or_pause(self, deadline_at: float, held: bool) -> Pause | None:
+        now = self._clock()
+        if now < self._hold_until and not held:
+            self._check_deadline(self._hold_until, now, deadline_at, "a 429's Retry-After")
+            return Pause(self._hold_until - now, hold=True)
+        if self._remaining is not None and self._limit is not None:
             if now >= self._reset_at:  # the window Monite described is over: a new one
                 self._remaining = self._limit
                 self._reset_at = now + self._window + _RESET_MARGIN
-            if self._remaining > 0:
-                self._remaining -= 1
-                break
-            self._check_deadline(self._reset_at, now, deadline_at, "the rate window's reset")
-            await anyio.sleep(self._reset_at - now)
+            if self._remaining <= 0:
+                self._check_deadline(self._reset_at, now, deadline_at, "the rate window's reset")
+                return Pause(self._reset_at - now, hold=False)
+            self._remaining -= 1
         self._in_flight += 1
+        return None
 
     def _check_deadline(self, until: float, now: float, deadline_at: float, what: str) -> None:
         if until >= deadline_at:
@@ -198,6 +223,10 @@ class RateWindow:
 
     def done(self, rate: RateLimit | None) -> None:
         """An admitted request ended; `rate` is what its answer said (None: no answer or no headers)."""
+        with self._mutex:
+            self._learn(rate)
+
+    def _learn(self, rate: RateLimit | None) -> None:
         self._in_flight = max(0, self._in_flight - 1)
         if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
             return  # nothing usable (a limit of 0 would admit nothing ever again)
@@ -217,11 +246,12 @@ class RateWindow:
 
     def hold(self, seconds: float) -> None:
         """Monite asked (429 Retry-After) to wait: no request of this client goes before then."""
-        until = self._clock() + seconds
-        if until > self._hold_until:
-            self._hold_until = until
-        if self._remaining is not None:
-            self._remaining, self._reset_at = 0, max(self._reset_at, until)
+        with self._mutex:
+            until = self._clock() + seconds
+            if until > self._hold_until:
+                self._hold_until = until
+            if self._remaining is not None:
+                self._remaining, self._reset_at = 0, max(self._reset_at, until)
 
 
 class Pacer:
@@ -235,14 +265,20 @@ class Pacer:
         self._interval = 1.0 / per_second
         self._clock = clock
         self._last = -math.inf
+        self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Pacer(per_second={1.0 / self._interval:g})"
 
-    async def wait(self) -> None:
-        while True:
+    def pauses(self) -> Iterator[Pause]:
+        """The waits before the next start is due; when they are over, it is taken."""
+        while (gap := self._claim()) > 0:
+            yield Pause(gap, hold=False)
+
+    def _claim(self) -> float:
+        """Take the next start if it is due (0), else how long until it is."""
+        with self._mutex:
             gap = self._last + self._interval - self._clock()
             if gap <= 0:
                 self._last = self._clock()
-                return
-            await anyio.sleep(gap)
+            return gap if gap > 0 else 0.0

@@ -38,22 +38,26 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import httpx
 
 from ._answers import parse_retry_after
+from ._drive import drive, drive_blocking
 from ._errors import ConfigurationError
 from ._rate_limit import RateLimitHold, RateWindow
 from ._request_state import RequestState, finish, request_state
 from ._tracing import Tracing
-from ._transports import CLOSED_TEXT, NEVER_SENT, TLSError, plain_transport_error
-from ._waits import is_testing, set_testing, wait
+from ._transports import CLOSED_TEXT, NEVER_SENT, DeadlinePassed, TLSError, plain_transport_error
+from ._waits import is_testing, set_testing, wait, wait_blocking
 
 __all__ = [
+    "ATTEMPT",
     "RetryPolicy",
+    "RetryRules",
     "RetryTransport",
+    "SyncRetryTransport",
     "is_retryable_status",
     "is_testing",
     "set_testing",
@@ -63,8 +67,8 @@ _logger = logging.getLogger("monite_async")
 
 # Failures no retry can fix: a wrong scheme or an untrusted certificate; a request httpx
 # refuses to write (a bad header name) or a scheme it does not speak; and the client's own
-# hold (a Retry-After or spent rate window that outlasts the call's deadline).
-_PERMANENT = (TLSError, RateLimitHold, httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+# hold (a Retry-After or spent rate window that outlasts the call's deadline), or its deadline.
+_PERMANENT = (TLSError, RateLimitHold, DeadlinePassed, httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 
 # 501 and 505 say the server will never do this; every other 5xx may pass.
 _PERMANENT_5XX = frozenset({501, 505})
@@ -88,14 +92,16 @@ class RetryPolicy:
         max_backoff: cap of the exponential wait (the server's Retry-After may exceed it).
         jitter: fraction of each wait removed at random (0 = none, 1 = "full jitter").
         max_retry_after: the longest server-requested wait honoured; longer means no retry.
-        sleep: how to wait; None means `anyio.sleep` (instant under `set_testing(True)`).
+        sleep: how to wait: an async function for MoniteClient, a plain one for
+            MoniteSyncClient; None means `anyio.sleep` or `time.sleep` (instant under
+            `set_testing(True)`).
     """
 
     initial_backoff: float = 0.5
     max_backoff: float = 8.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
-    sleep: Callable[[float], Awaitable[None]] | None = None
+    sleep: Callable[[float], Awaitable[None] | None] | None = None
 
     def __post_init__(self) -> None:
         for name in ("initial_backoff", "max_backoff", "max_retry_after", "jitter"):
@@ -117,64 +123,74 @@ class RetryPolicy:
         return base * (1 - self.jitter * random.random())  # noqa: S311
 
 
-class RetryTransport(httpx.AsyncBaseTransport):
-    """Wrap `transport`, re-sending transient failures up to `max_retries` times."""
+class Attempt:
+    """The step of a retry flow that sends the request once more (see `RetryRules.flow`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ATTEMPT"
+
+
+ATTEMPT = Attempt()
+
+# What one attempt ends in: an answer, or a transport failure (plain, nothing chained).
+AttemptOutcome = httpx.Response | httpx.TransportError
+
+
+class RetryRules:
+    """What to retry and how long to wait: the logic of both retry transports, no I/O."""
 
     def __init__(
         self,
-        transport: httpx.AsyncBaseTransport,
         *,
         max_retries: int = 2,
         policy: RetryPolicy | None = None,
         window: RateWindow | None = None,
         tracing: Tracing | None = None,
     ) -> None:
-        self._transport = transport
         self._tracing = tracing if tracing is not None else Tracing()
         self.max_retries = max_retries
         self.policy = policy if policy is not None else RetryPolicy()
         self._window = window  # a 429's Retry-After holds it: every request of the client waits
-        self._closed = False
+        self.closed = False
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def flow(
+        self, request: httpx.Request
+    ) -> Generator[Attempt | float, AttemptOutcome | None, httpx.Response]:
+        """Yields ATTEMPT (send once more; sent its outcome) or seconds to wait; returns the
+        final answer or raises the final failure."""
         state = request_state(request)
         max_retries = self.max_retries if state.max_retries is None else state.max_retries
         state.attempts = 0
         while True:
             state.attempts += 1
-            if self._closed:
-                # aclose() ran while this request was in flight (a replay after a refresh,
-                # or a retry): never send through a closed client.
+            if self.closed:
+                # The client was closed while this request was in flight (a replay after a
+                # refresh, or a retry): never send through a closed client.
                 raise RuntimeError(CLOSED_TEXT)
             _shrink_timeout(request, state)
-            outcome = await self._attempt(request)
-            if self._closed and not isinstance(outcome, httpx.Response):
+            outcome = yield ATTEMPT
+            assert outcome is not None  # the drivers send every attempt's outcome
+            if self.closed and not isinstance(outcome, httpx.Response):
                 raise RuntimeError(CLOSED_TEXT)  # the pool was closed under this attempt
             delay = self._next_wait(request, state, outcome, max_retries)
             if delay is None:
                 if isinstance(outcome, httpx.Response):
                     return finish(request, outcome)
                 raise outcome  # raised here, outside any except block: nothing chained
-            if isinstance(outcome, httpx.Response):
-                await outcome.aclose()  # read already: its connection is back in the pool
-            await self._wait(request, state.attempts, max_retries, delay, outcome)
+            if isinstance(outcome, httpx.Response) and isinstance(outcome.stream, httpx.SyncByteStream):
+                outcome.close()  # read whole already (the send gate): nothing goes back to the pool
+            self._announce_wait(request, state.attempts, max_retries, delay, outcome)
+            yield delay
             # Its own wait covered the Retry-After: the hold it set is for the other requests.
             state.waited_out_hold = isinstance(outcome, httpx.Response) and outcome.status_code == 429
-
-    async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
-        """One send; a failure is returned (plain, nothing chained), not raised."""
-        try:
-            return await self._transport.handle_async_request(request)
-        except httpx.TransportError as exc:
-            # httpx's exception holds the request and its headers (a token): it must be
-            # neither __cause__ nor __context__ of what goes up.
-            return plain_transport_error(exc, request)
 
     def _next_wait(
         self,
         request: httpx.Request,
         state: RequestState,
-        outcome: httpx.Response | httpx.TransportError,
+        outcome: AttemptOutcome,
         max_retries: int,
     ) -> float | None:
         """How long to wait before the next attempt; None: no next attempt, `outcome` goes up."""
@@ -187,8 +203,6 @@ class RetryTransport(httpx.AsyncBaseTransport):
             # call with its Retry-After (below) without freezing every other one for it.
             hold = asked if asked is not None else self.policy.backoff(state.attempts)
             self._window.hold(min(hold, self.policy.max_retry_after))
-        if status is not None and not is_retryable_status(status):
-            return None
         if isinstance(outcome, _PERMANENT) or state.attempts > max_retries:
             return None  # sending it again cannot help (see _PERMANENT)
         if asked is not None and asked > self.policy.max_retry_after:
@@ -228,13 +242,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
             extra={"monite_attempt": state.attempts, "monite_status": status, "monite_retry_after": wait},
         )
 
-    async def _wait(
+    def _announce_wait(
         self,
         request: httpx.Request,
         attempt: int,
         max_retries: int,
         delay: float,
-        outcome: httpx.Response | httpx.TransportError,
+        outcome: AttemptOutcome,
     ) -> None:
         status = outcome.status_code if isinstance(outcome, httpx.Response) else None
         error = None if isinstance(outcome, httpx.Response) else type(outcome).__name__
@@ -259,11 +273,63 @@ class RetryTransport(httpx.AsyncBaseTransport):
         state = request_state(request)
         if state.traced:
             self._tracing.waiting(operation=state.operation, delay=delay, reason=str(cause))
-        await wait(delay, self.policy.sleep)
+
+
+class RetryTransport(httpx.AsyncBaseTransport):
+    """Wrap `transport`, re-sending transient failures up to `max_retries` times."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, rules: RetryRules) -> None:
+        self._transport = transport
+        self.rules = rules
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def carry_out(step: Attempt | float) -> AttemptOutcome | None:
+            if isinstance(step, Attempt):
+                return await self._attempt(request)
+            await wait(step, self.rules.policy.sleep)
+            return None
+
+        return await drive(self.rules.flow(request), carry_out)
+
+    async def _attempt(self, request: httpx.Request) -> AttemptOutcome:
+        """One send; a failure is returned (plain, nothing chained), not raised."""
+        try:
+            return await self._transport.handle_async_request(request)
+        except httpx.TransportError as exc:
+            # httpx's exception holds the request and its headers (a token): it must be
+            # neither __cause__ nor __context__ of what goes up.
+            return plain_transport_error(exc, request)
 
     async def aclose(self) -> None:
-        self._closed = True
+        self.rules.closed = True
         await self._transport.aclose()
+
+
+class SyncRetryTransport(httpx.BaseTransport):
+    """`RetryTransport` for the blocking client: the same rules; the thread sleeps."""
+
+    def __init__(self, transport: httpx.BaseTransport, rules: RetryRules) -> None:
+        self._transport = transport
+        self.rules = rules
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        def carry_out(step: Attempt | float) -> AttemptOutcome | None:
+            if isinstance(step, Attempt):
+                return self._attempt(request)
+            wait_blocking(step, self.rules.policy.sleep)
+            return None
+
+        return drive_blocking(self.rules.flow(request), carry_out)
+
+    def _attempt(self, request: httpx.Request) -> AttemptOutcome:
+        try:
+            return self._transport.handle_request(request)
+        except httpx.TransportError as exc:
+            return plain_transport_error(exc, request)  # plain, as in RetryTransport._attempt
+
+    def close(self) -> None:
+        self.rules.closed = True
+        self._transport.close()
 
 
 _DEADLINE_MARGIN = 0.05

@@ -5,7 +5,8 @@ Everything here speaks httpx: a transport raises httpx's own exceptions (never a
 could quote a request's headers. Three ways to send:
 
 - httpx's own pool (the default), through `ApiHttpClient`, which keeps and sends no cookies;
-- an `httpx.AsyncClient` the caller owns (`CallerClientTransport`);
+- an `httpx.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
+  client's `httpx.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):
 
     from monite_async import MoniteClient, aiohttp_transport
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import sniffio
@@ -36,7 +36,10 @@ __all__ = [
     "NEVER_SENT",
     "ApiHttpClient",
     "CallerClientTransport",
+    "DeadlinePassed",
     "PlainTransportError",
+    "SyncApiHttpClient",
+    "SyncCallerClientTransport",
     "TLSError",
     "aiohttp_transport",
     "is_asyncio_only",
@@ -63,6 +66,11 @@ class PlainTransportError(httpx.TransportError):
     header in its text), so `plain_transport_error` passes it on as it is."""
 
 
+class DeadlinePassed(PlainTransportError):
+    """Not sent: the call's deadline passed while it waited (the blocking client's threads
+    cannot be cancelled as an async task is, so its waits are bounded by the deadline)."""
+
+
 class TLSError(httpx.ConnectError, PlainTransportError):
     """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
 
@@ -75,28 +83,55 @@ class TLSError(httpx.ConnectError, PlainTransportError):
         self.reason = reason
 
 
-class CallerClientTransport(httpx.AsyncBaseTransport):
-    """Sends through an httpx.AsyncClient the caller owns (its pool, proxies, TLS settings,
-    event hooks). The caller closes it, so `aclose` here does nothing."""
+class _CallerClient:
+    """What both caller-client transports add to a request before it goes through the
+    caller's client (its pool, proxies, TLS settings, event hooks)."""
 
-    def __init__(self, client: httpx.AsyncClient, *, user_agent: str) -> None:
-        self._client = client
+    def __init__(self, headers: httpx.Headers, *, user_agent: str) -> None:
+        self._headers = headers
         # Theirs first, ours appended: a proxy or log still sees who the app is.
-        caller_agent = client.headers.get("user-agent")
+        caller_agent = headers.get("user-agent")
         self._user_agent = f"{caller_agent} {user_agent}" if caller_agent else user_agent
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def _prepared(self, request: httpx.Request) -> httpx.Request:
         # `send` skips the client's default headers; add the caller's (a custom header they
         # set, say), never replacing ours (Authorization, x-monite-version, content-type).
-        for name, value in self._client.headers.items():
+        for name, value in self._headers.items():
             if name not in request.headers:
                 request.headers[name] = value
         request.headers["user-agent"] = self._user_agent
+        return request
+
+
+class CallerClientTransport(_CallerClient, httpx.AsyncBaseTransport):
+    """Sends through an httpx.AsyncClient the caller owns. The caller closes it, so
+    `aclose` here does nothing."""
+
+    def __init__(self, client: httpx.AsyncClient, *, user_agent: str) -> None:
+        super().__init__(client.headers, user_agent=user_agent)
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # auth=None: Authorization is ours; the caller client's own auth must not replace it.
         # A closed caller client raises httpx's RuntimeError, which the pipeline maps.
-        return await self._client.send(request, stream=True, auth=None, follow_redirects=False)
+        prepared = self._prepared(request)
+        return await self._client.send(prepared, stream=True, auth=None, follow_redirects=False)
 
     async def aclose(self) -> None:
+        return None
+
+
+class SyncCallerClientTransport(_CallerClient, httpx.BaseTransport):
+    """`CallerClientTransport` for the blocking client: through the caller's httpx.Client."""
+
+    def __init__(self, client: httpx.Client, *, user_agent: str) -> None:
+        super().__init__(client.headers, user_agent=user_agent)
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client.send(self._prepared(request), stream=True, auth=None, follow_redirects=False)
+
+    def close(self) -> None:
         return None
 
 
@@ -109,20 +144,27 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
-class ApiHttpClient(httpx.AsyncClient):
-    """The facade's own httpx client (never a caller's): it neither stores nor sends cookies."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._no_cookies = _NoCookies()
+class _WithoutCookies:
+    """The facade's own httpx clients (never a caller's) neither store nor send cookies."""
 
     @property
     def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
+        jar = self.__dict__.get("_no_cookies")  # one per client: a jar is mutable
+        if jar is None:
+            jar = self.__dict__["_no_cookies"] = _NoCookies()
+        return jar
 
     @cookies.setter
     def cookies(self, cookies: object) -> None:
-        raise AttributeError("the MoniteClient's HTTP client keeps no cookies")
+        raise AttributeError("the Monite client's HTTP client keeps no cookies")
+
+
+class ApiHttpClient(_WithoutCookies, httpx.AsyncClient):
+    """The async client's own httpx client: no cookies."""
+
+
+class SyncApiHttpClient(_WithoutCookies, httpx.Client):
+    """The blocking client's own httpx client: no cookies."""
 
 
 def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBaseTransport:

@@ -50,6 +50,10 @@ class VersionEchoWatcher:
         self.warned = False
 
     async def __call__(self, response: httpx.Response) -> None:
+        self.check(response)
+
+    def check(self, response: httpx.Response) -> None:
+        """The hook itself: httpx.Client calls it as it is, httpx.AsyncClient awaits `self(...)`."""
         echoed = response.headers.get(VERSION_HEADER)
         if echoed is None or self.warned:
             return

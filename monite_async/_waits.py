@@ -6,13 +6,18 @@ makes those waits instant in tests (in the spirit of `stamina.set_testing`).
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
 
-__all__ = ["Sleep", "is_testing", "set_testing", "wait"]
+__all__ = ["AnySleep", "BlockingSleep", "Sleep", "is_testing", "set_testing", "wait", "wait_blocking"]
 
 Sleep = Callable[[float], Awaitable[None]]
+BlockingSleep = Callable[[float], None]
+# What a RetryPolicy's `sleep` may be: async for MoniteClient, plain for MoniteSyncClient.
+AnySleep = Callable[[float], Awaitable[None] | None]
 
 _testing = False
 
@@ -36,11 +41,23 @@ def is_testing() -> bool:
     return _testing
 
 
-async def wait(seconds: float, sleep: Sleep | None = None) -> None:
+async def wait(seconds: float, sleep: AnySleep | None = None) -> None:
     """Wait `seconds`: with `sleep` if given (a RetryPolicy's), instantly under set_testing."""
     if sleep is not None:
-        await sleep(seconds)
+        waited = sleep(seconds)
+        if inspect.isawaitable(waited):  # a plain function recording waits works too
+            await waited
     elif _testing:
         await anyio.sleep(0)  # noqa: ASYNC115 - a wait of 0 s, as a spy on sleep sees it
     else:
         await anyio.sleep(seconds)
+
+
+def wait_blocking(seconds: float, sleep: AnySleep | None = None) -> None:
+    """`wait` for the blocking client: `sleep` is a plain function (checked when the client is made)."""
+    if sleep is not None:
+        sleep(seconds)
+    elif _testing:
+        time.sleep(0)  # still lets other threads run, as a real wait would
+    else:
+        time.sleep(seconds)

@@ -29,15 +29,11 @@ EXTERNAL_ONLY = {
     # Returns httpx.AsyncBaseTransport, whose handle_async_request takes httpx.Request, which
     # httpx leaves unannotated (`self.headers = Headers(...)` and the like).
     "monite_async.aiohttp_transport": "httpx.AsyncBaseTransport",
-    # transport= and http_client= take httpx.AsyncBaseTransport / httpx.AsyncClient.
-    "monite_async.MoniteClient": "httpx.AsyncBaseTransport, httpx.AsyncClient",
-    "monite_async.demo.MoniteClient": "the same class, imported by the demo",
     # headers is an httpx.Headers, http_response an httpx.Response.
     "monite_async.RawResponse": "httpx.Headers, httpx.Response",
     # The demo takes a MoniteClient and a FakeMonite: the same httpx types, one step further.
     "monite_async.demo.Demo": "MoniteClient and FakeMonite's httpx types",
     "monite_async.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx types",
-    "monite_async.demo.Demo.monite": "MoniteClient's httpx types",
     "monite_async.demo.Demo.fake": "FakeMonite's httpx types",
     # transport() returns httpx.ASGITransport (an httpx.AsyncBaseTransport).
     "monite_async.testing.FakeMonite": "httpx.AsyncBaseTransport",

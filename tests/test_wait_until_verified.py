@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-import monite_async._mailbox_domains as mailbox_domains_module
 from monite_async import (
     InvalidRequestError,
     MoniteClient,
@@ -43,7 +42,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         waited.append(seconds)
         await anyio.lowlevel.checkpoint()
 
-    monkeypatch.setattr(mailbox_domains_module.anyio, "sleep", sleep)
+    monkeypatch.setattr(anyio, "sleep", sleep)  # the waits between checks (the resource flows' carrier)
     return waited
 
 
