@@ -29,6 +29,7 @@ from ._errors import ConfigurationError
 from ._gate import SendGate
 from ._options import CallOptions
 from ._pipeline import Outcome, Pipeline
+from ._pool import ConnectionPoolTransport
 from ._rate_limit import Pacer, RateWindow
 from ._retry import RetryPolicy, RetryTransport
 from ._tracing import Tracing
@@ -200,7 +201,7 @@ def network_transport(
         return CallerClientTransport(http_client, user_agent=USER_AGENT)
     if transport is not None:
         return transport
-    return httpx.AsyncHTTPTransport(limits=limits)
+    return ConnectionPoolTransport(limits=limits)
 
 
 def connection_slots(transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits) -> int:
