@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench.py            # writes docs/benchmarks.md and .png
     .venv/bin/python benchmarks/bench.py --quick    # fewer calls, for a smoke run
+    .venv/bin/python benchmarks/bench.py --only concurrency   # section 2 alone, printed
 
 Every figure is taken in this one run on this machine, and the targets are ratios between
 figures of the same run, never absolute times. The fake Monite is served by uvicorn (with
@@ -920,16 +921,7 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
         )
     ratio = report.imports["monite_async"]["import_s"] / report.imports["monite"]["import_s"]
     rows.append(("import monite_async / import monite (<= 0.15)", f"{ratio:.3f}", ratio <= 0.15))
-    for tasks in (50, 100):
-        fast = report.concurrency["facade, aiohttp"][tasks]["calls_per_s"]
-        slow = report.concurrency["raw httpx, default"][tasks]["calls_per_s"]
-        rows.append(
-            (
-                f"facade on aiohttp / raw httpx default, {tasks} tasks (>= 2)",
-                f"{fast / slow:.2f}",
-                fast / slow >= 2,
-            )
-        )
+    rows += concurrency_targets(report)
     for key, figures in report.with_options.items():
         plain = figures["plain client"]["calls_per_s"]
         for name in ("view made once", "view made per call"):
@@ -953,20 +945,6 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
                 ratio <= 1.03,
             )
         )
-    for tasks in (50, 100):
-        facade = report.concurrency["facade, default"][tasks]
-        raw = report.concurrency["raw httpx, default"][tasks]
-        ratio = facade["calls_per_s"] / raw["calls_per_s"]
-        rows.append(
-            (
-                f"facade default / raw httpx default, calls/s, {tasks} tasks"
-                + (" (>= 2)" if tasks == 100 else ""),
-                f"{ratio:.2f}",
-                ratio >= 2 if tasks == 100 else True,
-            )
-        )
-        spread = facade["p99_ms"] / facade["p50_ms"]
-        rows.append((f"facade default p99 / p50, {tasks} tasks (<= 3)", f"{spread:.2f}", spread <= 3))
     for name, result in report.storm.items():
         rows.append(
             (f"failed calls in the storm, {name} (== 0)", f"{result['failures']}", result["failures"] == 0)
@@ -990,6 +968,35 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
     )
     growth = report.memory["growth_mib"]
     rows.append(("resident memory growth over 10,000 calls (< 1 MiB)", f"{growth:.2f} MiB", growth < 1.0))
+    return rows
+
+
+def concurrency_targets(report: Report) -> list[tuple[str, str, bool]]:
+    rows: list[tuple[str, str, bool]] = []
+    for tasks in (50, 100):
+        fast = report.concurrency["facade, aiohttp"][tasks]["calls_per_s"]
+        slow = report.concurrency["raw httpx, default"][tasks]["calls_per_s"]
+        rows.append(
+            (
+                f"facade on aiohttp / raw httpx default, {tasks} tasks (>= 2)",
+                f"{fast / slow:.2f}",
+                fast / slow >= 2,
+            )
+        )
+    for tasks in (50, 100):
+        facade = report.concurrency["facade, default"][tasks]
+        raw = report.concurrency["raw httpx, default"][tasks]
+        ratio = facade["calls_per_s"] / raw["calls_per_s"]
+        rows.append(
+            (
+                f"facade default / raw httpx default, calls/s, {tasks} tasks"
+                + (" (>= 2)" if tasks == 100 else ""),
+                f"{ratio:.2f}",
+                ratio >= 2 if tasks == 100 else True,
+            )
+        )
+        spread = facade["p99_ms"] / facade["p50_ms"]
+        rows.append((f"facade default p99 / p50, {tasks} tasks (<= 3)", f"{spread:.2f}", spread <= 3))
     return rows
 
 
@@ -1327,12 +1334,33 @@ async def run(args: argparse.Namespace) -> Report:
     return report
 
 
+async def run_concurrency(args: argparse.Namespace) -> Report:
+    """Section 2 alone (`--only concurrency`), with the same calls and rounds as a full run."""
+    report = Report(machine=machine())
+    calls, rounds = (200, 3) if args.quick else (2000, 5)
+    with fake_server() as base_url:
+        token, _ = prepare(base_url)
+        print("2. concurrency", flush=True)
+        await concurrency(report, base_url=base_url, token=token, calls=calls, rounds=rounds)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds (a smoke run)")
+    parser.add_argument(
+        "--only",
+        choices=["concurrency"],
+        help="run this section alone and print its figures and targets; writes no report",
+    )
     args = parser.parse_args()
+    if args.only == "concurrency":
+        report = asyncio.run(run_concurrency(args))
+        for name, value, ok in concurrency_targets(report):
+            print(f"target {'met' if ok else 'missed'}: {name}: {value}")
+        return 0
     report = asyncio.run(run(args))
     print("6. event loops", flush=True)  # each its own run: outside the asyncio.run above
     event_loops(report, calls=200 if args.quick else 1000, rounds=3 if args.quick else 7)
