@@ -109,11 +109,13 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
+        origin = core.url.origin
+        key = _key(origin)
         await self._take_slot(request)
         try:
             if self._closed:  # aclose() ran while this request waited for its slot
                 raise RuntimeError(CLOSED_TEXT)
-            connection = await self._checkout(core.url.origin)
+            connection = await self._checkout(origin, key)
         except BaseException:
             self._release_slot()
             raise
@@ -130,7 +132,7 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_PooledStream(self, connection, core.url.origin, response.stream, request),
+            stream=_PooledStream(self, connection, key, response.stream, request),
             extensions=response.extensions,
         )
 
@@ -154,9 +156,9 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         if self._slots is not None:
             self._slots.release()
 
-    async def _checkout(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+    async def _checkout(self, origin: httpcore.Origin, key: _Key) -> httpcore.AsyncHTTPConnection:
         """The newest idle connection to `origin` still usable, or a new one (not yet connected)."""
-        idle = self._idle.get(_key(origin))
+        idle = self._idle.get(key)
         while idle:
             connection, _ = idle.pop()
             self._idle_count -= 1
@@ -179,16 +181,17 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         self._busy.add(connection)
         return connection
 
-    async def _give_back(self, connection: httpcore.AsyncHTTPConnection, origin: httpcore.Origin) -> None:
+    async def _give_back(self, connection: httpcore.AsyncHTTPConnection, key: _Key) -> None:
         """After its response is closed: idle again if it can carry another request, else closed."""
         if connection not in self._busy:
             return  # aclose() took it
-        if self._closed or not connection.is_idle() or connection.has_expired():
+        # Not has_expired() here: it polls the socket, and checkout does that before reuse.
+        if self._closed or not connection.is_idle():
             await self._drop(connection)
             return
         self._busy.discard(connection)
         self._release_slot()
-        idle = self._idle.setdefault(_key(origin), collections.deque())
+        idle = self._idle.setdefault(key, collections.deque())
         now = time.monotonic()
         idle.append((connection, now))
         self._idle_count += 1
@@ -222,13 +225,13 @@ class _PooledStream(httpx.AsyncByteStream):
         self,
         pool: ConnectionPoolTransport,
         connection: httpcore.AsyncHTTPConnection,
-        origin: httpcore.Origin,
+        key: _Key,
         stream: AsyncIterable[bytes],
         request: httpx.Request,
     ) -> None:
         self._pool = pool
         self._connection = connection
-        self._origin = origin
+        self._key = key
         self._stream = stream
         self._request = request
         self._closed = False
@@ -259,7 +262,7 @@ class _PooledStream(httpx.AsyncByteStream):
                     raise
                 raise failure from exc
             finally:
-                await self._pool._give_back(self._connection, self._origin)
+                await self._pool._give_back(self._connection, self._key)
 
 
 def _key(origin: httpcore.Origin) -> _Key:
