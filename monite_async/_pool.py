@@ -24,14 +24,20 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import math
 import ssl
 import time
 from collections.abc import AsyncIterable, AsyncIterator
+from typing import TYPE_CHECKING
 
 import anyio
-import httpcore
 import httpx
+
+if TYPE_CHECKING:
+    # Imported when the first pool is made, as httpx's own transport does: it is a fifth of
+    # `import monite_async` otherwise.
+    import httpcore
 
 from ._defaults import DEFAULT_LIMITS
 from ._transports import CLOSED_TEXT
@@ -40,28 +46,33 @@ __all__ = ["ConnectionPoolTransport"]
 
 _Key = tuple[bytes, bytes, int]  # an origin's scheme, host and port (httpcore.Origin is not hashable)
 
-# httpcore's exceptions as httpx's, most specific first (the first match wins): the
-# table httpx's own transport applies, written with public classes.
-_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-)
+
+@functools.cache
+def _exceptions() -> tuple[tuple[type[Exception], type[httpx.TransportError]], ...]:
+    """httpcore's exceptions as httpx's, most specific first (the first match wins): the
+    table httpx's own transport applies, written with public classes."""
+    import httpcore
+
+    return (
+        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+        (httpcore.ReadTimeout, httpx.ReadTimeout),
+        (httpcore.WriteTimeout, httpx.WriteTimeout),
+        (httpcore.PoolTimeout, httpx.PoolTimeout),
+        (httpcore.TimeoutException, httpx.TimeoutException),
+        (httpcore.ConnectError, httpx.ConnectError),
+        (httpcore.ReadError, httpx.ReadError),
+        (httpcore.WriteError, httpx.WriteError),
+        (httpcore.NetworkError, httpx.NetworkError),
+        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+        (httpcore.ProtocolError, httpx.ProtocolError),
+        (httpcore.ProxyError, httpx.ProxyError),
+        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    )
 
 
 def _as_httpx(exc: Exception, request: httpx.Request) -> httpx.TransportError | None:
-    for theirs, ours in _EXCEPTIONS:
+    for theirs, ours in _exceptions():
         if isinstance(exc, theirs):
             return ours(str(exc), request=request)
     return None
@@ -77,6 +88,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, *, limits: httpx.Limits = DEFAULT_LIMITS, ssl_context: ssl.SSLContext | None = None):
+        import httpcore  # noqa: F401 - see the import above: the first pool pays for it
+
         self.limits = limits  # what connection_slots() reads
         self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
         self._max_connections = limits.max_connections
@@ -101,6 +114,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
         assert isinstance(request.stream, AsyncIterable)
+        import httpcore
+
         # As httpx's AsyncHTTPTransport builds it.
         core = httpcore.Request(
             method=request.method,
@@ -171,6 +186,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
             other = next(queue for queue in self._idle.values() if queue)
             self._idle_count -= 1
             await _close(other.popleft()[0])
+        import httpcore
+
         connection = httpcore.AsyncHTTPConnection(
             origin=origin,
             ssl_context=self._ssl_context,
@@ -184,7 +201,7 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
     async def _give_back(self, connection: httpcore.AsyncHTTPConnection, key: _Key) -> None:
         """After its response is closed: idle again if it can carry another request, else closed."""
         if connection not in self._busy:
-            return  # aclose() took it
+            return  # dropped already
         # Not has_expired() here: it polls the socket, and checkout does that before reuse.
         if self._closed or not connection.is_idle():
             await self._drop(connection)
