@@ -323,3 +323,24 @@ def test_the_client_builds_the_pool_with_its_limits() -> None:
     assert isinstance(transport, ConnectionPoolTransport)
     assert transport.limits is given
     assert connection_slots(None, given) == 7
+
+
+async def test_the_default_transport_ignores_proxy_variables_as_before(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx reads HTTP(S)_PROXY only for a client without a transport of its own, and the
+    # facade's client always has one: proxies come with an http_client= of the caller's.
+    proxy = LoopbackServer()
+    await proxy.start()
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with anyio.fail_after(BOUND):
+            async with server.client() as monite:
+                assert await monite.mailbox_domains.list() == []
+        assert proxy.connections_opened == 0
+        assert server.count("GET", "/mailbox_domains") == 1
+    finally:
+        await proxy.stop()
