@@ -15,7 +15,8 @@ httpx's default TLS context (`verify=True`, SSL_CERT_FILE / SSL_CERT_DIR honoure
 `httpx.Limits` and the pool timeout, and httpx's exceptions for httpcore's. What it leaves
 out: HTTP/2, proxies and the other knobs nobody could pass to the facade's own transport
 (an app that needs them passes `http_client=` or `transport=`); env proxies were never read
-for it either, as httpx ignores them for an explicit transport.
+for it either, as httpx ignores them for an explicit transport. While a test mocks httpx
+the way pytest-httpx does, requests go through httpx's transport, where the mock is.
 
 It runs on anyio, so under asyncio and trio alike.
 """
@@ -45,6 +46,12 @@ from ._transports import CLOSED_TEXT
 __all__ = ["ConnectionPoolTransport"]
 
 _Key = tuple[bytes, bytes, int]  # an origin's scheme, host and port (httpcore.Origin is not hashable)
+
+# pytest-httpx, and any mock that works as it does, replaces this method on httpx's class
+# to intercept every request of every httpx client. While it is replaced, the pool sends
+# through a real AsyncHTTPTransport, so such a mock sees the facade's requests as it did
+# when that was the facade's default transport (instead of letting them reach the network).
+_HTTPX_SEND = httpx.AsyncHTTPTransport.handle_async_request
 
 
 @functools.cache
@@ -102,6 +109,7 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         self._idle_count = 0
         self._busy: set[httpcore.AsyncHTTPConnection] = set()  # each holds a slot
         self._closed = False
+        self._httpx: httpx.AsyncHTTPTransport | None = None  # see _HTTPX_SEND
 
     def __repr__(self) -> str:
         busy, idle = len(self._busy), self._idle_count
@@ -110,6 +118,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise RuntimeError(CLOSED_TEXT)
+        if httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_SEND:
+            return await self._through_httpx(request)
         url = request.url
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
@@ -150,6 +160,12 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
             stream=_PooledStream(self, connection, key, response.stream, request),
             extensions=response.extensions,
         )
+
+    async def _through_httpx(self, request: httpx.Request) -> httpx.Response:
+        """Send through httpx's own transport, whose send method a test has replaced."""
+        if self._httpx is None:
+            self._httpx = httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self.limits)
+        return await self._httpx.handle_async_request(request)
 
     async def _take_slot(self, request: httpx.Request) -> None:
         if self._max_connections is None:
@@ -233,6 +249,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         # back when their responses are closed.
         for connection in connections:
             await _close(connection)
+        if self._httpx is not None:
+            await self._httpx.aclose()
 
 
 class _PooledStream(httpx.AsyncByteStream):

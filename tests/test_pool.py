@@ -11,6 +11,7 @@ import anyio
 import httpx
 import pytest
 from loopback_server import LoopbackServer, Reply
+from pytest_httpx import HTTPXMock
 
 from monite_async import MoniteClient, MoniteConnectionError, RetryPolicy
 from monite_async._core import connection_slots, network_transport
@@ -344,3 +345,16 @@ async def test_the_default_transport_ignores_proxy_variables_as_before(
         assert server.count("GET", "/mailbox_domains") == 1
     finally:
         await proxy.stop()
+
+
+async def test_pytest_httpx_still_intercepts_the_default_transport(
+    server: LoopbackServer, httpx_mock: HTTPXMock
+) -> None:
+    # It replaces httpx.AsyncHTTPTransport.handle_async_request; the pool then sends through
+    # httpx's own transport, so the mock answers and nothing reaches the network.
+    httpx_mock.add_response(url=f"{server.base_url}/mailbox_domains", json={"data": []})
+    with anyio.fail_after(BOUND):
+        async with server.client(token="app-token-123") as monite:
+            assert await monite.mailbox_domains.list() == []
+    assert len(httpx_mock.get_requests()) == 1
+    assert server.connections_opened == 0
