@@ -24,7 +24,8 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_gate.py` | the send gate: rate window, connection slots, signing at send time, whole reads |
 | `_rate_limit.py` | Monite's rate limit: `RateLimit` parsed, the window kept, optional pacing |
 | `_request_state.py` | what a request carries between the layers: deadline, attempts, token used |
-| `_transports.py` | the network: httpx's pool, a caller's client, aiohttp; failures classified |
+| `_pool.py` | the default network transport: httpcore connections, O(1) checkout and return |
+| `_transports.py` | the network: a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
 | `_defaults.py`, `_tracing.py`, `_logging.py`, `_waits.py` | defaults; traces; MONITE_LOG; waits |

@@ -38,6 +38,7 @@ from ._errors import ConfigurationError
 from ._gate import SendGate, SyncSendGate
 from ._options import CallOptions
 from ._pipeline import Outcome, Pipeline, SyncPipeline, carrier, sync_carrier
+from ._pool import ConnectionPoolTransport
 from ._rate_limit import Pacer, RateWindow
 from ._retry import RetryPolicy, RetryRules, RetryTransport, SyncRetryTransport
 from ._tracing import Tracing
@@ -303,12 +304,14 @@ class _NetworkKind:
     own_pool: Callable[..., Any]
 
 
+# The async client's own pool is ours (`_pool.py`: httpcore's scans its whole queue for
+# every request, which many tasks pay for); the blocking client's is httpx's.
 _ASYNC = _NetworkKind(
     "MoniteClient",
     httpx.AsyncClient,
     httpx.AsyncBaseTransport,
     CallerClientTransport,
-    httpx.AsyncHTTPTransport,
+    ConnectionPoolTransport,
 )
 _BLOCKING = _NetworkKind(
     "MoniteSyncClient", httpx.Client, httpx.BaseTransport, SyncCallerClientTransport, httpx.HTTPTransport

@@ -4,7 +4,8 @@ Everything here speaks httpx: a transport raises httpx's own exceptions (never a
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- httpx's own pool (the default), through `ApiHttpClient`, which keeps and sends no cookies;
+- our own pool of httpcore connections (`_pool.py`, the default), through `ApiHttpClient`,
+  which keeps and sends no cookies (the blocking client: httpx's pool, `SyncApiHttpClient`);
 - an `httpx.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):

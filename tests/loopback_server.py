@@ -36,6 +36,7 @@ import dataclasses
 import http
 import itertools
 import json
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -101,8 +102,13 @@ class LoopbackServer:
     """Start with `open()` (or `await start()`), stop with `close()` (or `await stop()`); the
     `loopback` fixture does both. Stopping twice is fine."""
 
-    def __init__(self, *, backend: str = "httpx") -> None:
+    def __init__(self, *, backend: str = "httpx", ssl_context: ssl.SSLContext | None = None) -> None:
         self.backend = backend  # the transport `client()` builds on: "httpx" or "aiohttp"
+        self._ssl_context = ssl_context  # given: it serves https (its certificate is the test's)
+        # Connections accepted, and connections whose handler has ended (the client closed
+        # it, or the server dropped it), changed under `lock`.
+        self.connections_opened = 0
+        self.connections_closed = 0
         self.requests: list[Recorded] = []
         self.valid_tokens: set[str] = set()
         self.token_lifetimes: collections.deque[int] = collections.deque()
@@ -171,7 +177,7 @@ class LoopbackServer:
 
     async def _main(self, ready: threading.Event) -> None:
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
+        server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0, ssl=self._ssl_context)
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
         try:
@@ -186,7 +192,8 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{BASE_PATH}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{BASE_PATH}"
 
     def client(self, **options: Any) -> MoniteClient:
         """A MoniteClient pointed at this server with its credentials (options override)."""
@@ -319,15 +326,20 @@ class LoopbackServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # type: ignore[arg-type]
+        with self.lock:
+            self.connections_opened += 1
         try:
             await self._serve_connection(reader, writer)
-        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
+        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             # stop() cancels handlers still sleeping on a delayed reply. Ending normally
             # matters: asyncio 3.11 logs a cancelled connection handler as an error.
+            # (A TLS client may close without close_notify: ssl.SSLError.)
             pass
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
+            with self.lock:
+                self.connections_closed += 1
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
