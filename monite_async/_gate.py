@@ -5,8 +5,8 @@ In this order, each attempt
    wait that would pass the call's deadline is not taken (RateLimitHold);
 2. waits for one of the client's connection slots (as many as its pool has connections,
    no longer than the pool timeout),
-   so requests queue here, first come first served, instead of in httpx's pool, whose
-   queue is scanned whole for every request;
+   so requests queue here, first come first served, instead of on the wire (the blocking
+   client's threads wait on a thread semaphore, bounded by the call's deadline);
 3. only then is signed with the bearer token, so no token goes stale while its request
    waits (for a slot, the window, a hold): it is read the moment the request goes out;
 4. is sent, and its answer read whole before the slot is given back (a connection that
