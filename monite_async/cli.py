@@ -15,8 +15,12 @@ not verified (before the timeout, with `--wait`), a prompt declined); 2 a usage 
 missing); 3 Monite, the network or DNS failed, or the client cannot work (a MoniteError:
 one line with its request id on stderr, no traceback); 130 interrupted.
 
-The commands run the async MoniteClient with `anyio.run` on asyncio: the SDK has no sync
-client, and one event loop per command costs nothing next to a network call.
+Each command runs one blocking `MoniteSyncClient` (it was the async client under
+`anyio.run`): a command is one call after another, so plain functions read simplest, with
+no coroutine wrapper per command, no task group for the live line of `verify --wait` (a
+daemon thread redraws it) and no event loop held up by `delete`'s prompt. `check` alone
+runs an event loop, around `monite_async.dns.check` (dnspython's async resolver) and not
+around the client: still one client per command.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -34,7 +39,7 @@ import click
 from monite_generated.models import DNSRecord, DomainResponse, VerifyResponse
 
 from . import dns as monite_dns
-from ._client import MoniteClient
+from ._client import MoniteSyncClient
 from ._defaults import DEFAULT_BASE_URL
 from ._dns import dns_records
 from ._errors import MoniteError, VerificationTimeoutError
@@ -58,21 +63,13 @@ class _Settings:
     api_version: str
 
 
-def _client(ctx: click.Context) -> MoniteClient:
+def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T]) -> _T:
+    """Run `work` with a client; a MoniteError exits 3 in one line."""
     settings = ctx.find_object(_Settings)
     assert settings is not None  # set by `cli`, the group every command is under
-    return MoniteClient(base_url=settings.base_url, api_version=settings.api_version)
-
-
-def _run(ctx: click.Context, work: Callable[[MoniteClient], Awaitable[_T]]) -> _T:
-    """Run `work` with a client in a fresh event loop; a MoniteError exits 3 in one line."""
-
-    async def session() -> _T:
-        async with _client(ctx) as monite:
-            return await work(monite)
-
     try:
-        return anyio.run(session)
+        with MoniteSyncClient(base_url=settings.base_url, api_version=settings.api_version) as monite:
+            return work(monite)
     except MoniteError as exc:
         line = f"monite-async: error: {type(exc).__name__}: {exc}"
         if exc.request_id is None:
@@ -88,9 +85,9 @@ def _echo_json(document: object) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=False))
 
 
-async def _find(monite: MoniteClient, wanted: str) -> DomainResponse:
+def _find(monite: MoniteSyncClient, wanted: str) -> DomainResponse:
     """The domain named `wanted`, or with that id; an unknown one is a usage error."""
-    domains = await monite.mailbox_domains.list()
+    domains = monite.mailbox_domains.list()
     try:
         as_id: uuid.UUID | None = uuid.UUID(wanted)
     except ValueError:
@@ -236,8 +233,9 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
 def check(ctx: click.Context, domain: str, nameserver: str | None, as_json: bool) -> None:
     """Look DOMAIN's records up in DNS: exit 0 when all are published, 1 when not."""
 
-    async def work(monite: MoniteClient) -> monite_dns.DnsCheck:
-        return await monite_dns.check(await _find(monite, domain), nameserver=nameserver)
+    def work(monite: MoniteSyncClient) -> monite_dns.DnsCheck:
+        found = _find(monite, domain)  # dnspython's resolver is async: one event loop for DNS
+        return anyio.run(lambda: monite_dns.check(found, nameserver=nameserver))
 
     result = _run(ctx, work)
     if as_json:
@@ -301,14 +299,14 @@ def verify(
     started = time.monotonic()
     progress = _Progress(started, live=sys.stderr.isatty())
 
-    async def work(monite: MoniteClient) -> tuple[str, str, str, int]:
-        found = await _find(monite, domain)
+    def work(monite: MoniteSyncClient) -> tuple[str, str, str, int]:
+        found = _find(monite, domain)
         if not wait:
-            answer = await monite.mailbox_domains.verify(found.id)
+            answer = monite.mailbox_domains.verify(found.id)
             return str(found.id), found.domain, answer.status, 1
         try:
-            answer = await progress.around(
-                monite.mailbox_domains.wait_until_verified(
+            answer = progress.around(
+                lambda: monite.mailbox_domains.wait_until_verified(
                     found.id, timeout=timeout, interval=interval, on_check=progress.checked
                 )
             )
@@ -346,28 +344,23 @@ class _Progress:
         else:
             click.echo(f"check {checks} at {self._elapsed():.0f} s: {answer.status}", err=True)
 
-    async def around(self, waiting: Awaitable[_T]) -> _T:
+    def around(self, waiting: Callable[[], _T]) -> _T:
         if not self.live:
-            return await waiting
-        result: list[_T] = []
-        failed: list[Exception] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._tick)
-            try:
-                result.append(await waiting)
-            except Exception as exc:  # raised below as it is, not in the task group's ExceptionGroup
-                failed.append(exc)
-            finally:
-                group.cancel_scope.cancel()
-                click.echo("", err=True)  # end the live line
-        if failed:
-            raise failed[0]
-        return result[0]
+            return waiting()
+        done = threading.Event()
+        ticker = threading.Thread(target=self._tick, args=(done,), daemon=True)
+        ticker.start()
+        try:
+            return waiting()
+        finally:
+            done.set()
+            ticker.join()
+            self._draw()  # the last state, whatever the ticker drew last
+            click.echo("", err=True)  # end the live line
 
-    async def _tick(self) -> None:
-        while True:  # cancelled when the wait ends; the wait itself is bounded by --timeout
+    def _tick(self, done: threading.Event) -> None:
+        while not done.wait(0.5):  # the wait itself is bounded by --timeout
             self._draw()
-            await anyio.sleep(0.5)
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -386,11 +379,11 @@ def delete(ctx: click.Context, domain: str, yes: bool) -> None:
     if not yes and not (sys.stdin is not None and sys.stdin.isatty()):
         raise click.UsageError("not on a terminal: pass --yes to delete without a prompt", ctx=ctx)
 
-    async def work(monite: MoniteClient) -> DomainResponse:
-        found = await _find(monite, domain)
-        if not yes:  # blocks the event loop while the user answers: nothing else runs in it
+    def work(monite: MoniteSyncClient) -> DomainResponse:
+        found = _find(monite, domain)
+        if not yes:
             click.confirm(f"Delete the mailbox domain {found.domain} ({found.id})?", abort=True, err=True)
-        await monite.mailbox_domains.delete(found.id)
+        monite.mailbox_domains.delete(found.id)
         return found
 
     found = _run(ctx, work)

@@ -8,11 +8,13 @@ project with only the README's install line is tests/test_readme_fresh_project.p
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +61,85 @@ def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
 
 @pytest.mark.fake_monite(verify_after=1)
 def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
-    (block,) = python_blocks("## Quickstart")
+    block, _ = python_blocks("## Quickstart")
     run_quickstart(block, fake_monite, fake_monite_server)
+
+
+@pytest.mark.fake_monite(verify_after=1)
+def test_the_sync_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
+    _, block = python_blocks("## Quickstart")
+    assert len([line for line in block.splitlines() if line]) == 5  # "in five lines"
+    result = run_example(block, fake_monite, fake_monite_server)
+    assert result.stdout == "verified\n"
+    assert [r.operation_id for r in fake_monite.requests] == [
+        "post_auth_token",
+        "post_mailbox_domains",
+        "post_mailbox_domains_id_verify",
+        "delete_mailbox_domains_id",
+    ]
+    assert fake_monite.domains == []
+
+
+def load_sync_example(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The "Sync or async?" block as a module of its own, configured by `env` (MONITE_*);
+    what it hands to `atexit.register` is kept under "at_exit" instead of being registered."""
+    (block,) = python_blocks("### Sync or async?")
+    for key, value in env.items():
+        if key.startswith("MONITE_"):
+            monkeypatch.setenv(key, value)
+    at_exit: list[Any] = []
+    monkeypatch.setattr(atexit, "register", at_exit.append)
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md (sync or async)", "exec"), namespace)  # noqa: S102
+    return namespace | {"at_exit": at_exit}
+
+
+@pytest.mark.fake_monite(verify_after=1000)  # every call answers waiting_to_be_verified
+def test_sync_example_serves_threads_with_one_token_and_maps_errors(
+    fake_monite: FakeMonite, fake_monite_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = load_sync_example(env_for(fake_monite, fake_monite_server), monkeypatch)
+    domain_status = example["domain_status"]
+    domain_id = httpx.post(
+        f"{fake_monite_server}/mailbox_domains",
+        json={"domain": "mail.example.com"},
+        headers=auth(fake_monite),
+        timeout=10,
+    ).json()["id"]
+    fake_monite.clear_requests()
+
+    with ThreadPoolExecutor(16) as pool:  # the client shared by 16 threads, 32 calls
+        statuses = set(pool.map(domain_status, [domain_id] * 32))
+    assert statuses == {"waiting_to_be_verified"}
+    assert fake_monite.token_requests == 1  # one token for every thread
+
+    assert domain_status("3fa85f64-5717-4562-b3fc-2c963f66afa6") == "no such domain"
+    assert domain_status("not-a-uuid") == "no such domain"  # refused before anything is sent
+    assert not any("not-a-uuid" in r.path for r in fake_monite.requests)
+    fake_monite.faults.fail_next("post_mailbox_domains_id_verify", times=3, status=503)
+    failed = domain_status(domain_id)  # retry waits: instant (fixture)
+    assert failed.startswith("Monite failed: "), failed
+    assert "(request None)" not in failed  # the fake sends an x-request-id
+    assert fake_monite.client_secret not in failed
+
+    assert example["at_exit"] == [example["monite"].close]
+    example["at_exit"][0]()
+    assert example["monite"].closed
+
+
+def test_sync_example_says_monite_failed_when_it_is_unreachable(
+    fake_monite: FakeMonite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: bound, then released
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    example = load_sync_example(env_for(fake_monite, f"http://127.0.0.1:{port}/v1"), monkeypatch)
+    try:
+        answer = example["domain_status"]("3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    finally:
+        example["monite"].close()
+    assert answer.startswith("Monite failed: Could not reach Monite"), answer
+    assert answer.endswith("(request None)"), answer  # no answer, so no request id
 
 
 # The last line of each block, and what runs it under trio instead (issue 13's "Done when").
@@ -82,7 +161,7 @@ def test_the_quickstart_runs_under_trio_against_the_fake(
 ) -> None:
     # The Quickstart with trio.run / anyio.run(backend="trio") for its asyncio.run, and the
     # "Under trio" block as written (trio.run) and with the anyio.run its comment offers.
-    (block,) = python_blocks(heading)
+    block = python_blocks(heading)[0]
     body, last = block.rstrip().rsplit("\n", 1)
     assert last == LAST_LINES[heading]
     run_quickstart(f"{body}\n{TRIO_RUNNERS[runner]}\n", fake_monite, fake_monite_server)
@@ -194,14 +273,14 @@ async def fake_monite_domain(fake: FakeMonite) -> str:
 
 
 def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
-    # The two files exactly as the README has them, and no pytest configuration at all:
+    # The files exactly as the README has them, and no pytest configuration at all:
     # `-c /dev/null` keeps this checkout's pyproject (asyncio_mode = auto) out of it.
     blocks = python_blocks("## Testing your app with the fake Monite")
-    assert [file_name_of(b) for b in blocks] == ["conftest.py", "test_domains.py"]
+    assert [file_name_of(b) for b in blocks] == ["conftest.py", "test_domains.py", "test_domains_sync.py"]
     for block in blocks:
         (tmp_path / file_name_of(block)).write_text(block)
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "pytest", "-c", os.devnull, "-p", "no:cacheprovider", "--durations=1", "-vv"],
+        [sys.executable, "-m", "pytest", "-c", os.devnull, "-p", "no:cacheprovider", "--durations=0", "-vv"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -209,7 +288,8 @@ def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
-    # The SDK retried the 503 (0.5 s of backoff and jitter), but the fixture made it instant.
-    (duration,) = re.findall(r"([\d.]+)s call .*test_create_survives_a_503", result.stdout)
-    assert float(duration) < 0.4, result.stdout
+    assert "2 passed" in result.stdout
+    # The SDK retried each 503 (0.5 s of backoff and jitter), but the fixture made it instant.
+    durations = re.findall(r"([\d.]+)s call .*test_create_survives_a_503", result.stdout)
+    assert len(durations) == 2, result.stdout
+    assert all(float(duration) < 0.4 for duration in durations), result.stdout

@@ -1,10 +1,11 @@
-"""A newcomer's test suite: a fresh project, the README's two files, the README's install line.
+"""A newcomer's test suite: a fresh project, the README's test files, the README's install line.
 
 In a temporary folder: a copy of this checkout under a name of no meaning (the README's
 install line, `pip install '.[testing]'`, runs inside the checkout), a fresh virtual
 environment, that exact install line (a real, non-editable install), and a project
-holding exactly the README's `conftest.py` and `test_domains.py`, with no pytest
-configuration. `pytest` there must pass. About 10-30 s, most of it pip (its cache helps).
+holding exactly the README's `conftest.py`, `test_domains.py` and `test_domains_sync.py`,
+with no pytest configuration. `pytest` there must pass. About 10-30 s, most of it pip
+(its cache helps).
 """
 
 from __future__ import annotations
@@ -58,10 +59,14 @@ def test_the_readme_testing_example_passes_in_a_fresh_project(tmp_path: Path) ->
     project.mkdir()
     for block in python_blocks(SECTION):
         (project / file_name_of(block)).write_text(block)
-    assert sorted(p.name for p in project.iterdir()) == ["conftest.py", "test_domains.py"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        "conftest.py",
+        "test_domains.py",
+        "test_domains_sync.py",
+    ]
 
     result = run([str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider"], project, 120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
     assert "configfile:" not in result.stdout  # no pytest configuration anywhere above it
     assert "warning" not in result.stdout.lower(), result.stdout

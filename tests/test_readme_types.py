@@ -34,14 +34,15 @@ from readme_blocks import (
 )
 
 CHECKED_HERE = {
-    "## Quickstart": ["quickstart.py"],
+    "## Quickstart": ["quickstart.py", "quickstart_sync.py"],
+    "### Sync or async?": ["sync_or_async.py"],
     "### In a web app": ["web_app.py"],
     "### Per-call options, raw responses and a deadline": ["options.py"],
     "### Tracing and logs": ["tracing.py"],
     "### Faster under high concurrency": ["fast.py"],
     "### Under trio": ["under_trio.py"],
     "## Setting up a mailbox domain": ["setup_domain.py"],
-    "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py"],
+    "## Testing your app with the fake Monite": ["conftest.py", "test_domains.py", "test_domains_sync.py"],
 }
 CHECKED_ELSEWHERE = {
     "### A new operation needs no facade change": "tests/test_new_operation.py",
