@@ -203,7 +203,9 @@ async def test_token_request_is_retried_like_any_other(
     assert loopback.count("GET", "/mailbox_domains") == 1
 
 
-@pytest.mark.async_only("cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)")
+@pytest.mark.async_only(
+    "cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)"
+)
 async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", Reply(delay=30))
     async with loopback.client() as monite, anyio.create_task_group() as tg:
@@ -222,7 +224,9 @@ async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServe
     assert loopback.count("GET", "/mailbox_domains") == 1
 
 
-@pytest.mark.async_only("cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)")
+@pytest.mark.async_only(
+    "cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)"
+)
 async def test_cancelling_the_refreshing_task_lets_waiting_callers_refresh_once(
     loopback: LoopbackServer,
 ) -> None:
