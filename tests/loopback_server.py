@@ -57,6 +57,7 @@ BASE_PATH = "/v1"
 _MAX_BODY = 1_000_000
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
+_HOLD_TIMEOUT = 10.0
 
 
 @dataclasses.dataclass
@@ -71,6 +72,9 @@ class Reply:
     drop: bool = False  # close the connection without answering
     raw: bytes | None = None  # send these bytes verbatim (a broken or cut answer), then close
     stall: float = 0.0  # with raw: seconds to keep the connection open before closing it
+    # Answer only once the test sets this event (at most _HOLD_TIMEOUT s): a request the
+    # test holds on the wire while it sees what the client's other callers do.
+    hold: threading.Event | None = None
 
     def encoded(self) -> tuple[bytes, str]:
         if self.body is not None:
@@ -381,6 +385,8 @@ class LoopbackServer:
                 reply = entry if isinstance(entry, Reply) else entry(request)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
+            if reply.hold is not None:
+                await asyncio.to_thread(reply.hold.wait, _HOLD_TIMEOUT)
             if reply.drop:
                 return
             if reply.raw is not None:
