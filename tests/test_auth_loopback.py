@@ -369,6 +369,21 @@ async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
     assert loopback.count("GET", "/mailbox_domains") == 1
 
 
+@pytest.mark.async_only(SIMULTANEOUS)
+async def test_a_failing_token_request_fails_the_callers_queued_for_a_connection_too(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    # 100 callers through 10 connections: 9 wait on the token lock, 90 for a connection.
+    # Those 90 were waiting too: they share the failure instead of fetching again, wave by wave.
+    loopback.script("POST", "/auth/token", *[error(500, "auth is down")] * 3)
+    async with loopback.client(limits=SMALL_POOL) as monite:
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(100)), return_exceptions=True)
+        assert [type(r) for r in results] == [ServerError] * 100
+        assert loopback.count("POST", "/auth/token") == 3  # one fetch, retried
+        assert await monite.mailbox_domains.list() == []  # a call begun after it asks again
+    assert loopback.count("POST", "/auth/token") == 4
+
+
 async def test_a_malformed_access_token_is_a_typed_error_that_does_not_quote_it(
     loopback: LoopbackServer,
 ) -> None:
