@@ -25,8 +25,10 @@ from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer, Reply, err
 from monite_async import (
     AuthenticationError,
     ClientStateError,
+    ConfigurationError,
     MoniteSyncClient,
     MoniteTimeoutError,
+    RetryPolicy,
     ServerError,
 )
 from monite_async._auth import SyncClientCredentialsProvider
@@ -319,3 +321,19 @@ def test_one_client_used_from_several_event_loops_and_threads(server: LoopbackSe
         assert monite.mailbox_domains.list() == []
     assert server.count("POST", "/auth/token") == 1
     assert server.count("GET", "/mailbox_domains") == 3 + 5 + 5 + 1
+
+
+class AsyncWaitRecorder:
+    async def __call__(self, seconds: float) -> None:
+        return None
+
+
+async def async_wait(seconds: float) -> None:
+    return None
+
+
+@pytest.mark.parametrize("sleep", [async_wait, AsyncWaitRecorder()], ids=["function", "callable-object"])
+def test_an_async_retry_sleep_is_refused_when_the_blocking_client_is_made(sleep: Any) -> None:
+    # Called from a thread, it would return a coroutine nobody awaits: no wait at all.
+    with pytest.raises(ConfigurationError, match=r"RetryPolicy\.sleep must be a plain function"):
+        MoniteSyncClient(token="t", retry_policy=RetryPolicy(sleep=sleep))
