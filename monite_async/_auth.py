@@ -12,7 +12,8 @@ Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The
 3. A second rejection goes up and becomes AuthenticationError.
 
 A token request that fails (bad credentials, Monite down after retries) fails every caller
-that was waiting for it, with its error: one request, not one per caller. An early refresh
+that was waiting for it (on the lock, or queued for a connection), with its error: one
+request, not one per caller. An early refresh
 that fails while the cached token has not expired (and Monite did not refuse it) keeps that
 token instead, logs a WARNING, and is tried again after min(30 s, half the time left). Cancellation
 anywhere just propagates: the lock is released by `async with`, the cache is only written
@@ -183,11 +184,21 @@ class _CredentialsCache:
         return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
     def _unlocked(self, since: int | None) -> Token | None:
-        """The cached token if it serves without the lock (most calls), else None."""
+        """The cached token if it serves without the lock (most calls), else None; or the
+        failure of a fetch that ended while this call waited (see `_failed_while_waiting`)."""
         token = self._token
         if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
             return token
+        self._failed_while_waiting(since)
         return None
+
+    def _failed_while_waiting(self, since: int | None) -> None:
+        # A call that was already waiting (queued for a connection, say) when a fetch failed
+        # shares that failure, as the callers waiting on the lock do: else each wave of
+        # queued requests would fetch again (200 callers through 10 connections: 20 failing
+        # fetches instead of one). A call that begins after the failure asks again.
+        if since is not None and self._last_failure is not None and self._fetches_ended > since:
+            raise fresh_copy(self._last_failure)
 
     def _get_locked(self, attempt_seen: int) -> Token | _Refresh:
         # Another caller may have refreshed while we waited: "once" means once.

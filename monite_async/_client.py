@@ -552,7 +552,10 @@ class MoniteSyncClient(
     """
 
     def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
-        if retry_policy is not None and inspect.iscoroutinefunction(retry_policy.sleep):
+        sleep = retry_policy.sleep if retry_policy is not None else None
+        # An object whose __call__ is async (a wait recorder, say) too: called as a plain
+        # function it would return a coroutine nobody awaits, and every wait would be none.
+        if inspect.iscoroutinefunction(sleep) or inspect.iscoroutinefunction(type(sleep).__call__):
             raise errors.async_sleep_for_sync_client()
 
     _KIND = _Kind(
@@ -587,6 +590,9 @@ class MoniteSyncClient(
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        return self._core.run(self._options, operation, *args, **kwargs)
 
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:

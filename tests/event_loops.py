@@ -23,6 +23,14 @@ The transports: a test that uses `loopback` (through `transport_name`) runs on h
 transport and on the aiohttp backend, except under trio, where aiohttp cannot run (that is
 tested once, as a ConfigurationError, in tests/test_misconfiguration.py).
 
+The blocking client: in a module (or test) marked `@pytest.mark.sync_client`, a third kind,
+"sync", runs the same test body against a real `MoniteSyncClient`, each blocking call in a
+worker thread (tests/sync_adapter.py; the ids say `[asyncio-sync]`). It runs on asyncio
+only: the blocking client has no event loop to care about, and the test's own loop only
+waits for the threads. A test there that is about what only the async client has (task
+cancellation, an async token callable, event-loop binding) narrows it with
+`@pytest.mark.async_only("why")`.
+
 `--event-loops=asyncio` (scripts/other_pythons.py passes it for the reruns on 3.12 and 3.13,
 to keep `make test` short) deselects the trio half; the summary says so.
 
@@ -47,9 +55,12 @@ import sniffio
 from _pytest.fixtures import FuncFixtureInfo
 
 LOOPS = ("asyncio", "trio")
-TRANSPORTS = ("httpx", "aiohttp")
-ASYNCIO_ONLY_TRANSPORTS = frozenset({"aiohttp"})
+TRANSPORTS = ("httpx", "aiohttp", "sync")
+ASYNCIO_ONLY_TRANSPORTS = frozenset({"aiohttp", "sync"})
+SYNC = "sync"  # the blocking client (MoniteSyncClient), driven from worker threads
 MARKER = "event_loops"
+SYNC_CLIENT = "sync_client"
+ASYNC_ONLY = "async_only"
 
 # The suites issue 13 names: each must run on trio whenever it runs at all.
 SOCKET_SUITES = frozenset(
@@ -97,6 +108,16 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(*names): run this async test once per event loop named ('asyncio', 'trio'); "
         "asyncio by pytest-asyncio, trio by anyio's pytest plugin (tests/event_loops.py)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{SYNC_CLIENT}: the socket tests here (those using `loopback`) run on the blocking client "
+        "too, as the 'sync' kind (tests/event_loops.py)",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{ASYNC_ONLY}(reason): this socket test is about the async client alone; it does not "
+        "run on the blocking client (the 'sync' kind, tests/event_loops.py)",
+    )
     global _runs
     _runs = _TrioRuns()
     enabled = tuple(
@@ -115,7 +136,8 @@ def event_loop_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def transport_name(request: pytest.FixtureRequest) -> str:
-    """The transport `loopback.client()` builds on: "httpx" or "aiohttp"."""
+    """The client `loopback.client()` builds: MoniteClient on "httpx" or "aiohttp", or the
+    blocking MoniteSyncClient ("sync", behind tests/sync_adapter.py's async face)."""
     return str(request.param)
 
 
@@ -141,19 +163,31 @@ def _runs_on(loop: str, transport: str) -> bool:
     return loop != "trio" or transport not in ASYNCIO_ONLY_TRANSPORTS
 
 
+def _transports_of(definition: pytest.Function) -> tuple[str, ...]:
+    """The kinds of client a `loopback` test runs on: the async ones, and the blocking one
+    where its module opts in (`sync_client`) and the test does not opt out (`async_only`)."""
+    marker = definition.get_closest_marker(ASYNC_ONLY)
+    if marker is not None and (len(marker.args) != 1 or not str(marker.args[0]).strip()):
+        raise pytest.UsageError(f"{definition.nodeid}: {ASYNC_ONLY}() takes the reason, as one string")
+    if definition.get_closest_marker(SYNC_CLIENT) is None or marker is not None:
+        return tuple(t for t in TRANSPORTS if t != SYNC)
+    return TRANSPORTS
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     loops = _loops_of(metafunc.definition)
     transports = "transport_name" in metafunc.fixturenames
     if loops and "event_loop_name" not in metafunc.fixturenames:
         metafunc.fixturenames.append("event_loop_name")
+    kinds = _transports_of(metafunc.definition)
     if loops and transports:
-        combos = [(loop, t) for loop in loops for t in TRANSPORTS if _runs_on(loop, t)]
+        combos = [(loop, t) for loop in loops for t in kinds if _runs_on(loop, t)]
         ids = [f"{loop}-{t}" for loop, t in combos]
         metafunc.parametrize(("event_loop_name", "transport_name"), combos, indirect=True, ids=ids)
     elif loops:
         metafunc.parametrize("event_loop_name", loops, indirect=True)
     elif transports:
-        metafunc.parametrize("transport_name", TRANSPORTS, indirect=True)
+        metafunc.parametrize("transport_name", kinds, indirect=True)
 
 
 def _is_async(func: object) -> bool:

@@ -43,8 +43,10 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import httpx
+from sync_adapter import CallerClient, ThreadedSyncClient, sync_options
 
-from monite_async import DEFAULT_LIMITS, MoniteClient, aiohttp_transport
+from monite_async import DEFAULT_LIMITS, MoniteClient, MoniteSyncClient, aiohttp_transport
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "STALE_MESSAGE", "LoopbackServer", "Recorded", "Reply"]
 
@@ -55,6 +57,7 @@ BASE_PATH = "/v1"
 _MAX_BODY = 1_000_000
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
+_HOLD_TIMEOUT = 10.0
 
 
 @dataclasses.dataclass
@@ -69,6 +72,9 @@ class Reply:
     drop: bool = False  # close the connection without answering
     raw: bytes | None = None  # send these bytes verbatim (a broken or cut answer), then close
     stall: float = 0.0  # with raw: seconds to keep the connection open before closing it
+    # Answer only once the test sets this event (at most _HOLD_TIMEOUT s): a request the
+    # test holds on the wire while it sees what the client's other callers do.
+    hold: threading.Event | None = None
 
     def encoded(self) -> tuple[bytes, str]:
         if self.body is not None:
@@ -94,6 +100,13 @@ class Recorded:
 Handler = Callable[[Recorded], Reply]
 
 
+def _awaitable(hook: Callable[..., None]) -> Callable[..., Any]:
+    async def awaited(*args: Any) -> None:
+        hook(*args)
+
+    return awaited
+
+
 def error(status: int, message: str, **headers: str) -> Reply:
     return Reply(status, json={"error": {"message": message}}, headers=dict(headers))
 
@@ -103,7 +116,9 @@ class LoopbackServer:
     `loopback` fixture does both. Stopping twice is fine."""
 
     def __init__(self, *, backend: str = "httpx", ssl_context: ssl.SSLContext | None = None) -> None:
-        self.backend = backend  # the transport `client()` builds on: "httpx" or "aiohttp"
+        # The client `client()` builds: MoniteClient on "httpx" or "aiohttp"; or "sync", the
+        # blocking MoniteSyncClient behind an async face (tests/sync_adapter.py).
+        self.backend = backend
         self._ssl_context = ssl_context  # given: it serves https (its certificate is the test's)
         # Connections accepted, and connections whose handler has ended (the client closed
         # it, or the server dropped it), changed under `lock`.
@@ -195,8 +210,12 @@ class LoopbackServer:
         scheme = "https" if self._ssl_context is not None else "http"
         return f"{scheme}://127.0.0.1:{self.port}{BASE_PATH}"
 
-    def client(self, **options: Any) -> MoniteClient:
-        """A MoniteClient pointed at this server with its credentials (options override)."""
+    def client(self, **options: Any) -> Any:
+        """A MoniteClient pointed at this server with its credentials (options override).
+
+        For the "sync" backend: a MoniteSyncClient made with the same options (their
+        blocking equivalents), that the test awaits as it would a MoniteClient
+        (`ThreadedSyncClient`: each call runs in a worker thread)."""
         settings: dict[str, Any] = {
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
@@ -209,7 +228,20 @@ class LoopbackServer:
         if self.backend == "aiohttp" and "transport" not in settings and "http_client" not in settings:
             # The same test on the opt-in aiohttp backend: pool limits go to its transport.
             settings["transport"] = aiohttp_transport(limits=settings.pop("limits", DEFAULT_LIMITS))
+        if self.backend == "sync":
+            return ThreadedSyncClient(MoniteSyncClient(**sync_options(settings)))
         return MoniteClient(**settings)
+
+    def caller_client(
+        self, *, event_hooks: dict[str, list[Callable[..., None]]] | None = None, **options: Any
+    ) -> Any:
+        """An HTTP client of the test's own, for `client(http_client=...)`: an httpx.AsyncClient,
+        or for the "sync" backend an httpx.Client (in a `CallerClient`, awaited the same way).
+        `event_hooks` are plain functions; the async client gets them as async ones."""
+        if self.backend == "sync":
+            return CallerClient(httpx.Client(event_hooks=event_hooks or {}, **options))
+        hooks = {name: [_awaitable(hook) for hook in hooks] for name, hooks in (event_hooks or {}).items()}
+        return httpx.AsyncClient(event_hooks=hooks, **options)
 
     # -- scripting and inspection -----------------------------------------------------
 
@@ -353,6 +385,8 @@ class LoopbackServer:
                 reply = entry if isinstance(entry, Reply) else entry(request)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
+            if reply.hold is not None:
+                await asyncio.to_thread(reply.hold.wait, _HOLD_TIMEOUT)
             if reply.drop:
                 return
             if reply.raw is not None:

@@ -23,9 +23,9 @@ from monite_async import (
     UnexpectedResponseError,
 )
 from monite_async._answers import is_stale_token
-from monite_async._auth import ClientCredentialsProvider, IssuedToken
+from monite_async._auth import ClientCredentialsProvider, IssuedToken, _CredentialsCache
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")
+pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
 SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
 
@@ -203,6 +203,9 @@ async def test_token_request_is_retried_like_any_other(
     assert loopback.count("GET", "/mailbox_domains") == 1
 
 
+@pytest.mark.async_only(
+    "cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)"
+)
 async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", Reply(delay=30))
     async with loopback.client() as monite, anyio.create_task_group() as tg:
@@ -221,6 +224,9 @@ async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServe
     assert loopback.count("GET", "/mailbox_domains") == 1
 
 
+@pytest.mark.async_only(
+    "cancels a task; a blocking call cannot be cancelled (its deadline bounds it instead)"
+)
 async def test_cancelling_the_refreshing_task_lets_waiting_callers_refresh_once(
     loopback: LoopbackServer,
 ) -> None:
@@ -251,6 +257,7 @@ async def test_static_token_is_sent_and_a_rejection_raises_without_token_request
     assert "app-managed-token-xyz" not in str(info.value) + repr(info.value)
 
 
+@pytest.mark.async_only("an async token callable; MoniteSyncClient refuses one when it is made")
 async def test_async_callable_token_is_awaited_and_asked_again_after_a_rejection(
     loopback: LoopbackServer,
 ) -> None:
@@ -320,16 +327,31 @@ async def test_a_plain_function_returning_a_token_works_too(loopback: LoopbackSe
     assert bearer_tokens(loopback, "GET", "/mailbox_domains") == ["Bearer sync-token"]
 
 
-async def test_a_token_callable_returning_nonsense_is_a_configuration_error(loopback: LoopbackServer) -> None:
-    async def nothing() -> str:
-        return ""
+def token_callable(loopback: LoopbackServer, value: str) -> object:
+    """A token callable returning `value`: async for MoniteClient, plain for MoniteSyncClient."""
+    if loopback.backend == "sync":
+        return lambda: value
 
-    async with loopback.client(token=nothing) as monite:
+    async def returning() -> str:
+        return value
+
+    return returning
+
+
+async def test_a_token_callable_returning_nonsense_is_a_configuration_error(loopback: LoopbackServer) -> None:
+    async with loopback.client(token=token_callable(loopback, "")) as monite:
         with pytest.raises(ConfigurationError, match="non-empty str"):
             await monite.mailbox_domains.list()
     assert loopback.count() == 0
 
 
+SIMULTANEOUS = (
+    "premise: every caller's call began before the token answer came (one event-loop turn); "
+    "threads start one by one: the blocking client's storms are in tests/test_sync_threads.py"
+)
+
+
+@pytest.mark.async_only(SIMULTANEOUS)
 async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
     loopback: LoopbackServer, instant_retries: None
 ) -> None:
@@ -345,6 +367,21 @@ async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("POST", "/auth/token") == 4
     assert loopback.count("GET", "/mailbox_domains") == 1
+
+
+@pytest.mark.async_only(SIMULTANEOUS)
+async def test_a_failing_token_request_fails_the_callers_queued_for_a_connection_too(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    # 100 callers through 10 connections: 9 wait on the token lock, 90 for a connection.
+    # Those 90 were waiting too: they share the failure instead of fetching again, wave by wave.
+    loopback.script("POST", "/auth/token", *[error(500, "auth is down")] * 3)
+    async with loopback.client(limits=SMALL_POOL) as monite:
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(100)), return_exceptions=True)
+        assert [type(r) for r in results] == [ServerError] * 100
+        assert loopback.count("POST", "/auth/token") == 3  # one fetch, retried
+        assert await monite.mailbox_domains.list() == []  # a call begun after it asks again
+    assert loopback.count("POST", "/auth/token") == 4
 
 
 async def test_a_malformed_access_token_is_a_typed_error_that_does_not_quote_it(
@@ -364,10 +401,7 @@ async def test_a_malformed_access_token_is_a_typed_error_that_does_not_quote_it(
 async def test_a_token_callable_returning_a_header_breaking_value_is_refused(
     loopback: LoopbackServer,
 ) -> None:
-    async def broken() -> str:
-        return "abc\ndef"
-
-    async with loopback.client(token=broken) as monite:
+    async with loopback.client(token=token_callable(loopback, "abc\ndef")) as monite:
         with pytest.raises(ConfigurationError, match="printable ASCII"):
             await monite.mailbox_domains.list()
     assert loopback.count() == 0
@@ -385,6 +419,7 @@ async def no_wait(seconds: float) -> None:
     return None
 
 
+@pytest.mark.async_only(SIMULTANEOUS)
 async def test_tokens_that_expire_at_once_are_still_fetched_once_for_concurrent_callers(
     loopback: LoopbackServer,
 ) -> None:
@@ -413,7 +448,7 @@ class FakeClock:
 
 def use_clock(monite: MoniteClient, clock: FakeClock) -> None:
     provider = monite._core.provider
-    assert isinstance(provider, ClientCredentialsProvider)
+    assert isinstance(provider, _CredentialsCache)  # either client's
     provider._clock = clock
 
 
@@ -461,6 +496,7 @@ async def test_a_failed_early_refresh_keeps_the_valid_token_and_retries_later_on
             assert secret not in said
 
 
+@pytest.mark.async_only(SIMULTANEOUS)
 async def test_a_failed_refresh_without_a_valid_token_fails_every_waiter_with_one_fetch(
     loopback: LoopbackServer,
 ) -> None:
@@ -501,6 +537,7 @@ async def test_a_rejected_token_is_never_kept_when_its_refresh_fails(loopback: L
 # (same type and fields), so one caller's handling (or traceback) never shows in another's.
 
 
+@pytest.mark.async_only(SIMULTANEOUS)
 async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", *[Reply(503, json={"error": {"message": "down"}})] * 3)
     async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:
@@ -523,6 +560,7 @@ async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback:
         assert r.__cause__ is None
 
 
+@pytest.mark.async_only(SIMULTANEOUS)
 async def test_each_waiter_gets_its_own_connection_error(loopback: LoopbackServer) -> None:
     loopback.script("POST", "/auth/token", *[Reply(drop=True)] * 3)
     async with loopback.client(retry_policy=RetryPolicy(sleep=no_wait)) as monite:

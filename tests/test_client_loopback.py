@@ -40,9 +40,9 @@ from monite_async import (
     MoniteClient,
     NotFoundError,
 )
-from monite_async._auth import ClientCredentialsProvider, IssuedToken
+from monite_async._auth import ClientCredentialsProvider, IssuedToken, SyncClientCredentialsProvider
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")
+pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
 
 async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: LoopbackServer) -> None:
@@ -62,11 +62,11 @@ async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: L
 async def test_a_callers_http_client_is_used_and_left_open(loopback: LoopbackServer) -> None:
     seen: list[str] = []
 
-    async def hook(request: httpx.Request) -> None:
+    def hook(request: httpx.Request) -> None:
         seen.append(f"{request.method} {request.url.path}")
 
     headers = {"x-team": "billing", "x-monite-version": "1999-01-01"}
-    async with httpx.AsyncClient(event_hooks={"request": [hook]}, headers=headers) as mine:
+    async with loopback.caller_client(event_hooks={"request": [hook]}, headers=headers) as mine:
         async with loopback.client(http_client=mine) as monite:
             await monite.mailbox_domains.list()
         assert not mine.is_closed
@@ -86,13 +86,14 @@ async def test_a_callers_http_client_still_gets_retries(
     from loopback_server import error
 
     loopback.script("GET", "/mailbox_domains", error(503, "busy"))
-    async with httpx.AsyncClient() as mine, loopback.client(http_client=mine) as monite:
+    mine = loopback.caller_client()
+    async with mine, loopback.client(http_client=mine) as monite:
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("GET", "/mailbox_domains") == 2
 
 
 async def test_a_closed_callers_http_client_is_a_typed_error(loopback: LoopbackServer) -> None:
-    mine = httpx.AsyncClient()
+    mine = loopback.caller_client()
     await mine.aclose()
     async with loopback.client(http_client=mine) as monite:
         with pytest.raises(ClientStateError, match="http_client"):
@@ -109,6 +110,7 @@ def run_elsewhere(run: Callable[[], object]) -> BaseException | None:
 
 
 @pytest.mark.event_loops("asyncio")  # about asyncio loops; the trio twin is below
+@pytest.mark.async_only("event-loop binding: the blocking client belongs to no loop (test_sync_threads.py)")
 async def test_use_from_a_second_event_loop_raises_a_clear_error(loopback: LoopbackServer) -> None:
     async with loopback.client() as monite:
         await monite.mailbox_domains.list()
@@ -150,7 +152,8 @@ async def test_credentials_and_base_url_default_from_the_environment(
     monkeypatch.setenv("MONITE_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("MONITE_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("MONITE_BASE_URL", loopback.base_url)
-    async with MoniteClient() as monite:
+    # No credentials and no URL given (None is what MoniteClient() passes): the environment's.
+    async with loopback.client(client_id=None, client_secret=None, base_url=None) as monite:
         assert monite.base_url == loopback.base_url
         await monite.mailbox_domains.list()
     assert loopback.count("POST", "/auth/token") == 1
@@ -343,9 +346,18 @@ async def test_a_request_httpx_cannot_build_is_an_invalid_request(
 
 def count_fetches(monite: MoniteClient) -> list[int]:
     provider = monite._core.provider
+    fetches = [0]
+    if isinstance(provider, SyncClientCredentialsProvider):  # the blocking client's
+        blocking_fetch: Callable[[], IssuedToken] = provider._fetch
+
+        def blocking_counted() -> IssuedToken:
+            fetches[0] += 1
+            return blocking_fetch()
+
+        provider._fetch = blocking_counted
+        return fetches
     assert isinstance(provider, ClientCredentialsProvider)
     fetch: Callable[[], Awaitable[IssuedToken]] = provider._fetch
-    fetches = [0]
 
     async def counted() -> IssuedToken:
         fetches[0] += 1
@@ -380,7 +392,7 @@ async def test_a_refresh_needed_after_aclose_is_a_client_state_error_met_once(
 ) -> None:
     # A caller's http_client stays open, so the stale answers arrive; the refresh they need
     # then meets the closed MoniteClient (httpx: RuntimeError "client has been closed").
-    async with httpx.AsyncClient() as own:
+    async with loopback.caller_client() as own:
         monite = loopback.client(http_client=own)
         fetches = count_fetches(monite)
         results = await ten_calls_refused_after_aclose(loopback, monite)
@@ -500,7 +512,7 @@ async def test_the_user_agent_is_the_package_version(loopback: LoopbackServer) -
 
 async def test_a_callers_user_agent_is_kept_and_ours_appended(loopback: LoopbackServer) -> None:
     async with (
-        httpx.AsyncClient(headers={"User-Agent": "billing-app/3.2"}) as mine,
+        loopback.caller_client(headers={"User-Agent": "billing-app/3.2"}) as mine,
         loopback.client(http_client=mine) as monite,
     ):
         await monite.mailbox_domains.list()

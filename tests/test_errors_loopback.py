@@ -27,7 +27,7 @@ from monite_async import (
     is_known,
 )
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")
+pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
 
 async def no_wait(seconds: float) -> None:

@@ -30,7 +30,7 @@ from monite_async import (
 )
 from monite_async._answers import parse_retry_after
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")
+pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
 
 class WaitRecorder:
@@ -233,7 +233,11 @@ async def test_set_testing_makes_waits_instant_but_still_logged(
         slept.append(seconds)
         await anyio.lowlevel.checkpoint()  # what anyio.sleep(0) is, without the patched sleep
 
+    def blocking_spy(seconds: float) -> None:
+        slept.append(seconds)  # what the blocking client's wait calls (time.sleep), recorded
+
     monkeypatch.setattr("monite_async._waits.anyio.sleep", spy)
+    monkeypatch.setattr("monite_async._waits.time.sleep", blocking_spy)
     caplog.set_level(logging.INFO, logger="monite_async")
     loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "45"}))
     monite_async.set_testing(True)
@@ -454,7 +458,8 @@ async def test_a_cut_create_answer_is_an_uncertain_failure(loopback: LoopbackSer
 
 async def test_a_callers_http_client_gets_the_body_retry_too(loopback: LoopbackServer) -> None:
     loopback.script("GET", "/mailbox_domains", Reply(raw=CUT_BODY))
-    async with httpx.AsyncClient() as own, loopback.client(http_client=own, retry_policy=INSTANT) as monite:
+    own = loopback.caller_client()
+    async with own, loopback.client(http_client=own, retry_policy=INSTANT) as monite:
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("GET", "/mailbox_domains") == 2
 

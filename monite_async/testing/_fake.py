@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import httpx
 
 from . import _server
@@ -115,6 +117,22 @@ class FakeMonite:
         """
         return _InProcessTransport(app=self._app)
 
+    def sync_transport(self) -> httpx.BaseTransport:
+        """`transport()` for blocking clients (`MoniteSyncClient`, `httpx.Client`): the app
+        runs in process, on an event loop of its own in a background thread (started with
+        the first request, ended when the transport is closed). It fails as `transport()`
+        does: a dropped connection raises `httpx.RemoteProtocolError`. Safe to share
+        among threads. For a Django view's test, say:
+
+        >>> fake = FakeMonite()
+        >>> with MoniteSyncClient(  # doctest: +SKIP
+        ...     client_id=fake.client_id, client_secret=fake.client_secret,
+        ...     base_url=fake.base_url, transport=fake.sync_transport(),
+        ... ) as monite:
+        ...     monite.mailbox_domains.create("mail.example.com")
+        """
+        return _BlockingInProcessTransport(_InProcessTransport(app=self._app))
+
     @contextlib.asynccontextmanager
     async def serve(self, *, port: int = 0) -> AsyncIterator[str]:
         """Serve on 127.0.0.1 in the running event loop; yields the base URL with `/v1`.
@@ -205,3 +223,86 @@ class _InProcessTransport(httpx.ASGITransport):
             ) from None
         except TimeoutError:
             raise httpx.ReadTimeout(f"no answer within {read_timeout} s", request=request) from None
+
+
+_PORTAL_TIMEOUT = 10.0
+
+
+class _BlockingInProcessTransport(httpx.BaseTransport):
+    """`_InProcessTransport`, driven from blocking code: each request runs on an event loop
+    in a background thread (an anyio blocking portal), the calling thread waiting for it."""
+
+    def __init__(self, transport: _InProcessTransport) -> None:
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: Callable[[], None] | None = None
+        self._closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        portal = self._started()
+        # The app reads the body as an async stream: hand it one made of the bytes.
+        inner = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.read(),
+            extensions=request.extensions,
+        )
+        failure: httpx.TransportError | None = None
+        try:
+            status, headers, body = portal.call(self._send, inner)
+        except httpx.TransportError as exc:
+            failure = type(exc)(str(exc), request=request)  # about the caller's request
+        if failure is not None:
+            raise failure
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    async def _send(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
+        response = await self._transport.handle_async_request(request)
+        try:
+            return response.status_code, response.headers, await response.aread()
+        finally:
+            await response.aclose()
+
+    def _started(self) -> anyio.from_thread.BlockingPortal:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this FakeMonite.sync_transport() is closed")
+            if self._portal is None:
+                self._portal, self._thread, self._stop = _portal_thread()
+            return self._portal
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            stop, thread = self._stop, self._thread
+            self._portal = self._stop = self._thread = None
+        if stop is not None and thread is not None:
+            stop()
+            thread.join(_PORTAL_TIMEOUT)
+
+
+def _portal_thread() -> tuple[anyio.from_thread.BlockingPortal, threading.Thread, Callable[[], None]]:
+    """A blocking portal on an event loop in a daemon thread (a transport never closed does
+    not keep the interpreter from exiting); the third value stops it."""
+    ready = threading.Event()
+    made: list[anyio.from_thread.BlockingPortal] = []
+
+    async def serve() -> None:
+        async with anyio.from_thread.BlockingPortal() as portal:
+            made.append(portal)
+            ready.set()
+            await portal.sleep_until_stopped()
+
+    thread = threading.Thread(target=anyio.run, args=(serve,), name="fake-monite-portal", daemon=True)
+    thread.start()
+    if not ready.wait(_PORTAL_TIMEOUT):
+        raise RuntimeError("the fake's event loop thread did not start")
+    portal = made[0]
+
+    def stop() -> None:
+        portal.call(portal.stop, True)  # cancel what still runs there
+
+    return portal, thread, stop
