@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench.py            # writes docs/benchmarks.md and .png
     .venv/bin/python benchmarks/bench.py --quick    # fewer calls, for a smoke run
     .venv/bin/python benchmarks/bench.py --only concurrency   # section 2 alone, printed
+    .venv/bin/python benchmarks/bench.py --only sync          # the blocking client alone, printed
 
 Every figure is taken in this one run on this machine, and the targets are ratios between
 figures of the same run, never absolute times. The fake Monite is served by uvicorn (with
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib.metadata
 import json
 import os
@@ -37,7 +39,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from harness import CannedTransport, measure_interleaved  # noqa: E402
+from harness import (  # noqa: E402
+    CannedTransport,
+    Round,
+    SyncCannedTransport,
+    measure_interleaved,
+    measure_rounds_interleaved,
+    threaded_round,
+)
 
 from monite_async import DEFAULT_LIMITS  # noqa: E402
 
@@ -96,6 +105,27 @@ async def main():
 asyncio.run(main())
 """
 
+# Monite's SDK's blocking client, in its own environment, run round by round on this process's
+# word (harness.serve_rounds), so that its rounds interleave with those of our variants.
+MONITE_SDK_SYNC_RUN = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import httpx
+from harness import SyncCannedTransport, serve_rounds
+from monite import Monite
+args = json.loads(sys.argv[2])
+canned = args["canned"]
+replay = SyncCannedTransport(200, canned["headers"], canned["body"].encode())
+calls = {}
+for mode, http, base in (
+    ("socket", httpx.Client(timeout=30), args["base_url"]),
+    ("in_process", httpx.Client(transport=replay), "http://canned.invalid/v1"),
+):
+    sdk = Monite(base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http)
+    calls[mode] = sdk.mailbox_domains.get
+serve_rounds(calls)
+"""
+
 
 @dataclass
 class Report:
@@ -103,6 +133,7 @@ class Report:
     per_call: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     concurrency: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
     storm: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sync_per_call: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     with_options: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     tracing: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     rate_burst: dict[str, Any] = field(default_factory=dict)
@@ -578,6 +609,145 @@ async def tracing_cost(
     tracer_provider.shutdown()
 
 
+# -- the blocking client per call (issue 16) -------------------------------------------------------
+
+
+class _SyncReplayWithLogin(SyncCannedTransport):
+    """`_ReplayWithLogin` for the blocking clients."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/auth/token"):
+            return httpx.Response(
+                200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"}
+            )
+        return super().handle_request(request)
+
+
+def sync_canned_transport(canned: dict[str, Any]) -> httpx.BaseTransport:
+    return _SyncReplayWithLogin(200, canned["headers"], canned["body"].encode())
+
+
+@contextlib.contextmanager
+def sync_variant(
+    name: str, *, base_url: str, token: str, transport: httpx.BaseTransport | None
+) -> Iterator[Callable[[], Any]]:
+    """One blocking way of making the list call; `transport=None`: each variant's own pool."""
+    from monite_async import API_VERSION, MoniteSyncClient
+    from monite_async._transports import SyncApiHttpClient
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    headers = {"x-monite-version": API_VERSION, "Authorization": f"Bearer {token}"}
+    if name == "sync client":
+        with MoniteSyncClient(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            base_url=base_url,
+            transport=transport,
+        ) as monite:
+            yield monite.mailbox_domains.list
+    elif name == "raw httpx.Client":
+        with httpx.Client(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+
+            def raw() -> Any:
+                response = http.get("/mailbox_domains")
+                response.raise_for_status()
+                return response.json()
+
+            yield raw
+    elif name == "raw httpx.Client, tuned":
+        # As "raw httpx, tuned": the URL parsed once, no cookie jar (the sync client's own
+        # httpx.Client); what is left between this and the sync client is the client's own work.
+        with SyncApiHttpClient(headers=headers, transport=transport, timeout=30) as http:
+            url = httpx.URL(base_url + "/mailbox_domains")
+
+            def tuned() -> Any:
+                response = http.get(url)
+                response.raise_for_status()
+                return response.json()
+
+            yield tuned
+    else:
+        raise ValueError(name)
+
+
+@contextlib.contextmanager
+def remote_rounds(python: Path, program: str, args: dict[str, Any]) -> Iterator[Callable[[str], Round]]:
+    """Start `program` (which calls harness.serve_rounds) under `python`; give, for each of
+    its variants' names, a `Round` that has it run one round and answer with its figures."""
+    process = subprocess.Popen(
+        [str(python), "-c", program, str(HERE), json.dumps(args)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+    try:
+        line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"the remote variants did not start (exit status {process.wait()})")
+        names = json.loads(line)["ready"]
+
+        def rounds_of(name: str) -> Round:
+            if name not in names:
+                raise ValueError(name)
+
+            def one_round(threads: int, per_thread: int) -> tuple[float, list[float]]:
+                stdin.write(json.dumps({"name": name, "threads": threads, "per_thread": per_thread}) + "\n")
+                stdin.flush()
+                answer = json.loads(stdout.readline())
+                return answer["elapsed"], answer["latencies"]
+
+            return one_round
+
+        yield rounds_of
+    finally:
+        stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+SYNC_VARIANTS = ("sync client", "raw httpx.Client", "raw httpx.Client, tuned")
+
+
+def sync_per_call(report: Report, *, calls: int, rounds: int) -> None:
+    """MoniteSyncClient's `list()` against raw httpx.Client (the same request, the same headers)
+    and Monite's SDK's blocking client (`monite.Monite`, in its own environment and process),
+    1 and 10 threads sharing one client, rounds interleaved; over a loopback socket and over the
+    replaying transport. A fake of its own, and no event loop in this thread: run outside
+    `run()`."""
+    from monite_async import API_VERSION
+
+    with fake_server() as base_url:
+        token, canned = prepare(base_url)
+        args = {"base_url": base_url, "token": token, "canned": canned, "version": API_VERSION}
+        with remote_rounds(monite_sdk_python(), MONITE_SDK_SYNC_RUN, args) as monite_sdk_round:
+            for mode in ("socket", "in_process"):
+                for threads in (1, 10):
+                    with contextlib.ExitStack() as stack:
+                        variants: dict[str, Round] = {}
+                        for name in SYNC_VARIANTS:
+                            transport = None if mode == "socket" else sync_canned_transport(canned)
+                            call = stack.enter_context(
+                                sync_variant(name, base_url=base_url, token=token, transport=transport)
+                            )
+                            variants[name] = functools.partial(threaded_round, call)
+                        variants["monite SDK"] = monite_sdk_round(mode)
+                        results = measure_rounds_interleaved(
+                            variants, threads=threads, calls=calls, rounds=rounds
+                        )
+                    raw = results["raw httpx.Client"]["calls_per_s"]
+                    for name, result in results.items():
+                        report.sync_per_call.setdefault(f"{mode}/{threads}", {})[name] = result
+                        print(
+                            f"  blocking, {mode}, {threads} thread(s), {name}: "
+                            f"{result['calls_per_s']:,.0f} calls/s, p50 {result['p50_ms']:.2f} ms, "
+                            f"{raw / result['calls_per_s']:.3f}x raw httpx.Client's time",
+                            flush=True,
+                        )
+
+
 # -- one task's per-call cost under each event loop (issue 13) ------------------------------------
 
 
@@ -919,6 +1089,7 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
                 ratio <= 0.5,
             )
         )
+    rows += sync_targets(report)
     ratio = report.imports["monite_async"]["import_s"] / report.imports["monite"]["import_s"]
     rows.append(("import monite_async / import monite (<= 0.15)", f"{ratio:.3f}", ratio <= 0.15))
     rows += concurrency_targets(report)
@@ -971,6 +1142,33 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def sync_targets(report: Report) -> list[tuple[str, str, bool]]:
+    """The blocking client's: within 5 % of raw httpx.Client per call; against Monite's SDK's
+    blocking client, the ratio alone (the async client's target there is <= 0.5)."""
+    rows: list[tuple[str, str, bool]] = []
+    for threads in (1, 10):
+        figures = report.sync_per_call[f"socket/{threads}"]
+        ours = figures["sync client"]["calls_per_s"]
+        ratio = figures["raw httpx.Client"]["calls_per_s"] / ours
+        rows.append(
+            (
+                f"sync client time per call / raw httpx.Client, socket, {threads} thread(s) (<= 1.05)",
+                f"{ratio:.3f}",
+                ratio <= 1.05,
+            )
+        )
+        ratio = figures["monite SDK"]["calls_per_s"] / ours
+        rows.append(
+            (
+                f"sync client time per call / Monite's SDK's sync client, socket, {threads} thread(s) "
+                "(no target of its own; the async client's is <= 0.5)",
+                f"{ratio:.3f}",
+                True,
+            )
+        )
+    return rows
+
+
 def concurrency_targets(report: Report) -> list[tuple[str, str, bool]]:
     rows: list[tuple[str, str, bool]] = []
     for tasks in (50, 100):
@@ -1015,6 +1213,19 @@ def analysis(report: Report) -> list[str]:
             f"them too and spends {facade - tuned:.0f} us of its own (attrs models, auth flow, retry "
             f"layer, typed errors): {facade:.0f} us in all. The generated functions alone, on plain "
             f"httpx, take {generated:.0f} us."
+        )
+    for threads in (1, 10):
+        figures = report.sync_per_call[f"in_process/{threads}"]
+        raw, tuned, ours, theirs = (
+            1e6 / figures[n]["calls_per_s"]
+            for n in ("raw httpx.Client", "raw httpx.Client, tuned", "sync client", "monite SDK")
+        )
+        notes.append(
+            f"The blocking client in process with {threads} thread(s), per call (the threads share "
+            f"one client and the GIL): raw httpx.Client + `json()` takes {raw:.0f} us, {tuned:.0f} us "
+            f"with the URL parsed once and no cookie jar; MoniteSyncClient {ours:.0f} us "
+            f"({ours / raw:.2f}x raw), {ours - tuned:.0f} us of its own above the tuned variant; "
+            f"Monite's SDK's `Monite` {theirs:.0f} us."
         )
     for tasks in (50, 100):
         facade = report.concurrency["facade, default"][tasks]
@@ -1095,6 +1306,26 @@ def write_report(report: Report, *, command: str) -> None:
                 f"| {key.replace('/', ', ')} task(s) | {name} | {result['calls_per_s']:,.0f} | "
                 f"{result['p50_ms']:.2f} | "
                 f"{result['p99_ms']:.2f} | {raw / result['calls_per_s']:.2f}x |"
+            )
+    out += [
+        "",
+        "### The blocking client: `MoniteSyncClient` per call",
+        "",
+        "The same `list()` call from threads sharing one client, each thread its own loop of calls,",
+        "rounds interleaved: MoniteSyncClient; raw `httpx.Client` with the same headers (bearer,",
+        "`x-monite-version`) and `response.json()`; that with the URL parsed once and no cookie jar",
+        "(`tuned`); Monite's SDK's blocking client `monite.Monite` (in its own environment, its rounds",
+        "run in turn with ours). `socket` and `in_process` as above.",
+        "",
+        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx.Client |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, figures in report.sync_per_call.items():
+        raw = figures["raw httpx.Client"]["calls_per_s"]
+        for name, result in figures.items():
+            out.append(
+                f"| {key.replace('/', ', ')} thread(s) | {name} | {result['calls_per_s']:,.0f} | "
+                f"{result['p50_ms']:.2f} | {result['p99_ms']:.2f} | {raw / result['calls_per_s']:.2f}x |"
             )
     out += [
         "",
@@ -1275,6 +1506,10 @@ def chart(report: Report) -> None:
         for name, result in figures.items():
             labels.append(f"{name}\n{key}")
             values.append(result["calls_per_s"])
+    for key, figures in report.sync_per_call.items():
+        for name, result in figures.items():
+            labels.append(f"blocking: {name}\n{key} thread(s)")
+            values.append(result["calls_per_s"])
     for label, by_tasks in report.concurrency.items():
         for tasks, result in by_tasks.items():
             labels.append(f"{label}\nsocket/{tasks}")
@@ -1360,7 +1595,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer calls and rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["concurrency"],
+        choices=["concurrency", "sync"],
         help="run this section alone and print its figures and targets; writes no report",
     )
     args = parser.parse_args()
@@ -1369,9 +1604,18 @@ def main() -> int:
         for name, value, ok in concurrency_targets(report):
             print(f"target {'met' if ok else 'missed'}: {name}: {value}")
         return 0
+    if args.only == "sync":
+        report = Report(machine=machine())
+        print("7. the blocking client, per call", flush=True)
+        sync_per_call(report, calls=200 if args.quick else 2000, rounds=3 if args.quick else 5)
+        for name, value, ok in sync_targets(report):
+            print(f"target {'met' if ok else 'missed'}: {name}: {value}")
+        return 0
     report = asyncio.run(run(args))
     print("6. event loops", flush=True)  # each its own run: outside the asyncio.run above
     event_loops(report, calls=200 if args.quick else 1000, rounds=3 if args.quick else 7)
+    print("7. the blocking client, per call", flush=True)  # threads, no event loop: outside it too
+    sync_per_call(report, calls=200 if args.quick else 2000, rounds=3 if args.quick else 5)
     write_report(report, command="make bench" + (" (--quick)" if args.quick else ""))
     print(f"wrote {DOCS.relative_to(ROOT)}/benchmarks.md and benchmarks.png")
     missed = [name for name, _, ok in targets(report) if not ok]

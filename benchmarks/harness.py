@@ -7,7 +7,10 @@ environment that has Monite's `monite` package and not ours.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +28,18 @@ class CannedTransport(httpx.AsyncBaseTransport):
         self._content = content
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(self._status, headers=self._headers, content=self._content)
+
+
+class SyncCannedTransport(httpx.BaseTransport):
+    """`CannedTransport` for blocking clients (httpx.Client)."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
+        self._status = status
+        self._headers = headers
+        self._content = content
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(self._status, headers=self._headers, content=self._content)
 
 
@@ -93,3 +108,81 @@ async def measure_interleaved(
             "p99_ms": quantiles[98] * 1000,
         }
     return results
+
+
+# -- blocking clients: threads sharing one client -----------------------------------------------
+
+Round = Callable[[int, int], tuple[float, list[float]]]
+"""One round of a variant: (threads, calls per thread) -> (seconds, every call's latency)."""
+
+
+def threaded_round(call: Callable[[], Any], threads: int, per_thread: int) -> tuple[float, list[float]]:
+    """`threads` threads, each making `per_thread` calls in a loop; they start together (a
+    barrier) and the round ends when the last one does. Every call's latency is kept."""
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(threads + 1)
+
+    def worker(mine: list[float]) -> None:
+        barrier.wait()
+        try:
+            for _ in range(per_thread):
+                started = time.perf_counter()
+                call()
+                mine.append(time.perf_counter() - started)
+        except BaseException as exc:  # raised again in the measuring thread
+            failures.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(mine,)) for mine in latencies]
+    for thread in workers:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return elapsed, [latency for mine in latencies for latency in mine]
+
+
+def measure_rounds_interleaved(
+    rounds_by_name: dict[str, Round], *, threads: int, calls: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    """`measure_interleaved` for blocking clients: `calls` calls spread over `threads` threads
+    sharing one client, `rounds` times per variant, the variants' rounds interleaved in a
+    rotating order. One warm-up round of one call per thread comes first for each variant.
+    A variant is a `Round`, so one may run in another process (`serve_rounds`)."""
+    names = list(rounds_by_name)
+    for name in names:
+        rounds_by_name[name](threads, 1)
+    per_thread = max(1, calls // threads)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            elapsed, taken = rounds_by_name[name](threads, per_thread)
+            rates[name].append(per_thread * threads / elapsed)
+            latencies[name] += taken
+    results: dict[str, dict[str, float]] = {}
+    for name in names:
+        quantiles = statistics.quantiles(latencies[name], n=100)
+        results[name] = {
+            "calls_per_s": statistics.median(rates[name]),
+            "p50_ms": quantiles[49] * 1000,
+            "p99_ms": quantiles[98] * 1000,
+        }
+    return results
+
+
+def serve_rounds(calls_by_name: dict[str, Callable[[], Any]]) -> None:
+    """Run rounds for another process: read `{"name", "threads", "per_thread"}` lines on
+    stdin, answer each with a `{"elapsed", "latencies"}` line on stdout; stop at EOF."""
+    print(json.dumps({"ready": sorted(calls_by_name)}), flush=True)
+    for line in sys.stdin:
+        asked = json.loads(line)
+        elapsed, latencies = threaded_round(
+            calls_by_name[asked["name"]], asked["threads"], asked["per_thread"]
+        )
+        print(json.dumps({"elapsed": elapsed, "latencies": latencies}), flush=True)
