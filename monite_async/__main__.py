@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-_NO_CLICK = "monite-async needs the 'cli' extra: pip install 'monite-async[cli]'"
+_NO_CLICK = "monite-async needs the 'cli' extra: pip install '.[cli]' from a checkout of monite_async"
 
 
 def main() -> None:

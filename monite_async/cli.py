@@ -10,10 +10,11 @@ option takes them. Results go to stdout (`--json`: one JSON document), progress 
 to stderr.
 
 Exit codes: 0 done; 1 the thing did not hold (a record missing or different, the domain
-not verified (before the timeout, with `--wait`), a prompt declined); 2 a usage error
-(click's own, an unknown DOMAIN, `delete` off a terminal without `--yes`, the `cli` extra
-missing); 3 Monite, the network or DNS failed, or the client cannot work (a MoniteError:
-one line with its request id on stderr, no traceback); 130 interrupted.
+not verified (before the timeout, with `--wait`), a prompt declined); 2 a usage error,
+nothing sent (click's own, an unknown or malformed DOMAIN, credentials not in the
+environment, an option the client refuses, `delete` off a terminal without `--yes`, the
+`cli` or `dns` extra missing); 3 Monite, the network or DNS failed (a MoniteError: one
+line with its request id on stderr, no traceback); 130 interrupted.
 
 Each command runs one blocking `MoniteSyncClient` (it was the async client under
 `anyio.run`): a command is one call after another, so plain functions read simplest, with
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import threading
 import time
@@ -42,7 +44,7 @@ from . import dns as monite_dns
 from ._client import MoniteSyncClient
 from ._defaults import DEFAULT_BASE_URL
 from ._dns import dns_records
-from ._errors import MoniteError, VerificationTimeoutError
+from ._errors import ConfigurationError, InvalidRequestError, MoniteError, VerificationTimeoutError
 from ._version import __version__
 from ._versioning import API_VERSION
 
@@ -64,9 +66,17 @@ class _Settings:
 
 
 def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T]) -> _T:
-    """Run `work` with a client; a MoniteError exits 3 in one line."""
+    """Run `work` with a client; a MoniteError exits in one line: 2 when what the user gave
+    cannot work (nothing was sent), 3 when Monite or the network failed."""
     settings = ctx.find_object(_Settings)
     assert settings is not None  # set by `cli`, the group every command is under
+    if not (os.environ.get("MONITE_CLIENT_ID") and os.environ.get("MONITE_CLIENT_SECRET")):
+        # The library's own text names client_id=/token= arguments this command does not have.
+        raise click.UsageError(
+            "set MONITE_CLIENT_ID and MONITE_CLIENT_SECRET (no option takes them: a command "
+            "line is visible to every user of the machine)",
+            ctx=ctx,
+        )
     try:
         with MoniteSyncClient(base_url=settings.base_url, api_version=settings.api_version) as monite:
             return work(monite)
@@ -75,7 +85,7 @@ def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T]) -> _T:
         if exc.request_id is None:
             line += " (no request id)"
         click.echo(line, err=True)
-        ctx.exit(EXIT_FAILED)
+        ctx.exit(EXIT_USAGE if isinstance(exc, ConfigurationError | InvalidRequestError) else EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("\nmonite-async: interrupted", err=True)
         ctx.exit(_EXIT_INTERRUPTED)

@@ -8,7 +8,7 @@
         print(item.state, item.record.record_type.value, item.record.name, item.found)
 
 `zone_text` needs nothing beyond the SDK. `check` looks the records up with dnspython's
-async resolver (installed by the `dns` extra: `pip install 'monite-async[dns]'`), under
+async resolver (installed by the `dns` extra: `pip install '.[dns]'` from a checkout of monite_async), under
 asyncio or trio; dnspython is imported only when `check` runs, so `import monite_async`
 stays light.
 
@@ -45,7 +45,10 @@ State = Literal["ok", "missing", "different"]
 
 _MAX_STRING = 255  # bytes in one <character-string> of a TXT record (RFC 1035)
 _MAX_TTL = 2**31 - 1
-_NO_DNSPYTHON = "monite_async.dns.check needs dnspython: pip install 'monite-async[dns]'"
+_NO_DNSPYTHON = (
+    "monite_async.dns.check needs dnspython, the 'dns' extra: "
+    "pip install '.[dns]' from a checkout of monite_async"
+)
 _DEFAULT_PREFERENCE_NOTE = (
     "; Monite's MX value for {name} names no preference: {preference} is this SDK's choice"
 )

@@ -209,9 +209,10 @@ def test_monite_errors_exit_3_in_one_line_with_the_request_id(shell: Shell) -> N
 
 def test_no_credentials_and_no_server(shell: Shell, unused_tcp_port: int) -> None:
     missing = shell("domains", "list", MONITE_CLIENT_ID=None, MONITE_CLIENT_SECRET=None)
-    assert missing.exit_code == 3
-    assert missing.stderr.startswith("monite-async: error: ConfigurationError: ")
-    assert missing.stderr.rstrip().endswith("(no request id)")
+    assert missing.exit_code == 2  # a usage error: nothing was sent
+    assert "set MONITE_CLIENT_ID and MONITE_CLIENT_SECRET" in missing.stderr
+    assert "client_id" not in missing.stderr  # the library's argument names are not the command's
+    assert shell.fake.requests == []
 
     nobody = shell("--base-url", f"http://127.0.0.1:{unused_tcp_port}/v1", "domains", "list", "--json")
     assert nobody.exit_code == 3
@@ -225,7 +226,14 @@ def test_usage_errors_exit_2_and_no_option_takes_a_credential(shell: Shell) -> N
     assert shell("domains", "verify", DOMAIN, "--interval", "0").exit_code == 2
     assert shell("domains", "list", "--client-secret", "s").exit_code == 2
     assert shell("domains", "records", "nobody.example.com").exit_code == 2
-    assert shell("--api-version", "yesterday", "domains", "list").exit_code == 3
+    bad_version = shell("--api-version", "yesterday", "domains", "list")
+    assert bad_version.exit_code == 2
+    assert bad_version.stderr.startswith("monite-async: error: ConfigurationError: ")
+    assert bad_version.stderr.rstrip().endswith("(no request id)")
+    malformed = shell("domains", "create", "localhost")  # refused before anything is sent
+    assert malformed.exit_code == 2
+    assert malformed.stderr.startswith("monite-async: error: InvalidRequestError: ")
+    assert shell.fake.requests_to("post_mailbox_domains") == []
     helps = "".join(
         shell(*command, "--help").stdout
         for command in [(), ("domains",), *(("domains", c) for c in ("list", "create", "records"))]
@@ -264,4 +272,6 @@ def test_without_click_python_m_says_which_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 2
-    assert result.stderr == "monite-async needs the 'cli' extra: pip install 'monite-async[cli]'\n"
+    assert result.stderr == (
+        "monite-async needs the 'cli' extra: pip install '.[cli]' from a checkout of monite_async\n"
+    )
