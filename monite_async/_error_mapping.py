@@ -90,8 +90,8 @@ _BY_STATUS: dict[int, type[MoniteAPIError]] = {
     429: RateLimitError,
 }
 
-_CLOSED = "this MoniteClient is closed; create a new one"
-_CLOSED_IN_FLIGHT = "this MoniteClient was closed while the call was in flight; create a new one"
+_CLOSED = "this client is closed; create a new one"
+_CLOSED_IN_FLIGHT = "this client was closed while the call was in flight; create a new one"
 
 
 class Redactor:
@@ -379,7 +379,7 @@ def not_an_operation(operation: object) -> InvalidRequestError:
 
 def client_argument(operation: str) -> InvalidRequestError:
     return InvalidRequestError(
-        f"{operation}: do not pass client=; the MoniteClient supplies it", operation=operation
+        f"{operation}: do not pass client=; the Monite client supplies it", operation=operation
     )
 
 
