@@ -149,6 +149,9 @@ class RateWindow:
         self._reset_at = -math.inf
         self._recent_resets: collections.deque[float] = collections.deque(maxlen=32)
         self._hold_until = -math.inf
+        # The hold came from a Retry-After longer than any call waits: the requests it holds
+        # are refused at once instead of waiting (bounded only by their deadline) for nothing.
+        self._hold_refuses = False
         self._in_flight = 0
         # Held only between waits, never across one: a blocking client's threads share this.
         self._mutex = threading.Lock()
@@ -200,6 +203,12 @@ class RateWindow:
     def _admit_or_pause(self, deadline_at: float, held: bool) -> Pause | None:
         now = self._clock()
         if now < self._hold_until and not held:
+            if self._hold_refuses:
+                raise RateLimitHold(
+                    f"Monite's rate limit holds this client for {self._hold_until - now:.3f} s more "
+                    "(a 429's Retry-After longer than a call waits)",
+                    retry_after=self._hold_until - now,
+                )
             self._check_deadline(self._hold_until, now, deadline_at, "a 429's Retry-After")
             return Pause(self._hold_until - now, hold=True)
         if self._remaining is not None and self._limit is not None:
@@ -244,12 +253,17 @@ class RateWindow:
         else:
             self._remaining = min(self._remaining, left)
 
-    def hold(self, seconds: float) -> None:
-        """Monite asked (429 Retry-After) to wait: no request of this client goes before then."""
+    def hold(self, seconds: float, *, refuse: bool = False) -> None:
+        """Monite asked (429 Retry-After) to wait: no request of this client goes before then.
+
+        `refuse`: Monite asked for longer than a call waits (`seconds` is then that longest
+        wait): until then the others are refused at once (RateLimitHold), not held."""
         with self._mutex:
             until = self._clock() + seconds
-            if until > self._hold_until:
-                self._hold_until = until
+            if until >= self._hold_until:
+                self._hold_until, self._hold_refuses = until, refuse
+            else:
+                self._hold_refuses = self._hold_refuses or refuse
             if self._remaining is not None:
                 self._remaining, self._reset_at = 0, max(self._reset_at, until)
 

@@ -199,10 +199,12 @@ class RetryRules:
             return None  # most answers: nothing to parse, nothing to wait for
         asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
         if status == 429 and self._window is not None:
-            # Never longer than the client would wait for one call: a longer ask fails that
-            # call with its Retry-After (below) without freezing every other one for it.
+            # Never longer than the client would wait for one call. A longer ask fails that
+            # call with its Retry-After (below), and the others at once while the hold lasts:
+            # held, each would wait out its whole deadline and then fail all the same.
             hold = asked if asked is not None else self.policy.backoff(state.attempts)
-            self._window.hold(min(hold, self.policy.max_retry_after))
+            longest = self.policy.max_retry_after
+            self._window.hold(min(hold, longest), refuse=hold > longest)
         if isinstance(outcome, _PERMANENT) or state.attempts > max_retries:
             return None  # sending it again cannot help (see _PERMANENT)
         if asked is not None and asked > self.policy.max_retry_after:

@@ -117,10 +117,13 @@ def test_max_requests_per_second_must_be_a_positive_number(bad: object) -> None:
 # -- holds and windows that must not freeze the client ------------------------------------
 
 
-async def test_a_long_retry_after_fails_its_call_and_holds_the_others_no_longer_than_allowed(
-    loopback: LoopbackServer,
+@pytest.mark.parametrize("deadline", [3.0, None], ids=["deadline-3s", "default-deadline"])
+async def test_a_long_retry_after_fails_its_call_and_refuses_the_others_while_it_lasts(
+    loopback: LoopbackServer, deadline: float | None
 ) -> None:
-    async with loopback.client(deadline=3) as monite:
+    # With the default deadline (60 s) the others used to wait out the 60 s hold and then
+    # fail on their deadline: every caller of the client stuck for a minute.
+    async with loopback.client(**({} if deadline is None else {"deadline": deadline})) as monite:
         await monite.mailbox_domains.list()
         loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "3600"}))
         with pytest.raises(RateLimitError) as first:
@@ -133,8 +136,22 @@ async def test_a_long_retry_after_fails_its_call_and_holds_the_others_no_longer_
         assert held.value.retry_after is not None
         assert 55 < held.value.retry_after <= 60
         assert held.value.attempts == 0  # nothing was sent
-        assert "deadline" in held.value.message
+        assert "longer than a call waits" in held.value.message
     assert loopback.count("GET", "/mailbox_domains") == 2
+
+
+async def test_a_retry_after_a_call_would_wait_holds_the_others_and_they_succeed(
+    loopback: LoopbackServer,
+) -> None:
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()
+        loopback.script("GET", "/mailbox_domains", error(429, "slow down", **{"Retry-After": "1"}))
+        started = time.monotonic()
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(3)))
+        took = time.monotonic() - started
+    assert results == [[]] * 3
+    assert 0.9 <= took < 5  # held out the Retry-After, not refused
+    assert loopback.count("GET", "/mailbox_domains") == 1 + 3 + 1  # the 429's call retried once
 
 
 async def test_set_testing_makes_a_retry_after_hold_instant(loopback: LoopbackServer) -> None:
