@@ -11,8 +11,12 @@ Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The
    still the one that failed, get a fresh one (again once for everyone), replay once.
 3. A second rejection goes up and becomes AuthenticationError.
 
-A token request that fails (bad credentials, Monite down after retries) fails every caller
-that was waiting for it, with its error: one request, not one per caller. An early refresh
+A token request that fails with the token endpoint's own answer (bad credentials; Monite
+down after the fetch's retries) fails every caller that was waiting for it, with its error:
+one request, not one per caller. The fetch runs under the client's own options, not the
+budget of the call that happened to need the token; each caller's wait for it is bounded by
+its own deadline. A fetch that ran out of time (perhaps only the fetching call's time) or
+was cancelled records nothing, and the next waiter fetches itself. An early refresh
 that fails while the cached token has not expired (and Monite did not refuse it) keeps that
 token instead, logs a WARNING, and is tried again after min(30 s, half the time left). Cancellation
 anywhere just propagates: the lock is released by `async with`, the cache is only written
@@ -41,8 +45,9 @@ import httpx
 
 from ._answers import is_stale_token
 from ._drive import Run
-from ._errors import ConfigurationError, fresh_copy
+from ._errors import ConfigurationError, MoniteAPIError, MoniteConnectionError, MoniteTimeoutError, fresh_copy
 from ._request_state import RequestState, request_state
+from ._retry import is_retryable_status
 from ._token import Token
 from ._transports import DeadlinePassed
 
@@ -148,8 +153,10 @@ class _CredentialsCache:
         max_refresh_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[str], None] | None = None,
+        fetch_attempts: int = 1,
     ) -> None:
         self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
+        self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
         self._client_secret = client_secret
         self._max_margin = max_margin
         self._margin_fraction = margin_fraction
@@ -160,7 +167,8 @@ class _CredentialsCache:
         self._refresh_paused_until = float("-inf")
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
+        # Fetches that completed, or failed with an answer every waiter may share (see _shared).
+        self._fetches_ended = 0
         self._last_failure: Exception | None = None
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
@@ -240,12 +248,16 @@ class _CredentialsCache:
 
     def _failed(self, refresh: _Refresh, failure: Exception) -> Token:
         """A fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
-        expired (an early refresh, never one after a rejection), else raise `failure`."""
-        self._fetches_ended += 1
+        expired (an early refresh, never one after a rejection), else raise `failure`, and
+        share it with the callers waiting for this fetch only if it is the endpoint's answer."""
         now = self._clock()
         if refresh.still_valid is not None and now < refresh.still_valid.expires_at:
+            self._fetches_ended += 1
             return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
-        self._last_failure = failure
+        if _shared(failure, self._fetch_attempts):
+            self._fetches_ended += 1
+            self._last_failure = failure
+        # Else nothing is recorded, as for a cancelled fetch: the next waiter fetches itself.
         raise failure
 
     def _fetched(self, refresh: _Refresh, issued: IssuedToken, started: float) -> Token:
@@ -305,6 +317,22 @@ class _CredentialsCache:
         return [self._client_secret, *self._recent]
 
 
+def _shared(failure: Exception, series: int) -> bool:
+    """Whether a token fetch's `failure` is the token endpoint's own answer, which every
+    caller waiting for that fetch is given (else the next one fetches again).
+
+    Credentials refused, a malformed answer: yes. A 5xx, a 429 or a lost connection: only
+    after the fetch's whole `series` of attempts, not when a deadline cut its retries short.
+    Running out of time: never, for that may be the fetching call's time alone.
+    """
+    if isinstance(failure, MoniteTimeoutError | DeadlinePassed):
+        return False
+    status = failure.status_code if isinstance(failure, MoniteAPIError) else None
+    if isinstance(failure, MoniteConnectionError) or (status is not None and is_retryable_status(status)):
+        return getattr(failure, "attempts", 0) >= series
+    return True
+
+
 class ClientCredentialsProvider(_CredentialsCache):
     """Tokens from the client-credentials grant, cached and refreshed once for all callers.
 
@@ -327,7 +355,9 @@ class ClientCredentialsProvider(_CredentialsCache):
         if token is not None:
             return token
         attempt_seen = self._fetches_ended
-        async with self._get_lock():  # the call's own cancel scope bounds this wait
+        # The call's own cancel scope bounds this wait, and the fetch if this call runs it:
+        # cancelled, it records nothing, and the next waiter fetches.
+        async with self._get_lock():
             return await self._settle(self._get_locked(attempt_seen))
 
     async def replace(self, failed: Token) -> Token | None:
@@ -340,7 +370,7 @@ class ClientCredentialsProvider(_CredentialsCache):
             return plan
         started = self._clock()
         try:
-            issued = await self._fetch()
+            issued = await self._fetch()  # the client's own options, not this call's budget
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             return self._failed(plan, exc)
         return self._fetched(plan, issued, started)
@@ -350,10 +380,12 @@ class SyncClientCredentialsProvider(_CredentialsCache):
     """`ClientCredentialsProvider` for the blocking client: a thread lock, a blocking fetch.
 
     However many threads find the token due, one fetches; the others wait on the lock (no
-    longer than their call's deadline) and take its token, or its failure.
+    longer than their call's deadline) and take its token, or its failure (see `_shared`).
+    A thread cannot be cancelled: the fetching thread's attempts shrink to its own deadline,
+    and a fetch that runs out of that time fails that thread alone.
     """
 
-    def __init__(self, fetch: Callable[[], IssuedToken], **cache: Any) -> None:
+    def __init__(self, fetch: Callable[[float], IssuedToken], **cache: Any) -> None:
         super().__init__(**cache)
         self._fetch = fetch
         self._lock = threading.Lock()
@@ -364,12 +396,12 @@ class SyncClientCredentialsProvider(_CredentialsCache):
             return token
         attempt_seen = self._fetches_ended
         with self._locked(deadline_at):
-            return self._settle(self._get_locked(attempt_seen))
+            return self._settle(self._get_locked(attempt_seen), deadline_at)
 
     def replace(self, failed: Token) -> Token | None:
         attempt_seen = self._fetches_ended
         with self._locked(math.inf):  # a replay's call is bounded by its own attempts' timeouts
-            return self._settle(self._replace_locked(failed, attempt_seen))
+            return self._settle(self._replace_locked(failed, attempt_seen), math.inf)
 
     def _locked(self, deadline_at: float) -> _HeldLock:
         left = deadline_at - time.monotonic()
@@ -377,12 +409,12 @@ class SyncClientCredentialsProvider(_CredentialsCache):
             raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
         return _HeldLock(self._lock)
 
-    def _settle(self, plan: Token | _Refresh) -> Token:
+    def _settle(self, plan: Token | _Refresh, deadline_at: float) -> Token:
         if isinstance(plan, Token):
             return plan
         started = self._clock()
         try:
-            issued = self._fetch()
+            issued = self._fetch(deadline_at)  # the client's own options, within this thread's deadline
         except Exception as exc:
             return self._failed(plan, exc)
         return self._fetched(plan, issued, started)

@@ -17,6 +17,7 @@ from monite_async import (
     ConfigurationError,
     MoniteClient,
     MoniteConnectionError,
+    MoniteTimeoutError,
     PermissionDeniedError,
     RetryPolicy,
     ServerError,
@@ -569,3 +570,33 @@ def test_only_the_documented_wording_is_stale() -> None:
     assert is_stale_token_response(403, body % b"Token expired")
     assert not is_stale_token_response(403, body % b"token invalid for this scope")
     assert not is_stale_token_response(400, body % b"invalid token format for entity")
+
+
+# --------------------------------------------------------------------------------
+# The token cache is shared by every caller: one caller's deadline, cancellation or
+# timing never becomes another's failure, and a definite failure is shared with every
+# call that was already under way when it ended.
+
+
+async def test_a_short_deadline_fails_only_its_own_call_not_those_waiting_for_the_token(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.script("POST", "/auth/token", Reply(delay=30))  # the first token request hangs
+    async with loopback.client() as monite, anyio.create_task_group() as tg:
+        impatient = spawn(tg, monite.with_options(deadline=0.5).mailbox_domains.create("a.example.com"))
+        await loopback.wait_for("POST", "/auth/token", 1)
+        patient = [spawn(tg, monite.mailbox_domains.create(f"p{i}.example.com")) for i in range(3)]
+        with anyio.fail_after(10):
+            created = [await task.result() for task in patient]
+        await impatient.wait()
+        assert not impatient.cancelled
+        with pytest.raises(MoniteTimeoutError):
+            await impatient.result()
+    assert sorted(domain.domain for domain in created) == [
+        "p0.example.com",
+        "p1.example.com",
+        "p2.example.com",
+    ]
+    # The impatient call's fetch gave up with it; the next waiter fetched, once for all three.
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("POST", "/mailbox_domains") == 3

@@ -1,0 +1,135 @@
+"""The blocking client's token cache over real sockets, with threads: one thread's deadline
+never fails another, every wait for a token is bounded by the caller's own deadline, a
+definite failure is shared with the calls already under way, and the lock cannot leak."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer, Recorded, Reply
+from monite_generated.api.mailbox_domains import get_mailbox_domains
+
+from monite_async import MoniteSyncClient, MoniteTimeoutError
+from monite_async._auth import SyncClientCredentialsProvider
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """The loopback server (tests/loopback_server.py); only its URL is used: no async client."""
+    loopback = LoopbackServer()
+    loopback.open()
+    try:
+        yield loopback
+    finally:
+        loopback.close()
+
+
+def sync_client(server: LoopbackServer, **options: Any) -> MoniteSyncClient:
+    return MoniteSyncClient(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, base_url=server.base_url, **options
+    )
+
+
+def provider_of(monite: MoniteSyncClient) -> SyncClientCredentialsProvider:
+    provider = monite._core.provider
+    assert isinstance(provider, SyncClientCredentialsProvider)
+    return provider
+
+
+def wait_for(server: LoopbackServer, method: str, path: str, count: int = 1) -> None:
+    for _ in range(500):
+        if server.count(method, path) >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{count} x {method} {path} never arrived")
+
+
+def in_threads(*work: Callable[[], object]) -> list[object]:
+    """Run each callable in its own thread; their results or exceptions, in order."""
+    results: list[object] = [None] * len(work)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = work[index]()
+        except Exception as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def slow_token(seconds: float) -> Callable[[Recorded], Reply]:
+    """A token request answered (with a valid token) only after `seconds`."""
+
+    def answer(request: Recorded) -> Reply:
+        return Reply(
+            200, json={"access_token": "slow", "expires_in": 3600, "token_type": "Bearer"}, delay=seconds
+        )
+
+    return answer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- one thread's deadline is its own ---------------------------------------------------
+
+
+def test_a_short_deadline_fails_only_its_own_thread_not_those_waiting_for_the_token(
+    server: LoopbackServer,
+) -> None:
+    server.script("POST", "/auth/token", Reply(delay=30))  # the first token request hangs
+    with sync_client(server) as monite:
+        results: list[object] = []
+
+        def impatient() -> object:
+            return monite.with_options(deadline=0.5).mailbox_domains.create("a.example.com")
+
+        def patient(name: str) -> Callable[[], object]:
+            def create() -> object:
+                wait_for(server, "POST", "/auth/token", 1)  # they queue behind the hanging fetch
+                return monite.mailbox_domains.create(name)
+
+            return create
+
+        started = time.monotonic()
+        results = in_threads(impatient, *(patient(f"p{i}.example.com") for i in range(3)))
+        took = time.monotonic() - started
+    assert isinstance(results[0], MoniteTimeoutError)
+    assert [getattr(r, "domain", r) for r in results[1:]] == [
+        "p0.example.com",
+        "p1.example.com",
+        "p2.example.com",
+    ]
+    assert server.count("POST", "/auth/token") == 2  # the next waiter fetched, once for all three
+    assert took < 10
+
+
+# -- every wait for the token is bounded by the caller's deadline -------------------------
+
+
+@pytest.mark.parametrize("how", ["list", "call"])
+def test_a_calls_deadline_bounds_the_token_fetch_it_runs(server: LoopbackServer, how: str) -> None:
+    server.script("POST", "/auth/token", slow_token(4))
+    with sync_client(server) as monite:
+        hurried = monite.with_options(deadline=1.0)
+        started = time.monotonic()
+        with pytest.raises(MoniteTimeoutError):
+            hurried.mailbox_domains.list() if how == "list" else hurried.call(get_mailbox_domains)
+        assert time.monotonic() - started < 2.0
+        assert monite.mailbox_domains.list() == []  # nothing of that failure is kept
+    assert server.count("POST", "/auth/token") == 2
