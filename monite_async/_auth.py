@@ -114,18 +114,19 @@ class TokenProvider(_Provider, Protocol):
         """A token to use now, for a request whose call began at fetch generation `since`."""
         ...
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         """`failed` was rejected: a different token to replay with, or None if there is none."""
         ...
 
 
 class SyncTokenProvider(_Provider, Protocol):
     """Where SyncBearerAuth gets tokens from: `TokenProvider`, blocking. `deadline_at`
-    bounds the wait for another thread's fetch (a thread cannot be cancelled)."""
+    bounds the wait for another thread's fetch, and this thread's own (a thread cannot be
+    cancelled)."""
 
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token: ...
 
-    def replace(self, failed: Token) -> Token | None: ...
+    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -360,9 +361,9 @@ class ClientCredentialsProvider(_CredentialsCache):
         async with self._get_lock():
             return await self._settle(self._get_locked(attempt_seen))
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         attempt_seen = self._fetches_ended
-        async with self._get_lock():
+        async with self._get_lock():  # bounded by the call's cancel scope, as in `get`
             return await self._settle(self._replace_locked(failed, attempt_seen))
 
     async def _settle(self, plan: Token | _Refresh) -> Token:
@@ -398,10 +399,10 @@ class SyncClientCredentialsProvider(_CredentialsCache):
         with self._locked(deadline_at):
             return self._settle(self._get_locked(attempt_seen), deadline_at)
 
-    def replace(self, failed: Token) -> Token | None:
+    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         attempt_seen = self._fetches_ended
-        with self._locked(math.inf):  # a replay's call is bounded by its own attempts' timeouts
-            return self._settle(self._replace_locked(failed, attempt_seen), math.inf)
+        with self._locked(deadline_at):
+            return self._settle(self._replace_locked(failed, attempt_seen), deadline_at)
 
     def _locked(self, deadline_at: float) -> _HeldLock:
         left = deadline_at - time.monotonic()
@@ -456,7 +457,7 @@ class StaticTokenProvider(_StaticToken):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         return None
 
 
@@ -464,7 +465,7 @@ class SyncStaticTokenProvider(_StaticToken):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    def replace(self, failed: Token) -> Token | None:
+    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         return None
 
 
@@ -527,7 +528,7 @@ class CallableTokenProvider(_TokenCallable):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return await self._call()
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         return self._differs(await self._call(), failed)
 
 
@@ -538,7 +539,7 @@ class SyncCallableTokenProvider(_TokenCallable):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._accepted(*self._produced())
 
-    def replace(self, failed: Token) -> Token | None:
+    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
         return self._differs(self.get(), failed)
 
 
@@ -556,9 +557,11 @@ class _Read:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Replace:
-    """`failed` was refused: a replacement from the provider (or None) is sent back."""
+    """`failed` was refused: a replacement from the provider (or None) is sent back, waited
+    for no longer than the call's deadline (`deadline_at`)."""
 
     failed: Token
+    deadline_at: float
 
 
 class _BearerFlow(httpx.Auth):
@@ -585,7 +588,7 @@ class _BearerFlow(httpx.Auth):
         yield _Read(response)
         if not is_stale_token(response) or state.token is None:  # the body is parsed once, kept
             return
-        fresh = yield _Replace(state.token)
+        fresh = yield _Replace(state.token, state.deadline_at)
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
         state.replacement = fresh
@@ -623,7 +626,7 @@ class BearerAuth(_BearerFlow):
                 return await step.response.aread()
             finally:
                 await step.response.aclose()
-        return await self.provider.replace(step.failed)
+        return await self.provider.replace(step.failed, step.deadline_at)
 
     async def sign(self, request: httpx.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
@@ -657,7 +660,7 @@ class SyncBearerAuth(_BearerFlow):
                 return step.response.read()
             finally:
                 step.response.close()
-        return self.provider.replace(step.failed)
+        return self.provider.replace(step.failed, step.deadline_at)
 
     def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx.AsyncClient")

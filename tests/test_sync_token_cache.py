@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer, Recorded, Reply
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteSyncClient, MoniteTimeoutError
@@ -133,3 +133,33 @@ def test_a_calls_deadline_bounds_the_token_fetch_it_runs(server: LoopbackServer,
         assert time.monotonic() - started < 2.0
         assert monite.mailbox_domains.list() == []  # nothing of that failure is kept
     assert server.count("POST", "/auth/token") == 2
+
+
+def test_a_calls_deadline_bounds_its_wait_for_a_replacement_token(server: LoopbackServer) -> None:
+    server.valid_tokens.add("slow")
+    with sync_client(server) as monite:
+        monite.mailbox_domains.list()
+        # Two calls in flight with the token, both refused: one fetches a replacement (4 s),
+        # the other waits for it, each no longer than its own deadline.
+        refused = Reply(401, json={"error": {"message": STALE_MESSAGE}}, delay=0.3)
+        server.script("GET", "/mailbox_domains", refused, refused)
+        server.script("POST", "/auth/token", slow_token(4))
+        barrier = threading.Barrier(2)
+
+        def patient() -> object:
+            barrier.wait()
+            return monite.mailbox_domains.list()
+
+        def hurried() -> object:
+            barrier.wait()
+            started = time.monotonic()
+            try:
+                return monite.with_options(deadline=1.0).mailbox_domains.list()
+            finally:
+                took.append(time.monotonic() - started)
+
+        took: list[float] = []
+        slow, quick = in_threads(patient, hurried)
+    assert slow == []
+    assert isinstance(quick, MoniteTimeoutError)
+    assert took[0] < 2.0
