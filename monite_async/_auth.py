@@ -106,6 +106,10 @@ class _Provider(Protocol):
         """Values that must never appear in logs or errors (token, client secret)."""
         ...
 
+    def current(self, token: Token) -> bool:
+        """Whether `token`, handed out earlier, may still be sent now (before its refresh point)."""
+        ...
+
 
 class TokenProvider(_Provider, Protocol):
     """Where BearerAuth gets tokens from."""
@@ -184,6 +188,9 @@ class _CredentialsCache:
     @property
     def generation(self) -> int:
         return self._fetches_ended
+
+    def current(self, token: Token) -> bool:
+        return self._clock() < token.refresh_at
 
     def _usable(self, token: Token | None) -> bool:
         if token is None:
@@ -449,6 +456,9 @@ class _StaticToken:
     def generation(self) -> int:
         return 0
 
+    def current(self, token: Token) -> bool:
+        return True  # the application's token: never refreshed here
+
     def secrets(self) -> list[str]:
         return [self._token.value]
 
@@ -486,6 +496,9 @@ class _TokenCallable:
     @property
     def generation(self) -> int:
         return 0
+
+    def current(self, token: Token) -> bool:
+        return True  # the application caches and refreshes its own tokens
 
     def secrets(self) -> list[str]:
         return list(self._recent)
@@ -592,7 +605,14 @@ class _BearerFlow(httpx.Auth):
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
         state.replacement = fresh
-        yield request  # signed again when sent: with `fresh`
+        yield request  # signed again when sent: with `fresh`, if it is still current then
+
+    def _replacement(self, state: RequestState) -> Token | None:
+        """The token fetched for this replay after a refusal, if it may still go out now. A
+        replay waits (for a slot, the rate window, the pacer) like any attempt, and a token
+        is read the moment its request goes out: past its refresh point, ask the provider."""
+        token, state.replacement = state.replacement, None
+        return token if token is not None and self.provider.current(token) else None
 
 
 def _signed(request: httpx.Request, state: RequestState, token: Token) -> None:
@@ -631,7 +651,7 @@ class BearerAuth(_BearerFlow):
     async def sign(self, request: httpx.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
         state = request_state(request)
-        token, state.replacement = state.replacement, None
+        token = self._replacement(state)
         if token is None:
             token = await self.provider.get(since=state.generation)
         _signed(request, state, token)
@@ -668,7 +688,7 @@ class SyncBearerAuth(_BearerFlow):
     def sign(self, request: httpx.Request) -> None:
         """`BearerAuth.sign`, blocking; no longer than the call's deadline for another's fetch."""
         state = request_state(request)
-        token, state.replacement = state.replacement, None
+        token = self._replacement(state)
         if token is None:
             token = self.provider.get(since=state.generation, deadline_at=state.deadline_at)
         _signed(request, state, token)

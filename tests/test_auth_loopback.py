@@ -10,7 +10,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 from anyio_tasks import gather, spawn
-from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 
 from monite_async import (
     AuthenticationError,
@@ -600,3 +600,29 @@ async def test_a_short_deadline_fails_only_its_own_call_not_those_waiting_for_th
     # The impatient call's fetch gave up with it; the next waiter fetched, once for all three.
     assert loopback.count("POST", "/auth/token") == 2
     assert loopback.count("POST", "/mailbox_domains") == 3
+
+
+async def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_waited(
+    loopback: LoopbackServer,
+) -> None:
+    clock = FakeClock()
+    loopback.valid_tokens.add("loopback-replacement")
+
+    def replacement(request: Recorded) -> Reply:
+        # Handed out, then the replay waits (for a slot, the window, the pacer) past its refresh point.
+        clock.now += 1000.0
+        return Reply(
+            200, json={"access_token": "loopback-replacement", "expires_in": 100, "token_type": "Bearer"}
+        )
+
+    async with loopback.client() as monite:
+        use_clock(monite, clock)
+        await monite.mailbox_domains.list()
+        loopback.revoke_all_tokens()
+        loopback.valid_tokens.add("loopback-replacement")
+        loopback.script("POST", "/auth/token", replacement)
+        assert await monite.mailbox_domains.list() == []
+    first, refused, replay = bearers(loopback)
+    assert first == refused
+    assert replay not in (first, "Bearer loopback-replacement")  # signed with a token fetched as it went out
+    assert loopback.count("POST", "/auth/token") == 3

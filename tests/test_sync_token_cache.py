@@ -163,3 +163,27 @@ def test_a_calls_deadline_bounds_its_wait_for_a_replacement_token(server: Loopba
     assert slow == []
     assert isinstance(quick, MoniteTimeoutError)
     assert took[0] < 2.0
+
+
+def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_waited(
+    server: LoopbackServer,
+) -> None:
+    clock = FakeClock()
+
+    def replacement(request: Recorded) -> Reply:
+        clock.now += 1000.0  # the replay waits past the replacement's refresh point
+        return Reply(
+            200, json={"access_token": "loopback-replacement", "expires_in": 100, "token_type": "Bearer"}
+        )
+
+    with sync_client(server) as monite:
+        provider_of(monite)._clock = clock
+        monite.mailbox_domains.list()
+        server.revoke_all_tokens()
+        server.valid_tokens.add("loopback-replacement")
+        server.script("POST", "/auth/token", replacement)
+        assert monite.mailbox_domains.list() == []
+    first, refused, replay = [r.headers["authorization"] for r in server.recorded("GET", "/mailbox_domains")]
+    assert first == refused
+    assert replay not in (first, "Bearer loopback-replacement")
+    assert server.count("POST", "/auth/token") == 3
