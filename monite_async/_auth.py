@@ -118,7 +118,9 @@ class TokenProvider(_Provider, Protocol):
         """A token to use now, for a request whose call began at fetch generation `since`."""
         ...
 
-    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         """`failed` was rejected: a different token to replay with, or None if there is none."""
         ...
 
@@ -130,7 +132,9 @@ class SyncTokenProvider(_Provider, Protocol):
 
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token: ...
 
-    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None: ...
+    def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -205,23 +209,31 @@ class _CredentialsCache:
             return token
         return None
 
-    def _get_locked(self, attempt_seen: int) -> Token | _Refresh:
+    def _seen(self, since: int | None) -> tuple[int, int]:
+        """Where the fetches stand for a caller about to wait for the lock: the count now (a
+        token fetched after it serves this caller, due or not), and when its call began, at
+        `since` (a definite failure ended after that is shared with it: the calls queued for
+        a connection while a fetch failed began before it ended, and get its answer)."""
+        attempt_seen = self._fetches_ended
+        return attempt_seen, attempt_seen if since is None else min(since, attempt_seen)
+
+    def _get_locked(self, attempt_seen: int, began: int) -> Token | _Refresh:
         # Another caller may have refreshed while we waited: "once" means once.
         token = self._token
         if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
             return token
-        self._raise_shared_failure(attempt_seen)
+        self._raise_shared_failure(began)
         if token is None:
             return _Refresh("no token yet")
         return _Refresh("the token is due for refresh", still_valid=token)
 
-    def _replace_locked(self, failed: Token, attempt_seen: int) -> Token | _Refresh:
+    def _replace_locked(self, failed: Token, attempt_seen: int, began: int) -> Token | _Refresh:
         if self._token is failed:
             self._token = None  # forget it only if nobody replaced it already
         token = self._token
         if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
             return token
-        self._raise_shared_failure(attempt_seen)
+        self._raise_shared_failure(began)
         return _Refresh("Monite refused the token")
 
     def _arrived_while_waiting(self, since: int | None) -> bool:
@@ -242,11 +254,12 @@ class _CredentialsCache:
         # every waiter re-fetching in turn would make "once" one fetch per caller).
         return self._fetches_ended != attempt_seen and self._last_failure is None
 
-    def _raise_shared_failure(self, attempt_seen: int) -> None:
-        # A fetch ended while we waited and it failed: share its error instead of asking
-        # again, so a failing token endpoint gets one (retried) request, not one per caller.
+    def _raise_shared_failure(self, began: int) -> None:
+        # A fetch ended after this call began and it failed: share its error instead of asking
+        # again, so a failing token endpoint gets one (retried) request, not one per caller
+        # (nor one per wave of callers let through the connection slots).
         # A cancelled fetch records nothing: the next waiter simply fetches.
-        if self._fetches_ended != attempt_seen and self._last_failure is not None:
+        if self._fetches_ended != began and self._last_failure is not None:
             raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token) -> None:
@@ -362,16 +375,18 @@ class ClientCredentialsProvider(_CredentialsCache):
         token = self._unlocked(since)
         if token is not None:
             return token
-        attempt_seen = self._fetches_ended
+        seen = self._seen(since)
         # The call's own cancel scope bounds this wait, and the fetch if this call runs it:
         # cancelled, it records nothing, and the next waiter fetches.
         async with self._get_lock():
-            return await self._settle(self._get_locked(attempt_seen))
+            return await self._settle(self._get_locked(*seen))
 
-    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
-        attempt_seen = self._fetches_ended
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
+        seen = self._seen(since)
         async with self._get_lock():  # bounded by the call's cancel scope, as in `get`
-            return await self._settle(self._replace_locked(failed, attempt_seen))
+            return await self._settle(self._replace_locked(failed, *seen))
 
     async def _settle(self, plan: Token | _Refresh) -> Token:
         if isinstance(plan, Token):
@@ -402,14 +417,14 @@ class SyncClientCredentialsProvider(_CredentialsCache):
         token = self._unlocked(since)
         if token is not None:
             return token
-        attempt_seen = self._fetches_ended
+        seen = self._seen(since)
         with self._locked(deadline_at):
-            return self._settle(self._get_locked(attempt_seen), deadline_at)
+            return self._settle(self._get_locked(*seen), deadline_at)
 
-    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
-        attempt_seen = self._fetches_ended
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
+        seen = self._seen(since)
         with self._locked(deadline_at):
-            return self._settle(self._replace_locked(failed, attempt_seen), deadline_at)
+            return self._settle(self._replace_locked(failed, *seen), deadline_at)
 
     def _locked(self, deadline_at: float) -> _HeldLock:
         left = deadline_at - time.monotonic()
@@ -467,7 +482,9 @@ class StaticTokenProvider(_StaticToken):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         return None
 
 
@@ -475,7 +492,7 @@ class SyncStaticTokenProvider(_StaticToken):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
         return None
 
 
@@ -541,7 +558,9 @@ class CallableTokenProvider(_TokenCallable):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return await self._call()
 
-    async def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         return self._differs(await self._call(), failed)
 
 
@@ -552,7 +571,7 @@ class SyncCallableTokenProvider(_TokenCallable):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._accepted(*self._produced())
 
-    def replace(self, failed: Token, deadline_at: float = math.inf) -> Token | None:
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
         return self._differs(self.get(), failed)
 
 
@@ -571,9 +590,10 @@ class _Read:
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Replace:
     """`failed` was refused: a replacement from the provider (or None) is sent back, waited
-    for no longer than the call's deadline (`deadline_at`)."""
+    for no longer than the call's deadline (`deadline_at`), for a call begun at `since`."""
 
     failed: Token
+    since: int
     deadline_at: float
 
 
@@ -601,7 +621,7 @@ class _BearerFlow(httpx.Auth):
         yield _Read(response)
         if not is_stale_token(response) or state.token is None:  # the body is parsed once, kept
             return
-        fresh = yield _Replace(state.token, state.deadline_at)
+        fresh = yield _Replace(state.token, state.generation, state.deadline_at)
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
         state.replacement = fresh
@@ -646,7 +666,7 @@ class BearerAuth(_BearerFlow):
                 return await step.response.aread()
             finally:
                 await step.response.aclose()
-        return await self.provider.replace(step.failed, step.deadline_at)
+        return await self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
     async def sign(self, request: httpx.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
@@ -680,7 +700,7 @@ class SyncBearerAuth(_BearerFlow):
                 return step.response.read()
             finally:
                 step.response.close()
-        return self.provider.replace(step.failed, step.deadline_at)
+        return self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
     def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx.AsyncClient")

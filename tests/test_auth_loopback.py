@@ -602,6 +602,20 @@ async def test_a_short_deadline_fails_only_its_own_call_not_those_waiting_for_th
     assert loopback.count("POST", "/mailbox_domains") == 3
 
 
+async def test_a_failing_token_endpoint_fails_every_queued_call_with_one_fetch(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    # 40 calls, 4 connections: the calls queued for a connection while the fetch failed
+    # began before it ended, so they share its failure instead of fetching wave by wave.
+    loopback.script("POST", "/auth/token", *[error(500, "auth is down")] * 100)
+    four = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    async with loopback.client(limits=four) as monite:
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(40)), return_exceptions=True)
+    assert all(isinstance(r, ServerError) and r.operation == "post_auth_token" for r in results)
+    assert loopback.count("POST", "/auth/token") == 3  # one fetch: its attempt and 2 retries
+    assert loopback.count("GET", "/mailbox_domains") == 0
+
+
 async def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_waited(
     loopback: LoopbackServer,
 ) -> None:

@@ -9,12 +9,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
-from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
-from monite_async import MoniteSyncClient, MoniteTimeoutError
+from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
 from monite_async._auth import SyncClientCredentialsProvider
+
+FOUR = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 
 
 @pytest.fixture
@@ -187,3 +190,20 @@ def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_wait
     assert first == refused
     assert replay not in (first, "Bearer loopback-replacement")
     assert server.count("POST", "/auth/token") == 3
+
+
+def test_a_failing_token_endpoint_fails_every_queued_thread_with_one_fetch(
+    server: LoopbackServer, instant_retries: None
+) -> None:
+    server.script("POST", "/auth/token", *[error(500, "auth is down")] * 100)
+    with sync_client(server, limits=FOUR) as monite:
+        barrier = threading.Barrier(40)
+
+        def call() -> object:
+            barrier.wait()
+            return monite.mailbox_domains.list()
+
+        results = in_threads(*[call] * 40)
+    assert all(isinstance(r, ServerError) and r.operation == "post_auth_token" for r in results)
+    assert server.count("POST", "/auth/token") == 3  # one fetch: its attempt and 2 retries
+    assert server.count("GET", "/mailbox_domains") == 0
