@@ -427,10 +427,7 @@ class SyncClientCredentialsProvider(_CredentialsCache):
             return self._settle(self._replace_locked(failed, *seen), deadline_at)
 
     def _locked(self, deadline_at: float) -> _HeldLock:
-        left = deadline_at - time.monotonic()
-        if not self._lock.acquire(timeout=max(0.0, left) if math.isfinite(left) else -1):
-            raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
-        return _HeldLock(self._lock)
+        return _HeldLock(self._lock, deadline_at)
 
     def _settle(self, plan: Token | _Refresh, deadline_at: float) -> Token:
         if isinstance(plan, Token):
@@ -444,15 +441,24 @@ class SyncClientCredentialsProvider(_CredentialsCache):
 
 
 class _HeldLock:
-    """Releases a lock acquired already (with a timeout), on leaving the `with` block."""
+    """Takes `lock` on entering the `with` block, waiting no longer than `deadline_at`
+    (DeadlinePassed), and releases it on leaving.
 
-    __slots__ = ("_lock",)
+    The acquire is the last thing `__enter__` does, and `__exit__` owns the lock from
+    there: no line of Python runs between the two, so an exception raised in between (a
+    KeyboardInterrupt from a signal handler) cannot leave the lock held for good.
+    """
 
-    def __init__(self, lock: threading.Lock) -> None:
+    __slots__ = ("_deadline_at", "_lock")
+
+    def __init__(self, lock: threading.Lock, deadline_at: float) -> None:
         self._lock = lock
+        self._deadline_at = deadline_at
 
     def __enter__(self) -> None:
-        return None
+        left = self._deadline_at - time.monotonic()
+        if not self._lock.acquire(timeout=max(0.0, left) if math.isfinite(left) else -1):
+            raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()

@@ -4,8 +4,10 @@ definite failure is shared with the calls already under way, and the lock cannot
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackSer
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
+from monite_async import _auth as auth_module
 from monite_async._auth import SyncClientCredentialsProvider
 
 FOUR = httpx.Limits(max_connections=4, max_keepalive_connections=4)
@@ -207,3 +210,39 @@ def test_a_failing_token_endpoint_fails_every_queued_thread_with_one_fetch(
     assert all(isinstance(r, ServerError) and r.operation == "post_auth_token" for r in results)
     assert server.count("POST", "/auth/token") == 3  # one fetch: its attempt and 2 retries
     assert server.count("GET", "/mailbox_domains") == 0
+
+
+def interrupt_once_the_lock_is_held(lock: Any, fired: list[str]) -> Callable[..., Any]:
+    """A trace function: a KeyboardInterrupt (as a signal handler would raise) at the first
+    line of _auth.py that runs while `lock` is held, wherever that is."""
+
+    def tracer(frame: types.FrameType, event: str, arg: object) -> Any:
+        if frame.f_code.co_filename != auth_module.__file__:
+            return None
+
+        def local(frame: types.FrameType, event: str, arg: object) -> Any:
+            if event == "line" and not fired and lock.locked():
+                fired.append(frame.f_code.co_name)
+                raise KeyboardInterrupt("simulated Ctrl-C")
+            return local
+
+        return local
+
+    return tracer
+
+
+def test_an_interrupt_right_after_the_token_lock_is_taken_does_not_leak_it(server: LoopbackServer) -> None:
+    with sync_client(server, deadline=3.0) as monite:
+        provider = provider_of(monite)
+        fired: list[str] = []
+        sys.settrace(interrupt_once_the_lock_is_held(provider._lock, fired))
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                monite.mailbox_domains.list()
+        finally:
+            sys.settrace(None)
+        assert fired == ["get"]  # it landed in the `with` block, the first line run with the lock held
+        assert not provider._lock.locked()
+        started = time.monotonic()
+        assert monite.mailbox_domains.list() == []
+        assert time.monotonic() - started < 2.0
