@@ -3,6 +3,7 @@ used by the auth flow) and revoke (`post_auth_revoke`, as `monite.auth.revoke()`
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -22,7 +23,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from ._pipeline import Call, Carrier, ResourceFlow, SyncCarrier
+from ._pipeline import Call, Carrier, ResourceFlow, SyncCarrier, own_budget
 from ._secret import SecretStr
 
 __all__ = ["AuthResource", "SyncAuthResource", "SyncTokenFetcher", "TokenFetcher"]
@@ -71,25 +72,30 @@ class _TokenRequest:
 
 
 class TokenFetcher(_TokenRequest):
-    """The async client's token request (run through its pipeline by `carry_out`)."""
+    """The async client's token request (run through its pipeline by `carry_out`), under the
+    client's own options, not the budget of the call that needed the token: the caller's
+    cancel scope is what bounds that caller's wait."""
 
     def __init__(self, carry_out: Carrier, *, client_id: uuid.UUID, client_secret: str) -> None:
         super().__init__(client_id=client_id, client_secret=client_secret)
         self._carry_out = carry_out
 
-    async def __call__(self) -> IssuedToken:
-        return await drive(self._flow(), self._carry_out)
+    async def __call__(self, deadline_at: float = math.inf) -> IssuedToken:
+        with own_budget(deadline_at):
+            return await drive(self._flow(), self._carry_out)
 
 
 class SyncTokenFetcher(_TokenRequest):
-    """The blocking client's token request."""
+    """The blocking client's token request, under the client's own options; `deadline_at`
+    (the fetching thread's own deadline: a thread cannot be cancelled) shrinks its attempts."""
 
     def __init__(self, carry_out: SyncCarrier, *, client_id: uuid.UUID, client_secret: str) -> None:
         super().__init__(client_id=client_id, client_secret=client_secret)
         self._carry_out = carry_out
 
-    def __call__(self) -> IssuedToken:
-        return drive_blocking(self._flow(), self._carry_out)
+    def __call__(self, deadline_at: float = math.inf) -> IssuedToken:
+        with own_budget(deadline_at):
+            return drive_blocking(self._flow(), self._carry_out)
 
 
 def _token_answer_problem(parsed: object) -> str | None:

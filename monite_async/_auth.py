@@ -11,9 +11,12 @@ Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The
    still the one that failed, get a fresh one (again once for everyone), replay once.
 3. A second rejection goes up and becomes AuthenticationError.
 
-A token request that fails (bad credentials, Monite down after retries) fails every caller
-that was waiting for it (on the lock, or queued for a connection), with its error: one
-request, not one per caller. An early refresh
+A token request that fails with the token endpoint's own answer (bad credentials; Monite
+down after the fetch's retries) fails every caller that was waiting for it, with its error:
+one request, not one per caller. The fetch runs under the client's own options, not the
+budget of the call that happened to need the token; each caller's wait for it is bounded by
+its own deadline. A fetch that ran out of time (perhaps only the fetching call's time) or
+was cancelled records nothing, and the next waiter fetches itself. An early refresh
 that fails while the cached token has not expired (and Monite did not refuse it) keeps that
 token instead, logs a WARNING, and is tried again after min(30 s, half the time left). Cancellation
 anywhere just propagates: the lock is released by `async with`, the cache is only written
@@ -42,8 +45,9 @@ import httpx
 
 from ._answers import is_stale_token
 from ._drive import Run
-from ._errors import ConfigurationError, fresh_copy
+from ._errors import ConfigurationError, MoniteAPIError, MoniteConnectionError, MoniteTimeoutError, fresh_copy
 from ._request_state import RequestState, request_state
+from ._retry import is_retryable_status
 from ._token import Token
 from ._transports import DeadlinePassed
 
@@ -102,6 +106,10 @@ class _Provider(Protocol):
         """Values that must never appear in logs or errors (token, client secret)."""
         ...
 
+    def current(self, token: Token) -> bool:
+        """Whether `token`, handed out earlier, may still be sent now (before its refresh point)."""
+        ...
+
 
 class TokenProvider(_Provider, Protocol):
     """Where BearerAuth gets tokens from."""
@@ -110,18 +118,23 @@ class TokenProvider(_Provider, Protocol):
         """A token to use now, for a request whose call began at fetch generation `since`."""
         ...
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         """`failed` was rejected: a different token to replay with, or None if there is none."""
         ...
 
 
 class SyncTokenProvider(_Provider, Protocol):
     """Where SyncBearerAuth gets tokens from: `TokenProvider`, blocking. `deadline_at`
-    bounds the wait for another thread's fetch (a thread cannot be cancelled)."""
+    bounds the wait for another thread's fetch, and this thread's own (a thread cannot be
+    cancelled)."""
 
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token: ...
 
-    def replace(self, failed: Token) -> Token | None: ...
+    def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -149,8 +162,10 @@ class _CredentialsCache:
         max_refresh_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[str], None] | None = None,
+        fetch_attempts: int = 1,
     ) -> None:
         self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
+        self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
         self._client_secret = client_secret
         self._max_margin = max_margin
         self._margin_fraction = margin_fraction
@@ -161,7 +176,8 @@ class _CredentialsCache:
         self._refresh_paused_until = float("-inf")
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        self._fetches_ended = 0  # fetches that completed or failed (not cancelled ones)
+        # Fetches that completed, or failed with an answer every waiter may share (see _shared).
+        self._fetches_ended = 0
         self._last_failure: Exception | None = None
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
@@ -177,6 +193,9 @@ class _CredentialsCache:
     def generation(self) -> int:
         return self._fetches_ended
 
+    def current(self, token: Token) -> bool:
+        return self._clock() < token.refresh_at
+
     def _usable(self, token: Token | None) -> bool:
         if token is None:
             return False
@@ -184,39 +203,37 @@ class _CredentialsCache:
         return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
     def _unlocked(self, since: int | None) -> Token | None:
-        """The cached token if it serves without the lock (most calls), else None; or the
-        failure of a fetch that ended while this call waited (see `_failed_while_waiting`)."""
+        """The cached token if it serves without the lock (most calls), else None."""
         token = self._token
         if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
             return token
-        self._failed_while_waiting(since)
         return None
 
-    def _failed_while_waiting(self, since: int | None) -> None:
-        # A call that was already waiting (queued for a connection, say) when a fetch failed
-        # shares that failure, as the callers waiting on the lock do: else each wave of
-        # queued requests would fetch again (200 callers through 10 connections: 20 failing
-        # fetches instead of one). A call that begins after the failure asks again.
-        if since is not None and self._last_failure is not None and self._fetches_ended > since:
-            raise fresh_copy(self._last_failure)
+    def _seen(self, since: int | None) -> tuple[int, int]:
+        """Where the fetches stand for a caller about to wait for the lock: the count now (a
+        token fetched after it serves this caller, due or not), and when its call began, at
+        `since` (a definite failure ended after that is shared with it: the calls queued for
+        a connection while a fetch failed began before it ended, and get its answer)."""
+        attempt_seen = self._fetches_ended
+        return attempt_seen, attempt_seen if since is None else min(since, attempt_seen)
 
-    def _get_locked(self, attempt_seen: int) -> Token | _Refresh:
+    def _get_locked(self, attempt_seen: int, began: int) -> Token | _Refresh:
         # Another caller may have refreshed while we waited: "once" means once.
         token = self._token
         if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
             return token
-        self._raise_shared_failure(attempt_seen)
+        self._raise_shared_failure(began)
         if token is None:
             return _Refresh("no token yet")
         return _Refresh("the token is due for refresh", still_valid=token)
 
-    def _replace_locked(self, failed: Token, attempt_seen: int) -> Token | _Refresh:
+    def _replace_locked(self, failed: Token, attempt_seen: int, began: int) -> Token | _Refresh:
         if self._token is failed:
             self._token = None  # forget it only if nobody replaced it already
         token = self._token
         if token is not None and (self._usable(token) or self._fetched_since(attempt_seen)):
             return token
-        self._raise_shared_failure(attempt_seen)
+        self._raise_shared_failure(began)
         return _Refresh("Monite refused the token")
 
     def _arrived_while_waiting(self, since: int | None) -> bool:
@@ -237,11 +254,12 @@ class _CredentialsCache:
         # every waiter re-fetching in turn would make "once" one fetch per caller).
         return self._fetches_ended != attempt_seen and self._last_failure is None
 
-    def _raise_shared_failure(self, attempt_seen: int) -> None:
-        # A fetch ended while we waited and it failed: share its error instead of asking
-        # again, so a failing token endpoint gets one (retried) request, not one per caller.
+    def _raise_shared_failure(self, began: int) -> None:
+        # A fetch ended after this call began and it failed: share its error instead of asking
+        # again, so a failing token endpoint gets one (retried) request, not one per caller
+        # (nor one per wave of callers let through the connection slots).
         # A cancelled fetch records nothing: the next waiter simply fetches.
-        if self._fetches_ended != attempt_seen and self._last_failure is not None:
+        if self._fetches_ended != began and self._last_failure is not None:
             raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token) -> None:
@@ -251,12 +269,16 @@ class _CredentialsCache:
 
     def _failed(self, refresh: _Refresh, failure: Exception) -> Token:
         """A fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
-        expired (an early refresh, never one after a rejection), else raise `failure`."""
-        self._fetches_ended += 1
+        expired (an early refresh, never one after a rejection), else raise `failure`, and
+        share it with the callers waiting for this fetch only if it is the endpoint's answer."""
         now = self._clock()
         if refresh.still_valid is not None and now < refresh.still_valid.expires_at:
+            self._fetches_ended += 1
             return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
-        self._last_failure = failure
+        if _shared(failure, self._fetch_attempts):
+            self._fetches_ended += 1
+            self._last_failure = failure
+        # Else nothing is recorded, as for a cancelled fetch: the next waiter fetches itself.
         raise failure
 
     def _fetched(self, refresh: _Refresh, issued: IssuedToken, started: float) -> Token:
@@ -316,6 +338,22 @@ class _CredentialsCache:
         return [self._client_secret, *self._recent]
 
 
+def _shared(failure: Exception, series: int) -> bool:
+    """Whether a token fetch's `failure` is the token endpoint's own answer, which every
+    caller waiting for that fetch is given (else the next one fetches again).
+
+    Credentials refused, a malformed answer: yes. A 5xx, a 429 or a lost connection: only
+    after the fetch's whole `series` of attempts, not when a deadline cut its retries short.
+    Running out of time: never, for that may be the fetching call's time alone.
+    """
+    if isinstance(failure, MoniteTimeoutError | DeadlinePassed):
+        return False
+    status = failure.status_code if isinstance(failure, MoniteAPIError) else None
+    if isinstance(failure, MoniteConnectionError) or (status is not None and is_retryable_status(status)):
+        return getattr(failure, "attempts", 0) >= series
+    return True
+
+
 class ClientCredentialsProvider(_CredentialsCache):
     """Tokens from the client-credentials grant, cached and refreshed once for all callers.
 
@@ -337,21 +375,25 @@ class ClientCredentialsProvider(_CredentialsCache):
         token = self._unlocked(since)
         if token is not None:
             return token
-        attempt_seen = self._fetches_ended
-        async with self._get_lock():  # the call's own cancel scope bounds this wait
-            return await self._settle(self._get_locked(attempt_seen))
-
-    async def replace(self, failed: Token) -> Token | None:
-        attempt_seen = self._fetches_ended
+        seen = self._seen(since)
+        # The call's own cancel scope bounds this wait, and the fetch if this call runs it:
+        # cancelled, it records nothing, and the next waiter fetches.
         async with self._get_lock():
-            return await self._settle(self._replace_locked(failed, attempt_seen))
+            return await self._settle(self._get_locked(*seen))
+
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
+        seen = self._seen(since)
+        async with self._get_lock():  # bounded by the call's cancel scope, as in `get`
+            return await self._settle(self._replace_locked(failed, *seen))
 
     async def _settle(self, plan: Token | _Refresh) -> Token:
         if isinstance(plan, Token):
             return plan
         started = self._clock()
         try:
-            issued = await self._fetch()
+            issued = await self._fetch()  # the client's own options, not this call's budget
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             return self._failed(plan, exc)
         return self._fetched(plan, issued, started)
@@ -361,10 +403,12 @@ class SyncClientCredentialsProvider(_CredentialsCache):
     """`ClientCredentialsProvider` for the blocking client: a thread lock, a blocking fetch.
 
     However many threads find the token due, one fetches; the others wait on the lock (no
-    longer than their call's deadline) and take its token, or its failure.
+    longer than their call's deadline) and take its token, or its failure (see `_shared`).
+    A thread cannot be cancelled: the fetching thread's attempts shrink to its own deadline,
+    and a fetch that runs out of that time fails that thread alone.
     """
 
-    def __init__(self, fetch: Callable[[], IssuedToken], **cache: Any) -> None:
+    def __init__(self, fetch: Callable[[float], IssuedToken], **cache: Any) -> None:
         super().__init__(**cache)
         self._fetch = fetch
         self._lock = threading.Lock()
@@ -373,42 +417,48 @@ class SyncClientCredentialsProvider(_CredentialsCache):
         token = self._unlocked(since)
         if token is not None:
             return token
-        attempt_seen = self._fetches_ended
+        seen = self._seen(since)
         with self._locked(deadline_at):
-            return self._settle(self._get_locked(attempt_seen))
+            return self._settle(self._get_locked(*seen), deadline_at)
 
-    def replace(self, failed: Token) -> Token | None:
-        attempt_seen = self._fetches_ended
-        with self._locked(math.inf):  # a replay's call is bounded by its own attempts' timeouts
-            return self._settle(self._replace_locked(failed, attempt_seen))
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
+        seen = self._seen(since)
+        with self._locked(deadline_at):
+            return self._settle(self._replace_locked(failed, *seen), deadline_at)
 
     def _locked(self, deadline_at: float) -> _HeldLock:
-        left = deadline_at - time.monotonic()
-        if not self._lock.acquire(timeout=max(0.0, left) if math.isfinite(left) else -1):
-            raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
-        return _HeldLock(self._lock)
+        return _HeldLock(self._lock, deadline_at)
 
-    def _settle(self, plan: Token | _Refresh) -> Token:
+    def _settle(self, plan: Token | _Refresh, deadline_at: float) -> Token:
         if isinstance(plan, Token):
             return plan
         started = self._clock()
         try:
-            issued = self._fetch()
+            issued = self._fetch(deadline_at)  # the client's own options, within this thread's deadline
         except Exception as exc:
             return self._failed(plan, exc)
         return self._fetched(plan, issued, started)
 
 
 class _HeldLock:
-    """Releases a lock acquired already (with a timeout), on leaving the `with` block."""
+    """Takes `lock` on entering the `with` block, waiting no longer than `deadline_at`
+    (DeadlinePassed), and releases it on leaving.
 
-    __slots__ = ("_lock",)
+    The acquire is the last thing `__enter__` does, and `__exit__` owns the lock from
+    there: no line of Python runs between the two, so an exception raised in between (a
+    KeyboardInterrupt from a signal handler) cannot leave the lock held for good.
+    """
 
-    def __init__(self, lock: threading.Lock) -> None:
+    __slots__ = ("_deadline_at", "_lock")
+
+    def __init__(self, lock: threading.Lock, deadline_at: float) -> None:
         self._lock = lock
+        self._deadline_at = deadline_at
 
     def __enter__(self) -> None:
-        return None
+        left = self._deadline_at - time.monotonic()
+        if not self._lock.acquire(timeout=max(0.0, left) if math.isfinite(left) else -1):
+            raise DeadlinePassed("the call's deadline passed while another thread fetched the token")
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
@@ -427,6 +477,9 @@ class _StaticToken:
     def generation(self) -> int:
         return 0
 
+    def current(self, token: Token) -> bool:
+        return True  # the application's token: never refreshed here
+
     def secrets(self) -> list[str]:
         return [self._token.value]
 
@@ -435,7 +488,9 @@ class StaticTokenProvider(_StaticToken):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         return None
 
 
@@ -443,7 +498,7 @@ class SyncStaticTokenProvider(_StaticToken):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._token
 
-    def replace(self, failed: Token) -> Token | None:
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
         return None
 
 
@@ -464,6 +519,9 @@ class _TokenCallable:
     @property
     def generation(self) -> int:
         return 0
+
+    def current(self, token: Token) -> bool:
+        return True  # the application caches and refreshes its own tokens
 
     def secrets(self) -> list[str]:
         return list(self._recent)
@@ -506,7 +564,9 @@ class CallableTokenProvider(_TokenCallable):
     async def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return await self._call()
 
-    async def replace(self, failed: Token) -> Token | None:
+    async def replace(
+        self, failed: Token, since: int | None = None, deadline_at: float = math.inf
+    ) -> Token | None:
         return self._differs(await self._call(), failed)
 
 
@@ -517,7 +577,7 @@ class SyncCallableTokenProvider(_TokenCallable):
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:
         return self._accepted(*self._produced())
 
-    def replace(self, failed: Token) -> Token | None:
+    def replace(self, failed: Token, since: int | None = None, deadline_at: float = math.inf) -> Token | None:
         return self._differs(self.get(), failed)
 
 
@@ -535,9 +595,12 @@ class _Read:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Replace:
-    """`failed` was refused: a replacement from the provider (or None) is sent back."""
+    """`failed` was refused: a replacement from the provider (or None) is sent back, waited
+    for no longer than the call's deadline (`deadline_at`), for a call begun at `since`."""
 
     failed: Token
+    since: int
+    deadline_at: float
 
 
 class _BearerFlow(httpx.Auth):
@@ -564,11 +627,18 @@ class _BearerFlow(httpx.Auth):
         yield _Read(response)
         if not is_stale_token(response) or state.token is None:  # the body is parsed once, kept
             return
-        fresh = yield _Replace(state.token)
+        fresh = yield _Replace(state.token, state.generation, state.deadline_at)
         if fresh is None:
             return  # nothing better to offer: the rejection goes up as AuthenticationError
         state.replacement = fresh
-        yield request  # signed again when sent: with `fresh`
+        yield request  # signed again when sent: with `fresh`, if it is still current then
+
+    def _replacement(self, state: RequestState) -> Token | None:
+        """The token fetched for this replay after a refusal, if it may still go out now. A
+        replay waits (for a slot, the rate window, the pacer) like any attempt, and a token
+        is read the moment its request goes out: past its refresh point, ask the provider."""
+        token, state.replacement = state.replacement, None
+        return token if token is not None and self.provider.current(token) else None
 
 
 def _signed(request: httpx.Request, state: RequestState, token: Token) -> None:
@@ -602,12 +672,12 @@ class BearerAuth(_BearerFlow):
                 return await step.response.aread()
             finally:
                 await step.response.aclose()
-        return await self.provider.replace(step.failed)
+        return await self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
     async def sign(self, request: httpx.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
         state = request_state(request)
-        token, state.replacement = state.replacement, None
+        token = self._replacement(state)
         if token is None:
             token = await self.provider.get(since=state.generation)
         _signed(request, state, token)
@@ -636,7 +706,7 @@ class SyncBearerAuth(_BearerFlow):
                 return step.response.read()
             finally:
                 step.response.close()
-        return self.provider.replace(step.failed)
+        return self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
     def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx.AsyncClient")
@@ -644,7 +714,7 @@ class SyncBearerAuth(_BearerFlow):
     def sign(self, request: httpx.Request) -> None:
         """`BearerAuth.sign`, blocking; no longer than the call's deadline for another's fetch."""
         state = request_state(request)
-        token, state.replacement = state.replacement, None
+        token = self._replacement(state)
         if token is None:
             token = self.provider.get(since=state.generation, deadline_at=state.deadline_at)
         _signed(request, state, token)

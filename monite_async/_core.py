@@ -172,9 +172,13 @@ class _CoreBase:
         self.gate.signer, self.gate.signs = auth.sign, True
         self.pipeline = pipeline_class(self.http, auth=auth, secrets=provider.secrets, tracing=self.tracing)
 
-    def _cache_settings(self) -> dict[str, Any]:
+    def _cache_settings(self, options: CallOptions) -> dict[str, Any]:
         assert self.credentials is not None
-        return {"client_secret": self.credentials[1], "on_fetch": self.tracing.token_fetched}
+        return {
+            "client_secret": self.credentials[1],
+            "on_fetch": self.tracing.token_fetched,
+            "fetch_attempts": 1 + options.max_retries,  # the client's own: the fetch runs with them
+        }
 
 
 def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str:
@@ -209,13 +213,14 @@ class ClientCore(_CoreBase):
         """Where tokens come from: a fixed one, an app's callable, or the client-credentials grant."""
         if self.credentials is not None:
             # The token fetch runs inside a call that has passed the open/loop check already
-            # (the one whose request needs a token), with the client's own options.
+            # (the one whose request needs a token), with the client's own options and not
+            # that call's budget (`TokenFetcher`): it fills the cache every caller shares.
             async def run(operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
                 return await self.pipeline.run(options, operation, *args, **kwargs)
 
             client_id, secret = self.credentials
             fetcher = TokenFetcher(carrier(run), client_id=client_id, client_secret=secret)
-            return ClientCredentialsProvider(fetcher, **self._cache_settings())
+            return ClientCredentialsProvider(fetcher, **self._cache_settings(options))
         if isinstance(token, str):
             return StaticTokenProvider(token)
         return CallableTokenProvider(token)  # type: ignore[arg-type]
@@ -270,7 +275,7 @@ class SyncClientCore(_CoreBase):
 
             client_id, secret = self.credentials
             fetcher = SyncTokenFetcher(sync_carrier(run), client_id=client_id, client_secret=secret)
-            return SyncClientCredentialsProvider(fetcher, **self._cache_settings())
+            return SyncClientCredentialsProvider(fetcher, **self._cache_settings(options))
         if isinstance(token, str):
             return SyncStaticTokenProvider(token)
         if inspect.iscoroutinefunction(token) or inspect.iscoroutinefunction(type(token).__call__):

@@ -65,6 +65,7 @@ __all__ = [
     "SyncRunner",
     "call_budget",
     "carrier",
+    "own_budget",
     "sync_carrier",
 ]
 
@@ -143,6 +144,18 @@ def call_budget(deadline: float) -> Iterator[None]:
         yield
         return
     token = _CALL_DEADLINE.set(time.monotonic() + deadline)
+    try:
+        yield
+    finally:
+        _CALL_DEADLINE.reset(token)
+
+
+@contextlib.contextmanager
+def own_budget(deadline_at: float = math.inf) -> Iterator[None]:
+    """Run what is inside under its own options' deadline (and `deadline_at`, a monotonic
+    time, if finite), never under the budget of the call around it: a token fetch fills the
+    cache every caller shares, so its series of attempts must not end with one caller's budget."""
+    token = _CALL_DEADLINE.set(deadline_at if math.isfinite(deadline_at) else None)
     try:
         yield
     finally:

@@ -10,13 +10,14 @@ import anyio.lowlevel
 import httpx
 import pytest
 from anyio_tasks import gather, spawn
-from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Reply, error
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 
 from monite_async import (
     AuthenticationError,
     ConfigurationError,
     MoniteClient,
     MoniteConnectionError,
+    MoniteTimeoutError,
     PermissionDeniedError,
     RetryPolicy,
     ServerError,
@@ -607,3 +608,74 @@ def test_only_the_documented_wording_is_stale() -> None:
     assert is_stale_token_response(403, body % b"Token expired")
     assert not is_stale_token_response(403, body % b"token invalid for this scope")
     assert not is_stale_token_response(400, body % b"invalid token format for entity")
+
+
+# --------------------------------------------------------------------------------
+# The token cache is shared by every caller: one caller's deadline, cancellation or
+# timing never becomes another's failure, and a definite failure is shared with every
+# call that was already under way when it ended.
+
+
+async def test_a_short_deadline_fails_only_its_own_call_not_those_waiting_for_the_token(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.script("POST", "/auth/token", Reply(delay=30))  # the first token request hangs
+    async with loopback.client() as monite, anyio.create_task_group() as tg:
+        impatient = spawn(tg, monite.with_options(deadline=0.5).mailbox_domains.create("a.example.com"))
+        await loopback.wait_for("POST", "/auth/token", 1)
+        patient = [spawn(tg, monite.mailbox_domains.create(f"p{i}.example.com")) for i in range(3)]
+        with anyio.fail_after(10):
+            created = [await task.result() for task in patient]
+        await impatient.wait()
+        assert not impatient.cancelled
+        with pytest.raises(MoniteTimeoutError):
+            await impatient.result()
+    assert sorted(domain.domain for domain in created) == [
+        "p0.example.com",
+        "p1.example.com",
+        "p2.example.com",
+    ]
+    # The impatient call's fetch gave up with it; the next waiter fetched, once for all three.
+    assert loopback.count("POST", "/auth/token") == 2
+    assert loopback.count("POST", "/mailbox_domains") == 3
+
+
+@pytest.mark.async_only(SIMULTANEOUS)  # threads: tests/test_sync_token_cache.py
+async def test_a_failing_token_endpoint_fails_every_queued_call_with_one_fetch(
+    loopback: LoopbackServer, instant_retries: None
+) -> None:
+    # 40 calls, 4 connections: the calls queued for a connection while the fetch failed
+    # began before it ended, so they share its failure instead of fetching wave by wave.
+    loopback.script("POST", "/auth/token", *[error(500, "auth is down")] * 100)
+    four = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    async with loopback.client(limits=four) as monite:
+        results = await gather(*(monite.mailbox_domains.list() for _ in range(40)), return_exceptions=True)
+    assert all(isinstance(r, ServerError) and r.operation == "post_auth_token" for r in results)
+    assert loopback.count("POST", "/auth/token") == 3  # one fetch: its attempt and 2 retries
+    assert loopback.count("GET", "/mailbox_domains") == 0
+
+
+async def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_waited(
+    loopback: LoopbackServer,
+) -> None:
+    clock = FakeClock()
+    loopback.valid_tokens.add("loopback-replacement")
+
+    def replacement(request: Recorded) -> Reply:
+        # Handed out, then the replay waits (for a slot, the window, the pacer) past its refresh point.
+        clock.now += 1000.0
+        return Reply(
+            200, json={"access_token": "loopback-replacement", "expires_in": 100, "token_type": "Bearer"}
+        )
+
+    async with loopback.client() as monite:
+        use_clock(monite, clock)
+        await monite.mailbox_domains.list()
+        loopback.revoke_all_tokens()
+        loopback.valid_tokens.add("loopback-replacement")
+        loopback.script("POST", "/auth/token", replacement)
+        assert await monite.mailbox_domains.list() == []
+    first, refused, replay = bearers(loopback)
+    assert first == refused
+    assert replay not in (first, "Bearer loopback-replacement")  # signed with a token fetched as it went out
+    assert loopback.count("POST", "/auth/token") == 3
