@@ -44,7 +44,7 @@ from typing import Any
 
 import anyio
 
-from monite_async import DEFAULT_LIMITS, MoniteClient, aiohttp_transport
+from monite_async import DEFAULT_LIMITS, MoniteClient, MoniteSyncClient, aiohttp_transport
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "STALE_MESSAGE", "LoopbackServer", "Recorded", "Reply"]
 
@@ -210,6 +210,19 @@ class LoopbackServer:
             # The same test on the opt-in aiohttp backend: pool limits go to its transport.
             settings["transport"] = aiohttp_transport(limits=settings.pop("limits", DEFAULT_LIMITS))
         return MoniteClient(**settings)
+
+    def sync_client(self, **options: Any) -> MoniteSyncClient:
+        """A MoniteSyncClient pointed at this server with its credentials (options override)."""
+        settings: dict[str, Any] = {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "base_url": self.base_url,
+        }
+        if "token" in options:
+            settings.pop("client_id")
+            settings.pop("client_secret")
+        settings.update(options)
+        return MoniteSyncClient(**settings)
 
     # -- scripting and inspection -----------------------------------------------------
 

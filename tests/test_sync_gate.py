@@ -1,0 +1,118 @@
+"""MoniteSyncClient's send gate under threads: connection slots first come first served,
+close() while threads are in flight, a slot never lost to an exception, over real sockets
+(tests/loopback_server.py). Every loop is bounded in count, every wait in time."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from types import TracebackType
+
+import httpx
+from loopback_server import LoopbackServer
+
+from monite_async import MoniteError
+from monite_async._gate import _ThreadSlots
+
+THREADS = 12
+CONNECTIONS = 2
+CALLS_PER_THREAD = 15
+JOIN_TIMEOUT = 60.0
+
+
+def test_threads_through_a_small_pool_are_served_first_come_first_served(
+    sync_loopback: LoopbackServer,
+) -> None:
+    # Each thread calls as fast as it can. A thread that gives its slot back and asks at
+    # once must queue behind the threads already waiting, so every thread gets its turn.
+    per_thread: collections.Counter[int] = collections.Counter()
+    failures: list[str] = []
+    calls_wanted = THREADS * CALLS_PER_THREAD
+    stop = threading.Event()
+    start = threading.Barrier(THREADS, timeout=JOIN_TIMEOUT)  # all in the race at once
+    timeout = httpx.Timeout(10.0, pool=2.0)  # the pool serves all the time: nobody waits 2 s
+    with sync_loopback.sync_client(
+        limits=httpx.Limits(max_connections=CONNECTIONS), timeout=timeout, max_retries=0
+    ) as monite:
+        monite.mailbox_domains.list()  # the token, and the rate window, first
+
+        def work(number: int) -> None:
+            start.wait()
+            for _ in range(calls_wanted):  # bounded: one thread can at most make them all
+                if stop.is_set():
+                    return
+                try:
+                    monite.mailbox_domains.list()
+                except MoniteError as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    return
+                per_thread[number] += 1
+                if sum(per_thread.values()) >= calls_wanted:
+                    stop.set()
+
+        threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(JOIN_TIMEOUT)
+        stop.set()
+        assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    counts = [per_thread[n] for n in range(THREADS)]
+    # First come first served: the threads take turns, so no thread is ahead of another by
+    # more than a few calls (the last round is cut short by `stop`). A semaphore that lets
+    # the releasing thread take its slot straight back gives 1 call to some, 100 to others.
+    assert max(counts) - min(counts) <= 4, counts
+
+
+class _GatedLock:
+    """A lock whose `nth` taker is held at the door (`arrived` set) until `go` is set."""
+
+    def __init__(self, nth: int) -> None:
+        self._lock = threading.Lock()
+        self.arrived = threading.Event()
+        self.go = threading.Event()
+        self._nth = nth
+        self._arrivals = 0
+
+    def __enter__(self) -> None:
+        self._arrivals += 1
+        if self._arrivals == self._nth:
+            self.arrived.set()
+            assert self.go.wait(JOIN_TIMEOUT)
+        self._lock.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.release()
+
+
+def test_a_waiter_that_times_out_leaves_the_queue_and_the_next_slot_is_free_at_once() -> None:
+    slots = _ThreadSlots(1)
+    first, second, third = object(), object(), object()
+    assert slots.take(first, 0.0)
+    assert not slots.take(second, 0.01)
+    slots.give_back(second)  # what the gate does after a failed take: nothing to give back
+    slots.give_back(first)
+    assert slots.free == 1
+    assert slots.take(third, 0.0)  # nobody is left waiting: taken on the fast path
+
+
+def test_a_slot_handed_over_just_as_the_wait_ran_out_is_kept_not_lost() -> None:
+    slots = _ThreadSlots(1)
+    first, second = object(), object()
+    assert slots.take(first, 0.0)
+    door = _GatedLock(nth=2)  # 1st: the waiter queues; 2nd: it comes back, its wait over
+    slots._lock = door  # type: ignore[assignment]
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(slots.take(second, 0.01)), daemon=True)
+    waiter.start()
+    assert door.arrived.wait(JOIN_TIMEOUT)
+    slots.give_back(first)  # handed to the waiter, which has stopped waiting for it
+    door.go.set()
+    waiter.join(JOIN_TIMEOUT)
+    assert got == [True]  # it has the slot: nobody else may take it, and it gives it back
+    assert slots.free == 0
+    slots.give_back(second)
+    assert slots.free == 1
