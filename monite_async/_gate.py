@@ -111,8 +111,11 @@ class _GateRules:
             else:
                 if self._pacer is not None:
                     yield from self._pacer.pauses()
-                yield TAKE_SLOT
                 try:
+                    # Inside the try: whatever is raised once the slot is taken (a pool
+                    # timeout, a KeyboardInterrupt from a signal) gives back what this
+                    # request holds, and nothing if it holds no slot.
+                    yield TAKE_SLOT
                     self._check_open()  # the client may have been closed while this request waited
                     if self.signs:
                         yield SIGN
@@ -157,6 +160,7 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
         super().__init__(**rules)
         self._transport = transport
         self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
+        self._holders: set[httpx.Request] = set()  # the requests holding a slot
         self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -182,15 +186,18 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
             # (a call that never yields starves the loop), without a timeout scope to build.
             await anyio.lowlevel.checkpoint_if_cancelled()
             self._slots.acquire_nowait()
+            self._holders.add(request)
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return
         with anyio.move_on_after(_pool_timeout(request)) as scope:
             await self._slots.acquire()
+            self._holders.add(request)  # no checkpoint between: taken is owned
         if scope.cancelled_caught:
             raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
 
     def _release_slot(self, request: httpx.Request) -> None:
-        if self._slots is not None:
+        if request in self._holders and self._slots is not None:
+            self._holders.discard(request)
             self._slots.release()
 
     async def _read(self, request: httpx.Request) -> httpx.Response:

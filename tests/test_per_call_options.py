@@ -366,6 +366,9 @@ async def test_the_pool_timeout_bounds_the_wait_for_a_connection_slot(loopback: 
             with pytest.raises(MoniteTimeoutError, match="PoolTimeout"):
                 await monite.mailbox_domains.list()
             assert time.monotonic() - started < 1.0
+        gate = monite._core.gate
+        assert gate._slots is not None
+        assert gate._slots.value == 1  # the one slot back, none made up
 
 
 def test_a_bad_header_name_is_refused_where_it_is_given() -> None:

@@ -5,13 +5,21 @@ close() while threads are in flight, a slot never lost to an exception, over rea
 from __future__ import annotations
 
 import collections
+import inspect
+import sys
 import threading
+import types
+from collections.abc import Callable, Generator
 from types import TracebackType
+from typing import Any
 
+import anyio
 import httpx
+import pytest
 from loopback_server import LoopbackServer
 
 from monite_async import MoniteError
+from monite_async._drive import drive, drive_blocking
 from monite_async._gate import _ThreadSlots
 
 THREADS = 12
@@ -63,6 +71,87 @@ def test_threads_through_a_small_pool_are_served_first_come_first_served(
     # more than a few calls (the last round is cut short by `stop`). A semaphore that lets
     # the releasing thread take its slot straight back gives 1 call to some, 100 to others.
     assert max(counts) - min(counts) <= 4, counts
+
+
+def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
+    sync_loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A KeyboardInterrupt (a signal's handler runs between any two bytecodes) landing the
+    # moment the slot is taken, before the code that gives it back has started.
+    limits = httpx.Limits(max_connections=CONNECTIONS)
+    timeout = httpx.Timeout(10.0, pool=0.5)  # a lost slot: a PoolTimeout soon, not a hang
+    with sync_loopback.sync_client(limits=limits, timeout=timeout, max_retries=0) as monite:
+        monite.mailbox_domains.list()
+        gate = monite._core.gate
+        take = gate._take_slot
+
+        def take_then_interrupted(request: httpx.Request) -> None:
+            take(request)
+            raise KeyboardInterrupt("as from SIGINT")
+
+        monkeypatch.setattr(gate, "_take_slot", take_then_interrupted)
+        for _ in range(CONNECTIONS + 1):  # more than there are slots: none may be lost
+            with pytest.raises(KeyboardInterrupt):
+                monite.mailbox_domains.list()
+        assert gate._slots.free == CONNECTIONS
+        monkeypatch.undo()
+        assert monite.mailbox_domains.list() == []  # with no slot lost, no wait for one either
+    assert sync_loopback.count("GET", "/mailbox_domains") == 2
+
+
+def _interrupt_once_at(code: types.CodeType, text: str) -> Callable[[], None]:
+    """Raise KeyboardInterrupt once, as a signal's handler would, at the line of `code`
+    holding `text`; returns what puts the previous trace function back."""
+    source, first = inspect.getsourcelines(code)
+    line = next(first + n for n, body in enumerate(source) if text in body)
+    fired: list[bool] = []
+
+    def local(frame: types.FrameType, event: str, arg: object) -> Any:
+        if event == "line" and frame.f_lineno == line and not fired:
+            fired.append(True)
+            raise KeyboardInterrupt("as from SIGINT")
+        return local
+
+    def tracer(frame: types.FrameType, event: str, arg: object) -> Any:
+        return local if frame.f_code is code else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    return lambda: sys.settrace(previous)
+
+
+def _flow(finished: list[str]) -> Generator[str, object, None]:
+    try:
+        yield "take a slot"
+        yield "send"
+    finally:
+        finished.append("slot given back")
+
+
+def test_a_flow_left_between_two_steps_by_an_interrupt_runs_its_finally_at_once() -> None:
+    # Not when the flow is collected: the traceback (kept by pytest.raises here, by a REPL's
+    # sys.last_traceback or an error tracker elsewhere) keeps the driver's frame and the flow.
+    finished: list[str] = []
+    restore = _interrupt_once_at(drive_blocking.__code__, "run.resume()")
+    try:
+        with pytest.raises(KeyboardInterrupt) as interrupted:
+            drive_blocking(_flow(finished), lambda step: None)
+    finally:
+        restore()
+    assert finished == ["slot given back"]
+    assert interrupted.tb is not None  # alive until here
+
+    async def handle(step: str) -> None:
+        return None
+
+    restore = _interrupt_once_at(drive.__code__, "run.resume()")
+    try:
+        with pytest.raises(KeyboardInterrupt) as interrupted:
+            anyio.run(drive, _flow(finished), handle)
+    finally:
+        restore()
+    assert finished == ["slot given back"] * 2
+    assert interrupted.tb is not None
 
 
 class _GatedLock:
