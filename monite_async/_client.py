@@ -157,18 +157,22 @@ _VIEWS_KEPT = 32
 
 def _view_key(*values: object) -> tuple[object, ...] | None:
     """A hashable key for `with_options` arguments, or None (then nothing is kept)."""
-    key: list[object] = []
-    for value in values:
-        if isinstance(value, httpx.Timeout):
-            value = ("timeout", value.connect, value.read, value.write, value.pool)
-        elif isinstance(value, dict):
-            value = ("headers", *value.items())
-        key.append(value)
+    key = tuple(_typed(value) for value in values)
     try:
-        hash(tuple(key))
+        hash(key)
     except TypeError:
         return None
-    return tuple(key)
+    return key
+
+
+def _typed(value: object) -> object:
+    """`value` for a view's key, with the type of every part: True == 1 == 1.0 in a dict's
+    keys, and a kept view made with 1 must not answer for True, which is refused."""
+    if isinstance(value, httpx.Timeout):
+        return ("timeout", *(_typed(part) for part in (value.connect, value.read, value.write, value.pool)))
+    if isinstance(value, dict):
+        return ("headers", *((_typed(name), _typed(text)) for name, text in value.items()))
+    return (type(value), value)
 
 
 _Core = TypeVar("_Core", bound="ClientCore | SyncClientCore")
