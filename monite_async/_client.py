@@ -556,8 +556,11 @@ class MoniteSyncClient(
     """
 
     def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
-        if retry_policy is not None and inspect.iscoroutinefunction(retry_policy.sleep):
-            raise errors.async_sleep_for_sync_client()
+        sleep = retry_policy.sleep if retry_policy is not None else None
+        if sleep is not None and (
+            inspect.iscoroutinefunction(sleep) or inspect.iscoroutinefunction(type(sleep).__call__)
+        ):
+            raise errors.async_sleep_for_sync_client()  # else refused at its first wait
 
     _KIND = _Kind(
         SyncClientCore,

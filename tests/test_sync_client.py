@@ -1,0 +1,46 @@
+"""MoniteSyncClient over real sockets (tests/loopback_server.py): what a blocking client
+is given (a RetryPolicy's sleep) and how its calls are bounded (a resource method's deadline)."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import anyio
+import pytest
+from loopback_server import LoopbackServer, error
+
+from monite_async import ConfigurationError, MoniteSyncClient, RetryPolicy
+
+
+class _AsyncSleeper:
+    async def __call__(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+def test_an_object_with_an_async_call_is_refused_as_a_blocking_clients_sleep() -> None:
+    with pytest.raises(ConfigurationError, match="plain function"):
+        MoniteSyncClient(
+            token="app-token-123",
+            base_url="http://127.0.0.1:9/v1",
+            retry_policy=RetryPolicy(sleep=_AsyncSleeper()),
+        )
+
+
+def test_a_sleep_returning_a_coroutine_fails_the_first_wait_instead_of_skipping_it(
+    sync_loopback: LoopbackServer,
+) -> None:
+    # Nothing tells it apart from a plain function until it is called: then its coroutine
+    # would be dropped unawaited, and every retry wait (and Retry-After hold) skipped.
+    policy = RetryPolicy(sleep=lambda seconds: anyio.sleep(seconds), initial_backoff=1.0, jitter=0)
+    sync_loopback.script("GET", "/mailbox_domains", error(503, "busy"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with (
+            sync_loopback.sync_client(retry_policy=policy) as monite,
+            pytest.raises(ConfigurationError, match="plain function"),
+        ):
+            monite.mailbox_domains.list()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert sync_loopback.count("GET", "/mailbox_domains") == 1  # not retried without its wait
