@@ -3,14 +3,16 @@ is given (a RetryPolicy's sleep) and how its calls are bounded (a resource metho
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import time
 import warnings
 
 import anyio
 import pytest
-from loopback_server import LoopbackServer, error
+from loopback_server import LoopbackServer, Recorded, Reply, error
 
-from monite_async import ConfigurationError, MoniteSyncClient, RetryPolicy
+from monite_async import ConfigurationError, MoniteSyncClient, MoniteTimeoutError, RetryPolicy
 
 
 class _AsyncSleeper:
@@ -44,3 +46,19 @@ def test_a_sleep_returning_a_coroutine_fails_the_first_wait_instead_of_skipping_
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert sync_loopback.count("GET", "/mailbox_domains") == 1  # not retried without its wait
+
+
+def test_lists_deadline_bounds_the_token_fetch_it_waits_for(sync_loopback: LoopbackServer) -> None:
+    # As create, verify and delete: every request list() makes shares its deadline, the
+    # token fetch its request needs first too (a thread cannot be cancelled; each of its
+    # waits and attempts is bounded by the budget the call opens).
+    def slow_token(request: Recorded) -> Reply:
+        return dataclasses.replace(sync_loopback._issue_token(request), delay=4.0)
+
+    sync_loopback.script("POST", "/auth/token", slow_token)
+    with sync_loopback.sync_client() as monite:
+        started = time.monotonic()
+        with pytest.raises(MoniteTimeoutError):
+            monite.with_options(deadline=1.0).mailbox_domains.list()
+        assert time.monotonic() - started < 2.5
+    assert sync_loopback.count("GET", "/mailbox_domains") == 0
