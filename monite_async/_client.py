@@ -579,7 +579,13 @@ class MoniteSyncClient(
 
     def close(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
-        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing."""
+        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing.
+
+        Other threads' calls fail with ClientStateError, as MoniteClient's tasks do on
+        `aclose()`: those waiting for a connection slot, and those waiting for an answer
+        on the client's own pool at once (its sockets are shut down, which wakes a thread
+        blocked reading one). Through a caller's `transport=` or `http_client=`, whose
+        sockets are theirs, a call already sent fails when its answer or timeout comes."""
         if self._owner:
             self._core.close()
 

@@ -11,6 +11,7 @@ import warnings
 import anyio
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply, error
+from pytest_httpx import HTTPXMock
 
 from monite_async import ConfigurationError, MoniteSyncClient, MoniteTimeoutError, RetryPolicy
 
@@ -62,3 +63,12 @@ def test_lists_deadline_bounds_the_token_fetch_it_waits_for(sync_loopback: Loopb
             monite.with_options(deadline=1.0).mailbox_domains.list()
         assert time.monotonic() - started < 2.5
     assert sync_loopback.count("GET", "/mailbox_domains") == 0
+
+
+def test_a_mock_of_httpxs_transport_still_sees_the_blocking_clients_requests(httpx_mock: HTTPXMock) -> None:
+    # The own pool is still an httpx.HTTPTransport, sending through httpx's handle_request,
+    # which pytest-httpx replaces (its sockets are tracked for close(); see _pool.py).
+    httpx_mock.add_response(url="http://127.0.0.1:9/v1/mailbox_domains", json={"data": []})
+    with MoniteSyncClient(token="app-token-123", base_url="http://127.0.0.1:9/v1") as monite:
+        assert monite.mailbox_domains.list() == []
+    assert len(httpx_mock.get_requests()) == 1

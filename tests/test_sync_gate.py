@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import collections
 import inspect
+import ssl
 import sys
 import threading
+import time
 import types
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from loopback_server import LoopbackServer
+from loopback_server import LoopbackServer, Recorded, Reply
 
 from monite_async import MoniteError
 from monite_async._drive import drive, drive_blocking
 from monite_async._gate import _ThreadSlots
+from monite_async._pool import SyncPoolTransport
 
 THREADS = 12
 CONNECTIONS = 2
@@ -97,6 +100,96 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
         monkeypatch.undo()
         assert monite.mailbox_domains.list() == []  # with no slot lost, no wait for one either
     assert sync_loopback.count("GET", "/mailbox_domains") == 2
+
+
+def test_close_wakes_the_threads_waiting_for_an_answer_at_once(sync_loopback: LoopbackServer) -> None:
+    # Two threads wait on their answers (10 s away), two for a slot; close() fails them all
+    # now with ClientStateError, as MoniteClient.aclose() does its tasks: closing a socket
+    # does not wake a thread blocked reading it, shutting it down does.
+    in_flight = threading.Semaphore(0)
+
+    def slow(request: Recorded) -> Reply:
+        in_flight.release()
+        return Reply(200, json={"data": []}, delay=10.0)
+
+    sync_loopback.script("GET", "/mailbox_domains", *[slow] * 4)
+    outcomes: list[str] = []
+    monite = sync_loopback.sync_client(limits=httpx.Limits(max_connections=CONNECTIONS), max_retries=0)
+
+    def call() -> None:
+        try:
+            monite.mailbox_domains.list()
+            outcomes.append("answered")
+        except MoniteError as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=call, daemon=True) for _ in range(2 * CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for _ in range(CONNECTIONS):
+        assert in_flight.acquire(timeout=JOIN_TIMEOUT)
+    started = time.monotonic()
+    monite.close()
+    for thread in threads:
+        thread.join(max(0.0, started + 5.0 - time.monotonic()))
+    took = time.monotonic() - started
+    assert not any(thread.is_alive() for thread in threads), f"still waiting {took:.1f} s after close()"
+    assert outcomes == ["ClientStateError"] * len(threads)
+    assert took < 3.0
+    assert sync_loopback.count("GET", "/mailbox_domains") == CONNECTIONS  # the queued ones never sent
+
+
+@pytest.fixture
+def tls_server() -> Iterator[tuple[LoopbackServer, ssl.SSLContext]]:
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(serving)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    server = LoopbackServer(ssl_context=serving)
+    server.open()
+    try:
+        yield server, trusting
+    finally:
+        server.close()
+
+
+def test_closing_the_pool_wakes_a_thread_reading_over_tls_with_a_network_error(
+    tls_server: tuple[LoopbackServer, ssl.SSLContext],
+) -> None:
+    # The TLS socket is shut down under the reading thread, not unwrapped: it reads the end
+    # of the connection (an httpx.TransportError), never a ValueError from the ssl module.
+    server, trusting = tls_server
+    arrived = threading.Event()
+
+    def slow(request: Recorded) -> Reply:
+        arrived.set()
+        return Reply(200, json={"ok": True}, delay=10.0)
+
+    server.script("GET", "/work", Reply(200, json={"ok": True}), slow)
+    pool = SyncPoolTransport(limits=httpx.Limits(max_connections=1), ssl_context=trusting)
+    failures: list[BaseException] = []
+    with httpx.Client(transport=pool, base_url=server.base_url) as client:
+        assert client.get("/work").json() == {"ok": True}  # TLS works, and the connection is kept
+
+        def read() -> None:
+            try:
+                client.get("/work")
+            except BaseException as exc:
+                failures.append(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert arrived.wait(JOIN_TIMEOUT)
+        started = time.monotonic()
+        pool.close()
+        reader.join(5.0)
+        assert not reader.is_alive()
+        assert time.monotonic() - started < 3.0
+    assert len(failures) == 1
+    assert isinstance(failures[0], httpx.TransportError), repr(failures[0])
+    assert server.connections_opened == 1
 
 
 def _interrupt_once_at(code: types.CodeType, text: str) -> Callable[[], None]:
