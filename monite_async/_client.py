@@ -157,18 +157,22 @@ _VIEWS_KEPT = 32
 
 def _view_key(*values: object) -> tuple[object, ...] | None:
     """A hashable key for `with_options` arguments, or None (then nothing is kept)."""
-    key: list[object] = []
-    for value in values:
-        if isinstance(value, httpx.Timeout):
-            value = ("timeout", value.connect, value.read, value.write, value.pool)
-        elif isinstance(value, dict):
-            value = ("headers", *value.items())
-        key.append(value)
+    key = tuple(_typed(value) for value in values)
     try:
-        hash(tuple(key))
+        hash(key)
     except TypeError:
         return None
-    return tuple(key)
+    return key
+
+
+def _typed(value: object) -> object:
+    """`value` for a view's key, with the type of every part: True == 1 == 1.0 in a dict's
+    keys, and a kept view made with 1 must not answer for True, which is refused."""
+    if isinstance(value, httpx.Timeout):
+        return ("timeout", *(_typed(part) for part in (value.connect, value.read, value.write, value.pool)))
+    if isinstance(value, dict):
+        return ("headers", *((_typed(name), _typed(text)) for name, text in value.items()))
+    return (type(value), value)
 
 
 _Core = TypeVar("_Core", bound="ClientCore | SyncClientCore")
@@ -553,10 +557,10 @@ class MoniteSyncClient(
 
     def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
         sleep = retry_policy.sleep if retry_policy is not None else None
-        # An object whose __call__ is async (a wait recorder, say) too: called as a plain
-        # function it would return a coroutine nobody awaits, and every wait would be none.
-        if inspect.iscoroutinefunction(sleep) or inspect.iscoroutinefunction(type(sleep).__call__):
-            raise errors.async_sleep_for_sync_client()
+        if sleep is not None and (
+            inspect.iscoroutinefunction(sleep) or inspect.iscoroutinefunction(type(sleep).__call__)
+        ):
+            raise errors.async_sleep_for_sync_client()  # else refused at its first wait
 
     _KIND = _Kind(
         SyncClientCore,
@@ -575,7 +579,13 @@ class MoniteSyncClient(
 
     def close(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
-        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing."""
+        `http_client` stays open; a view (`with_options`) owns nothing and closes nothing.
+
+        Other threads' calls fail with ClientStateError, as MoniteClient's tasks do on
+        `aclose()`: those waiting for a connection slot, and those waiting for an answer
+        on the client's own pool at once (its sockets are shut down, which wakes a thread
+        blocked reading one). Through a caller's `transport=` or `http_client=`, whose
+        sockets are theirs, a call already sent fails when its answer or timeout comes."""
         if self._owner:
             self._core.close()
 
@@ -590,9 +600,6 @@ class MoniteSyncClient(
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        return self._core.run(self._options, operation, *args, **kwargs)
 
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:

@@ -38,7 +38,7 @@ from ._errors import ConfigurationError
 from ._gate import SendGate, SyncSendGate
 from ._options import CallOptions
 from ._pipeline import Outcome, Pipeline, SyncPipeline, carrier, sync_carrier
-from ._pool import ConnectionPoolTransport
+from ._pool import ConnectionPoolTransport, SyncPoolTransport
 from ._rate_limit import Pacer, RateWindow
 from ._retry import RetryPolicy, RetryRules, RetryTransport, SyncRetryTransport
 from ._tracing import Tracing
@@ -310,7 +310,8 @@ class _NetworkKind:
 
 
 # The async client's own pool is ours (`_pool.py`: httpcore's scans its whole queue for
-# every request, which many tasks pay for); the blocking client's is httpx's.
+# every request, which many tasks pay for); the blocking client's is httpx's, whose close()
+# also wakes the threads blocked on its sockets (`SyncPoolTransport`).
 _ASYNC = _NetworkKind(
     "MoniteClient",
     httpx.AsyncClient,
@@ -319,7 +320,7 @@ _ASYNC = _NetworkKind(
     ConnectionPoolTransport,
 )
 _BLOCKING = _NetworkKind(
-    "MoniteSyncClient", httpx.Client, httpx.BaseTransport, SyncCallerClientTransport, httpx.HTTPTransport
+    "MoniteSyncClient", httpx.Client, httpx.BaseTransport, SyncCallerClientTransport, SyncPoolTransport
 )
 
 

@@ -71,24 +71,33 @@ class Run:
 async def drive(flow: Generator[_Step, Any, _Result], handle: Callable[[_Step], Awaitable[Any]]) -> _Result:
     """Run `flow` to its end, awaiting `handle(step)` for each step it yields."""
     run = Run(flow)
-    while not run.done:
-        try:
-            run.result = await handle(run.step)
-        except BaseException as exc:
-            # Thrown back in outside this except block, so that nothing the flow raises
-            # is chained to it (cancellation too: the flow's `finally` blocks run).
-            run.failure = exc
-        run.resume()
+    try:
+        while not run.done:
+            try:
+                run.result = await handle(run.step)
+            except BaseException as exc:
+                # Thrown back in outside this except block, so that nothing the flow raises
+                # is chained to it (cancellation too: the flow's `finally` blocks run).
+                run.failure = exc
+            run.resume()
+    finally:
+        # Ended or failed, the flow is done and this does nothing. Left waiting on a step
+        # by an exception raised between two (a KeyboardInterrupt from a signal), its
+        # `finally` blocks run now (a connection slot given back), not when it is collected.
+        flow.close()
     return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[_Step, Any, _Result], handle: Callable[[_Step], Any]) -> _Result:
     """Run `flow` to its end, calling `handle(step)`, which blocks, for each step it yields."""
     run = Run(flow)
-    while not run.done:
-        try:
-            run.result = handle(run.step)
-        except BaseException as exc:
-            run.failure = exc  # thrown back in outside this block, as in `drive`
-        run.resume()
+    try:
+        while not run.done:
+            try:
+                run.result = handle(run.step)
+            except BaseException as exc:
+                run.failure = exc  # thrown back in outside this block, as in `drive`
+            run.resume()
+    finally:
+        flow.close()  # as in `drive`
     return run.value  # type: ignore[no-any-return]

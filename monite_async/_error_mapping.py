@@ -47,6 +47,7 @@ from ._errors import (
 from ._rate_limit import RateLimitHold
 from ._request_state import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, request_state
 from ._transports import ASYNCIO_ONLY_TEXT, TLSError
+from ._waits import ASYNC_SLEEP_TEXT
 
 __all__ = [
     "Redactor",
@@ -427,10 +428,7 @@ def async_token_callable() -> ConfigurationError:
 
 
 def async_sleep_for_sync_client() -> ConfigurationError:
-    return ConfigurationError(
-        "MoniteSyncClient's RetryPolicy.sleep must be a plain function taking seconds "
-        "(an async one belongs to MoniteClient)"
-    )
+    return ConfigurationError(ASYNC_SLEEP_TEXT)
 
 
 def asyncio_only_transport() -> ConfigurationError:

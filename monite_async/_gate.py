@@ -6,7 +6,7 @@ In this order, each attempt
 2. waits for one of the client's connection slots (as many as its pool has connections,
    no longer than the pool timeout),
    so requests queue here, first come first served, instead of on the wire (the blocking
-   client's threads wait on a thread semaphore, bounded by the call's deadline);
+   client's threads wait in `_ThreadSlots`' queue, bounded by the call's deadline too);
 3. only then is signed with the bearer token, so no token goes stale while its request
    waits (for a slot, the window, a hold): it is read the moment the request goes out;
 4. is sent, and its answer read whole before the slot is given back (a connection that
@@ -25,6 +25,7 @@ it then had to wait for the window.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import threading
@@ -70,7 +71,7 @@ class _GateRules:
     """The order of things in front of the network (see the module docstring); no I/O.
 
     The two gates below carry the steps out; each has its own slots (an anyio semaphore,
-    or a thread one) and gives one back with `_release_slot`.
+    or `_ThreadSlots`) and gives one back with `_release_slot`.
     """
 
     def __init__(
@@ -110,8 +111,11 @@ class _GateRules:
             else:
                 if self._pacer is not None:
                     yield from self._pacer.pauses()
-                yield TAKE_SLOT
                 try:
+                    # Inside the try: whatever is raised once the slot is taken (a pool
+                    # timeout, a KeyboardInterrupt from a signal) gives back what this
+                    # request holds, and nothing if it holds no slot.
+                    yield TAKE_SLOT
                     self._check_open()  # the client may have been closed while this request waited
                     if self.signs:
                         yield SIGN
@@ -124,7 +128,7 @@ class _GateRules:
                             yield SIGN  # that wait may have outlasted the token
                     response = yield from self._sent(request, state)
                 finally:
-                    self._release_slot()
+                    self._release_slot(request)
             rate = parse_rate_limit(response.headers)
         finally:
             if admitted:
@@ -145,7 +149,7 @@ class _GateRules:
         if self._closed:
             raise RuntimeError(CLOSED_TEXT)
 
-    def _release_slot(self) -> None:
+    def _release_slot(self, request: httpx.Request) -> None:
         raise NotImplementedError
 
 
@@ -156,6 +160,7 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
         super().__init__(**rules)
         self._transport = transport
         self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
+        self._holders: set[httpx.Request] = set()  # the requests holding a slot
         self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -181,15 +186,18 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
             # (a call that never yields starves the loop), without a timeout scope to build.
             await anyio.lowlevel.checkpoint_if_cancelled()
             self._slots.acquire_nowait()
+            self._holders.add(request)
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return
         with anyio.move_on_after(_pool_timeout(request)) as scope:
             await self._slots.acquire()
+            self._holders.add(request)  # no checkpoint between: taken is owned
         if scope.cancelled_caught:
             raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
 
-    def _release_slot(self) -> None:
-        if self._slots is not None:
+    def _release_slot(self, request: httpx.Request) -> None:
+        if request in self._holders and self._slots is not None:
+            self._holders.discard(request)
             self._slots.release()
 
     async def _read(self, request: httpx.Request) -> httpx.Response:
@@ -216,7 +224,7 @@ class SyncSendGate(_GateRules, httpx.BaseTransport):
     def __init__(self, transport: httpx.BaseTransport, **rules: Any) -> None:
         super().__init__(**rules)
         self._transport = transport
-        self._slots = threading.BoundedSemaphore(self._connections)
+        self._slots = _ThreadSlots(self._connections)
         self.signer: SyncSigner | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -234,18 +242,16 @@ class SyncSendGate(_GateRules, httpx.BaseTransport):
         return drive_blocking(self.flow(request), carry_out)
 
     def _take_slot(self, request: httpx.Request) -> None:
-        if self._slots.acquire(blocking=False):
-            return
+        pool = _pool_timeout(request)
         left = request_state(request).deadline_at - time.monotonic()
-        limit = max(0.0, min(_pool_timeout(request), left))
-        if self._slots.acquire(timeout=limit if math.isfinite(limit) else None):
+        if self._slots.take(request, min(pool, left)):
             return
-        if _pool_timeout(request) < left:
+        if pool < left:
             raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
         raise DeadlinePassed("no connection slot came free within the call's deadline", request=request)
 
-    def _release_slot(self) -> None:
-        self._slots.release()
+    def _release_slot(self, request: httpx.Request) -> None:
+        self._slots.give_back(request)
 
     def _read(self, request: httpx.Request) -> httpx.Response:
         response = self._transport.handle_request(request)
@@ -264,6 +270,81 @@ class SyncSendGate(_GateRules, httpx.BaseTransport):
     def close(self) -> None:
         self._closed = True
         self._transport.close()
+
+
+class _ThreadSlots:
+    """The blocking gate's connection slots: first come first served, as anyio's semaphore.
+
+    A `threading.Semaphore` is not: the thread that gives a slot back and asks again at
+    once takes it before the waiter it woke has run, so under load a few threads keep the
+    slots and the others wait out their pool timeout. Here a slot given back goes straight
+    to the oldest waiter, and a newcomer takes a free slot only when nobody waits.
+
+    A slot belongs to a `holder` (the request): taking it is adding the holder to a set, one
+    step, so no exception (a KeyboardInterrupt from a signal) can fall between taking a
+    slot and owning it; `give_back(holder)` frees whatever the holder has (its slot, or its
+    place in the queue), and does nothing for a holder that has neither.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._lock = threading.Lock()
+        self._holders: set[object] = set()
+        # The waiters, oldest first, each with a lock held for it, released when it is handed a slot.
+        self._queue: collections.deque[tuple[object, threading.Lock]] = collections.deque()
+
+    def __repr__(self) -> str:
+        return f"_ThreadSlots(free={self.free}, waiting={len(self._queue)})"
+
+    @property
+    def free(self) -> int:
+        return self._count - len(self._holders)
+
+    def take(self, holder: object, timeout: float) -> bool:
+        """A slot for `holder` within `timeout` seconds (inf: no limit); whether it got one.
+        A slot handed over just as the wait ran out is kept (True)."""
+        with self._lock:
+            self._hand_over()
+            if not self._queue and len(self._holders) < self._count:
+                self._holders.add(holder)
+                return True
+            bell = threading.Lock()
+            bell.acquire()
+            self._queue.append((holder, bell))
+        got = False
+        try:
+            bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
+        finally:
+            with self._lock:
+                got = holder in self._holders
+                if not got:
+                    self._leave(holder)
+        return got
+
+    def give_back(self, holder: object) -> None:
+        """`holder` is done: its slot goes to the oldest waiter (or comes free); its place
+        in the queue, if it has one still, is given up."""
+        with self._lock:
+            if holder in self._holders:
+                self._holders.discard(holder)
+            else:
+                self._leave(holder)
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        # The holder owns the slot before it leaves the queue: an exception between the
+        # two leaves it first in line, owning its slot, and the next hand-over goes on.
+        while self._queue and len(self._holders) < self._count:
+            holder, bell = self._queue[0]
+            self._holders.add(holder)
+            self._queue.popleft()
+            bell.release()
+
+    def _leave(self, holder: object) -> None:
+        for entry in self._queue:
+            if entry[0] is holder:
+                self._queue.remove(entry)
+                return
 
 
 def _sleep(seconds: float, _unused: object) -> None:

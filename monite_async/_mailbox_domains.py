@@ -129,7 +129,8 @@ class _Flows:
             return RawResponse(outcome, _created)
 
     def list(self) -> ResourceFlow[RawResponse[builtins.list[DomainResponse]]]:
-        return RawResponse((yield Call(get_mailbox_domains)), _domains)
+        with self._traced("get_mailbox_domains"):  # as the others: its span, and its deadline for all it does
+            return RawResponse((yield Call(get_mailbox_domains)), _domains)
 
     def verify(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[VerifyResponse]]:
         with self._traced("post_mailbox_domains_id_verify"):

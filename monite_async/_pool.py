@@ -21,6 +21,11 @@ for it either, as httpx ignores them for an explicit transport. While a test moc
 the way pytest-httpx does, requests go through httpx's transport, where the mock is.
 
 It runs on anyio, so under asyncio and trio alike.
+
+The blocking client's own transport (`SyncPoolTransport`) is httpx's, whose pool makes its
+sockets through a network backend that keeps track of them: closing a socket does not wake
+a thread blocked reading it (the anyio streams of the async pool do wake their readers), so
+its `close()` shuts them down first, and a thread waiting for its answer fails at once.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ import collections
 import contextlib
 import functools
 import math
+import socket
 import ssl
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx
@@ -45,7 +53,7 @@ if TYPE_CHECKING:
 from ._defaults import DEFAULT_LIMITS
 from ._transports import CLOSED_TEXT
 
-__all__ = ["ConnectionPoolTransport"]
+__all__ = ["ConnectionPoolTransport", "SyncPoolTransport"]
 
 _Key = tuple[bytes, bytes, int]  # an origin's scheme, host and port (httpcore.Origin is not hashable)
 
@@ -315,3 +323,112 @@ async def _close(connection: httpcore.AsyncHTTPConnection) -> None:
     # being thrown away has nothing left to report.
     with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
         await connection.aclose()
+
+
+class SyncPoolTransport(httpx.HTTPTransport):
+    """The blocking client's own transport: httpx's, whose `close()` also wakes the threads
+    blocked on its connections (see the module docstring). A caller's `transport=` or
+    `http_client=` is never this: what its sockets do on close is the caller's business.
+
+    It stays an `httpx.HTTPTransport` (handle_request is httpx's own, so a mock that
+    replaces it, as pytest-httpx does, still sees every request); only its httpcore pool is
+    made with a network backend of ours, with what httpx would give it otherwise.
+    """
+
+    def __init__(self, *, limits: httpx.Limits = DEFAULT_LIMITS, ssl_context: ssl.SSLContext | None = None):
+        import httpcore
+
+        if ssl_context is None:  # for tests, as ConnectionPoolTransport's; else what httpx makes
+            ssl_context = httpx.create_ssl_context()
+        super().__init__(verify=ssl_context, limits=limits)
+        self.limits = limits  # what connection_slots() reads
+        self._sockets = _Sockets(httpcore.SyncBackend())
+        if isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):  # else: close() as httpx's
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=cast("httpcore.NetworkBackend", self._sockets),
+            )
+
+    def close(self) -> None:
+        self._sockets.shut_down()  # threads reading wake (their requests fail: the client is closed)
+        super().close()
+
+
+class _Sockets:
+    """httpcore's blocking network backend, keeping the streams it opens until they close."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self._lock = threading.Lock()
+        # Weak: a stream httpcore drops without closing it is not kept alive here.
+        self._open: weakref.WeakSet[_TrackedStream] = weakref.WeakSet()
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> _TrackedStream:
+        return self._tracked(self._backend.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _TrackedStream:
+        return self._tracked(self._backend.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+    def _tracked(self, stream: Any) -> _TrackedStream:
+        tracked = _TrackedStream(stream, self)
+        with self._lock:
+            self._open.add(tracked)
+        return tracked
+
+    def forget(self, stream: _TrackedStream) -> None:
+        with self._lock:
+            self._open.discard(stream)
+
+    def shut_down(self) -> None:
+        """Shut every open socket down (both ways): a thread blocked reading one reads the end now."""
+        with self._lock:
+            streams = list(self._open)
+        for stream in streams:
+            stream.shut_down()
+
+
+class _TrackedStream:
+    """An httpcore network stream, its TLS one after start_tls, that can be shut down from another thread."""
+
+    def __init__(self, stream: Any, sockets: _Sockets) -> None:
+        self._stream = stream
+        self._sockets = sockets
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, timeout)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._sockets.forget(self)
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _TrackedStream:
+        try:
+            self._stream = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            self._sockets.forget(self)  # closed by httpcore's stream already
+            raise
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+    def shut_down(self) -> None:
+        sock = self._stream.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            # socket.socket's own shutdown, also for a TLS socket: ssl.SSLSocket's also drops
+            # its SSL object, and a thread reading it next would meet a ValueError ("Read on
+            # closed or unwrapped SSL socket"), not a network error. OSError: closed meanwhile.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)

@@ -12,7 +12,25 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-__all__ = ["AnySleep", "BlockingSleep", "Sleep", "is_testing", "set_testing", "wait", "wait_blocking"]
+from ._errors import ConfigurationError
+
+__all__ = [
+    "ASYNC_SLEEP_TEXT",
+    "AnySleep",
+    "BlockingSleep",
+    "Sleep",
+    "is_testing",
+    "set_testing",
+    "wait",
+    "wait_blocking",
+]
+
+# An async `sleep` given to MoniteSyncClient: refused when the client is made if it can be
+# told then, else at its first wait (`wait_blocking`); written once, here (see _error_mapping).
+ASYNC_SLEEP_TEXT = (
+    "MoniteSyncClient's RetryPolicy.sleep must be a plain function taking seconds "
+    "(an async one belongs to MoniteClient)"
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 BlockingSleep = Callable[[float], None]
@@ -54,9 +72,16 @@ async def wait(seconds: float, sleep: AnySleep | None = None) -> None:
 
 
 def wait_blocking(seconds: float, sleep: AnySleep | None = None) -> None:
-    """`wait` for the blocking client: `sleep` is a plain function (checked when the client is made)."""
+    """`wait` for the blocking client: `sleep` is a plain function. One that returns an
+    awaitable (a lambda returning a coroutine, say: the client could not tell when it was
+    made) waited for nothing: it is refused (ConfigurationError), its coroutine closed."""
     if sleep is not None:
-        sleep(seconds)
+        waited = sleep(seconds)
+        if inspect.isawaitable(waited):
+            close = getattr(waited, "close", None)
+            if callable(close):
+                close()  # no "coroutine was never awaited" warning on top of the error
+            raise ConfigurationError(ASYNC_SLEEP_TEXT)
     elif _testing:
         time.sleep(0)  # still lets other threads run, as a real wait would
     else:

@@ -34,6 +34,18 @@ def loopback(transport_name: str) -> Iterator[LoopbackServer]:
 
 
 @pytest.fixture
+def sync_loopback() -> Iterator[LoopbackServer]:
+    """`loopback` for MoniteSyncClient's tests (`sync_client()`): plain sync tests, run once
+    (the aiohttp backend is the async client's alone)."""
+    server = LoopbackServer()
+    server.open()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
 def instant_retries() -> Iterator[None]:
     """Make monite_async's retry waits instant (still logged with their length)."""
     monite_async.set_testing(True)

@@ -243,6 +243,19 @@ class LoopbackServer:
         hooks = {name: [_awaitable(hook) for hook in hooks] for name, hooks in (event_hooks or {}).items()}
         return httpx.AsyncClient(event_hooks=hooks, **options)
 
+    def sync_client(self, **options: Any) -> MoniteSyncClient:
+        """A MoniteSyncClient pointed at this server with its credentials (options override)."""
+        settings: dict[str, Any] = {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "base_url": self.base_url,
+        }
+        if "token" in options:
+            settings.pop("client_id")
+            settings.pop("client_secret")
+        settings.update(options)
+        return MoniteSyncClient(**settings)
+
     # -- scripting and inspection -----------------------------------------------------
 
     def script(self, method: str, path: str, *replies: Reply | Handler) -> None:

@@ -8,6 +8,7 @@ import time
 import tracemalloc
 import warnings
 import weakref
+from typing import Any
 
 import anyio
 import httpx
@@ -23,6 +24,7 @@ from monite_async import (
     DomainListResponse,
     MoniteAPIError,
     MoniteClient,
+    MoniteSyncClient,
     MoniteTimeoutError,
     RateLimit,
     RateLimitError,
@@ -132,6 +134,30 @@ def test_bad_options_are_configuration_errors(options: dict[str, object], match:
             monite.with_options(**options)
     finally:
         monite._core.closed = True  # never used: nothing to close, no warning
+
+
+@pytest.mark.parametrize("client_class", [MoniteClient, MoniteSyncClient])
+@pytest.mark.parametrize(
+    ("kept", "refused"),
+    [
+        ({"max_retries": 1}, {"max_retries": True}),
+        ({"max_retries": 0}, {"max_retries": False}),
+        ({"deadline": 1}, {"deadline": True}),
+        ({"timeout": 1}, {"timeout": True}),
+        ({"max_retries": 1}, {"max_retries": 1.0}),
+    ],
+)
+def test_a_kept_view_never_answers_for_an_equal_value_that_is_refused(
+    client_class: type[MoniteClient] | type[MoniteSyncClient], kept: dict[str, Any], refused: dict[str, Any]
+) -> None:
+    # True == 1 == 1.0 (and hash alike): the kept views' keys must tell them apart.
+    monite = client_class(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        monite.with_options(**kept)
+        with pytest.raises(ConfigurationError):
+            monite.with_options(**refused)
+    finally:
+        monite._core.closed = True
 
 
 def test_ten_thousand_views_leak_nothing() -> None:
@@ -366,6 +392,9 @@ async def test_the_pool_timeout_bounds_the_wait_for_a_connection_slot(loopback: 
             with pytest.raises(MoniteTimeoutError, match="PoolTimeout"):
                 await monite.mailbox_domains.list()
             assert time.monotonic() - started < 1.0
+        gate = monite._core.gate
+        assert gate._slots is not None
+        assert gate._slots.value == 1  # the one slot back, none made up
 
 
 def test_a_bad_header_name_is_refused_where_it_is_given() -> None:
