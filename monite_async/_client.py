@@ -601,6 +601,9 @@ class MoniteSyncClient(
     ) -> None:
         self.close()
 
+    def _run(self, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
+        return self._core.run(self._options, operation, *args, **kwargs)
+
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
     """The client-credentials pair, from the arguments or MONITE_CLIENT_ID/MONITE_CLIENT_SECRET."""

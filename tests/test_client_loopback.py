@@ -348,11 +348,11 @@ def count_fetches(monite: MoniteClient) -> list[int]:
     provider = monite._core.provider
     fetches = [0]
     if isinstance(provider, SyncClientCredentialsProvider):  # the blocking client's
-        blocking_fetch: Callable[[], IssuedToken] = provider._fetch
+        blocking_fetch: Callable[[float], IssuedToken] = provider._fetch
 
-        def blocking_counted() -> IssuedToken:
+        def blocking_counted(deadline_at: float) -> IssuedToken:
             fetches[0] += 1
-            return blocking_fetch()
+            return blocking_fetch(deadline_at)
 
         provider._fetch = blocking_counted
         return fetches

@@ -212,7 +212,7 @@ def test_a_bad_nameserver_is_a_configuration_error(nameserver: str) -> None:
 def test_without_dnspython_check_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "dns.asyncresolver", None)
     created = DomainResponse.from_dict(TRICKY)
-    with pytest.raises(ConfigurationError, match=r"pip install 'monite-async\[dns\]'"):
+    with pytest.raises(ConfigurationError, match=r"the 'dns' extra: pip install '\.\[dns\]' from a checkout"):
         anyio.run(lambda: monite_dns.check(created))
 
 

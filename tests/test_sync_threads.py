@@ -99,17 +99,28 @@ def until(condition: Callable[[], bool], what: str) -> None:
 
 
 class Counted:
-    """A lock or semaphore of the client, counting the threads that came to take it."""
+    """A lock or the connection slots of the client, counting the threads that came to take
+    it (`acquire` a lock, `take` a slot); everything else goes to the object underneath."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.threads: set[int] = set()
         self._guard = threading.Lock()
 
-    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _came(self) -> None:
         with self._guard:
             self.threads.add(threading.get_ident())
+
+    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+        self._came()
         return bool(self.inner.acquire(*args, **kwargs))
+
+    def take(self, holder: object, timeout: float) -> bool:
+        self._came()
+        return bool(self.inner.take(holder, timeout))
 
     def release(self) -> None:
         self.inner.release()
