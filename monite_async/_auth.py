@@ -46,6 +46,7 @@ import httpx
 from ._answers import is_stale_token
 from ._drive import Run
 from ._errors import ConfigurationError, MoniteAPIError, MoniteConnectionError, MoniteTimeoutError, fresh_copy
+from ._forks import on_fork_in_child
 from ._request_state import RequestState, request_state
 from ._retry import is_retryable_status
 from ._token import Token
@@ -411,6 +412,11 @@ class SyncClientCredentialsProvider(_CredentialsCache):
     def __init__(self, fetch: Callable[[float], IssuedToken], **cache: Any) -> None:
         super().__init__(**cache)
         self._fetch = fetch
+        self._lock = threading.Lock()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # In a forked child: a fetch the parent's other thread had under way is not coming.
         self._lock = threading.Lock()
 
     def get(self, since: int | None = None, deadline_at: float = math.inf) -> Token:

@@ -30,7 +30,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
 | `_defaults.py`, `_tracing.py`, `_logging.py`, `_waits.py` | defaults; traces; MONITE_LOG; waits |
 | `_version.py`, `_errors.py`, `_token.py`, `_secret.py` | version; exceptions; a token; a secret str |
-| `_drive.py` | the two drivers of every sans-I/O flow: `drive` (async) and `drive_blocking` |
+| `_drive.py`, `_forks.py` | the drivers of every sans-I/O flow (async, blocking); what a fork resets |
 
 The public modules `cli.py` (the command, on click), `dns.py` (zone text, DNS check) and
 `demo.py` sit beside the table: they use the package as a user would.

@@ -19,6 +19,8 @@ from typing import Any
 
 import monite_generated.models
 
+from ._forks import on_fork_in_child
+
 __all__ = ["install_lenient_enums", "is_known"]
 
 # Bounded: a misbehaving server must not grow memory without limit. Past the bound, unknown
@@ -26,6 +28,14 @@ __all__ = ["install_lenient_enums", "is_known"]
 _MAX_CACHED = 256
 _cache: dict[tuple[type[enum.Enum], str], enum.Enum] = {}
 _cache_lock = threading.Lock()
+
+
+def _start_over() -> None:
+    global _cache_lock
+    _cache_lock = threading.Lock()  # in a forked child: a parent's thread may have held it
+
+
+on_fork_in_child(_start_over)
 
 
 def _lenient_missing(cls: type[enum.StrEnum], value: object) -> Any:

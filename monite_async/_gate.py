@@ -38,6 +38,7 @@ import anyio.lowlevel
 import httpx
 
 from ._drive import drive, drive_blocking
+from ._forks import on_fork_in_child
 from ._rate_limit import Pacer, Pause, RateWindow, parse_rate_limit
 from ._request_state import RequestState, request_state
 from ._tracing import Tracing
@@ -292,6 +293,13 @@ class _ThreadSlots:
         self._holders: set[object] = set()
         # The waiters, oldest first, each with a lock held for it, released when it is handed a slot.
         self._queue: collections.deque[tuple[object, threading.Lock]] = collections.deque()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # In a forked child: the parent's other threads, their slots and places, are not here.
+        self._lock = threading.Lock()
+        self._holders = set()
+        self._queue = collections.deque()
 
     def __repr__(self) -> str:
         return f"_ThreadSlots(free={self.free}, waiting={len(self._queue)})"

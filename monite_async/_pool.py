@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import httpcore
 
 from ._defaults import DEFAULT_LIMITS
+from ._forks import on_fork_in_child
 from ._transports import CLOSED_TEXT
 
 __all__ = ["ConnectionPoolTransport", "SyncPoolTransport"]
@@ -342,15 +343,31 @@ class SyncPoolTransport(httpx.HTTPTransport):
             ssl_context = httpx.create_ssl_context()
         super().__init__(verify=ssl_context, limits=limits)
         self.limits = limits  # what connection_slots() reads
+        self._ssl_context = ssl_context
+        self._own_pool = isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool)
         self._sockets = _Sockets(httpcore.SyncBackend())
-        if isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):  # else: close() as httpx's
-            self._pool = httpcore.ConnectionPool(
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=cast("httpcore.NetworkBackend", self._sockets),
-            )
+        if self._own_pool:  # else: close() as httpx's
+            self._pool = self._new_pool()
+        on_fork_in_child(self._start_over)
+
+    def _new_pool(self) -> Any:
+        import httpcore
+
+        self._sockets = _Sockets(httpcore.SyncBackend())
+        return httpcore.ConnectionPool(
+            ssl_context=self._ssl_context,
+            max_connections=self.limits.max_connections,
+            max_keepalive_connections=self.limits.max_keepalive_connections,
+            keepalive_expiry=self.limits.keepalive_expiry,
+            network_backend=cast("httpcore.NetworkBackend", self._sockets),
+        )
+
+    def _start_over(self) -> None:
+        # In a forked child: the pooled connections are the parent's sockets too (two
+        # processes reading one answer). Left as they are, not closed: closing a TLS one
+        # could write to the parent's stream. The child opens its own from here on.
+        if self._own_pool:
+            self._pool = self._new_pool()
 
     def close(self) -> None:
         self._sockets.shut_down()  # threads reading wake (their requests fail: the client is closed)

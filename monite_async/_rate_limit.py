@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 import anyio
 import httpx
 
+from ._forks import on_fork_in_child
 from ._transports import PlainTransportError
 from ._waits import AnySleep, wait
 
@@ -155,6 +156,12 @@ class RateWindow:
         self._in_flight = 0
         # Held only between waits, never across one: a blocking client's threads share this.
         self._mutex = threading.Lock()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # In a forked child: the parent's requests in flight are not this process's.
+        self._mutex = threading.Lock()
+        self._in_flight = 0
 
     def __repr__(self) -> str:
         return f"RateWindow(limit={self._limit}, remaining={self._remaining})"
@@ -280,6 +287,10 @@ class Pacer:
         self._clock = clock
         self._last = -math.inf
         self._mutex = threading.Lock()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        self._mutex = threading.Lock()  # in a forked child: a parent's thread may have held it
 
     def __repr__(self) -> str:
         return f"Pacer(per_second={1.0 / self._interval:g})"

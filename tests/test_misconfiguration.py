@@ -23,7 +23,7 @@ from monite_async import (
 )
 from monite_async.testing import FakeMonite
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")
+pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
 
 async def no_wait(seconds: float) -> None:

@@ -13,7 +13,10 @@ from monite_async import MoniteClient, RateLimit, RateLimitError
 from monite_async._rate_limit import RateWindow, parse_rate_limit
 from monite_async.testing import FakeMonite
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")  # both loops (tests/event_loops.py)
+pytestmark = [
+    pytest.mark.event_loops("asyncio", "trio"),  # both loops (tests/event_loops.py)
+    pytest.mark.sync_client,  # and the blocking client ("sync", tests/event_loops.py)
+]
 
 
 @pytest.mark.parametrize(

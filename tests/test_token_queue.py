@@ -10,7 +10,10 @@ from anyio_tasks import gather
 from monite_async import MoniteClient
 from monite_async.testing import FakeMonite
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")  # both loops (tests/event_loops.py)
+pytestmark = [
+    pytest.mark.event_loops("asyncio", "trio"),  # both loops (tests/event_loops.py)
+    pytest.mark.sync_client,  # and the blocking client ("sync", tests/event_loops.py)
+]
 
 
 async def test_requests_held_past_their_tokens_refresh_point_are_never_refused() -> None:

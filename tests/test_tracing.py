@@ -22,7 +22,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
-pytestmark = pytest.mark.event_loops("asyncio", "trio")  # both loops (tests/event_loops.py)
+pytestmark = [
+    pytest.mark.event_loops("asyncio", "trio"),  # both loops (tests/event_loops.py)
+    pytest.mark.sync_client,  # and the blocking client ("sync", tests/event_loops.py)
+]
 
 
 async def no_wait(seconds: float) -> None:

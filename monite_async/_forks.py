@@ -1,0 +1,58 @@
+"""What a forked child must not inherit from the process that forked it.
+
+A module-level `MoniteSyncClient` used before a prefork server forks (gunicorn
+`--preload`, Celery's prefork pool, `multiprocessing` with "fork") is copied into every
+child: its pooled connections are the parent's sockets (two processes reading one answer
+each get half of it, or hang), and a lock another thread of the parent held at the fork
+stays held in the child for ever (nobody there will release it). So each part of a client
+that holds such a thing registers how to start over, and the child does, before it runs
+anything else:
+
+    class _ThreadSlots:
+        def __init__(self, count: int) -> None:
+            ...
+            on_fork_in_child(self._start_over)  # new lock, no holders: the parent's threads are not here
+
+Registered methods are held weakly: a client that is collected leaves nothing here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable
+
+__all__ = ["on_fork_in_child"]
+
+_registry: list[weakref.ref[Callable[[], None]]] = []
+_registry_lock = threading.Lock()
+_PRUNE_AT = 64  # drop dead references when the list has grown by this many since the last prune
+_pruned_size = 0
+
+
+def on_fork_in_child(start_over: Callable[[], None]) -> None:
+    """Call `start_over` (a bound method or a function, held weakly) in a child right after
+    `os.fork()`."""
+    global _pruned_size
+    ref: weakref.ref[Callable[[], None]]
+    ref = weakref.WeakMethod(start_over) if hasattr(start_over, "__self__") else weakref.ref(start_over)
+    with _registry_lock:
+        _registry.append(ref)
+        if len(_registry) >= _pruned_size + _PRUNE_AT:
+            _registry[:] = [ref for ref in _registry if ref() is not None]
+            _pruned_size = len(_registry)
+
+
+def _start_over_in_child() -> None:
+    global _registry_lock
+    # The parent may have forked while another of its threads registered a client.
+    _registry_lock = threading.Lock()
+    for ref in list(_registry):
+        start_over = ref()
+        if start_over is not None:
+            start_over()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_start_over_in_child)
