@@ -34,15 +34,15 @@ def loopback(transport_name: str) -> Iterator[LoopbackServer]:
 
 
 @pytest.fixture
-def sync_loopback() -> Iterator[LoopbackServer]:
-    """`loopback` for MoniteSyncClient's tests (`sync_client()`): plain sync tests, run once
-    (the aiohttp backend is the async client's alone)."""
-    server = LoopbackServer()
-    server.open()
+def server() -> Iterator[LoopbackServer]:
+    """The same loopback server, for a test that makes its own clients (the blocking
+    client's, or a trio test's): run once, not once per transport as `loopback` is."""
+    loopback = LoopbackServer()
+    loopback.open()
     try:
-        yield server
+        yield loopback
     finally:
-        server.close()
+        loopback.close()
 
 
 @pytest.fixture

@@ -210,21 +210,20 @@ class LoopbackServer:
         scheme = "https" if self._ssl_context is not None else "http"
         return f"{scheme}://127.0.0.1:{self.port}{BASE_PATH}"
 
+    def _settings(self, options: dict[str, Any]) -> dict[str, Any]:
+        """This server's URL and credentials (none when `options` give a token), then `options`."""
+        settings: dict[str, Any] = {"base_url": self.base_url}
+        if "token" not in options:
+            settings.update(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        return {**settings, **options}
+
     def client(self, **options: Any) -> Any:
         """A MoniteClient pointed at this server with its credentials (options override).
 
         For the "sync" backend: a MoniteSyncClient made with the same options (their
         blocking equivalents), that the test awaits as it would a MoniteClient
         (`ThreadedSyncClient`: each call runs in a worker thread)."""
-        settings: dict[str, Any] = {
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "base_url": self.base_url,
-        }
-        if "token" in options:
-            settings.pop("client_id")
-            settings.pop("client_secret")
-        settings.update(options)
+        settings = self._settings(options)
         if self.backend == "aiohttp" and "transport" not in settings and "http_client" not in settings:
             # The same test on the opt-in aiohttp backend: pool limits go to its transport.
             settings["transport"] = aiohttp_transport(limits=settings.pop("limits", DEFAULT_LIMITS))
@@ -245,15 +244,7 @@ class LoopbackServer:
 
     def sync_client(self, **options: Any) -> MoniteSyncClient:
         """A MoniteSyncClient pointed at this server with its credentials (options override)."""
-        settings: dict[str, Any] = {
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "base_url": self.base_url,
-        }
-        if "token" in options:
-            settings.pop("client_id")
-            settings.pop("client_secret")
-        settings.update(options)
+        settings = self._settings(options)
         return MoniteSyncClient(**settings)
 
     # -- scripting and inspection -----------------------------------------------------

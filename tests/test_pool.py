@@ -27,17 +27,6 @@ async def no_wait(seconds: float) -> None:
     return None
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    """A loopback server of its own thread (sync, so the trio half may use it)."""
-    loopback = LoopbackServer()
-    loopback.open()
-    try:
-        yield loopback
-    finally:
-        loopback.close()
-
-
 def limits(**given: float | None) -> httpx.Limits:
     settings: dict[str, float | None] = {
         "max_connections": 10,

@@ -31,38 +31,38 @@ def test_an_object_with_an_async_call_is_refused_as_a_blocking_clients_sleep() -
 
 
 def test_a_sleep_returning_a_coroutine_fails_the_first_wait_instead_of_skipping_it(
-    sync_loopback: LoopbackServer,
+    server: LoopbackServer,
 ) -> None:
     # Nothing tells it apart from a plain function until it is called: then its coroutine
     # would be dropped unawaited, and every retry wait (and Retry-After hold) skipped.
     policy = RetryPolicy(sleep=lambda seconds: anyio.sleep(seconds), initial_backoff=1.0, jitter=0)
-    sync_loopback.script("GET", "/mailbox_domains", error(503, "busy"))
+    server.script("GET", "/mailbox_domains", error(503, "busy"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with (
-            sync_loopback.sync_client(retry_policy=policy) as monite,
+            server.sync_client(retry_policy=policy) as monite,
             pytest.raises(ConfigurationError, match="plain function"),
         ):
             monite.mailbox_domains.list()
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
-    assert sync_loopback.count("GET", "/mailbox_domains") == 1  # not retried without its wait
+    assert server.count("GET", "/mailbox_domains") == 1  # not retried without its wait
 
 
-def test_lists_deadline_bounds_the_token_fetch_it_waits_for(sync_loopback: LoopbackServer) -> None:
+def test_lists_deadline_bounds_the_token_fetch_it_waits_for(server: LoopbackServer) -> None:
     # As create, verify and delete: every request list() makes shares its deadline, the
     # token fetch its request needs first too (a thread cannot be cancelled; each of its
     # waits and attempts is bounded by the budget the call opens).
     def slow_token(request: Recorded) -> Reply:
-        return dataclasses.replace(sync_loopback._issue_token(request), delay=4.0)
+        return dataclasses.replace(server._issue_token(request), delay=4.0)
 
-    sync_loopback.script("POST", "/auth/token", slow_token)
-    with sync_loopback.sync_client() as monite:
+    server.script("POST", "/auth/token", slow_token)
+    with server.sync_client() as monite:
         started = time.monotonic()
         with pytest.raises(MoniteTimeoutError):
             monite.with_options(deadline=1.0).mailbox_domains.list()
         assert time.monotonic() - started < 2.5
-    assert sync_loopback.count("GET", "/mailbox_domains") == 0
+    assert server.count("GET", "/mailbox_domains") == 0
 
 
 def test_a_mock_of_httpxs_transport_still_sees_the_blocking_clients_requests(httpx_mock: HTTPXMock) -> None:

@@ -62,10 +62,10 @@ def run(server: LoopbackServer, program: str, *, timeout: float = 30) -> subproc
 
 
 def test_a_forked_child_opens_its_own_connection_instead_of_sharing_the_parents(
-    sync_loopback: LoopbackServer,
+    server: LoopbackServer,
 ) -> None:
     program = run(
-        sync_loopback,
+        server,
         """
         assert client.mailbox_domains.list() == []  # a token and a pooled keep-alive connection
         code = in_child(lambda: client.mailbox_domains.list())
@@ -78,24 +78,24 @@ def test_a_forked_child_opens_its_own_connection_instead_of_sharing_the_parents(
     assert out.strip().splitlines()[-1] == '{"child": 0}'
     # The parent's one connection (token, list, list) and the child's own: before, the child
     # sent on the parent's socket, and one of the two could read the other's answer.
-    assert sync_loopback.connections_opened == 2
-    assert sync_loopback.count("GET", "/mailbox_domains") == 3
-    assert sync_loopback.count("POST", "/auth/token") == 1  # the token was inherited, still valid
+    assert server.connections_opened == 2
+    assert server.count("GET", "/mailbox_domains") == 3
+    assert server.count("POST", "/auth/token") == 1  # the token was inherited, still valid
 
 
 def test_a_token_lock_held_by_a_parents_thread_at_the_fork_is_not_held_in_the_child(
-    sync_loopback: LoopbackServer,
+    server: LoopbackServer,
 ) -> None:
     released = threading.Event()
-    sync_loopback.valid_tokens.add("loopback-held-token")
+    server.valid_tokens.add("loopback-held-token")
     held = Reply(
         200,
         json={"access_token": "loopback-held-token", "expires_in": 3600, "token_type": "Bearer"},
         hold=released,
     )
-    sync_loopback.script("POST", "/auth/token", held)  # the parent's first fetch waits on the wire
+    server.script("POST", "/auth/token", held)  # the parent's first fetch waits on the wire
     program = run(
-        sync_loopback,
+        server,
         """
         fetching = threading.Thread(target=client.mailbox_domains.list)
         fetching.start()  # takes the token lock and waits for the held token answer
@@ -114,10 +114,10 @@ def test_a_token_lock_held_by_a_parents_thread_at_the_fork_is_not_held_in_the_ch
         # of anything else (a first import of a module, say), the child could find Python's own
         # locks held, which no library can help.
         for _ in range(500):
-            if sync_loopback.count("POST", "/auth/token"):
+            if server.count("POST", "/auth/token"):
                 break
             time.sleep(0.01)
-        assert sync_loopback.count("POST", "/auth/token") == 1
+        assert server.count("POST", "/auth/token") == 1
         program.stdin.write("fork\n")
         program.stdin.flush()
         line = program.stdout.readline()  # the child's result, while the parent's fetch is held
@@ -127,4 +127,4 @@ def test_a_token_lock_held_by_a_parents_thread_at_the_fork_is_not_held_in_the_ch
         released.set()
     out, _ = program.communicate(timeout=30)
     assert program.returncode == 0, out
-    assert sync_loopback.count("POST", "/auth/token") == 2  # the parent's (held) and the child's own
+    assert server.count("POST", "/auth/token") == 2  # the parent's (held) and the child's own

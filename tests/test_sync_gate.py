@@ -32,7 +32,7 @@ JOIN_TIMEOUT = 60.0
 
 
 def test_threads_through_a_small_pool_are_served_first_come_first_served(
-    sync_loopback: LoopbackServer,
+    server: LoopbackServer,
 ) -> None:
     # Each thread calls as fast as it can. A thread that gives its slot back and asks at
     # once must queue behind the threads already waiting, so every thread gets its turn.
@@ -42,7 +42,7 @@ def test_threads_through_a_small_pool_are_served_first_come_first_served(
     stop = threading.Event()
     start = threading.Barrier(THREADS, timeout=JOIN_TIMEOUT)  # all in the race at once
     timeout = httpx.Timeout(10.0, pool=2.0)  # the pool serves all the time: nobody waits 2 s
-    with sync_loopback.sync_client(
+    with server.sync_client(
         limits=httpx.Limits(max_connections=CONNECTIONS), timeout=timeout, max_retries=0
     ) as monite:
         monite.mailbox_domains.list()  # the token, and the rate window, first
@@ -77,13 +77,13 @@ def test_threads_through_a_small_pool_are_served_first_come_first_served(
 
 
 def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
-    sync_loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A KeyboardInterrupt (a signal's handler runs between any two bytecodes) landing the
     # moment the slot is taken, before the code that gives it back has started.
     limits = httpx.Limits(max_connections=CONNECTIONS)
     timeout = httpx.Timeout(10.0, pool=0.5)  # a lost slot: a PoolTimeout soon, not a hang
-    with sync_loopback.sync_client(limits=limits, timeout=timeout, max_retries=0) as monite:
+    with server.sync_client(limits=limits, timeout=timeout, max_retries=0) as monite:
         monite.mailbox_domains.list()
         gate = monite._core.gate
         take = gate._take_slot
@@ -99,10 +99,10 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
         assert gate._slots.free == CONNECTIONS
         monkeypatch.undo()
         assert monite.mailbox_domains.list() == []  # with no slot lost, no wait for one either
-    assert sync_loopback.count("GET", "/mailbox_domains") == 2
+    assert server.count("GET", "/mailbox_domains") == 2
 
 
-def test_close_wakes_the_threads_waiting_for_an_answer_at_once(sync_loopback: LoopbackServer) -> None:
+def test_close_wakes_the_threads_waiting_for_an_answer_at_once(server: LoopbackServer) -> None:
     # Two threads wait on their answers (10 s away), two for a slot; close() fails them all
     # now with ClientStateError, as MoniteClient.aclose() does its tasks: closing a socket
     # does not wake a thread blocked reading it, shutting it down does.
@@ -112,9 +112,9 @@ def test_close_wakes_the_threads_waiting_for_an_answer_at_once(sync_loopback: Lo
         in_flight.release()
         return Reply(200, json={"data": []}, delay=10.0)
 
-    sync_loopback.script("GET", "/mailbox_domains", *[slow] * 4)
+    server.script("GET", "/mailbox_domains", *[slow] * 4)
     outcomes: list[str] = []
-    monite = sync_loopback.sync_client(limits=httpx.Limits(max_connections=CONNECTIONS), max_retries=0)
+    monite = server.sync_client(limits=httpx.Limits(max_connections=CONNECTIONS), max_retries=0)
 
     def call() -> None:
         try:
@@ -136,7 +136,7 @@ def test_close_wakes_the_threads_waiting_for_an_answer_at_once(sync_loopback: Lo
     assert not any(thread.is_alive() for thread in threads), f"still waiting {took:.1f} s after close()"
     assert outcomes == ["ClientStateError"] * len(threads)
     assert took < 3.0
-    assert sync_loopback.count("GET", "/mailbox_domains") == CONNECTIONS  # the queued ones never sent
+    assert server.count("GET", "/mailbox_domains") == CONNECTIONS  # the queued ones never sent
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import trio
-from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer, Reply, error
+from loopback_server import LoopbackServer, Reply, error
 
 from monite_async import (
     AuthenticationError,
@@ -39,20 +39,8 @@ JOIN_TIMEOUT = 60.0  # for all threads of a test together
 WAIT_STEPS, WAIT_STEP = 2000, 0.005  # at most 10 s of polling for a condition
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    loopback = LoopbackServer()
-    loopback.open()
-    try:
-        yield loopback
-    finally:
-        loopback.close()
-
-
 def make(server: LoopbackServer, **options: Any) -> MoniteSyncClient:
-    settings: dict[str, Any] = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    settings.update(options)
-    return MoniteSyncClient(base_url=server.base_url, **settings)
+    return server.sync_client(**options)
 
 
 def in_threads(count: int, call: Callable[[], Any]) -> list[Any]:

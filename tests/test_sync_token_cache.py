@@ -8,12 +8,12 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
+from loopback_server import STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
@@ -23,21 +23,8 @@ from monite_async._auth import SyncClientCredentialsProvider
 FOUR = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    """The loopback server (tests/loopback_server.py); only its URL is used: no async client."""
-    loopback = LoopbackServer()
-    loopback.open()
-    try:
-        yield loopback
-    finally:
-        loopback.close()
-
-
 def sync_client(server: LoopbackServer, **options: Any) -> MoniteSyncClient:
-    return MoniteSyncClient(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, base_url=server.base_url, **options
-    )
+    return server.sync_client(**options)
 
 
 def provider_of(monite: MoniteSyncClient) -> SyncClientCredentialsProvider:
