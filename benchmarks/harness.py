@@ -76,7 +76,7 @@ async def measure(
 
 async def measure_interleaved(
     calls_by_name: dict[str, Callable[[], Awaitable[Any]]], *, tasks: int, calls: int, rounds: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """`measure` for several variants at once, their rounds interleaved (in a rotating order),
     so that drift over the run (a warming server, garbage collection) falls on all alike."""
     names = list(calls_by_name)
@@ -99,15 +99,34 @@ async def measure_interleaved(
             started = time.perf_counter()
             await asyncio.gather(*(worker(name) for _ in range(tasks)))
             rates[name].append(per_task * tasks / (time.perf_counter() - started))
-    results: dict[str, dict[str, float]] = {}
-    for name in names:
-        quantiles = statistics.quantiles(latencies[name], n=100)
-        results[name] = {
-            "calls_per_s": statistics.median(rates[name]),
-            "p50_ms": quantiles[49] * 1000,
-            "p99_ms": quantiles[98] * 1000,
-        }
-    return results
+    return {name: _figures(rates[name], latencies[name]) for name in names}
+
+
+def _figures(rates: list[float], latencies: list[float]) -> dict[str, Any]:
+    """A variant's figures: its median round's calls/s, p50/p99 over every call, and each
+    round's calls/s in order (for `paired_ratio`)."""
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "calls_per_s": statistics.median(rates),
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+        "round_rates": list(rates),
+    }
+
+
+def paired_ratio(variant: dict[str, Any], baseline: dict[str, Any]) -> float:
+    """`variant`'s time per call over `baseline`'s: the median, over rounds, of the ratio of
+    the two rounds run side by side (interleaved rounds: round i of every variant ran in the
+    same pass, one after another).
+
+    A ratio of medians lets a slow stretch of the machine fall on one variant's median round
+    and not the other's; a ratio per pass cancels most of it, for both rounds share it.
+    Without round figures for both (a variant measured apart), the ratio of the medians.
+    """
+    ours, theirs = variant.get("round_rates"), baseline.get("round_rates")
+    if not ours or not theirs or len(ours) != len(theirs):
+        return float(baseline["calls_per_s"] / variant["calls_per_s"])
+    return statistics.median(base / rate for rate, base in zip(ours, theirs, strict=True))
 
 
 # -- blocking clients: threads sharing one client -----------------------------------------------
@@ -148,7 +167,7 @@ def threaded_round(call: Callable[[], Any], threads: int, per_thread: int) -> tu
 
 def measure_rounds_interleaved(
     rounds_by_name: dict[str, Round], *, threads: int, calls: int, rounds: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """`measure_interleaved` for blocking clients: `calls` calls spread over `threads` threads
     sharing one client, `rounds` times per variant, the variants' rounds interleaved in a
     rotating order. One warm-up round of one call per thread comes first for each variant.
@@ -165,15 +184,7 @@ def measure_rounds_interleaved(
             elapsed, taken = rounds_by_name[name](threads, per_thread)
             rates[name].append(per_thread * threads / elapsed)
             latencies[name] += taken
-    results: dict[str, dict[str, float]] = {}
-    for name in names:
-        quantiles = statistics.quantiles(latencies[name], n=100)
-        results[name] = {
-            "calls_per_s": statistics.median(rates[name]),
-            "p50_ms": quantiles[49] * 1000,
-            "p99_ms": quantiles[98] * 1000,
-        }
-    return results
+    return {name: _figures(rates[name], latencies[name]) for name in names}
 
 
 def serve_rounds(calls_by_name: dict[str, Callable[[], Any]]) -> None:
