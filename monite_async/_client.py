@@ -261,8 +261,8 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
     _core: _Core
     _options: CallOptions
     _owner: bool
-    _parent: _Client[Any, Any, Any, Any, Any, Any, Any] | None = None
-    _views: dict[tuple[object, ...], tuple[CallOptions, _Domains, _Auth, _Raw]] | None = None
+    _lifetime: _Lifetime | None = None
+    _views: dict[tuple[object, ...], Self] | None = None
     mailbox_domains: _Domains
     """Create, list, verify and delete mailbox domains."""
     auth: _Auth
@@ -310,6 +310,7 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         )
         self._attach(core, options)
         self._owner = True
+        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {self._CLOSING}")
 
     def _check_policy(self, retry_policy: RetryPolicy | None) -> None:
         return None
@@ -332,14 +333,12 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
             kind.raw(runner),
         )
 
-    def _attach(
-        self, core: _Core, options: CallOptions, parts: tuple[_Domains, _Auth, _Raw] | None = None
-    ) -> None:
+    def _attach(self, core: _Core, options: CallOptions) -> None:
         self._core = core
         self._options = options
         # The resources are partials of the core, not bound methods: a view is then no
         # reference cycle, and is freed the moment it is dropped.
-        self.mailbox_domains, self.auth, self.with_raw_response = parts or self._resources(core, options)
+        self.mailbox_domains, self.auth, self.with_raw_response = self._resources(core, options)
 
     def with_options(
         self,
@@ -359,32 +358,34 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         Options left out keep this client's values; `headers` are added to its own (they may
         not set Authorization or x-monite-version: use `api_version=`). No pool, token request
         or event loop of its own: closing a view closes nothing; closing the client that made
-        the first one ends every view. Making the same view again is cheap: the last few are kept.
+        the first one ends every view. Making the same view again costs about a microsecond:
+        the last few are kept, and the same options give back the same view.
         """
         key = _view_key(timeout, max_retries, deadline, headers, api_version)
-        views = self._views if self._views is not None else {}
-        kept = views.get(key) if key is not None else None
-        if kept is None:
-            options = self._options.replace(
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-                headers=headers,
-                api_version=api_version,
-            )
-            kept = (options, *self._resources(self._core, options))
-            if key is not None:
-                if len(views) >= _VIEWS_KEPT:
-                    views.clear()
-                views[key] = kept
-                self._views = views
+        views = self._views
+        view = views.get(key) if views is not None and key is not None else None
+        if view is not None:
+            return view  # views never change: one per set of options serves every caller
+        options = self._options.replace(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            headers=headers,
+            api_version=api_version,
+        )
         view = type(self).__new__(type(self))
         view._owner = False
-        # The client that owns the pool lives as long as any view of it: a view of a client
-        # made on the fly (`MoniteClient().with_options(...)`) must not see it collected.
-        view._parent = self if self._owner else self._parent
-        options, domains, auth, raw = kept
-        view._attach(self._core, options, (domains, auth, raw))
+        # A view holds what warns of an unclosed client, not the client: a view of a client
+        # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
+        # it lives, and a kept view is no reference cycle through the client that keeps it.
+        view._lifetime = self._lifetime
+        view._attach(self._core, options)
+        if key is not None:
+            views = views if views is not None else {}
+            if len(views) >= _VIEWS_KEPT:
+                views.clear()
+            views[key] = view
+            self._views = views
         return view
 
     @property
@@ -418,14 +419,23 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
             f"auth={self._core.auth_kind!r}, max_retries={self.max_retries})"
         )
 
+    _CLOSING = "`async with MoniteClient(...)` or `await aclose()`"
+
+
+class _Lifetime:
+    """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
+    pooled sockets leak). Held by the client and by each of its views: it goes, and warns,
+    when the last of them does."""
+
+    __slots__ = ("_core", "_warning")
+
+    def __init__(self, core: ClientCore | SyncClientCore, warning: str) -> None:
+        self._core = core
+        self._warning = warning
+
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        # As aiohttp's ClientSession does: a client never closed leaks its pooled sockets.
-        if not getattr(self, "_owner", False) or self._core.closed:
-            return
-        closing = "`async with MoniteClient(...)` or `await aclose()`"
-        if isinstance(self, MoniteSyncClient):
-            closing = "`with MoniteSyncClient(...)` or `close()`"
-        _warn(f"unclosed {self!r}: use {closing}", ResourceWarning, source=self)
+        if not self._core.closed:
+            _warn(self._warning, ResourceWarning, source=self)
 
 
 def _answer(operation: object, module: Any, outcome: Outcome) -> Any:
@@ -571,6 +581,7 @@ class MoniteSyncClient(
         ):
             raise errors.async_sleep_for_sync_client()  # else refused at its first wait
 
+    _CLOSING = "`with MoniteSyncClient(...)` or `close()`"
     _KIND = _Kind(
         SyncClientCore,
         sync_network_transport,

@@ -31,6 +31,7 @@ from monite_async import (
     RetryPolicy,
     ServerError,
 )
+from monite_async._client import _VIEWS_KEPT
 
 pytestmark = [
     pytest.mark.event_loops("asyncio", "trio"),  # both loops (tests/event_loops.py)
@@ -171,17 +172,45 @@ def test_ten_thousand_views_leak_nothing() -> None:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         alive = []
-        for _ in range(10_000):
+        for n in range(10_000):  # 10,000 different views, and the same one 10,000 times
+            alive.append(weakref.ref(monite.with_options(timeout=5, headers={"x-n": str(n)})))
             alive.append(weakref.ref(monite.with_options(timeout=5, headers={"x-n": "1"})))
         gc.collect()
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
+        kept = {id(view) for view in (ref() for ref in alive) if view is not None}
+        assert 0 < len(kept) <= _VIEWS_KEPT  # every view but the last few kept was collected
+        assert grown < 2_000_000, grown  # the 20,000 weakrefs themselves are about 1.6 MB
+        holders = [r for r in gc.get_referrers(monite._core) if isinstance(r, MoniteClient)]
+        assert len(holders) == len(kept) + 1  # the client and its kept views: nothing else
     finally:
         monite._core.closed = True
-    assert [ref for ref in alive if ref() is not None] == []  # every view was collected
-    assert grown < 1_000_000, grown  # the weakrefs themselves are about 0.8 MB... of 10,000
-    holders = [r for r in gc.get_referrers(monite._core) if isinstance(r, MoniteClient)]
-    assert holders == [monite]  # no view is left holding the core
+
+
+def test_the_same_options_give_back_the_same_view_and_other_options_another() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        view = monite.with_options(timeout=5, headers={"x-team": "billing"})
+        assert monite.with_options(timeout=5, headers={"x-team": "billing"}) is view
+        assert monite.with_options(timeout=5.0, headers={"x-team": "billing"}) is not view
+        assert monite.with_options(timeout=5) is not view
+        assert view.with_options(max_retries=0).timeout == view.timeout  # chained from the view
+    finally:
+        monite._core.closed = True
+
+
+def test_a_client_dropped_unclosed_warns_at_once_though_it_kept_views() -> None:
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    monite.with_options(timeout=5)  # kept by the client: no reference cycle through it
+    with pytest.warns(ResourceWarning, match=r"unclosed MoniteClient\(base_url='http://127.0.0.1:9/v1'"):
+        del monite
+
+
+def test_a_view_of_a_client_made_on_the_fly_warns_when_it_goes_unclosed() -> None:
+    view = MoniteSyncClient(token="app-token-123", base_url="http://127.0.0.1:9/v1").with_options(timeout=5)
+    closing = r"unclosed MoniteSyncClient\(.*: use `with MoniteSyncClient\(\.\.\.\)`"
+    with pytest.warns(ResourceWarning, match=closing):
+        del view
 
 
 # -- raw responses ---------------------------------------------------------------------
@@ -354,9 +383,7 @@ def test_a_view_of_a_client_made_on_the_fly_keeps_it_alive() -> None:
         view = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1").with_options(timeout=5)
         gc.collect()  # the client that owns the pool is not collected under the view
         assert not view.closed
-    owner = view._parent
-    assert owner is not None
-    owner._core.closed = True  # never used: nothing to close
+    view._core.closed = True  # never used: nothing to close
 
 
 async def test_a_creates_lookup_after_409_shares_the_calls_deadline(loopback: LoopbackServer) -> None:
@@ -449,15 +476,16 @@ def test_a_base_url_with_credentials_is_refused() -> None:
 
 def test_views_are_no_reference_cycles() -> None:
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    monite._core.closed = True  # never used: nothing to close, no warning
+    gc.disable()
     try:
-        gc.disable()
-        try:
-            refs = [weakref.ref(monite.with_options(timeout=5)) for _ in range(100)]
-            assert [r for r in refs if r() is not None] == []  # freed without the collector
-        finally:
-            gc.enable()
+        refs = [weakref.ref(monite.with_options(timeout=5 + n)) for n in range(100)]
+        kept = [r for r in refs if r() is not None]
+        assert 0 < len(kept) <= _VIEWS_KEPT  # the client keeps the last few; the rest freed at once
+        del monite
+        assert [r for r in refs if r() is not None] == []  # freed with the client, without the collector
     finally:
-        monite._core.closed = True
+        gc.enable()
 
 
 async def test_no_secret_in_a_tracebacks_recorded_locals(loopback: LoopbackServer) -> None:
