@@ -69,7 +69,11 @@ from monite_async.testing._server import bind_loopback
 fake = FakeMonite(token_lifetime=float(sys.argv[1]))
 sock = bind_loopback(0)
 print(sock.getsockname()[1], flush=True)
-config = uvicorn.Config(fake.app, lifespan="off", log_level="warning", access_log=False)
+# Keep-alive far past a round: interleaved variants leave a pool idle for seconds, and a
+# connection uvicorn closes after its default 5 s as raw httpx reuses it fails that call.
+config = uvicorn.Config(
+    fake.app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=300
+)
 uvicorn.Server(config).run(sockets=[sock])
 """
 
