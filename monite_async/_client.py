@@ -337,7 +337,7 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         self._core = core
         self._options = options
         # The resources are partials of the core, not bound methods: a view is then no
-        # reference cycle, and is freed the moment it is dropped.
+        # reference cycle, and is freed the moment neither a caller nor its client keeps it.
         self.mailbox_domains, self.auth, self.with_raw_response = self._resources(core, options)
 
     def with_options(
