@@ -8,9 +8,9 @@ connection-state checks per request, 134 of them socket polls. That was where a 
 client's CPU went: on it the facade made 0.98x raw httpx's calls/s at 100 tasks, p99
 7.5x its p50 (`make bench`, section 2). Here a request takes one slot of a first-come-
 first-served semaphore and pops the most recently used idle connection of its origin
-(one socket poll); a closed response pushes its connection back. Measured in one run of
-`benchmarks/bench.py --only concurrency` on 2 busy cores: 1,496 calls/s at 100 tasks,
-2.49x raw httpx's 602, p99 2.0x p50.
+(checking only that one has not ended); a closed response pushes its connection back.
+Measured in one run of `benchmarks/bench.py --only concurrency` on 2 busy cores: 1,496
+calls/s at 100 tasks, 2.49x raw httpx's 602, p99 2.0x p50.
 
 What it keeps of httpx's transport: httpcore's own HTTP/1.1 connections (public API),
 httpx's default TLS context (`verify=True`, SSL_CERT_FILE / SSL_CERT_DIR honoured),
@@ -20,7 +20,8 @@ out: HTTP/2, proxies and the other knobs nobody could pass to the facade's own t
 for it either, as httpx ignores them for an explicit transport. While a test mocks httpx
 the way pytest-httpx does, requests go through httpx's transport, where the mock is.
 
-It runs on anyio, so under asyncio and trio alike.
+It runs on anyio, so under asyncio and trio alike. Its sockets are asyncio protocols under
+asyncio and httpcore's own streams under trio (`_network.py`, which says why).
 
 The blocking client's own transport (`SyncPoolTransport`) is httpx's, whose pool makes its
 sockets through a network backend that keeps track of them: closing a socket does not wake
@@ -108,6 +109,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, limits: httpx.Limits = DEFAULT_LIMITS, ssl_context: ssl.SSLContext | None = None):
         import httpcore  # noqa: F401 - see the import above: the first pool pays for it
 
+        from ._network import NetworkBackend  # httpcore's interface: made with the first pool too
+
         self.limits = limits  # what connection_slots() reads
         self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
         self._max_connections = limits.max_connections
@@ -121,6 +124,7 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
         self._busy: set[httpcore.AsyncHTTPConnection] = set()  # each holds a slot
         self._closed = False
         self._httpx: httpx.AsyncHTTPTransport | None = None  # see _HTTPX_SEND
+        self._network = NetworkBackend()
 
     def __repr__(self) -> str:
         busy, idle = len(self._busy), self._idle_count
@@ -221,6 +225,7 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
             keepalive_expiry=self._expiry,
             http1=True,
             http2=False,
+            network_backend=self._network,
         )
         self._busy.add(connection)
         return connection

@@ -1,0 +1,271 @@
+"""The pool's network backend: sockets as asyncio protocols under asyncio, httpcore's under trio.
+
+Why not httpcore's own (anyio streams under asyncio): at 100 tasks, about a quarter of a
+loaded client's CPU went there (py-spy, on the bench's fake Monite). Every read and every write opens an anyio cancel scope for its timeout and
+passes once more through the event loop (anyio's checkpoints), and every reuse of an idle
+connection asks anyio for the socket's attributes (a dict of eight rebuilt per question)
+to poll it. Here, under asyncio, a socket is a transport whose protocol keeps what arrived:
+a read takes from that buffer, or waits on one future bounded by one timer; a write hands
+the bytes to the transport; an idle connection was closed by the server if its protocol
+has seen the end or unexpected bytes, which the loop has been reading all along (no
+syscall). On the same 2-vCPU machine the facade went from ~960 to ~1,250 calls/s at 100
+tasks; `benchmarks/bench.py --only concurrency` measures it against raw httpx each run.
+
+The streams keep httpcore's interface and exceptions (ReadTimeout, ConnectError and so on,
+raised from the OSError or ssl.SSLError that caused them), so the connections, and the
+errors users see, are httpcore's as before. Under trio (any loop but asyncio's) the
+connections get httpcore's own backend, as they did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import anyio
+import httpcore
+import sniffio
+
+__all__ = ["NetworkBackend"]
+
+# A reader that falls behind makes the transport stop reading past this many bytes buffered
+# (TCP's own flow control then holds the server), and read again below a quarter of it.
+_HIGH_WATER = 256 * 1024
+_LOW_WATER = _HIGH_WATER // 4
+
+# How long an address family gets before the next one is tried (RFC 8305's recommendation,
+# and anyio's for httpcore's default backend).
+_HAPPY_EYEBALLS_DELAY = 0.25
+
+
+class NetworkBackend(httpcore.AsyncNetworkBackend):
+    """An `httpcore.AsyncNetworkBackend`: asyncio-native streams under asyncio, httpcore's
+    own backend for the running library otherwise (trio's under trio)."""
+
+    def __init__(self) -> None:
+        self._others: dict[
+            str, httpcore.AsyncNetworkBackend
+        ] = {}  # httpcore's backend per other async library
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        library = sniffio.current_async_library()
+        if library != "asyncio":
+            return await self._other(library).connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    lambda: _Protocol(loop),
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout("timed out connecting") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        assert isinstance(transport, asyncio.Transport)
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return AsyncioStream(transport, protocol)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        # Not reached (the pool connects to http(s) origins); httpcore's, to keep the interface whole.
+        other = self._other(sniffio.current_async_library())
+        return await other.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+    def _other(self, library: str) -> httpcore.AsyncNetworkBackend:
+        backend = self._others.get(library)
+        if backend is None:
+            backend = httpcore.TrioBackend() if library == "trio" else httpcore.AnyIOBackend()
+            self._others[library] = backend
+        return backend
+
+
+class _Protocol(asyncio.Protocol):
+    """Keeps what the socket delivered until the stream reads it, and whether it has ended."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.at_eof = False  # the server said it sends nothing more
+        self.lost = False  # the connection is gone (either side closed it, or it broke)
+        self.error: BaseException | None = None  # why it broke, when it did
+        self.reading_paused = False
+        self._writing_paused = False
+        self._waiter: asyncio.Future[bool] | None = None  # the reader waiting for bytes or the end
+        self._drainer: asyncio.Future[bool] | None = None  # the writer waiting for the buffer to drain
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _HIGH_WATER and not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+        _wake(self._waiter)
+
+    def eof_received(self) -> bool:
+        self.at_eof = True
+        _wake(self._waiter)
+        return False  # close the transport: HTTP/1.1 has no use for a half-closed connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.error = exc
+        _wake(self._waiter)
+        _wake(self._drainer)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        _wake(self._drainer)
+
+    def has_news(self) -> bool:
+        """Whether a read would not wait."""
+        return bool(self.buffer) or self.at_eof or self.lost
+
+    async def wait_for_news(self, seconds: float | None) -> bool:
+        """Wait until a read would not wait; False if `seconds` (None: no limit) passed first."""
+        return await self._wait("_waiter", seconds)
+
+    async def wait_for_drain(self, seconds: float | None) -> bool:
+        if not self._writing_paused or self.lost:
+            return True
+        return await self._wait("_drainer", seconds)
+
+    async def _wait(self, slot: str, seconds: float | None) -> bool:
+        # One future and one timer: what asyncio.timeout() costs, without its cancel/uncancel
+        # dance on the task, whose cancellation belongs to the caller's cancel scopes.
+        future: asyncio.Future[bool] = self._loop.create_future()
+        setattr(self, slot, future)
+        timer = None if seconds is None else self._loop.call_later(max(seconds, 0.0), _time_out, future)
+        try:
+            return await future
+        finally:
+            setattr(self, slot, None)
+            if timer is not None:
+                timer.cancel()
+
+
+def _wake(future: asyncio.Future[bool] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(True)
+
+
+def _time_out(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """An `httpcore.AsyncNetworkStream` over an asyncio transport and its `_Protocol`."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol, *, tls: bool = False) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._tls = tls
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        protocol = self._protocol
+        if not protocol.has_news() and not await protocol.wait_for_news(timeout):
+            raise httpcore.ReadTimeout("timed out reading the answer")
+        buffer = protocol.buffer
+        if buffer:
+            data = bytes(buffer[:max_bytes])
+            del buffer[:max_bytes]
+            if protocol.reading_paused and len(buffer) <= _LOW_WATER and not protocol.lost:
+                protocol.reading_paused = False
+                self._transport.resume_reading()
+            return data
+        if protocol.at_eof:
+            return b""  # the server closed its side: h11 makes sense of it
+        error = protocol.error
+        if error is not None:
+            raise httpcore.ReadError(str(error) or type(error).__name__) from error
+        raise httpcore.ReadError("the connection was closed")
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.lost or self._transport.is_closing():
+            error = protocol.error
+            raise httpcore.WriteError(str(error) if error else "the connection was closed") from error
+        self._transport.write(buffer)
+        if not await protocol.wait_for_drain(timeout):
+            raise httpcore.WriteTimeout("timed out sending the request")
+
+    async def aclose(self) -> None:
+        if self._tls:
+            # No TLS close_notify exchange, as httpcore's own streams do (standard_compatible=
+            # False): HTTP/1.1 frames its messages, and a dead server must not hold a socket.
+            self._transport.abort()
+        else:
+            self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> AsyncioStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except BaseException as exc:
+            self._transport.abort()
+            if isinstance(exc, TimeoutError):
+                raise httpcore.ConnectTimeout("timed out in the TLS handshake") from exc
+            if isinstance(exc, ssl.SSLError | OSError):
+                raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise
+        if transport is None:  # the connection went away during the handshake
+            raise httpcore.ConnectError("the connection was closed during the TLS handshake")
+        assert isinstance(transport, asyncio.Transport)
+        self._protocol.transport = transport
+        return AsyncioStream(transport, self._protocol, tls=True)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # An idle HTTP/1.1 connection has nothing to read unless the server closed it:
+            # the loop has been reading it all along, so the protocol knows without a poll.
+            return self._protocol.has_news()
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None
