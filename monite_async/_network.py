@@ -1,15 +1,16 @@
 """The pool's network backend: sockets as asyncio protocols under asyncio, httpcore's under trio.
 
 Why not httpcore's own (anyio streams under asyncio): at 100 tasks, about a quarter of a
-loaded client's CPU went there (py-spy, on the bench's fake Monite). Every read and every write opens an anyio cancel scope for its timeout and
-passes once more through the event loop (anyio's checkpoints), and every reuse of an idle
-connection asks anyio for the socket's attributes (a dict of eight rebuilt per question)
-to poll it. Here, under asyncio, a socket is a transport whose protocol keeps what arrived:
-a read takes from that buffer, or waits on one future bounded by one timer; a write hands
-the bytes to the transport; an idle connection was closed by the server if its protocol
-has seen the end or unexpected bytes, which the loop has been reading all along (no
-syscall). On the same 2-vCPU machine the facade went from ~960 to ~1,250 calls/s at 100
-tasks; `benchmarks/bench.py --only concurrency` measures it against raw httpx each run.
+loaded client's CPU went there (py-spy, on the bench's fake Monite). Every read and every
+write opens an anyio cancel scope for its timeout and passes once more through the event
+loop (anyio's checkpoints), and every reuse of an idle connection asks anyio for the
+socket's attributes (a dict of eight rebuilt per question) to poll it. Here, under
+asyncio, a socket is a transport whose protocol keeps what arrived: a read takes from that
+buffer, or waits on one future bounded by one timer; a write hands the bytes to the
+transport; an idle connection was closed by the server if its protocol has seen the end or
+unexpected bytes, which the loop has been reading all along (no syscall). On the same
+2-vCPU machine the facade went from ~960 to ~1,250 calls/s at 100 tasks;
+`benchmarks/bench.py --only concurrency` measures it against raw httpx each run.
 
 The streams keep httpcore's interface and exceptions (ReadTimeout, ConnectError and so on,
 raised from the OSError or ssl.SSLError that caused them), so the connections, and the
