@@ -264,6 +264,8 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
     _owner: bool
     _lifetime: _Lifetime | None = None
     _views: dict[tuple[object, ...], Self] | None = None
+    # with_options' last five arguments, then their view
+    _last_view: tuple[object, object, object, object, object, Self] | None = None
     mailbox_domains: _Domains
     """Create, list, verify and delete mailbox domains."""
     auth: _Auth
@@ -362,10 +364,23 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         the first one ends every view. Making the same view again costs about a microsecond:
         the last few are kept, and the same options give back the same view.
         """
+        last = self._last_view
+        if (
+            last is not None
+            and timeout is last[0]
+            and max_retries is last[1]
+            and deadline is last[2]
+            and headers is last[3]
+            and api_version is last[4]
+        ):
+            # The very objects of the last call, each immutable (see below): its view. The
+            # per-call pattern in a loop lands here without building or hashing a key.
+            return last[5]
         key = _view_key(timeout, max_retries, deadline, headers, api_version)
         views = self._views
         view = views.get(key) if views is not None and key is not None else None
         if view is not None:
+            self._remember(view, timeout, max_retries, deadline, headers, api_version)
             return view  # views never change: one per set of options serves every caller
         options = self._options.replace(
             timeout=timeout,
@@ -385,9 +400,17 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
             views = views if views is not None else {}
             if len(views) >= _VIEWS_KEPT:
                 views.clear()
+                self._last_view = None  # kept views are these, at most _VIEWS_KEPT
             views[key] = view
             self._views = views
+            self._remember(view, timeout, max_retries, deadline, headers, api_version)
         return view
+
+    def _remember(self, view: Self, a: object, b: object, c: object, d: object, e: object) -> None:
+        """Keep `view` as the answer to these very argument objects, if none can change: an
+        int, float, str or the unset marker (a headers dict may be changed and passed again)."""
+        if _PLAIN_KINDS.issuperset(map(type, (a, b, c, d, e))):
+            self._last_view = (a, b, c, d, e, view)
 
     @property
     def base_url(self) -> str:

@@ -199,6 +199,27 @@ def test_the_same_options_give_back_the_same_view_and_other_options_another() ->
         monite._core.closed = True
 
 
+def test_a_headers_dict_changed_and_passed_again_gives_a_view_with_the_new_headers() -> None:
+    # The last call's arguments answer by identity only when none can change (a dict can).
+    monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
+    try:
+        headers = {"x-team": "billing"}
+        first = monite.with_options(timeout=5, headers=headers)
+        headers["x-team"] = "payroll"
+        second = monite.with_options(timeout=5, headers=headers)
+        assert second is not first
+        assert second._options.headers == (("x-team", "payroll"),)
+        assert first._options.headers == (("x-team", "billing"),)
+        # Plain arguments: the same view call after call, and the one before it still kept.
+        plain = monite.with_options(timeout=5, max_retries=1)
+        assert monite.with_options(timeout=5, max_retries=1) is plain
+        assert monite.with_options(timeout=5, headers={"x-team": "payroll"}) is second
+        with pytest.raises(ConfigurationError):
+            monite.with_options(timeout=5, max_retries=True)  # == 1, never answered by `plain`
+    finally:
+        monite._core.closed = True
+
+
 def test_a_client_dropped_unclosed_warns_at_once_though_it_kept_views() -> None:
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
     monite.with_options(timeout=5)  # kept by the client: no reference cycle through it
