@@ -383,7 +383,7 @@ class Pipeline(_PipelineBase):
             # headers) is neither __cause__ nor __context__.
             raise self._send_failure(failure, request, name, deadline)
         _log_answer(request, response, name)
-        return response
+        return _unbound(response)
 
 
 class SyncPipeline(_PipelineBase):
@@ -420,4 +420,17 @@ class SyncPipeline(_PipelineBase):
         if failure is not None:
             raise self._send_failure(failure, request, name, deadline)  # unchained, as in Pipeline.send
         _log_answer(request, response, name)
-        return response
+        return _unbound(response)
+
+
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """`response` (read and closed) with its bytes as its stream, in place of httpx's.
+
+    httpx binds each response and its stream to each other (the stream times `elapsed` and
+    closes the response): a reference cycle that holds the response, its request, their
+    headers and the call's state, ~28 objects a call that only the garbage collector frees.
+    At 100 tasks that collector took 7-11 % of the client's CPU. Once read, the response
+    needs only its bytes; without the cycle, reference counting frees it all at once.
+    """
+    response.stream = httpx.ByteStream(response.content)
+    return response

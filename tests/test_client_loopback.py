@@ -518,3 +518,26 @@ async def test_a_callers_user_agent_is_kept_and_ours_appended(loopback: Loopback
         await monite.mailbox_domains.list()
     agents = {r.headers.get("user-agent") for r in loopback.requests}
     assert agents == {f"billing-app/3.2 monite-async/{monite_async.__version__}"}
+
+
+async def test_a_finished_call_is_freed_without_the_garbage_collector(loopback: LoopbackServer) -> None:
+    # httpx binds each response and its stream to each other; the pipeline cuts that cycle
+    # once the answer is read, so a loaded client's collector has nothing of a call to find.
+    from monite_async._request_state import RequestState
+
+    loopback.add_domain("mail.example.com")
+    async with loopback.client() as monite:
+        await monite.mailbox_domains.list()  # the token and the connection, made once
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector would free lands in gc.garbage
+        try:
+            for _ in range(20):
+                assert len(await monite.mailbox_domains.list()) == 1
+            gc.collect()
+            left = [o for o in gc.garbage if isinstance(o, httpx.Response | httpx.Request | RequestState)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert left == []
