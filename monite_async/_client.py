@@ -382,20 +382,15 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         if view is not None:
             self._remember(view, timeout, max_retries, deadline, headers, api_version)
             return view  # views never change: one per set of options serves every caller
-        options = self._options.replace(
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            headers=headers,
-            api_version=api_version,
+        view = self._view(
+            self._options.replace(
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
+                headers=headers,
+                api_version=api_version,
+            )
         )
-        view = type(self).__new__(type(self))
-        view._owner = False
-        # A view holds what warns of an unclosed client, not the client: a view of a client
-        # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
-        # it lives, and a kept view is no reference cycle through the client that keeps it.
-        view._lifetime = self._lifetime
-        view._attach(self._core, options)
         if key is not None:
             views = views if views is not None else {}
             if len(views) >= _VIEWS_KEPT:
@@ -404,6 +399,16 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
             views[key] = view
             self._views = views
             self._remember(view, timeout, max_retries, deadline, headers, api_version)
+        return view
+
+    def _view(self, options: CallOptions) -> Self:
+        view = type(self).__new__(type(self))
+        view._owner = False
+        # A view holds what warns of an unclosed client, not the client: a view of a client
+        # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
+        # it lives, and a kept view is no reference cycle through the client that keeps it.
+        view._lifetime = self._lifetime
+        view._attach(self._core, options)
         return view
 
     def _remember(self, view: Self, a: object, b: object, c: object, d: object, e: object) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpcore
@@ -64,20 +64,29 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
                 host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
             )
         loop = asyncio.get_running_loop()
+        # asyncio's own loop races the addresses of a host (IPv6 and IPv4) as anyio does;
+        # uvloop has no such option (it takes them in turn), and refuses the argument.
+        racing = _HAPPY_EYEBALLS_DELAY if isinstance(loop, asyncio.BaseEventLoop) else None
+        local_addr = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    lambda: _Protocol(loop),
-                    host,
-                    port,
-                    local_addr=(local_address, 0) if local_address else None,
-                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
-                )
+                if racing is None:
+                    connecting = loop.create_connection(
+                        lambda: _Protocol(loop), host, port, local_addr=local_addr
+                    )
+                else:
+                    connecting = loop.create_connection(
+                        lambda: _Protocol(loop),
+                        host,
+                        port,
+                        local_addr=local_addr,
+                        happy_eyeballs_delay=racing,
+                    )
+                transport, protocol = await connecting
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout("timed out connecting") from exc
         except OSError as exc:
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        assert isinstance(transport, asyncio.Transport)
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
@@ -120,8 +129,8 @@ class _Protocol(asyncio.Protocol):
         self._drainer: asyncio.Future[bool] | None = None  # the writer waiting for the buffer to drain
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # An asyncio.Transport in behaviour; uvloop's are not its subclasses.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -224,9 +233,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteTimeout("timed out sending the request")
 
     async def aclose(self) -> None:
-        if self._tls:
-            # No TLS close_notify exchange, as httpcore's own streams do (standard_compatible=
-            # False): HTTP/1.1 frames its messages, and a dead server must not hold a socket.
+        if self._tls or self._transport.get_write_buffer_size():
+            # At once: a close() waits until what is buffered is sent, and a server that reads
+            # nothing (a write timeout) would hold the socket for ever. With TLS, no close_notify
+            # exchange either, as httpcore's own streams (standard_compatible=False): HTTP/1.1
+            # frames its messages, and a dead server must not hold a socket.
             self._transport.abort()
         else:
             self._transport.close()
@@ -252,7 +263,6 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise
         if transport is None:  # the connection went away during the handshake
             raise httpcore.ConnectError("the connection was closed during the TLS handshake")
-        assert isinstance(transport, asyncio.Transport)
         self._protocol.transport = transport
         return AsyncioStream(transport, self._protocol, tls=True)
 

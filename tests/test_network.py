@@ -9,16 +9,18 @@ with bytes nobody asked for. Every wait is bounded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
 import httpx
 import pytest
 import sniffio
+from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer
 
 from monite_async._network import AsyncioStream, NetworkBackend
 from monite_async._pool import ConnectionPoolTransport
@@ -117,6 +119,12 @@ def serve_answers(body: bytes, *, count: int = 10) -> Serve:
 
 def pool() -> ConnectionPoolTransport:
     return ConnectionPoolTransport(limits=httpx.Limits(max_connections=4, keepalive_expiry=15.0))
+
+
+@pytest.fixture
+def authority() -> object:
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
 
 
 def chain(exc: BaseException) -> list[BaseException]:
@@ -288,3 +296,55 @@ async def test_closing_the_pool_ends_a_request_waiting_for_its_answer() -> None:
                     await transport.aclose()
                 assert anyio.current_time() - started < 3.0
     assert len(failures) == 1
+
+
+UVLOOP_CASES = [
+    test_asyncio_gets_asyncio_streams_and_trio_gets_httpcores,
+    test_a_body_far_larger_than_the_read_buffer_arrives_whole_and_in_order,
+    test_an_answer_that_never_comes_is_a_read_timeout,
+    test_a_server_that_reads_nothing_makes_a_large_upload_a_write_timeout,
+    test_a_refused_connection_is_a_connect_error_with_the_os_error_in_its_chain,
+    test_a_tls_handshake_that_never_comes_is_a_connect_timeout,
+    test_a_plain_http_server_behind_https_is_a_connect_error_from_the_ssl_error,
+    test_an_idle_connection_the_server_wrote_to_is_not_reused,
+    test_closing_the_pool_ends_a_request_waiting_for_its_answer,
+]
+
+
+@pytest.mark.parametrize("case", UVLOOP_CASES, ids=lambda case: case.__name__.removeprefix("test_"))
+def test_the_same_on_uvloop(case: Callable[[], Awaitable[None]]) -> None:
+    # uvloop is asyncio to sniffio, so it gets the asyncio streams, on its own transports
+    # (whose create_connection takes fewer options than asyncio's).
+    uvloop = pytest.importorskip("uvloop")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(case())
+
+
+def test_a_client_on_uvloop_makes_its_calls_over_tls_and_plain_http(authority: object) -> None:
+    uvloop = pytest.importorskip("uvloop")
+    from monite_async import MoniteClient
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)  # type: ignore[attr-defined]
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)  # type: ignore[attr-defined]
+
+    async def calls(server: LoopbackServer, pool: ConnectionPoolTransport) -> None:
+        with anyio.fail_after(BOUND):
+            async with MoniteClient(
+                client_id=CLIENT_ID, client_secret=CLIENT_SECRET, base_url=server.base_url, transport=pool
+            ) as monite:
+                created = await monite.mailbox_domains.create("mail.example.com")
+                assert [d.id for d in await monite.mailbox_domains.list()] == [created.id]
+
+    for server, pool in (
+        (LoopbackServer(), ConnectionPoolTransport()),
+        (LoopbackServer(ssl_context=context), ConnectionPoolTransport(ssl_context=trusting)),
+    ):
+        server.open()
+        try:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(calls(server, pool))
+        finally:
+            server.close()
+        assert server.connections_opened == 1
