@@ -1,27 +1,33 @@
-"""The pool's network backend: sockets as asyncio protocols under asyncio, httpcore's under trio.
+"""The pool's network backend: sockets as asyncio protocols on asyncio's loop, else httpcore's.
 
 Why not httpcore's own (anyio streams under asyncio): at 100 tasks, about a quarter of a
 loaded client's CPU went there (py-spy, on the bench's fake Monite). Every read and every
 write opens an anyio cancel scope for its timeout and passes once more through the event
 loop (anyio's checkpoints), and every reuse of an idle connection asks anyio for the
-socket's attributes (a dict of eight rebuilt per question) to poll it. Here, under
-asyncio, a socket is a transport whose protocol keeps what arrived: a read takes from that
-buffer, or waits on one future bounded by one timer; a write hands the bytes to the
-transport; an idle connection was closed by the server if its protocol has seen the end or
-unexpected bytes, which the loop has been reading all along (no syscall). On the same
-2-vCPU machine the facade went from ~960 to ~1,250 calls/s at 100 tasks;
-`benchmarks/bench.py --only concurrency` measures it against raw httpx each run.
+socket's attributes (a dict of eight rebuilt per question) to poll it. Here a socket is a
+transport whose protocol keeps what arrived: a read takes from that buffer, or waits on one
+future bounded by one timer; a write hands the bytes to the transport; an idle connection
+was closed by the server if its protocol has seen the end or unexpected bytes, which the
+loop has been reading all along (no syscall). On the same 2-vCPU machine the facade went
+from ~960 to ~1,250 calls/s at 100 tasks; `benchmarks/bench.py --only concurrency`
+measures it against raw httpx each run.
+
+Only on asyncio's own selector loop (Linux, macOS), the one measured and tested: uvloop's
+transports differ where it matters (its TLS layer drops what it has not decrypted when the
+server closes; its create_connection does not race IPv6 against IPv4), and Windows'
+proactor loop is not tested here. Those, and trio, keep httpcore's own streams.
 
 The streams keep httpcore's interface and exceptions (ReadTimeout, ConnectError and so on,
 raised from the OSError or ssl.SSLError that caused them), so the connections, and the
-errors users see, are httpcore's as before. Under trio (any loop but asyncio's) the
-connections get httpcore's own backend, as they did.
+errors users see, are httpcore's as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
+from asyncio import selector_events
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -29,7 +35,7 @@ import anyio
 import httpcore
 import sniffio
 
-__all__ = ["NetworkBackend"]
+__all__ = ["AsyncioStream", "NetworkBackend"]
 
 # A reader that falls behind makes the transport stop reading past this many bytes buffered
 # (TCP's own flow control then holds the server), and read again below a quarter of it.
@@ -40,15 +46,18 @@ _LOW_WATER = _HIGH_WATER // 4
 # and anyio's for httpcore's default backend).
 _HAPPY_EYEBALLS_DELAY = 0.25
 
+# Python 3.12+ reports every address's failure (an ExceptionGroup, in which the error
+# mapping finds a refused connection); 3.11 joins their texts into one OSError.
+_ALL_ERRORS: dict[str, Any] = {"all_errors": True} if sys.version_info >= (3, 12) else {}
+
 
 class NetworkBackend(httpcore.AsyncNetworkBackend):
-    """An `httpcore.AsyncNetworkBackend`: asyncio-native streams under asyncio, httpcore's
-    own backend for the running library otherwise (trio's under trio)."""
+    """An `httpcore.AsyncNetworkBackend`: `AsyncioStream`s on asyncio's own selector loop,
+    httpcore's own backend for any other (anyio's streams on uvloop, trio's under trio)."""
 
     def __init__(self) -> None:
-        self._others: dict[
-            str, httpcore.AsyncNetworkBackend
-        ] = {}  # httpcore's backend per other async library
+        # httpcore's backend for each other async library met ("asyncio": another loop)
+        self._others: dict[str, httpcore.AsyncNetworkBackend] = {}
 
     async def connect_tcp(
         self,
@@ -59,37 +68,33 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         library = sniffio.current_async_library()
-        if library != "asyncio":
+        loop = asyncio.get_running_loop() if library == "asyncio" else None
+        if loop is None or not _selector_loop(loop):
             return await self._other(library).connect_tcp(
                 host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
             )
-        loop = asyncio.get_running_loop()
-        # asyncio's own loop races the addresses of a host (IPv6 and IPv4) as anyio does;
-        # uvloop has no such option (it takes them in turn), and refuses the argument.
-        racing = _HAPPY_EYEBALLS_DELAY if isinstance(loop, asyncio.BaseEventLoop) else None
-        local_addr = (local_address, 0) if local_address else None
+        protocol = _Protocol(loop)
         try:
             async with asyncio.timeout(timeout):
-                if racing is None:
-                    connecting = loop.create_connection(
-                        lambda: _Protocol(loop), host, port, local_addr=local_addr
-                    )
-                else:
-                    connecting = loop.create_connection(
-                        lambda: _Protocol(loop),
-                        host,
-                        port,
-                        local_addr=local_addr,
-                        happy_eyeballs_delay=racing,
-                    )
-                transport, protocol = await connecting
+                transport, _ = await loop.create_connection(
+                    lambda: protocol,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+                    **_ALL_ERRORS,
+                )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout("timed out connecting") from exc
+        except (OSError, ExceptionGroup) as exc:
+            raise httpcore.ConnectError(_connect_text(exc)) from exc
+        try:
+            sock = transport.get_extra_info("socket")
+            for option in socket_options or ():
+                sock.setsockopt(*option)
         except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
+            transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
         return AsyncioStream(transport, protocol)
 
     async def connect_unix_socket(
@@ -113,23 +118,33 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         return backend
 
 
+def _selector_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    return isinstance(loop, selector_events.BaseSelectorEventLoop)
+
+
+def _connect_text(exc: BaseException) -> str:
+    if isinstance(exc, ExceptionGroup):
+        return "; ".join(str(e) for e in exc.exceptions)[:300] or "connection failed"
+    return str(exc) or type(exc).__name__
+
+
 class _Protocol(asyncio.Protocol):
     """Keeps what the socket delivered until the stream reads it, and whether it has ended."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport | None = None  # set once connected (for TLS: by start_tls)
         self.buffer = bytearray()
         self.at_eof = False  # the server said it sends nothing more
         self.lost = False  # the connection is gone (either side closed it, or it broke)
         self.error: BaseException | None = None  # why it broke, when it did
+        self.closed_here = False  # we closed it (a read then fails, as on anyio's streams)
         self.reading_paused = False
         self._writing_paused = False
         self._waiter: asyncio.Future[bool] | None = None  # the reader waiting for bytes or the end
         self._drainer: asyncio.Future[bool] | None = None  # the writer waiting for the buffer to drain
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # An asyncio.Transport in behaviour; uvloop's are not its subclasses.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
@@ -142,6 +157,10 @@ class _Protocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         self.at_eof = True
         _wake(self._waiter)
+        # A writer waiting for the server to take more will not be served: it writes again,
+        # fails (WriteError), and httpcore reads the answer the server sent before it ended
+        # (a 413 to a large upload, say) instead of waiting out its write timeout.
+        _wake(self._drainer)
         return False  # close the transport: HTTP/1.1 has no use for a half-closed connection
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -161,14 +180,18 @@ class _Protocol(asyncio.Protocol):
         """Whether a read would not wait."""
         return bool(self.buffer) or self.at_eof or self.lost
 
+    def drained(self) -> bool:
+        """Whether a writer need not wait: the transport takes more, or never will."""
+        return not self._writing_paused or self.at_eof or self.lost
+
     async def wait_for_news(self, seconds: float | None) -> bool:
         """Wait until a read would not wait; False if `seconds` (None: no limit) passed first."""
-        return await self._wait("_waiter", seconds)
+        return await self._wait("_waiter", seconds) or self.has_news()
 
     async def wait_for_drain(self, seconds: float | None) -> bool:
-        if not self._writing_paused or self.lost:
+        if self.drained():
             return True
-        return await self._wait("_drainer", seconds)
+        return await self._wait("_drainer", seconds) or self.drained()
 
     async def _wait(self, slot: str, seconds: float | None) -> bool:
         # One future and one timer: what asyncio.timeout() costs, without its cancel/uncancel
@@ -214,12 +237,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 protocol.reading_paused = False
                 self._transport.resume_reading()
             return data
-        if protocol.at_eof:
-            return b""  # the server closed its side: h11 makes sense of it
         error = protocol.error
         if error is not None:
             raise httpcore.ReadError(str(error) or type(error).__name__) from error
-        raise httpcore.ReadError("the connection was closed")
+        if protocol.closed_here:
+            raise httpcore.ReadError("the connection was closed")
+        return b""  # the server ended the connection (h11 makes sense of it), as anyio's streams
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if not buffer:
@@ -233,6 +256,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteTimeout("timed out sending the request")
 
     async def aclose(self) -> None:
+        self._protocol.closed_here = True
         if self._tls or self._transport.get_write_buffer_size():
             # At once: a close() waits until what is buffered is sent, and a server that reads
             # nothing (a write timeout) would hold the socket for ever. With TLS, no close_notify
@@ -248,11 +272,24 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
     ) -> AsyncioStream:
+        if self._protocol.has_news():
+            # Bytes (or the end) before our ClientHello: not a TLS server, or bytes injected
+            # on the way. Never let them pass for what TLS delivers.
+            self._transport.abort()
+            raise httpcore.ConnectError(
+                "the server sent data or closed the connection before the TLS handshake"
+            )
         loop = asyncio.get_running_loop()
+        protocol = _Protocol(loop)  # what TLS delivers, kept apart from the plain socket's
         try:
             async with asyncio.timeout(timeout):
                 transport = await loop.start_tls(
-                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                    self._transport,
+                    protocol,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                    # asyncio's own handshake limit (60 s) must not cut a longer connect timeout.
+                    ssl_handshake_timeout=max(timeout, 0.001) if timeout is not None else None,
                 )
         except BaseException as exc:
             self._transport.abort()
@@ -261,10 +298,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             if isinstance(exc, ssl.SSLError | OSError):
                 raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
             raise
-        if transport is None:  # the connection went away during the handshake
+        if transport is None or transport.is_closing():  # the connection went away during the handshake
+            self._transport.abort()
             raise httpcore.ConnectError("the connection was closed during the TLS handshake")
-        self._protocol.transport = transport
-        return AsyncioStream(transport, self._protocol, tls=True)
+        protocol.transport = transport
+        return AsyncioStream(transport, protocol, tls=True)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":

@@ -14,6 +14,7 @@ import contextlib
 import socket
 import ssl
 import threading
+from asyncio import selector_events
 from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
@@ -127,6 +128,12 @@ def authority() -> object:
     return trustme.CA()
 
 
+def on_asyncio_selector_loop() -> bool:
+    if sniffio.current_async_library() != "asyncio":
+        return False
+    return isinstance(asyncio.get_running_loop(), selector_events.BaseSelectorEventLoop)
+
+
 def chain(exc: BaseException) -> list[BaseException]:
     found: list[BaseException] = []
     current: BaseException | None = exc
@@ -141,8 +148,8 @@ async def test_asyncio_gets_asyncio_streams_and_trio_gets_httpcores() -> None:
         with anyio.fail_after(BOUND):
             stream = await NetworkBackend().connect_tcp("127.0.0.1", server.port, timeout=IO_TIMEOUT)
             try:
-                native = isinstance(stream, AsyncioStream)
-                assert native == (sniffio.current_async_library() == "asyncio")
+                # Ours on asyncio's own selector loop; httpcore's on uvloop and under trio.
+                assert isinstance(stream, AsyncioStream) == on_asyncio_selector_loop()
                 await stream.write(b"GET /work HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n", timeout=IO_TIMEOUT)
                 received = b""
                 while not received.endswith(b"ok"):
@@ -240,6 +247,46 @@ async def test_a_plain_http_server_behind_https_is_a_connect_error_from_the_ssl_
     assert any(isinstance(e, ssl.SSLError) for e in chain(info.value))
 
 
+async def test_bytes_before_the_tls_handshake_are_a_connect_error_never_an_answer() -> None:
+    # Plain bytes on the socket before the ClientHello is answered: a server that is not TLS,
+    # or bytes injected on the way. They must never pass for what TLS delivers.
+    def eager(conn: socket.socket) -> None:
+        conn.sendall(answer(b"injected"))
+        conn.recv(65536)
+
+    with raw_server(eager) as server:
+        with anyio.fail_after(BOUND):
+            async with httpx.AsyncClient(transport=pool()) as client:
+                with pytest.raises(httpx.ConnectError):
+                    await client.get(server.url("https"))
+
+
+@pytest.mark.event_loops("asyncio")
+async def test_an_answer_sent_while_the_upload_is_refused_is_read() -> None:
+    # The server answers 413 after the head and ends its side, reading nothing more: the
+    # upload waiting for the socket to drain stops at once and the answer is read, rather
+    # than the call waiting out its write timeout (httpcore's anyio streams do that).
+    def refuse(conn: socket.socket) -> None:
+        read_head(conn)
+        conn.sendall(b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        conn.shutdown(socket.SHUT_WR)
+        stop.wait(IO_TIMEOUT)  # reads nothing: the client's bytes pile up
+
+    stop = threading.Event()
+    upload = b"x" * (64 * 1024 * 1024)
+    assert on_asyncio_selector_loop()
+    with raw_server(refuse) as server:
+        try:
+            with anyio.fail_after(BOUND):
+                async with httpx.AsyncClient(transport=pool()) as client:
+                    started = anyio.current_time()
+                    response = await client.post(server.url(), content=upload, timeout=httpx.Timeout(8.0))
+                    assert response.status_code == 413
+                    assert anyio.current_time() - started < 4.0
+        finally:
+            stop.set()
+
+
 async def test_an_idle_connection_the_server_wrote_to_is_not_reused() -> None:
     # Bytes after a complete answer, arriving once the connection is idle: no valid HTTP/1.1
     # state allows them, so the connection is dropped at checkout and the next request goes
@@ -306,6 +353,7 @@ UVLOOP_CASES = [
     test_a_refused_connection_is_a_connect_error_with_the_os_error_in_its_chain,
     test_a_tls_handshake_that_never_comes_is_a_connect_timeout,
     test_a_plain_http_server_behind_https_is_a_connect_error_from_the_ssl_error,
+    test_bytes_before_the_tls_handshake_are_a_connect_error_never_an_answer,
     test_an_idle_connection_the_server_wrote_to_is_not_reused,
     test_closing_the_pool_ends_a_request_waiting_for_its_answer,
 ]
@@ -313,8 +361,8 @@ UVLOOP_CASES = [
 
 @pytest.mark.parametrize("case", UVLOOP_CASES, ids=lambda case: case.__name__.removeprefix("test_"))
 def test_the_same_on_uvloop(case: Callable[[], Awaitable[None]]) -> None:
-    # uvloop is asyncio to sniffio, so it gets the asyncio streams, on its own transports
-    # (whose create_connection takes fewer options than asyncio's).
+    # uvloop is asyncio to sniffio, but its connections get httpcore's anyio streams: its
+    # transports differ from asyncio's where the asyncio streams depend on them (TLS, connect).
     uvloop = pytest.importorskip("uvloop")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(case())
