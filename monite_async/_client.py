@@ -361,8 +361,9 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         Options left out keep this client's values; `headers` are added to its own (they may
         not set Authorization or x-monite-version: use `api_version=`). No pool, token request
         or event loop of its own: closing a view closes nothing; closing the client that made
-        the first one ends every view. Making the same view again costs about a microsecond:
-        the last few are kept, and the same options give back the same view.
+        the first one ends every view. Making the same view again is cheap (0.2 us with plain
+        options, a few with a headers dict): the last few are kept, and the same options give
+        back the same view.
         """
         last = self._last_view
         if (
