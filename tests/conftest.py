@@ -46,6 +46,14 @@ def server() -> Iterator[LoopbackServer]:
 
 
 @pytest.fixture
+def authority() -> object:
+    """A certificate authority of the test's own (trustme): it issues a loopback server's
+    certificate and is trusted by the client's SSL context, no system CA involved."""
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
+
+
+@pytest.fixture
 def instant_retries() -> Iterator[None]:
     """Make monite_async's retry waits instant (still logged with their length)."""
     monite_async.set_testing(True)

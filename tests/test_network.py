@@ -21,6 +21,7 @@ import anyio
 import httpx
 import pytest
 import sniffio
+from exception_chains import chain
 from loopback_server import CLIENT_ID, CLIENT_SECRET, LoopbackServer
 
 from monite_async._network import AsyncioStream, NetworkBackend
@@ -122,25 +123,10 @@ def pool() -> ConnectionPoolTransport:
     return ConnectionPoolTransport(limits=httpx.Limits(max_connections=4, keepalive_expiry=15.0))
 
 
-@pytest.fixture
-def authority() -> object:
-    trustme = pytest.importorskip("trustme")
-    return trustme.CA()
-
-
 def on_asyncio_selector_loop() -> bool:
     if sniffio.current_async_library() != "asyncio":
         return False
     return isinstance(asyncio.get_running_loop(), selector_events.BaseSelectorEventLoop)
-
-
-def chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(found) < 10:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
 
 
 async def test_asyncio_gets_asyncio_streams_and_trio_gets_httpcores() -> None:

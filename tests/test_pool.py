@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import anyio
 import httpx
 import pytest
+from exception_chains import chain
 from loopback_server import LoopbackServer, Reply
 from pytest_httpx import HTTPXMock
 
@@ -227,21 +228,6 @@ async def test_a_request_to_another_origin_closes_an_idle_connection_at_the_limi
                 await wait_until(lambda: server.connections_closed == 1, "the first origin's closed")
     finally:
         await other.stop()
-
-
-def chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(found) < 10:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-@pytest.fixture
-def authority() -> object:
-    trustme = pytest.importorskip("trustme")
-    return trustme.CA()
 
 
 @pytest.fixture
