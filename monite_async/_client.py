@@ -25,7 +25,7 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_rate_limit.py` | Monite's rate limit: `RateLimit` parsed, the window kept, optional pacing |
 | `_request_state.py` | what a request carries between the layers: deadline, attempts, token used |
 | `_pool.py` | the default network transport: httpcore connections, O(1) checkout and return |
-| `_network.py` | the pool's sockets: asyncio protocols under asyncio, httpcore's streams under trio |
+| `_network.py` | the pool's sockets: asyncio protocols on asyncio's loop; httpcore's on uvloop, trio |
 | `_transports.py` | the network: a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |

@@ -20,8 +20,8 @@ out: HTTP/2, proxies and the other knobs nobody could pass to the facade's own t
 for it either, as httpx ignores them for an explicit transport. While a test mocks httpx
 the way pytest-httpx does, requests go through httpx's transport, where the mock is.
 
-It runs on anyio, so under asyncio and trio alike. Its sockets are asyncio protocols under
-asyncio and httpcore's own streams under trio (`_network.py`, which says why).
+It runs on anyio, so under asyncio and trio alike. Its sockets are asyncio protocols on
+asyncio's own loop, httpcore's own streams on uvloop and under trio (`_network.py` says why).
 
 The blocking client's own transport (`SyncPoolTransport`) is httpx's, whose pool makes its
 sockets through a network backend that keeps track of them: closing a socket does not wake
