@@ -5,10 +5,16 @@ from __future__ import annotations
 
 
 def chain(exc: BaseException) -> list[BaseException]:
-    """`exc`, then what each was raised from or during, in turn (at most 10)."""
+    """`exc`, what each was raised from or during, and the members of any exception group
+    among them (Python 3.12+ reports each address's failed connect in one), at most 20."""
     found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(found) < 10:
+    todo: list[BaseException] = [exc]
+    while todo and len(found) < 20:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
         found.append(current)
-        current = current.__cause__ or current.__context__
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        if isinstance(current, BaseExceptionGroup):
+            todo += current.exceptions
     return found
