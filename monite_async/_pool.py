@@ -107,9 +107,8 @@ class ConnectionPoolTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, *, limits: httpx.Limits = DEFAULT_LIMITS, ssl_context: ssl.SSLContext | None = None):
-        import httpcore  # noqa: F401 - see the import above: the first pool pays for it
-
-        from ._network import NetworkBackend  # httpcore's interface: made with the first pool too
+        # httpcore and the network backend built on it: the first pool pays for them (see above).
+        from ._network import NetworkBackend
 
         self.limits = limits  # what connection_slots() reads
         self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
