@@ -1,4 +1,4 @@
-"""`make bench`: the facade against raw httpx, the generated code and Monite's own SDK.
+"""`make bench`: the facade against raw httpx2, the generated code and Monite's own SDK.
 
     .venv/bin/python benchmarks/bench.py            # writes docs/benchmarks.md and .png
     .venv/bin/python benchmarks/bench.py --quick    # fewer calls, for a smoke run
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -54,7 +54,7 @@ from monite_async import DEFAULT_LIMITS  # noqa: E402
 MONITE_SDK_VERSION = "0.5.4"
 MONITE_VENV = ROOT / ".tools" / "monite-sdk-venv"
 # monite_async as users install it: runtime dependencies only. (The dev environment also
-# has click and rich, which httpx imports for its command line when they are present.)
+# has click and rich, which httpx2 imports for its command line when they are present.)
 RUNTIME_VENV = ROOT / ".tools" / "monite-async-runtime-venv"
 DOCS = ROOT / "docs"
 # Interpreters measured for imports start here, not in the checkout: `-c` puts the working
@@ -70,7 +70,7 @@ fake = FakeMonite(token_lifetime=float(sys.argv[1]))
 sock = bind_loopback(0)
 print(sock.getsockname()[1], flush=True)
 # Keep-alive far past a round: interleaved variants leave a pool idle for seconds, and a
-# connection uvicorn closes after its default 5 s as raw httpx reuses it fails that call.
+# connection uvicorn closes after its default 5 s as raw httpx2 reuses it fails that call.
 config = uvicorn.Config(
     fake.app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=300
 )
@@ -81,7 +81,7 @@ uvicorn.Server(config).run(sockets=[sock])
 MONITE_SDK_RUN = """
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[1])
-import httpx
+import httpx2
 from harness import CannedTransport, measure
 from monite import AsyncMonite
 args = json.loads(sys.argv[2])
@@ -90,12 +90,12 @@ async def main():
     out = {}
     for mode in ("socket", "in_process"):
         if mode == "socket":
-            http = httpx.AsyncClient(timeout=30)
+            http = httpx2.AsyncClient(timeout=30)
             base = args["base_url"]
         else:
             canned = args["canned"]
             replay = CannedTransport(200, canned["headers"], canned["body"].encode())
-            http = httpx.AsyncClient(transport=replay)
+            http = httpx2.AsyncClient(transport=replay)
             base = "http://canned.invalid/v1"
         sdk = AsyncMonite(
             base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http
@@ -115,7 +115,7 @@ asyncio.run(main())
 MONITE_SDK_SYNC_RUN = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-import httpx
+import httpx2
 from harness import SyncCannedTransport, serve_rounds
 from monite import Monite
 args = json.loads(sys.argv[2])
@@ -123,8 +123,8 @@ canned = args["canned"]
 replay = SyncCannedTransport(200, canned["headers"], canned["body"].encode())
 calls = {}
 for mode, http, base in (
-    ("socket", httpx.Client(timeout=30), args["base_url"]),
-    ("in_process", httpx.Client(transport=replay), "http://canned.invalid/v1"),
+    ("socket", httpx2.Client(timeout=30), args["base_url"]),
+    ("in_process", httpx2.Client(transport=replay), "http://canned.invalid/v1"),
 ):
     sdk = Monite(base_url=base, token=args["token"], monite_version=args["version"], httpx_client=http)
     calls[mode] = sdk.mailbox_domains.get
@@ -166,9 +166,9 @@ def fake_server(*, token_lifetime: float = 86400.0) -> Iterator[str]:
         deadline = time.monotonic() + 15
         while True:  # bounded: until it answers or 15 s pass
             try:
-                httpx.get(base_url + "/mailbox_domains", timeout=1)
+                httpx2.get(base_url + "/mailbox_domains", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the fake Monite did not start") from None
                 time.sleep(0.05)
@@ -187,7 +187,7 @@ def prepare(base_url: str) -> tuple[str, dict[str, Any]]:
     from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     headers = {"x-monite-version": API_VERSION}
-    token = httpx.post(
+    token = httpx2.post(
         base_url + "/auth/token",
         headers=headers,
         json={
@@ -197,10 +197,10 @@ def prepare(base_url: str) -> tuple[str, dict[str, Any]]:
         },
     ).json()["access_token"]
     headers["Authorization"] = f"Bearer {token}"
-    httpx.post(
+    httpx2.post(
         base_url + "/mailbox_domains", headers=headers, json={"domain": "mail.example.com"}
     ).raise_for_status()
-    listing = httpx.get(base_url + "/mailbox_domains", headers=headers)
+    listing = httpx2.get(base_url + "/mailbox_domains", headers=headers)
     listing.raise_for_status()
     canned = {
         "headers": [("content-type", "application/json"), ("x-monite-version", API_VERSION)],
@@ -216,7 +216,7 @@ Call = Callable[[], Awaitable[Any]]
 
 @contextlib.asynccontextmanager
 async def variant(
-    name: str, *, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None
+    name: str, *, base_url: str, token: str, transport: httpx2.AsyncBaseTransport | None
 ) -> AsyncIterator[Call]:
     """One way of making the list call; `transport=None` means each variant's own default pool."""
     from monite_generated.api.mailbox_domains import get_mailbox_domains
@@ -241,11 +241,11 @@ async def variant(
             client_secret=DEFAULT_CLIENT_SECRET,
             base_url=base_url,
             transport=transport,
-            limits=httpx.Limits(max_connections=10),
+            limits=httpx2.Limits(max_connections=10),
         ) as monite:
             yield monite.mailbox_domains.list
-    elif name == "raw httpx":
-        async with httpx.AsyncClient(
+    elif name == "raw httpx2":
+        async with httpx2.AsyncClient(
             base_url=base_url, headers=headers, transport=transport, timeout=30
         ) as http:
 
@@ -255,15 +255,15 @@ async def variant(
                 return response.json()
 
             yield raw
-    elif name == "raw httpx, tuned":
-        # Raw httpx given the two things the facade does for its own httpx use: the URL
-        # parsed once (httpx re-parses a relative one against base_url per request) and
-        # no cookie jar (httpx fills one from every response). What is left between this
+    elif name == "raw httpx2, tuned":
+        # Raw httpx2 given the two things the facade does for its own httpx2 use: the URL
+        # parsed once (httpx2 re-parses a relative one against base_url per request) and
+        # no cookie jar (httpx2 fills one from every response). What is left between this
         # and the facade is the facade's own work: typed models, auth, retries, errors.
         from monite_async._transports import ApiHttpClient
 
         async with ApiHttpClient(headers=headers, transport=transport, timeout=30) as http:
-            url = httpx.URL(base_url + "/mailbox_domains")
+            url = httpx2.URL(base_url + "/mailbox_domains")
 
             async def tuned() -> Any:
                 response = await http.get(url)
@@ -272,7 +272,7 @@ async def variant(
 
             yield tuned
     elif name == "generated":
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             base_url=base_url, headers=headers, transport=transport, timeout=30
         ) as http:
             generated = AuthenticatedClient(base_url=base_url, token=token)
@@ -292,7 +292,7 @@ async def variant(
 async def per_call(
     report: Report, *, base_url: str, token: str, canned: dict[str, Any], calls: int, rounds: int
 ) -> None:
-    names = ("facade", "raw httpx", "raw httpx, tuned", "generated")
+    names = ("facade", "raw httpx2", "raw httpx2, tuned", "generated")
     for mode in ("socket", "in_process"):
         for tasks in (1, 10):
             async with contextlib.AsyncExitStack() as stack:
@@ -323,15 +323,15 @@ async def per_call(
 class _ReplayWithLogin(CannedTransport):
     """The replaying transport, plus a token for the facade's one `/auth/token` call."""
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/auth/token"):
-            return httpx.Response(
+            return httpx2.Response(
                 200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"}
             )
         return await super().handle_async_request(request)
 
 
-def canned_transport(canned: dict[str, Any]) -> httpx.AsyncBaseTransport:
+def canned_transport(canned: dict[str, Any]) -> httpx2.AsyncBaseTransport:
     return _ReplayWithLogin(200, canned["headers"], canned["body"].encode())
 
 
@@ -347,8 +347,8 @@ async def concurrency(report: Report, *, base_url: str, token: str, calls: int, 
                     variant(name, base_url=base_url, token=token, transport=transport)
                 )
                 for label, name, transport in (
-                    ("raw httpx, default", "raw httpx", None),
-                    ("raw httpx, aiohttp", "raw httpx", AiohttpTransport(limits=DEFAULT_LIMITS)),
+                    ("raw httpx2, default", "raw httpx2", None),
+                    ("raw httpx2, aiohttp", "raw httpx2", AiohttpTransport(limits=DEFAULT_LIMITS)),
                     ("facade, default", "facade", None),
                     ("facade, aiohttp", "facade", aiohttp_transport()),
                     # The default transport with a pool of 10: the send gate is then where the
@@ -406,7 +406,7 @@ async def storms(report: Report, *, tasks: int) -> None:
     from monite_async.testing._app import BASE_PATH
     from monite_async.testing._server import serve_in_thread
 
-    limits = httpx.Limits(max_connections=10)  # far fewer connections than callers
+    limits = httpx2.Limits(max_connections=10)  # far fewer connections than callers
 
     async def storm(
         label: str,
@@ -644,21 +644,21 @@ async def tracing_cost(
 class _SyncReplayWithLogin(SyncCannedTransport):
     """`_ReplayWithLogin` for the blocking clients."""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/auth/token"):
-            return httpx.Response(
+            return httpx2.Response(
                 200, json={"access_token": "replayed", "expires_in": 86400, "token_type": "Bearer"}
             )
         return super().handle_request(request)
 
 
-def sync_canned_transport(canned: dict[str, Any]) -> httpx.BaseTransport:
+def sync_canned_transport(canned: dict[str, Any]) -> httpx2.BaseTransport:
     return _SyncReplayWithLogin(200, canned["headers"], canned["body"].encode())
 
 
 @contextlib.contextmanager
 def sync_variant(
-    name: str, *, base_url: str, token: str, transport: httpx.BaseTransport | None
+    name: str, *, base_url: str, token: str, transport: httpx2.BaseTransport | None
 ) -> Iterator[Callable[[], Any]]:
     """One blocking way of making the list call; `transport=None`: each variant's own pool."""
     from monite_async import API_VERSION, MoniteSyncClient
@@ -674,8 +674,8 @@ def sync_variant(
             transport=transport,
         ) as monite:
             yield monite.mailbox_domains.list
-    elif name == "raw httpx.Client":
-        with httpx.Client(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
+    elif name == "raw httpx2.Client":
+        with httpx2.Client(base_url=base_url, headers=headers, transport=transport, timeout=30) as http:
 
             def raw() -> Any:
                 response = http.get("/mailbox_domains")
@@ -683,11 +683,11 @@ def sync_variant(
                 return response.json()
 
             yield raw
-    elif name == "raw httpx.Client, tuned":
-        # As "raw httpx, tuned": the URL parsed once, no cookie jar (the sync client's own
-        # httpx.Client); what is left between this and the sync client is the client's own work.
+    elif name == "raw httpx2.Client, tuned":
+        # As "raw httpx2, tuned": the URL parsed once, no cookie jar (the sync client's own
+        # httpx2.Client); what is left between this and the sync client is the client's own work.
         with SyncApiHttpClient(headers=headers, transport=transport, timeout=30) as http:
-            url = httpx.URL(base_url + "/mailbox_domains")
+            url = httpx2.URL(base_url + "/mailbox_domains")
 
             def tuned() -> Any:
                 response = http.get(url)
@@ -737,11 +737,11 @@ def remote_rounds(python: Path, program: str, args: dict[str, Any]) -> Iterator[
             process.kill()
 
 
-SYNC_VARIANTS = ("sync client", "raw httpx.Client", "raw httpx.Client, tuned")
+SYNC_VARIANTS = ("sync client", "raw httpx2.Client", "raw httpx2.Client, tuned")
 
 
 def sync_per_call(report: Report, *, calls: int, rounds: int) -> None:
-    """MoniteSyncClient's `list()` against raw httpx.Client (the same request, the same headers)
+    """MoniteSyncClient's `list()` against raw httpx2.Client (the same request, the same headers)
     and Monite's SDK's blocking client (`monite.Monite`, in its own environment and process),
     1 and 10 threads sharing one client, rounds interleaved; over a loopback socket and over the
     replaying transport. A fake of its own, and no event loop in this thread: run outside
@@ -766,13 +766,13 @@ def sync_per_call(report: Report, *, calls: int, rounds: int) -> None:
                         results = measure_rounds_interleaved(
                             variants, threads=threads, calls=calls, rounds=rounds
                         )
-                    raw = results["raw httpx.Client"]["calls_per_s"]
+                    raw = results["raw httpx2.Client"]["calls_per_s"]
                     for name, result in results.items():
                         report.sync_per_call.setdefault(f"{mode}/{threads}", {})[name] = result
                         print(
                             f"  blocking, {mode}, {threads} thread(s), {name}: "
                             f"{result['calls_per_s']:,.0f} calls/s, p50 {result['p50_ms']:.2f} ms, "
-                            f"{raw / result['calls_per_s']:.3f}x raw httpx.Client's time",
+                            f"{raw / result['calls_per_s']:.3f}x raw httpx2.Client's time",
                             flush=True,
                         )
 
@@ -795,7 +795,7 @@ def _one_loop_run(
     runner: Callable[[Callable[[], Awaitable[float]]], float],
     *,
     base_url: str,
-    transport: Callable[[], httpx.AsyncBaseTransport | None],
+    transport: Callable[[], httpx2.AsyncBaseTransport | None],
     calls: int,
 ) -> float:
     """Seconds per call of `calls` sequential `list()` calls, in a fresh loop and client."""
@@ -828,7 +828,7 @@ def event_loops(report: Report, *, calls: int, rounds: int) -> None:
         _, canned = prepare(base_url)
         for mode in ("socket", "in_process"):
 
-            def transport(mode: str = mode) -> httpx.AsyncBaseTransport | None:
+            def transport(mode: str = mode) -> httpx2.AsyncBaseTransport | None:
                 return None if mode == "socket" else canned_transport(canned)
 
             samples: dict[str, list[float]] = {name: [] for name in names}
@@ -878,12 +878,12 @@ import sys, time
 started = time.perf_counter()
 import asyncio
 sys.path.insert(0, sys.argv[1])
-import httpx
+import httpx2
 from harness import CannedTransport
 from monite import AsyncMonite
 async def main():
     transport = CannedTransport(200, [("content-type", "application/json")], sys.argv[2].encode())
-    async with httpx.AsyncClient(transport=transport) as http:
+    async with httpx2.AsyncClient(transport=transport) as http:
         sdk = AsyncMonite(base_url="http://canned.invalid/v1", token="t", monite_version=sys.argv[3],
                           httpx_client=http)
         await sdk.mailbox_domains.get()
@@ -936,7 +936,7 @@ def import_times(
 # What `import monite_async` is made of: each part imported in turn in one interpreter, so
 # each cumulative figure holds only what the parts before it did not load already.
 IMPORT_PARTS = (
-    ("httpx", "httpx (and the ssl, email and urllib modules it loads)"),
+    ("httpx2", "httpx2 (and the ssl, email and urllib modules it loads)"),
     ("attrs", "attrs (the generated models are attrs classes)"),
     ("asyncio", "asyncio"),
     ("monite_generated.models", "the generated models and client"),
@@ -1088,7 +1088,7 @@ def machine() -> dict[str, str]:
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "python": platform.python_version(),
         "os": platform.platform(),
-        "httpx": version("httpx"),
+        "httpx2": version("httpx2"),
         "uvicorn": version("uvicorn"),
         "uvloop": version("uvloop"),
         "httptools": version("httptools"),
@@ -1102,10 +1102,10 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
     rows: list[tuple[str, str, bool]] = []
     for tasks in (1, 10):
         figures = report.per_call[f"socket/{tasks}"]
-        ratio = paired_ratio(figures["facade"], figures["raw httpx"])
+        ratio = paired_ratio(figures["facade"], figures["raw httpx2"])
         rows.append(
             (
-                f"facade time per call / raw httpx, socket, {tasks} task(s) (<= 1.05)",
+                f"facade time per call / raw httpx2, socket, {tasks} task(s) (<= 1.05)",
                 f"{ratio:.3f}",
                 ratio <= 1.05,
             )
@@ -1170,16 +1170,16 @@ def targets(report: Report) -> list[tuple[str, str, bool]]:
 
 
 def sync_targets(report: Report) -> list[tuple[str, str, bool]]:
-    """The blocking client's: within 5 % of raw httpx.Client per call; against Monite's SDK's
+    """The blocking client's: within 5 % of raw httpx2.Client per call; against Monite's SDK's
     blocking client, the ratio alone (the async client's target there is <= 0.5)."""
     rows: list[tuple[str, str, bool]] = []
     for threads in (1, 10):
         figures = report.sync_per_call[f"socket/{threads}"]
         ours = figures["sync client"]
-        ratio = paired_ratio(ours, figures["raw httpx.Client"])
+        ratio = paired_ratio(ours, figures["raw httpx2.Client"])
         rows.append(
             (
-                f"sync client time per call / raw httpx.Client, socket, {threads} thread(s) (<= 1.05)",
+                f"sync client time per call / raw httpx2.Client, socket, {threads} thread(s) (<= 1.05)",
                 f"{ratio:.3f}",
                 ratio <= 1.05,
             )
@@ -1198,26 +1198,26 @@ def sync_targets(report: Report) -> list[tuple[str, str, bool]]:
 
 def concurrency_targets(report: Report) -> list[tuple[str, str, bool]]:
     rows: list[tuple[str, str, bool]] = []
-    # Calls/s ratios, per pass as the time-per-call ratios are (`paired_ratio`): raw httpx's
+    # Calls/s ratios, per pass as the time-per-call ratios are (`paired_ratio`): raw httpx2's
     # default pool at 100 tasks swings by a third from one round to the next.
     for tasks in (50, 100):
         fast = report.concurrency["facade, aiohttp"][tasks]
-        slow = report.concurrency["raw httpx, default"][tasks]
+        slow = report.concurrency["raw httpx2, default"][tasks]
         ratio = paired_ratio(slow, fast)
         rows.append(
             (
-                f"facade on aiohttp / raw httpx default, calls/s, {tasks} tasks (>= 2)",
+                f"facade on aiohttp / raw httpx2 default, calls/s, {tasks} tasks (>= 2)",
                 f"{ratio:.2f}",
                 ratio >= 2,
             )
         )
     for tasks in (50, 100):
         facade = report.concurrency["facade, default"][tasks]
-        raw = report.concurrency["raw httpx, default"][tasks]
+        raw = report.concurrency["raw httpx2, default"][tasks]
         ratio = paired_ratio(raw, facade)
         rows.append(
             (
-                f"facade default / raw httpx default, calls/s, {tasks} tasks"
+                f"facade default / raw httpx2 default, calls/s, {tasks} tasks"
                 + (" (>= 2)" if tasks == 100 else ""),
                 f"{ratio:.2f}",
                 ratio >= 2 if tasks == 100 else True,
@@ -1234,42 +1234,43 @@ def analysis(report: Report) -> list[str]:
     for tasks in (1, 10):
         figures = report.per_call[f"in_process/{tasks}"]
         raw, tuned, generated, facade = (
-            1e6 / figures[n]["calls_per_s"] for n in ("raw httpx", "raw httpx, tuned", "generated", "facade")
+            1e6 / figures[n]["calls_per_s"]
+            for n in ("raw httpx2", "raw httpx2, tuned", "generated", "facade")
         )
         notes.append(
-            f"In process with {tasks} task(s), per call: raw httpx + `json()` takes {raw:.0f} us, of "
+            f"In process with {tasks} task(s), per call: raw httpx2 + `json()` takes {raw:.0f} us, of "
             f"which {raw - tuned:.0f} us go to re-parsing the relative URL against `base_url` and to "
             f"filling a cookie jar (the 'tuned' variant skips both: {tuned:.0f} us). The facade skips "
             f"them too and spends {facade - tuned:.0f} us of its own (attrs models, auth flow, retry "
             f"layer, typed errors): {facade:.0f} us in all. The generated functions alone, on plain "
-            f"httpx, take {generated:.0f} us."
+            f"httpx2, take {generated:.0f} us."
         )
     for threads in (1, 10):
         figures = report.sync_per_call[f"in_process/{threads}"]
         raw, tuned, ours, theirs = (
             1e6 / figures[n]["calls_per_s"]
-            for n in ("raw httpx.Client", "raw httpx.Client, tuned", "sync client", "monite SDK")
+            for n in ("raw httpx2.Client", "raw httpx2.Client, tuned", "sync client", "monite SDK")
         )
         notes.append(
             f"The blocking client in process with {threads} thread(s), per call (the threads share "
-            f"one client and the GIL): raw httpx.Client + `json()` takes {raw:.0f} us, {tuned:.0f} us "
+            f"one client and the GIL): raw httpx2.Client + `json()` takes {raw:.0f} us, {tuned:.0f} us "
             f"with the URL parsed once and no cookie jar; MoniteSyncClient {ours:.0f} us "
             f"({ours / raw:.2f}x raw), {ours - tuned:.0f} us of its own above the tuned variant; "
             f"Monite's SDK's `Monite` {theirs:.0f} us."
         )
     for tasks in (50, 100):
         facade = report.concurrency["facade, default"][tasks]
-        raw = report.concurrency["raw httpx, default"][tasks]
+        raw = report.concurrency["raw httpx2, default"][tasks]
         small = report.concurrency["facade, default, 10 connections"][tasks]
         notes.append(
             f"Default transport, {tasks} tasks: the facade makes {facade['calls_per_s']:,.0f} calls/s, "
-            f"{facade['calls_per_s'] / raw['calls_per_s']:.2f}x raw httpx's {raw['calls_per_s']:,.0f}, "
+            f"{facade['calls_per_s'] / raw['calls_per_s']:.2f}x raw httpx2's {raw['calls_per_s']:,.0f}, "
             f"p99 {facade['p99_ms'] / facade['p50_ms']:.1f}x its p50. Both allow 100 connections, so "
             f"with {tasks} tasks the send gate queues nobody and every request is on the wire at once. "
-            "Raw httpx runs on httpcore's pool, which for each request and each answer walks all its "
+            "Raw httpx2 runs on httpcore2's pool, which for each request and each answer walks all its "
             "connections (polling each idle one's socket) and its queue of requests: that cost grows "
             "with the connections in use. The facade's own pool (`monite_async/_pool.py`, on the same "
-            "httpcore connections) takes a semaphore slot and the newest idle connection of the origin "
+            "httpcore2 connections) takes a semaphore slot and the newest idle connection of the origin "
             "and asks only that one whether the server closed it, which its protocol knows without a "
             "poll (on asyncio's loop its sockets are asyncio protocols, with no anyio cancel scope per "
             "read or write: `monite_async/_network.py`): none of its work grows with the connections "
@@ -1280,15 +1281,15 @@ def analysis(report: Report) -> list[str]:
             f"p99 {small['p99_ms'] / small['p50_ms']:.1f}x p50: the callers then wait in the gate's "
             "queue, first come first served, instead of on the wire."
         )
-    httpx_import = report.imports["httpx (under both)"]["import_s"]
+    httpx_import = report.imports["httpx2 (under both)"]["import_s"]
     ours = report.imports["monite_async"]
     theirs = report.imports["monite"]
     parts = list(report.import_parts.values())
     floor, own = sum(parts[:3]), sum(parts[3:])
     budget = 0.15 * theirs["import_s"]
     notes.append(
-        f"`import httpx` alone takes {httpx_import * 1000:.0f} ms, "
-        f"{httpx_import / theirs['import_s']:.3f}x `import monite`: no SDK built on httpx imports "
+        f"`import httpx2` alone takes {httpx_import * 1000:.0f} ms, "
+        f"{httpx_import / theirs['import_s']:.3f}x `import monite`: no SDK built on httpx2 imports "
         f"faster. With attrs and asyncio, which the generated models and the facade cannot do "
         f"without, that floor is {floor * 1000:.0f} ms ({floor / theirs['import_s']:.3f}x); a 0.15x "
         f"import leaves {max(0.0, budget - floor) * 1000:.0f} ms above it, and the generated models "
@@ -1332,13 +1333,13 @@ def write_report(report: Report, *, command: str) -> None:
         "",
         "`socket`: against the fake Monite in another process over 127.0.0.1. `in_process`: a transport that",
         "replays one recorded response, so only client CPU is measured (the facade's auth flow, retry layer,",
-        "request building and parsing into attrs models, against `response.json()` for raw httpx).",
+        "request building and parsing into attrs models, against `response.json()` for raw httpx2).",
         "",
-        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx |",
+        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx2 |",
         "|---|---|---|---|---|---|",
     ]
     for key, figures in report.per_call.items():
-        raw = figures["raw httpx"]["calls_per_s"]
+        raw = figures["raw httpx2"]["calls_per_s"]
         for name, result in figures.items():
             out.append(
                 f"| {key.replace('/', ', ')} task(s) | {name} | {result['calls_per_s']:,.0f} | "
@@ -1350,16 +1351,16 @@ def write_report(report: Report, *, command: str) -> None:
         "### The blocking client: `MoniteSyncClient` per call",
         "",
         "The same `list()` call from threads sharing one client, each thread its own loop of calls,",
-        "rounds interleaved: MoniteSyncClient; raw `httpx.Client` with the same headers (bearer,",
+        "rounds interleaved: MoniteSyncClient; raw `httpx2.Client` with the same headers (bearer,",
         "`x-monite-version`) and `response.json()`; that with the URL parsed once and no cookie jar",
         "(`tuned`); Monite's SDK's blocking client `monite.Monite` (in its own environment, its rounds",
         "run in turn with ours). `socket` and `in_process` as above.",
         "",
-        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx.Client |",
+        "| setting | variant | calls/s | p50 ms | p99 ms | time per call vs raw httpx2.Client |",
         "|---|---|---|---|---|---|",
     ]
     for key, figures in report.sync_per_call.items():
-        raw = figures["raw httpx.Client"]["calls_per_s"]
+        raw = figures["raw httpx2.Client"]["calls_per_s"]
         for name, result in figures.items():
             out.append(
                 f"| {key.replace('/', ', ')} thread(s) | {name} | {result['calls_per_s']:,.0f} | "
@@ -1427,8 +1428,8 @@ def write_report(report: Report, *, command: str) -> None:
         "",
         "## 2. Concurrency: tasks sharing one client, over a socket",
         "",
-        "`default`: each client's own transport, rounds interleaved. Raw httpx's is httpx's",
-        "`AsyncHTTPTransport` (httpcore's pool); the facade's is its own pool of httpcore connections",
+        "`default`: each client's own transport, rounds interleaved. Raw httpx2's is httpx2's",
+        "`AsyncHTTPTransport` (httpcore2's pool); the facade's is its own pool of httpcore2 connections",
         "(`monite_async/_pool.py`). `aiohttp`: httpx-aiohttp's transport, and the facade's",
         "`aiohttp_transport()` on it. Both pools allow 100 connections unless the label says otherwise.",
         "",
@@ -1609,8 +1610,8 @@ async def run(args: argparse.Namespace) -> Report:
         entries=[
             ("monite_async", runtime, "monite_async"),
             ("monite", monite_sdk_python(), "monite"),
-            # The floor under both SDKs: monite_async cannot import faster than its httpx.
-            ("httpx (under both)", runtime, "httpx"),
+            # The floor under both SDKs: monite_async cannot import faster than its httpx2.
+            ("httpx2 (under both)", runtime, "httpx2"),
         ],
         canned=canned,
         repeat=5 if args.quick else 15,
@@ -1640,7 +1641,7 @@ def _concurrency_sizes(args: argparse.Namespace) -> dict[str, int]:
 
 def _sync_sizes(args: argparse.Namespace) -> dict[str, int]:
     # A 5 % target against per-round swings of 10-20 % on a shared machine: many short rounds,
-    # each compared with its pass's raw httpx.Client round (`paired_ratio`).
+    # each compared with its pass's raw httpx2.Client round (`paired_ratio`).
     return {"calls": 200, "rounds": 3} if args.quick else {"calls": 200, "rounds": 51}
 
 

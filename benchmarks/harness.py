@@ -1,6 +1,6 @@
 """Timing loops shared by every benchmark variant, Monite's own SDK included.
 
-Only the standard library and httpx: `bench.py` also runs this file inside a throwaway
+Only the standard library and httpx2: `bench.py` also runs this file inside a throwaway
 environment that has Monite's `monite` package and not ours.
 """
 
@@ -15,10 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
+import httpx2
 
 
-class CannedTransport(httpx.AsyncBaseTransport):
+class CannedTransport(httpx2.AsyncBaseTransport):
     """Answers every request with the same recorded response, so a loop over it measures
     client CPU alone: no socket, no server."""
 
@@ -27,20 +27,20 @@ class CannedTransport(httpx.AsyncBaseTransport):
         self._headers = headers
         self._content = content
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(self._status, headers=self._headers, content=self._content)
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(self._status, headers=self._headers, content=self._content)
 
 
-class SyncCannedTransport(httpx.BaseTransport):
-    """`CannedTransport` for blocking clients (httpx.Client)."""
+class SyncCannedTransport(httpx2.BaseTransport):
+    """`CannedTransport` for blocking clients (httpx2.Client)."""
 
     def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
         self._status = status
         self._headers = headers
         self._content = content
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(self._status, headers=self._headers, content=self._content)
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(self._status, headers=self._headers, content=self._content)
 
 
 async def measure(

@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
-import httpx
+import httpx2
 
 __all__ = ["ErrorBody", "error_body", "is_stale_token", "parse_retry_after", "request_id"]
 
@@ -46,7 +46,7 @@ class ErrorBody:
     message: str | None
 
 
-def error_body(response: httpx.Response) -> ErrorBody:
+def error_body(response: httpx2.Response) -> ErrorBody:
     """The parsed body of `response` (which must have been read), parsed on first use only."""
     cached = response.extensions.get(_ERROR_BODY_EXTENSION)
     if isinstance(cached, ErrorBody):
@@ -73,7 +73,7 @@ def _parse(content: bytes) -> ErrorBody:
     return ErrorBody(payload=payload, is_json=True, message=message)
 
 
-def is_stale_token(response: httpx.Response) -> bool:
+def is_stale_token(response: httpx2.Response) -> bool:
     """True if Monite's (read) answer means "your token is no good", not "you may not do this"."""
     status = response.status_code
     if status == 401:
@@ -84,14 +84,14 @@ def is_stale_token(response: httpx.Response) -> bool:
     return False
 
 
-def request_id(response: httpx.Response) -> str | None:
+def request_id(response: httpx2.Response) -> str | None:
     """The answer's `x-request-id`, to quote to Monite's support."""
     value = response.headers.get("x-request-id")
     return value if isinstance(value, str) else None
 
 
 def parse_retry_after(
-    headers: Mapping[str, str] | httpx.Headers, *, now: Callable[[], float] = time.time
+    headers: Mapping[str, str] | httpx2.Headers, *, now: Callable[[], float] = time.time
 ) -> float | None:
     """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
 

@@ -1,4 +1,4 @@
-"""Bearer tokens as an `httpx.Auth` flow: fetched lazily, refreshed early, refreshed once.
+"""Bearer tokens as an `httpx2.Auth` flow: fetched lazily, refreshed early, refreshed once.
 
 Monite has no refresh grant: a "refresh" is asking `POST /auth/token` again. The flow:
 
@@ -41,7 +41,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol, TypeGuard
 
 import anyio
-import httpx
+import httpx2
 
 from ._answers import is_stale_token
 from ._drive import Run
@@ -596,7 +596,7 @@ class _Read:
     """Read (and so close) this refusal whole, BEFORE waiting for the refresh lock: a caller
     that holds an unread answer holds a pooled connection the refresh may need."""
 
-    response: httpx.Response
+    response: httpx2.Response
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -609,7 +609,7 @@ class _Replace:
     deadline_at: float
 
 
-class _BearerFlow(httpx.Auth):
+class _BearerFlow(httpx2.Auth):
     """The bearer-token flow: marks a request as secured (the send gate signs it when it
     goes out), and replays it once after a stale-token answer.
 
@@ -623,11 +623,11 @@ class _BearerFlow(httpx.Auth):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.provider!r})"
 
-    def _steps(self, request: httpx.Request, generation: int) -> Generator[Any, Any, None]:
+    def _steps(self, request: httpx2.Request, generation: int) -> Generator[Any, Any, None]:
         state = request_state(request)
         state.sign = True
         state.generation = generation
-        response: httpx.Response = yield request
+        response: httpx2.Response = yield request
         if response.status_code not in _REFUSALS:
             return
         yield _Read(response)
@@ -647,7 +647,7 @@ class _BearerFlow(httpx.Auth):
         return token if token is not None and self.provider.current(token) else None
 
 
-def _signed(request: httpx.Request, state: RequestState, token: Token) -> None:
+def _signed(request: httpx2.Request, state: RequestState, token: Token) -> None:
     request.headers["Authorization"] = f"Bearer {token.value}"
     state.token = token
 
@@ -660,13 +660,15 @@ class BearerAuth(_BearerFlow):
     def __init__(self, provider: TokenProvider) -> None:
         self.provider = provider
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raise RuntimeError("BearerAuth is the async client's: use SyncBearerAuth with httpx.Client")
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        raise RuntimeError("BearerAuth is the async client's: use SyncBearerAuth with httpx2.Client")
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         run = Run(self._steps(request, self.provider.generation))
         while not run.done:
-            if isinstance(run.step, httpx.Request):
+            if isinstance(run.step, httpx2.Request):
                 run.result = yield run.step
             else:
                 run.result = await self._carry_out(run.step)
@@ -680,7 +682,7 @@ class BearerAuth(_BearerFlow):
                 await step.response.aclose()
         return await self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
-    async def sign(self, request: httpx.Request) -> None:
+    async def sign(self, request: httpx2.Request) -> None:
         """Put the token on `request` now (the send gate calls this as the attempt goes out)."""
         state = request_state(request)
         token = self._replacement(state)
@@ -697,10 +699,10 @@ class SyncBearerAuth(_BearerFlow):
     def __init__(self, provider: SyncTokenProvider) -> None:
         self.provider = provider
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         run = Run(self._steps(request, self.provider.generation))
         while not run.done:
-            if isinstance(run.step, httpx.Request):
+            if isinstance(run.step, httpx2.Request):
                 run.result = yield run.step
             else:
                 run.result = self._carry_out(run.step)
@@ -714,10 +716,10 @@ class SyncBearerAuth(_BearerFlow):
                 step.response.close()
         return self.provider.replace(step.failed, since=step.since, deadline_at=step.deadline_at)
 
-    def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx.AsyncClient")
+    def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        raise RuntimeError("SyncBearerAuth is the blocking client's: use BearerAuth with httpx2.AsyncClient")
 
-    def sign(self, request: httpx.Request) -> None:
+    def sign(self, request: httpx2.Request) -> None:
         """`BearerAuth.sign`, blocking; no longer than the call's deadline for another's fetch."""
         state = request_state(request)
         token = self._replacement(state)

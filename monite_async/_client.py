@@ -19,13 +19,11 @@ The layers, top to bottom; a module imports only modules below its own row:
 | `_options.py` | per-call options (timeout, retries, deadline, headers, version), checked once |
 | `_generated_ops.py` | the only reader of the generated modules' private functions |
 | `_error_mapping.py` | where every failure becomes a MoniteError; every message text |
-| `_auth.py` | the bearer-token `httpx.Auth` flow and the token providers |
+| `_auth.py` | the bearer-token `httpx2.Auth` flow and the token providers |
 | `_retry.py` | the retry transport and `RetryPolicy`: what to retry, how long to wait |
 | `_gate.py` | the send gate: rate window, connection slots, signing at send time, whole reads |
 | `_rate_limit.py` | Monite's rate limit: `RateLimit` parsed, the window kept, optional pacing |
 | `_request_state.py` | what a request carries between the layers: deadline, attempts, token used |
-| `_pool.py` | the default network transport: httpcore connections, O(1) checkout and return |
-| `_network.py` | the pool's sockets: asyncio protocols on asyncio's loop; httpcore's on uvloop, trio |
 | `_transports.py` | the network: a caller's client, aiohttp; failures classified |
 | `_answers.py` | what an answer says: error body (parsed once), stale token, Retry-After |
 | `_validation.py`, `_versioning.py`, `_enums.py`, `_dns.py` | arguments; version header; enums; DNS records |
@@ -36,14 +34,14 @@ The layers, top to bottom; a module imports only modules below its own row:
 The public modules `cli.py` (the command, on click), `dns.py` (zone text, DNS check) and
 `demo.py` sit beside the table: they use the package as a user would.
 
-A request goes down the table (pipeline -> httpx.AsyncClient with the auth flow -> retry
+A request goes down the table (pipeline -> httpx2.AsyncClient with the auth flow -> retry
 transport -> send gate -> network transport) and its answer or failure comes back up to
 the pipeline, which alone turns a failure into a typed error.
 
 One copy of the logic for both clients: every layer that waits or sends is written as a
 sans-I/O flow (a generator that yields the I/O it needs: send, wait, take a slot, sign,
 run an operation) and driven by `_drive.drive` for MoniteClient and `drive_blocking` for
-MoniteSyncClient, as httpx drives one `Auth.auth_flow` from both of its clients. What to
+MoniteSyncClient, as httpx2 drives one `Auth.auth_flow` from both of its clients. What to
 retry and how long to wait (`RetryRules`), when a request may go out (the gate's flow, the
 rate window's `admission`), when a token is due and which one failed (`_CredentialsCache`),
 what a resource method asks for (`_Flows`), request building, error mapping, parsing and
@@ -64,7 +62,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-import httpx
+import httpx2
 from monite_generated.types import Response
 
 from . import _error_mapping as errors
@@ -108,14 +106,14 @@ def _check_base_url(base_url: str) -> str:
     if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
         raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}")
     try:
-        userinfo = httpx.URL(base_url).userinfo
-    except httpx.InvalidURL:
+        userinfo = httpx2.URL(base_url).userinfo
+    except httpx2.InvalidURL:
         raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}") from None
     if userinfo:
         # It would show in every error text, log line and trace that names a URL.
         raise ConfigurationError(
             "base_url must not carry a user name or password; give a proxy's credentials to an "
-            "http_client=httpx.AsyncClient(proxy=...) of yours"
+            "http_client=httpx2.AsyncClient(proxy=...) of yours"
         )
     return base_url.rstrip("/")
 
@@ -178,7 +176,7 @@ def _view_key(*values: object) -> tuple[object, ...] | None:
 def _typed(value: object) -> object:
     """`value` for a view's key, with the type of every part: True == 1 == 1.0 in a dict's
     keys, and a kept view made with 1 must not answer for True, which is refused."""
-    if isinstance(value, httpx.Timeout):
+    if isinstance(value, httpx2.Timeout):
         return ("timeout", *(_typed(part) for part in (value.connect, value.read, value.write, value.pool)))
     if isinstance(value, dict):
         return ("headers", *((_typed(name), _typed(text)) for name, text in value.items()))
@@ -282,12 +280,12 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         base_url: str | None = None,
         api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
         transport: _Transport | None = None,
         http_client: _HttpClient | None = None,
         retry_policy: RetryPolicy | None = None,
-        limits: httpx.Limits = DEFAULT_LIMITS,
+        limits: httpx2.Limits = DEFAULT_LIMITS,
         max_requests_per_second: float | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
@@ -321,7 +319,11 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
     _KIND: _Kind[_Core, _Domains, _Auth, _Raw]
 
     def _make_core(
-        self, transport: _Transport | None, http_client: _HttpClient | None, limits: httpx.Limits, **core: Any
+        self,
+        transport: _Transport | None,
+        http_client: _HttpClient | None,
+        limits: httpx2.Limits,
+        **core: Any,
     ) -> _Core:
         return self._KIND.core(network=self._KIND.network(transport, http_client, limits), **core)
 
@@ -346,7 +348,7 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | Any = UNSET_OPTION,
+        timeout: float | httpx2.Timeout | Any = UNSET_OPTION,
         max_retries: int | Any = UNSET_OPTION,
         deadline: float | Any = UNSET_OPTION,
         headers: dict[str, str] | Any = UNSET_OPTION,
@@ -431,7 +433,7 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         return self._options.max_retries
 
     @property
-    def timeout(self) -> httpx.Timeout:
+    def timeout(self) -> httpx2.Timeout:
         return self._options.timeout
 
     @property
@@ -491,8 +493,8 @@ class MoniteClient(
         MailboxDomains,
         AuthResource,
         RawCalls,
-        httpx.AsyncBaseTransport,
-        httpx.AsyncClient,
+        httpx2.AsyncBaseTransport,
+        httpx2.AsyncClient,
         TokenSource,
     ]
 ):
@@ -509,11 +511,11 @@ class MoniteClient(
         base_url: default MONITE_BASE_URL, else the sandbox (`DEFAULT_BASE_URL`).
         api_version: the `x-monite-version` sent on every request; default `API_VERSION`.
         max_retries: retries after the first attempt for 408/429/5xx/connection errors/timeouts.
-        timeout: seconds or an httpx.Timeout per attempt; default `DEFAULT_TIMEOUT`. Never unlimited.
+        timeout: seconds or an httpx2.Timeout per attempt; default `DEFAULT_TIMEOUT`. Never unlimited.
         deadline: seconds one call may take in all (token fetch, attempts, waits); default
             `DEFAULT_DEADLINE`. Each attempt's timeout shrinks to the time left.
-        transport: an httpx.AsyncBaseTransport to send through (closed by `aclose`, as httpx does).
-        http_client: an httpx.AsyncClient you own: requests go through it (its pool,
+        transport: an httpx2.AsyncBaseTransport to send through (closed by `aclose`, as httpx2 does).
+        http_client: an httpx2.AsyncClient you own: requests go through it (its pool,
             proxies, TLS settings), with this client's auth, version, timeout and retries on
             top. `aclose` leaves it open. Exclusive with `transport`.
         retry_policy: waits between retries (`RetryPolicy`); see also `set_testing`.
@@ -583,8 +585,8 @@ class MoniteSyncClient(
         SyncMailboxDomains,
         SyncAuthResource,
         SyncRawCalls,
-        httpx.BaseTransport,
-        httpx.Client,
+        httpx2.BaseTransport,
+        httpx2.Client,
         SyncTokenSource,
     ]
 ):
@@ -595,8 +597,8 @@ class MoniteSyncClient(
 
     The same keyword-only options and defaults as `MoniteClient`, the same resources,
     errors, logs, retries, deadline and version pinning, with blocking calls; `token` is a
-    str or a plain callable, `transport` an httpx.BaseTransport, `http_client` an
-    httpx.Client (left open by `close`), and a `retry_policy`'s `sleep` a plain function.
+    str or a plain callable, `transport` an httpx2.BaseTransport, `http_client` an
+    httpx2.Client (left open by `close`), and a `retry_policy`'s `sleep` a plain function.
 
     Thread-safe: share one client among any number of threads. When the token is due or
     refused, exactly one thread fetches a new one; the others wait (no longer than their

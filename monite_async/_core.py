@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import sniffio
 
 from . import _error_mapping as errors
@@ -38,7 +38,6 @@ from ._errors import ConfigurationError
 from ._gate import SendGate, SyncSendGate
 from ._options import CallOptions
 from ._pipeline import Outcome, Pipeline, SyncPipeline, carrier, sync_carrier
-from ._pool import ConnectionPoolTransport, SyncPoolTransport
 from ._rate_limit import Pacer, RateWindow
 from ._retry import RetryPolicy, RetryRules, RetryTransport, SyncRetryTransport
 from ._tracing import Tracing
@@ -65,7 +64,7 @@ class LoopBinding:
     """The event loop (an asyncio loop, or a trio run) a client was first used in.
 
     Pooled connections and locks belong to it; using them from another loop fails in
-    obscure ways deep inside httpx, so `check()` refuses that with ClientStateError.
+    obscure ways deep inside httpx2, so `check()` refuses that with ClientStateError.
     """
 
     def __init__(self) -> None:
@@ -112,7 +111,7 @@ class LoopBinding:
 
 class _CoreBase:
     """What both cores hold and build: the rate window, the retry rules, the send gate, the
-    httpx client, the token provider and the pipeline, stacked as the module docstring says.
+    httpx2 client, the token provider and the pipeline, stacked as the module docstring says.
     Each subclass gives the classes of its kind (`_stack`, `_token_provider`, `_signing`).
     """
 
@@ -252,7 +251,7 @@ class ClientCore(_CoreBase):
 
 
 class SyncClientCore(_CoreBase):
-    """`ClientCore` for `MoniteSyncClient`: the same layers over httpx.Client, shared by any
+    """`ClientCore` for `MoniteSyncClient`: the same layers over httpx2.Client, shared by any
     number of threads (no event loop to belong to)."""
 
     gate: SyncSendGate
@@ -303,61 +302,59 @@ class _NetworkKind:
     """What one client takes as its network: the caller's client or transport, or our pool."""
 
     client: str
-    caller_client: type[httpx.AsyncClient] | type[httpx.Client]
-    transport: type[httpx.AsyncBaseTransport] | type[httpx.BaseTransport]
+    caller_client: type[httpx2.AsyncClient] | type[httpx2.Client]
+    transport: type[httpx2.AsyncBaseTransport] | type[httpx2.BaseTransport]
     wrap_caller: Callable[..., Any]
     own_pool: Callable[..., Any]
 
 
-# The async client's own pool is ours (`_pool.py`: httpcore's scans its whole queue for
-# every request, which many tasks pay for); the blocking client's is httpx's, whose close()
-# also wakes the threads blocked on its sockets (`SyncPoolTransport`).
+# Both clients' own pool is httpx2's.
 _ASYNC = _NetworkKind(
     "MoniteClient",
-    httpx.AsyncClient,
-    httpx.AsyncBaseTransport,
+    httpx2.AsyncClient,
+    httpx2.AsyncBaseTransport,
     CallerClientTransport,
-    ConnectionPoolTransport,
+    httpx2.AsyncHTTPTransport,
 )
 _BLOCKING = _NetworkKind(
-    "MoniteSyncClient", httpx.Client, httpx.BaseTransport, SyncCallerClientTransport, SyncPoolTransport
+    "MoniteSyncClient", httpx2.Client, httpx2.BaseTransport, SyncCallerClientTransport, httpx2.HTTPTransport
 )
 
 
-def _network(kind: _NetworkKind, transport: object, http_client: object, limits: httpx.Limits) -> Any:
+def _network(kind: _NetworkKind, transport: object, http_client: object, limits: httpx2.Limits) -> Any:
     if transport is not None and http_client is not None:
         raise ConfigurationError("pass transport or http_client, not both")
     if http_client is not None:
         if not isinstance(http_client, kind.caller_client):
             raise ConfigurationError(
-                f"{kind.client}'s http_client must be an httpx.{kind.caller_client.__name__}"
+                f"{kind.client}'s http_client must be an httpx2.{kind.caller_client.__name__}"
             )
         return kind.wrap_caller(http_client, user_agent=USER_AGENT)
     if transport is not None:
         if not isinstance(transport, kind.transport):
-            raise ConfigurationError(f"{kind.client}'s transport must be an httpx.{kind.transport.__name__}")
+            raise ConfigurationError(f"{kind.client}'s transport must be an httpx2.{kind.transport.__name__}")
         return transport
     return kind.own_pool(limits=limits)
 
 
 def network_transport(
-    transport: httpx.AsyncBaseTransport | None, http_client: httpx.AsyncClient | None, limits: httpx.Limits
-) -> httpx.AsyncBaseTransport:
+    transport: httpx2.AsyncBaseTransport | None, http_client: httpx2.AsyncClient | None, limits: httpx2.Limits
+) -> httpx2.AsyncBaseTransport:
     """What sends under the retry layer: the caller's client, the caller's transport, or our pool."""
-    network: httpx.AsyncBaseTransport = _network(_ASYNC, transport, http_client, limits)
+    network: httpx2.AsyncBaseTransport = _network(_ASYNC, transport, http_client, limits)
     return network
 
 
 def sync_network_transport(
-    transport: httpx.BaseTransport | None, http_client: httpx.Client | None, limits: httpx.Limits
-) -> httpx.BaseTransport:
-    """`network_transport` for the blocking client: an httpx.Client or httpx.BaseTransport."""
-    network: httpx.BaseTransport = _network(_BLOCKING, transport, http_client, limits)
+    transport: httpx2.BaseTransport | None, http_client: httpx2.Client | None, limits: httpx2.Limits
+) -> httpx2.BaseTransport:
+    """`network_transport` for the blocking client: an httpx2.Client or httpx2.BaseTransport."""
+    network: httpx2.BaseTransport = _network(_BLOCKING, transport, http_client, limits)
     return network
 
 
-def connection_slots(transport: object, limits: httpx.Limits) -> int:
+def connection_slots(transport: object, limits: httpx2.Limits) -> int:
     """How many requests may be on the wire at once: the pool's connection limit."""
     given = getattr(transport, "limits", None)
-    chosen = given if isinstance(given, httpx.Limits) else limits
+    chosen = given if isinstance(given, httpx2.Limits) else limits
     return chosen.max_connections if chosen.max_connections is not None else 100

@@ -5,7 +5,7 @@ MoniteClient(timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES)  # what y
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from ._version import __version__
 
@@ -24,9 +24,9 @@ DEFAULT_MAX_RETRIES = 2
 # hung Monite ends every call in MoniteTimeoutError; each attempt shrinks to fit it.
 DEFAULT_DEADLINE = 60.0
 # Never "no timeout": a hung connection must end in MoniteTimeoutError, not a hung task.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=5.0)
 # Monite allows 30 requests/s per client by default; 100 connections is far above what that
 # needs, yet bounded: thousands of concurrent tasks queue for a connection instead of
 # opening thousands of sockets.
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
+DEFAULT_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0)
 USER_AGENT = f"monite-async/{__version__}"

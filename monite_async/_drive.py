@@ -6,7 +6,7 @@ resource method asks for next) is written once, as a generator that yields the I
 needs (a *step*: send this, wait that long, run that operation) and is sent each step's
 result, or has its failure thrown in. The async client carries the steps out with `drive`,
 the blocking one with `drive_blocking`; each gives a `handle` that does one step's I/O.
-This is the shape of httpx's `Auth.auth_flow`, which drives one generator from both
+This is the shape of httpx2's `Auth.auth_flow`, which drives one generator from both
 `sync_auth_flow` and `async_auth_flow`.
 
     def flow() -> Generator[Step, object, int]:

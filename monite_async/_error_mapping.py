@@ -1,14 +1,14 @@
 """Where every failure becomes a `MoniteError`: the one status table, the one exception
 mapping, the parse failures, and every message text, each written once.
 
-The layers below raise what they are (httpx's exceptions, a RuntimeError from a closed
+The layers below raise what they are (httpx2's exceptions, a RuntimeError from a closed
 pool); the pipeline calls one function here per failure and raises what it returns:
 
     error = from_response(response, operation="get_mailbox_domains", redactor=redactor)
     raise error
 
 Nothing made here carries a secret: bodies and texts pass the `Redactor` first, and no
-error is chained to httpx's exceptions (they hold the request and its headers).
+error is chained to httpx2's exceptions (they hold the request and its headers).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import TypedDict
 
-import httpx
+import httpx2
 from monite_generated.errors import UnexpectedStatus
 
 from ._answers import error_body, is_stale_token, parse_retry_after, request_id
@@ -132,8 +132,8 @@ def _reason(status: int) -> str:
         return "non-standard status"
 
 
-def _attempts(message: httpx.Request | httpx.Response) -> int:
-    if isinstance(message, httpx.Request):
+def _attempts(message: httpx2.Request | httpx2.Response) -> int:
+    if isinstance(message, httpx2.Request):
         return request_state(message).sends
     return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
 
@@ -141,7 +141,7 @@ def _attempts(message: httpx.Request | httpx.Response) -> int:
 # -- Monite answered, with a status that is not success -----------------------------------
 
 
-def from_response(response: httpx.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
+def from_response(response: httpx2.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
     """The typed error for a non-2xx answer (the body must have been read)."""
     status = response.status_code
     parsed = error_body(response)
@@ -162,7 +162,7 @@ def from_response(response: httpx.Response, *, operation: str, redactor: Redacto
     return error_class(message, **fields)
 
 
-def _error_class(response: httpx.Response) -> type[MoniteAPIError]:
+def _error_class(response: httpx2.Response) -> type[MoniteAPIError]:
     status = response.status_code
     if is_stale_token(response):
         return AuthenticationError  # still stale after one refresh and replay
@@ -176,7 +176,7 @@ def _error_class(response: httpx.Response) -> type[MoniteAPIError]:
 
 
 def _message(
-    response: httpx.Response, operation: str, field_errors: tuple[FieldError, ...], redactor: Redactor
+    response: httpx2.Response, operation: str, field_errors: tuple[FieldError, ...], redactor: Redactor
 ) -> str:
     status = response.status_code
     parsed = error_body(response)
@@ -197,7 +197,7 @@ def _message(
     return f"HTTP {status} {_reason(status)}" + ("" if response.content else "; empty body")
 
 
-def _no_token_endpoint(url: httpx.URL) -> str:
+def _no_token_endpoint(url: httpx2.URL) -> str:
     base = str(url.copy_with(query=None)).removesuffix("/auth/token")
     if base.endswith("/v1"):
         return f"Monite answered 404 for {url}: check that base_url {base!r} is Monite's API"
@@ -226,13 +226,13 @@ def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]
 
 
 def from_send_failure(
-    failure: Exception, *, request: httpx.Request, operation: str, redactor: Redactor, pool_closed: bool
+    failure: Exception, *, request: httpx2.Request, operation: str, redactor: Redactor, pool_closed: bool
 ) -> MoniteError:
-    """The typed error for what sending `request` raised (httpx's errors, a RuntimeError)."""
+    """The typed error for what sending `request` raised (httpx2's errors, a RuntimeError)."""
     attempts = _attempts(request)
     if isinstance(failure, MoniteError):
         return failure  # already typed (a token fetch this call waited for, say)
-    if isinstance(failure, httpx.TimeoutException):
+    if isinstance(failure, httpx2.TimeoutException):
         return MoniteTimeoutError(
             f"{MoniteTimeoutError.default_message}: {type(failure).__name__}",
             operation=operation,
@@ -250,7 +250,7 @@ def from_send_failure(
         return MoniteConnectionError(
             _tls_message(failure, request.url), operation=operation, attempts=attempts
         )
-    if isinstance(failure, httpx.HTTPError):
+    if isinstance(failure, httpx2.HTTPError):
         detail = redactor.text(str(failure))[:200] or type(failure).__name__
         return MoniteConnectionError(
             f"{MoniteConnectionError.default_message}: {type(failure).__name__}: {detail}",
@@ -267,13 +267,13 @@ def from_send_failure(
     )
 
 
-def _tls_message(failure: TLSError, url: httpx.URL) -> str:
+def _tls_message(failure: TLSError, url: httpx2.URL) -> str:
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     if failure.reason == "certificate":
         return (
             f"The TLS certificate of {origin} could not be verified ({failure}); not retried. Likely a "
             "proxy that presents its own certificate, or a missing CA bundle: pass an "
-            "http_client=httpx.AsyncClient(verify=...) that trusts it"
+            "http_client=httpx2.AsyncClient(verify=...) that trusts it"
         )
     return (
         f"TLS with {origin} failed ({failure}); not retried. Likely https:// to a server that speaks "
@@ -285,7 +285,7 @@ def _tls_message(failure: TLSError, url: httpx.URL) -> str:
 
 
 def from_parse_failure(
-    failure: Exception, *, response: httpx.Response, operation: str, redactor: Redactor
+    failure: Exception, *, response: httpx2.Response, operation: str, redactor: Redactor
 ) -> UnexpectedResponseError:
     """The error for a success answer the generated parser rejected with `failure`."""
     status = response.status_code
@@ -314,7 +314,7 @@ def from_parse_failure(
     )
 
 
-def _unexpected(response: httpx.Response, message: str, operation: str) -> UnexpectedResponseError:
+def _unexpected(response: httpx2.Response, message: str, operation: str) -> UnexpectedResponseError:
     # No body: callers of this say what was wrong in words, and a token answer's body is a token.
     return UnexpectedResponseError(
         message,
@@ -326,13 +326,13 @@ def _unexpected(response: httpx.Response, message: str, operation: str) -> Unexp
 
 
 def unexpected_model(
-    response: httpx.Response, *, expected: str, got: str, operation: str
+    response: httpx2.Response, *, expected: str, got: str, operation: str
 ) -> UnexpectedResponseError:
     """A parsed success of another model than the operation's own."""
     return _unexpected(response, f"{operation}: expected a {expected}, got {got}", operation)
 
 
-def nonstandard_status(response: httpx.Response, *, operation: str) -> UnexpectedResponseError:
+def nonstandard_status(response: httpx2.Response, *, operation: str) -> UnexpectedResponseError:
     """The generated `Response` needs an `HTTPStatus`; 520 or 599 has none."""
     return _unexpected(response, f"HTTP {response.status_code} is not a standard status", operation)
 
@@ -352,7 +352,7 @@ def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
     )
 
 
-def bad_token_answer(response: httpx.Response, problem: str) -> UnexpectedResponseError:
+def bad_token_answer(response: httpx2.Response, problem: str) -> UnexpectedResponseError:
     """A token answer that parsed but cannot be used; never quotes the body (a token)."""
     return _unexpected(response, f"post_auth_token: {problem}", "post_auth_token")
 
@@ -386,7 +386,7 @@ def client_argument(operation: str) -> InvalidRequestError:
 
 def bad_version_argument(operation: str, *, pinned: str, got: object) -> InvalidRequestError:
     # A per-call argument, so InvalidRequestError (ConfigurationError is for the client's
-    # own api_version). Checked before building: httpx would fail on a non-ASCII value with
+    # own api_version). Checked before building: httpx2 would fail on a non-ASCII value with
     # a bare UnicodeEncodeError, and send a wrong date as it is.
     return InvalidRequestError(
         f"{operation}: x_monite_version must be a date written as YYYY-MM-DD, such as "
@@ -437,7 +437,7 @@ def asyncio_only_transport() -> ConfigurationError:
 
 def wrong_event_loop() -> ClientStateError:
     # Its pooled connections and locks belong to the first loop; using them from another
-    # one fails in obscure ways deep inside httpx.
+    # one fails in obscure ways deep inside httpx2.
     return ClientStateError(
         "this MoniteClient belongs to the event loop it was first used in; "
         "create one MoniteClient per event loop"

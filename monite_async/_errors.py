@@ -1,6 +1,6 @@
 """Every error monite_async raises: one tree under `MoniteError`.
 
-Nothing from httpx or the generated code reaches a caller raw; the request pipeline turns
+Nothing from httpx2 or the generated code reaches a caller raw; the request pipeline turns
 each failure into one of these. No secret (client secret, token) is ever part of an error:
 the pipeline redacts bodies before they get here, and `__str__` never prints headers.
 

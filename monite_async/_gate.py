@@ -35,7 +35,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 
 from ._drive import drive, drive_blocking
 from ._forks import on_fork_in_child
@@ -47,8 +47,8 @@ from ._waits import wait, wait_blocking
 
 __all__ = ["SendGate", "SyncSendGate"]
 
-Signer = Callable[[httpx.Request], Awaitable[None]]
-SyncSigner = Callable[[httpx.Request], None]
+Signer = Callable[[httpx2.Request], Awaitable[None]]
+SyncSigner = Callable[[httpx2.Request], None]
 
 
 class _Step:
@@ -93,7 +93,7 @@ class _GateRules:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(connections={self._connections}, {self.window!r})"
 
-    def flow(self, request: httpx.Request) -> Generator[GateStep, Any, httpx.Response]:
+    def flow(self, request: httpx2.Request) -> Generator[GateStep, Any, httpx2.Response]:
         state = request_state(request)
         # Nothing learned yet: admit after the token arrives (its answer may teach the window).
         blind = state.sign and not self.window.known
@@ -136,10 +136,12 @@ class _GateRules:
                 self.window.done(rate)
         return response
 
-    def _sent(self, request: httpx.Request, state: RequestState) -> Generator[GateStep, Any, httpx.Response]:
+    def _sent(
+        self, request: httpx2.Request, state: RequestState
+    ) -> Generator[GateStep, Any, httpx2.Response]:
         state.sends += 1
         if not state.traced:  # nothing records spans or metrics: no hook at all (the common case)
-            response: httpx.Response = yield SEND
+            response: httpx2.Response = yield SEND
             return response
         with self.tracing.attempt(request, template=state.url_template, resends=state.sends - 1) as attempt:
             response = yield SEND
@@ -150,22 +152,22 @@ class _GateRules:
         if self._closed:
             raise RuntimeError(CLOSED_TEXT)
 
-    def _release_slot(self, request: httpx.Request) -> None:
+    def _release_slot(self, request: httpx2.Request) -> None:
         raise NotImplementedError
 
 
-class SendGate(_GateRules, httpx.AsyncBaseTransport):
+class SendGate(_GateRules, httpx2.AsyncBaseTransport):
     """Wrap `transport` with rate admission, connection slots, late signing and a whole read."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, **rules: Any) -> None:
+    def __init__(self, transport: httpx2.AsyncBaseTransport, **rules: Any) -> None:
         super().__init__(**rules)
         self._transport = transport
         self._slots: anyio.Semaphore | None = None  # made in the running event loop, on first use
-        self._holders: set[httpx.Request] = set()  # the requests holding a slot
+        self._holders: set[httpx2.Request] = set()  # the requests holding a slot
         self.signer: Signer | None = None  # set by the client: the auth flow's `sign`
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async def carry_out(step: GateStep) -> httpx.Response | None:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        async def carry_out(step: GateStep) -> httpx2.Response | None:
             if step is SEND:
                 return await self._read(request)
             if step is TAKE_SLOT:
@@ -178,7 +180,7 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
 
         return await drive(self.flow(request), carry_out)
 
-    async def _take_slot(self, request: httpx.Request) -> None:
+    async def _take_slot(self, request: httpx2.Request) -> None:
         """One connection slot, waited for no longer than the request's pool timeout."""
         if self._slots is None:
             self._slots = anyio.Semaphore(self._connections)
@@ -194,14 +196,14 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
             await self._slots.acquire()
             self._holders.add(request)  # no checkpoint between: taken is owned
         if scope.cancelled_caught:
-            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
+            raise httpx2.PoolTimeout("no connection slot came free within the pool timeout", request=request)
 
-    def _release_slot(self, request: httpx.Request) -> None:
+    def _release_slot(self, request: httpx2.Request) -> None:
         if request in self._holders and self._slots is not None:
             self._holders.discard(request)
             self._slots.release()
 
-    async def _read(self, request: httpx.Request) -> httpx.Response:
+    async def _read(self, request: httpx2.Request) -> httpx2.Response:
         response = await self._transport.handle_async_request(request)
         try:
             await _buffer(response)
@@ -215,21 +217,21 @@ class SendGate(_GateRules, httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-class SyncSendGate(_GateRules, httpx.BaseTransport):
+class SyncSendGate(_GateRules, httpx2.BaseTransport):
     """`SendGate` for the blocking client: the same flow; threads wait for slots and pauses.
 
     A thread cannot be cancelled, so the call's deadline bounds the wait for a slot here
     (DeadlinePassed), as the attempt timeouts and the waits above are bounded by it.
     """
 
-    def __init__(self, transport: httpx.BaseTransport, **rules: Any) -> None:
+    def __init__(self, transport: httpx2.BaseTransport, **rules: Any) -> None:
         super().__init__(**rules)
         self._transport = transport
         self._slots = _ThreadSlots(self._connections)
         self.signer: SyncSigner | None = None
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        def carry_out(step: GateStep) -> httpx.Response | None:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        def carry_out(step: GateStep) -> httpx2.Response | None:
             if step is SEND:
                 return self._read(request)
             if step is TAKE_SLOT:
@@ -242,30 +244,30 @@ class SyncSendGate(_GateRules, httpx.BaseTransport):
 
         return drive_blocking(self.flow(request), carry_out)
 
-    def _take_slot(self, request: httpx.Request) -> None:
+    def _take_slot(self, request: httpx2.Request) -> None:
         pool = _pool_timeout(request)
         left = request_state(request).deadline_at - time.monotonic()
         if self._slots.take(request, min(pool, left)):
             return
         if pool < left:
-            raise httpx.PoolTimeout("no connection slot came free within the pool timeout", request=request)
+            raise httpx2.PoolTimeout("no connection slot came free within the pool timeout", request=request)
         raise DeadlinePassed("no connection slot came free within the call's deadline", request=request)
 
-    def _release_slot(self, request: httpx.Request) -> None:
+    def _release_slot(self, request: httpx2.Request) -> None:
         self._slots.give_back(request)
 
-    def _read(self, request: httpx.Request) -> httpx.Response:
+    def _read(self, request: httpx2.Request) -> httpx2.Response:
         response = self._transport.handle_request(request)
         stream = response.stream
-        if isinstance(stream, httpx.SyncByteStream) and not isinstance(stream, httpx.ByteStream):
+        if isinstance(stream, httpx2.SyncByteStream) and not isinstance(stream, httpx2.ByteStream):
             try:
                 body = b"".join(stream)
             except BaseException:
-                with contextlib.suppress(httpx.TransportError):
+                with contextlib.suppress(httpx2.TransportError):
                     response.close()
                 raise
             stream.close()  # the connection goes back to the pool
-            response.stream = httpx.ByteStream(body)
+            response.stream = httpx2.ByteStream(body)
         return response
 
     def close(self) -> None:
@@ -359,30 +361,30 @@ def _sleep(seconds: float, _unused: object) -> None:
     time.sleep(seconds)  # the window's own reset: waited for real, even in tests
 
 
-def _pool_timeout(request: httpx.Request) -> float:
+def _pool_timeout(request: httpx2.Request) -> float:
     timeouts = request.extensions.get("timeout")
     pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
     return pool if isinstance(pool, int | float) else math.inf
 
 
-async def _buffer(response: httpx.Response) -> None:
+async def _buffer(response: httpx2.Response) -> None:
     """Read the answer's bytes off the network now, and leave the response unread.
 
-    The bytes stay as they came (still gzip-encoded, say): httpx decodes them once when it
+    The bytes stay as they came (still gzip-encoded, say): httpx2 decodes them once when it
     reads the response as usual, and times it (`elapsed`) and closes it as it does any
     answer. The same response object goes up, so nothing is copied but the stream.
     """
     stream = response.stream
-    if not isinstance(stream, httpx.AsyncByteStream) or isinstance(stream, httpx.ByteStream):
+    if not isinstance(stream, httpx2.AsyncByteStream) or isinstance(stream, httpx2.ByteStream):
         return  # already in memory (or not an async stream we could read here)
     try:
         body = b"".join([part async for part in stream])
     finally:
         await stream.aclose()  # the connection goes back to the pool
-    response.stream = httpx.ByteStream(body)
+    response.stream = httpx2.ByteStream(body)
 
 
-async def _close_quietly(response: httpx.Response) -> None:
+async def _close_quietly(response: httpx2.Response) -> None:
     # The answer is lost already; failing to close it tells nothing more.
-    with contextlib.suppress(httpx.TransportError), anyio.CancelScope(shield=True):
+    with contextlib.suppress(httpx2.TransportError), anyio.CancelScope(shield=True):
         await response.aclose()

@@ -1,8 +1,8 @@
 """The one place the facade touches the generated operation modules' private functions.
 
 Every module openapi-python-client writes under `api/` has `_get_kwargs(...)` (the
-request as httpx keyword arguments) and `_parse_response(client=, response=)` (the model
-for a status). The facade needs both apart: it sends through its own httpx client (auth,
+request as httpx2 keyword arguments) and `_parse_response(client=, response=)` (the model
+for a status). The facade needs both apart: it sends through its own httpx2 client (auth,
 retries, typed errors), which the public `asyncio_detailed` cannot do, and it must map an
 error status before the generated `_build_response` calls `HTTPStatus(code)` (which fails
 on 520 or 599).
@@ -21,7 +21,7 @@ import sys
 import types
 from typing import Any
 
-import httpx
+import httpx2
 from monite_generated.client import AuthenticatedClient, Client
 from monite_generated.errors import UnexpectedStatus
 
@@ -109,12 +109,12 @@ def url_template(module: types.ModuleType, args: tuple[Any, ...], url: str) -> s
 
 
 def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The request as httpx keyword arguments (`method`, `url`, `headers`, `json`, ...)."""
+    """The request as httpx2 keyword arguments (`method`, `url`, `headers`, `json`, ...)."""
     result: dict[str, Any] = module._get_kwargs(*args, **kwargs)
     return result
 
 
-def parse_success(module: types.ModuleType, response: httpx.Response) -> Any:
+def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
     """The model for a 2xx answer; raises the generator's parse errors as they are."""
     try:
         return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
@@ -124,7 +124,7 @@ def parse_success(module: types.ModuleType, response: httpx.Response) -> Any:
         for code in _SUCCESS_CODES:
             if code == response.status_code:
                 continue
-            stand_in = httpx.Response(
+            stand_in = httpx2.Response(
                 code, headers=response.headers, content=response.content, request=response.request
             )
             try:

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 
-import httpx
+import httpx2
 
 from ._errors import ConfigurationError
 from ._versioning import VERSION_HEADER, validate_api_version
@@ -35,13 +35,13 @@ class _Unset:
 UNSET_OPTION = _Unset()
 
 
-def check_timeout(timeout: object) -> httpx.Timeout:
-    """`timeout` (seconds or an httpx.Timeout) as an httpx.Timeout with every part finite."""
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
+def check_timeout(timeout: object) -> httpx2.Timeout:
+    """`timeout` (seconds or an httpx2.Timeout) as an httpx2.Timeout with every part finite."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx2.Timeout):
         raise ConfigurationError(
-            "timeout must be seconds (a number) or an httpx.Timeout; None is not allowed"
+            "timeout must be seconds (a number) or an httpx2.Timeout; None is not allowed"
         )
-    result = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+    result = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(float(timeout))
     parts = (result.connect, result.read, result.write, result.pool)
     if any(part is None or not math.isfinite(part) or part <= 0 for part in parts):
         raise ConfigurationError(
@@ -89,7 +89,7 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
 class CallOptions:
     """The options one call runs with (see `MoniteClient.with_options`)."""
 
-    timeout: httpx.Timeout
+    timeout: httpx2.Timeout
     max_retries: int
     deadline: float
     api_version: str

@@ -3,13 +3,13 @@
 For any generated operation module it
 1. builds the request (`build`) with the module's own request arguments
    (`_generated_ops.request_kwargs`), filling in the pinned `x_monite_version` (a caller's
-   own must be a YYYY-MM-DD date); any argument the module or httpx cannot turn into a
+   own must be a YYYY-MM-DD date); any argument the module or httpx2 cannot turn into a
    request is an InvalidRequestError, before anything is sent;
-2. sends it (`send`) through the facade's httpx client (auth flow on top, retry transport
+2. sends it (`send`) through the facade's httpx2 client (auth flow on top, retry transport
    below), signing it only if the operation is secured;
 3. maps any failure to a typed error through `_error_mapping`, once: a non-2xx answer
-   from the raw httpx.Response (never through the generated `_build_response`, which
-   calls `HTTPStatus(code)` and fails on 520 or 599), a send failure from httpx's
+   from the raw httpx2.Response (never through the generated `_build_response`, which
+   calls `HTTPStatus(code)` and fails on 520 or 599), a send failure from httpx2's
    exception, a parse failure from the parser's;
 4. parses a success with the module's parser (`_generated_ops.parse_success`).
 
@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
-import httpx
+import httpx2
 from monite_generated.errors import UnexpectedStatus
 
 from . import _enums  # noqa: F401  (installs lenient enums before anything is parsed)
@@ -80,7 +80,7 @@ class Outcome:
     long the whole call took (seconds: token fetch, attempts and waits included)."""
 
     parsed: Any
-    response: httpx.Response
+    response: httpx2.Response
     attempts: int
     elapsed: float = 0.0
 
@@ -170,11 +170,11 @@ def _is_api_version(value: object) -> bool:
     return True
 
 
-def _merge_url(base_url: httpx.URL, path: str) -> httpx.URL:
-    # What httpx.AsyncClient._merge_url does with a relative URL (append to the base path),
-    # written with public httpx API. httpx re-parses both URLs on every request, which is
+def _merge_url(base_url: httpx2.URL, path: str) -> httpx2.URL:
+    # What httpx2.AsyncClient._merge_url does with a relative URL (append to the base path),
+    # written with public httpx2 API. httpx2 re-parses both URLs on every request, which is
     # a fifth of a call's client CPU; the pipeline does it once per path instead.
-    url = httpx.URL(path)
+    url = httpx2.URL(path)
     if not url.is_relative_url:
         return url
     return base_url.copy_with(raw_path=base_url.raw_path + url.raw_path.lstrip(b"/"))
@@ -182,7 +182,7 @@ def _merge_url(base_url: httpx.URL, path: str) -> httpx.URL:
 
 def _header_text(value: object) -> str | bytes:
     # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
-    # unconverted; httpx accepts only str or bytes.
+    # unconverted; httpx2 accepts only str or bytes.
     if isinstance(value, str | bytes):
         return value
     if isinstance(value, enum.Enum):
@@ -197,9 +197,9 @@ class _PipelineBase:
 
     def __init__(
         self,
-        http_client: httpx.AsyncClient | httpx.Client,
+        http_client: httpx2.AsyncClient | httpx2.Client,
         *,
-        auth: httpx.Auth,
+        auth: httpx2.Auth,
         secrets: Callable[[], list[str]],
         tracing: Tracing | None = None,
     ) -> None:
@@ -224,7 +224,7 @@ class _PipelineBase:
         name: str,
         traced: OperationRecord,
         arguments: tuple[tuple[Any, ...], dict[str, Any]],
-    ) -> tuple[httpx.Request, RequestState, httpx.Auth | None]:
+    ) -> tuple[httpx2.Request, RequestState, httpx2.Auth | None]:
         """The request, its state (deadline, retries, trace) and its auth, if it needs one."""
         args, kwargs = arguments
         started = time.monotonic()
@@ -243,7 +243,7 @@ class _PipelineBase:
 
     def _finish(
         self,
-        response: httpx.Response,
+        response: httpx2.Response,
         module: types.ModuleType,
         name: str,
         traced: OperationRecord,
@@ -257,7 +257,7 @@ class _PipelineBase:
         return Outcome(parsed, response, attempts, time.monotonic() - started)
 
     def _send_failure(
-        self, failure: Exception, request: httpx.Request, name: str, deadline: float
+        self, failure: Exception, request: httpx2.Request, name: str, deadline: float
     ) -> MoniteError:
         if isinstance(failure, DeadlinePassed):  # the blocking client's waits, bounded
             return errors.deadline_passed(name, deadline, request_state(request).sends)
@@ -269,7 +269,7 @@ class _PipelineBase:
             pool_closed=self._http.is_closed,
         )
 
-    def _relative_path(self, request: httpx.Request) -> str:
+    def _relative_path(self, request: httpx2.Request) -> str:
         base = self._http.base_url.path.rstrip("/")
         path = request.url.path
         return path[len(base) :] if base and path.startswith(base) else path
@@ -281,7 +281,7 @@ class _PipelineBase:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         options: CallOptions,
-    ) -> httpx.Request:
+    ) -> httpx2.Request:
         """The request for `module(*args, **kwargs)`; InvalidRequestError if it cannot be made."""
         if "client" in kwargs:
             raise errors.client_argument(name)
@@ -299,8 +299,8 @@ class _PipelineBase:
             if options.timeout != self._http.timeout:  # the client's own is the default: not passed again
                 arguments["timeout"] = options.timeout
             return self._http.build_request(**arguments)
-        except (TypeError, ValueError, AttributeError, httpx.InvalidURL) as exc:
-            # ValueError covers UnicodeEncodeError (a header value httpx cannot encode).
+        except (TypeError, ValueError, AttributeError, httpx2.InvalidURL) as exc:
+            # ValueError covers UnicodeEncodeError (a header value httpx2 cannot encode).
             failure = exc
         raise errors.bad_arguments(name, failure, self.redactor)  # unchained: nothing of the arguments kept
 
@@ -315,13 +315,13 @@ class _PipelineBase:
             return arguments
         if VERSION_HEADER in headers and headers[VERSION_HEADER] == self._default_version:
             # The client sends this very header on every request already; an equal copy
-            # here would only make httpx rebuild the merged headers.
+            # here would only make httpx2 rebuild the merged headers.
             del headers[VERSION_HEADER]
         if not all(type(value) is str for value in headers.values()):
             arguments["headers"] = {k: _header_text(v) for k, v in headers.items()}
         return arguments
 
-    def _parse(self, module: types.ModuleType, name: str, response: httpx.Response) -> Any:
+    def _parse(self, module: types.ModuleType, name: str, response: httpx2.Response) -> Any:
         failure: Exception | None = None
         try:
             return parse_success(module, response)
@@ -330,7 +330,7 @@ class _PipelineBase:
         raise errors.from_parse_failure(failure, response=response, operation=name, redactor=self.redactor)
 
 
-def _log_answer(request: httpx.Request, response: httpx.Response, name: str) -> None:
+def _log_answer(request: httpx2.Request, response: httpx2.Response, name: str) -> None:
     if not _logger.isEnabledFor(logging.DEBUG):  # this runs on every request: build nothing unasked
         return
     attempts = int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
@@ -347,9 +347,9 @@ def _log_answer(request: httpx.Request, response: httpx.Response, name: str) -> 
 
 
 class Pipeline(_PipelineBase):
-    """Sends generated operations through one httpx.AsyncClient with auth, version and errors."""
+    """Sends generated operations through one httpx2.AsyncClient with auth, version and errors."""
 
-    _http: httpx.AsyncClient
+    _http: httpx2.AsyncClient
 
     async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         """Run `operation` (a generated module or one of its functions) with `options`."""
@@ -368,18 +368,18 @@ class Pipeline(_PipelineBase):
             return self._finish(response, module, name, traced, started)
 
     async def send(
-        self, request: httpx.Request, name: str, *, auth: httpx.Auth | None, deadline: float = math.inf
-    ) -> httpx.Response:
+        self, request: httpx2.Request, name: str, *, auth: httpx2.Auth | None, deadline: float = math.inf
+    ) -> httpx2.Response:
         """Send `request`; any failure to get an answer raises its typed error."""
         failure: Exception | None = None
         try:
             response = await self._http.send(request, auth=auth)
         except MoniteError:
             raise  # typed already (a shared token-fetch failure: each waiter has its own copy)
-        except (httpx.HTTPError, RuntimeError) as exc:
+        except (httpx2.HTTPError, RuntimeError) as exc:
             failure = exc
         if failure is not None:
-            # Outside the except block: httpx's exception (it holds the request and its
+            # Outside the except block: httpx2's exception (it holds the request and its
             # headers) is neither __cause__ nor __context__.
             raise self._send_failure(failure, request, name, deadline)
         _log_answer(request, response, name)
@@ -387,14 +387,14 @@ class Pipeline(_PipelineBase):
 
 
 class SyncPipeline(_PipelineBase):
-    """`Pipeline` for the blocking client, through one httpx.Client.
+    """`Pipeline` for the blocking client, through one httpx2.Client.
 
     No cancel scope can stop a thread: the call's deadline holds because every wait below
     (a slot, the window, another thread's token fetch, a retry) and every attempt's timeout
     is bounded by it.
     """
 
-    _http: httpx.Client
+    _http: httpx2.Client
 
     def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
         """`Pipeline.run`, blocking."""
@@ -407,15 +407,15 @@ class SyncPipeline(_PipelineBase):
             return self._finish(response, module, name, traced, started)
 
     def send(
-        self, request: httpx.Request, name: str, *, auth: httpx.Auth | None, deadline: float = math.inf
-    ) -> httpx.Response:
+        self, request: httpx2.Request, name: str, *, auth: httpx2.Auth | None, deadline: float = math.inf
+    ) -> httpx2.Response:
         """`Pipeline.send`, blocking."""
         failure: Exception | None = None
         try:
             response = self._http.send(request, auth=auth)
         except MoniteError:
             raise
-        except (httpx.HTTPError, RuntimeError) as exc:
+        except (httpx2.HTTPError, RuntimeError) as exc:
             failure = exc
         if failure is not None:
             raise self._send_failure(failure, request, name, deadline)  # unchained, as in Pipeline.send
@@ -423,14 +423,14 @@ class SyncPipeline(_PipelineBase):
         return _unbound(response)
 
 
-def _unbound(response: httpx.Response) -> httpx.Response:
-    """`response` (read and closed) with its bytes as its stream, in place of httpx's.
+def _unbound(response: httpx2.Response) -> httpx2.Response:
+    """`response` (read and closed) with its bytes as its stream, in place of httpx2's.
 
-    httpx binds each response and its stream to each other (the stream times `elapsed` and
+    httpx2 binds each response and its stream to each other (the stream times `elapsed` and
     closes the response): a reference cycle that holds the response, its request, their
     headers and the call's state, ~28 objects a call that only the garbage collector frees.
     At 100 tasks that collector took 7-11 % of the client's CPU. Once read, the response
     needs only its bytes; without the cycle, reference counting frees it all at once.
     """
-    response.stream = httpx.ByteStream(response.content)
+    response.stream = httpx2.ByteStream(response.content)
     return response

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 import anyio
-import httpx
+import httpx2
 
 from ._forks import on_fork_in_child
 from ._transports import PlainTransportError
@@ -86,14 +86,14 @@ _RATE_HEADERS = frozenset(
 )
 
 
-def _rate_headers(headers: httpx.Headers | Mapping[str, str]) -> dict[str, str]:
+def _rate_headers(headers: httpx2.Headers | Mapping[str, str]) -> dict[str, str]:
     # Runs on every answer: one pass over the headers, keeping only the five that matter.
-    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    items = headers.multi_items() if isinstance(headers, httpx2.Headers) else headers.items()
     return {k.lower(): v for k, v in items if k[:1] in "rRxX" and k.lower() in _RATE_HEADERS}
 
 
 def parse_rate_limit(
-    headers: httpx.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
+    headers: httpx2.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
 ) -> RateLimit | None:
     """The RateLimit an answer's headers describe, or None when they carry none."""
     lowered = _rate_headers(headers)
@@ -125,7 +125,7 @@ class RateLimitHold(PlainTransportError):
     """Not sent: Monite asked this client to wait (a 429's Retry-After, or a spent window)
     longer than the call's deadline leaves. `retry_after`: seconds the wait still takes."""
 
-    def __init__(self, message: str, *, retry_after: float, request: httpx.Request | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float, request: httpx2.Request | None = None) -> None:
         super().__init__(message, request=request)
         self.retry_after = retry_after
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-import httpx
+import httpx2
 
 from ._answers import request_id
 from ._pipeline import Outcome
@@ -26,7 +26,7 @@ class RawResponse(Generic[T]):
 
     Attributes:
         status_code: the HTTP status Monite answered with.
-        headers: the answer's headers (httpx.Headers: case-insensitive).
+        headers: the answer's headers (httpx2.Headers: case-insensitive).
         request_id: Monite's `x-request-id`, to quote to its support.
         attempts: how many times the request was sent (retries included).
         elapsed: seconds the whole call took: token fetch, attempts and waits.
@@ -50,7 +50,7 @@ class RawResponse(Generic[T]):
         return self._outcome.response.status_code
 
     @property
-    def headers(self) -> httpx.Headers:
+    def headers(self) -> httpx2.Headers:
         return self._outcome.response.headers
 
     @property
@@ -70,8 +70,8 @@ class RawResponse(Generic[T]):
         return parse_rate_limit(self._outcome.response.headers)
 
     @property
-    def http_response(self) -> httpx.Response:
-        """The httpx.Response itself (its body already read)."""
+    def http_response(self) -> httpx2.Response:
+        """The httpx2.Response itself (its body already read)."""
         return self._outcome.response
 
     def parse(self) -> T:

@@ -14,7 +14,7 @@ import dataclasses
 import math
 from typing import Any
 
-import httpx
+import httpx2
 
 from ._token import Token
 
@@ -47,7 +47,7 @@ class RequestState:
         generation: the token provider's fetch generation when the call began.
         token: the token the last send was signed with, so a refusal replaces that very one.
         replacement: the fresh token a replay after a refusal is signed with.
-        timeout: the call's own httpx timeout, before each attempt's is shrunk to the time left.
+        timeout: the call's own httpx2 timeout, before each attempt's is shrunk to the time left.
     """
 
     operation: str = ""
@@ -66,7 +66,7 @@ class RequestState:
     timeout: dict[str, Any] | None = None
 
 
-def request_state(request: httpx.Request) -> RequestState:
+def request_state(request: httpx2.Request) -> RequestState:
     """The state of `request`, created (with no deadline) on first use."""
     state = request.extensions.get(_STATE_EXTENSION)
     if not isinstance(state, RequestState):
@@ -75,7 +75,7 @@ def request_state(request: httpx.Request) -> RequestState:
     return state
 
 
-def finish(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+def finish(request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:
     """Copy what the layers above read onto the final response."""
     state = request_state(request)
     response.extensions[ATTEMPTS_EXTENSION] = max(1, state.sends)

@@ -1,11 +1,11 @@
-"""Retries as an httpx transport wrapper: transient failures are re-sent below the auth flow.
+"""Retries as an httpx2 transport wrapper: transient failures are re-sent below the auth flow.
 
 What is retried, as the anchors (Stainless, azure-core) have it: HTTP 408, 429 and every
 5xx but 501 (Not Implemented) and 505 (HTTP Version Not Supported), so a CDN's 520-530 is
 retried; connection errors and timeouts (also while the body is read: the send gate below
 reads every answer whole). Never another status, and never a TLS failure (a wrong scheme
 or an untrusted certificate stays wrong). A failure that outlasts the retries goes up as
-httpx's own exception (the pipeline maps it), the attempts counted on the request's state.
+httpx2's own exception (the pipeline maps it), the attempts counted on the request's state.
 
 `max_retries` counts retries after the first attempt (the call's own, from
 `with_options`, else the client's). Waits grow exponentially with jitter up to a cap, and
@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
-import httpx
+import httpx2
 
 from ._answers import parse_retry_after
 from ._drive import drive, drive_blocking
@@ -65,10 +65,10 @@ __all__ = [
 
 _logger = logging.getLogger("monite_async")
 
-# Failures no retry can fix: a wrong scheme or an untrusted certificate; a request httpx
+# Failures no retry can fix: a wrong scheme or an untrusted certificate; a request httpx2
 # refuses to write (a bad header name) or a scheme it does not speak; and the client's own
 # hold (a Retry-After or spent rate window that outlasts the call's deadline), or its deadline.
-_PERMANENT = (TLSError, RateLimitHold, DeadlinePassed, httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+_PERMANENT = (TLSError, RateLimitHold, DeadlinePassed, httpx2.LocalProtocolError, httpx2.UnsupportedProtocol)
 
 # 501 and 505 say the server will never do this; every other 5xx may pass.
 _PERMANENT_5XX = frozenset({501, 505})
@@ -135,7 +135,7 @@ class Attempt:
 ATTEMPT = Attempt()
 
 # What one attempt ends in: an answer, or a transport failure (plain, nothing chained).
-AttemptOutcome = httpx.Response | httpx.TransportError
+AttemptOutcome = httpx2.Response | httpx2.TransportError
 
 
 class RetryRules:
@@ -156,8 +156,8 @@ class RetryRules:
         self.closed = False
 
     def flow(
-        self, request: httpx.Request
-    ) -> Generator[Attempt | float, AttemptOutcome | None, httpx.Response]:
+        self, request: httpx2.Request
+    ) -> Generator[Attempt | float, AttemptOutcome | None, httpx2.Response]:
         """Yields ATTEMPT (send once more; sent its outcome) or seconds to wait; returns the
         final answer or raises the final failure."""
         state = request_state(request)
@@ -172,32 +172,32 @@ class RetryRules:
             _shrink_timeout(request, state)
             outcome = yield ATTEMPT
             assert outcome is not None  # the drivers send every attempt's outcome
-            if self.closed and not isinstance(outcome, httpx.Response):
+            if self.closed and not isinstance(outcome, httpx2.Response):
                 raise RuntimeError(CLOSED_TEXT)  # the pool was closed under this attempt
             delay = self._next_wait(request, state, outcome, max_retries)
             if delay is None:
-                if isinstance(outcome, httpx.Response):
+                if isinstance(outcome, httpx2.Response):
                     return finish(request, outcome)
                 raise outcome  # raised here, outside any except block: nothing chained
-            if isinstance(outcome, httpx.Response) and isinstance(outcome.stream, httpx.SyncByteStream):
+            if isinstance(outcome, httpx2.Response) and isinstance(outcome.stream, httpx2.SyncByteStream):
                 outcome.close()  # read whole already (the send gate): nothing goes back to the pool
             self._announce_wait(request, state.attempts, max_retries, delay, outcome)
             yield delay
             # Its own wait covered the Retry-After: the hold it set is for the other requests.
-            state.waited_out_hold = isinstance(outcome, httpx.Response) and outcome.status_code == 429
+            state.waited_out_hold = isinstance(outcome, httpx2.Response) and outcome.status_code == 429
 
     def _next_wait(
         self,
-        request: httpx.Request,
+        request: httpx2.Request,
         state: RequestState,
         outcome: AttemptOutcome,
         max_retries: int,
     ) -> float | None:
         """How long to wait before the next attempt; None: no next attempt, `outcome` goes up."""
-        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
+        status = outcome.status_code if isinstance(outcome, httpx2.Response) else None
         if status is not None and not is_retryable_status(status):
             return None  # most answers: nothing to parse, nothing to wait for
-        asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
+        asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx2.Response) else None
         if status == 429 and self._window is not None:
             # Never longer than the client would wait for one call. A longer ask fails that
             # call with its Retry-After (below), and the others at once while the hold lasts:
@@ -227,7 +227,7 @@ class RetryRules:
 
     def _log_no_retry(
         self,
-        request: httpx.Request,
+        request: httpx2.Request,
         state: RequestState,
         status: int | None,
         wait: float,
@@ -246,14 +246,14 @@ class RetryRules:
 
     def _announce_wait(
         self,
-        request: httpx.Request,
+        request: httpx2.Request,
         attempt: int,
         max_retries: int,
         delay: float,
         outcome: AttemptOutcome,
     ) -> None:
-        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
-        error = None if isinstance(outcome, httpx.Response) else type(outcome).__name__
+        status = outcome.status_code if isinstance(outcome, httpx2.Response) else None
+        error = None if isinstance(outcome, httpx2.Response) else type(outcome).__name__
         cause = f"HTTP {status}" if status is not None else error
         _logger.info(
             "Retrying %s %s after %s (attempt %d of %d failed); waiting %.3f s",
@@ -277,14 +277,14 @@ class RetryRules:
             self._tracing.waiting(operation=state.operation, delay=delay, reason=str(cause))
 
 
-class RetryTransport(httpx.AsyncBaseTransport):
+class RetryTransport(httpx2.AsyncBaseTransport):
     """Wrap `transport`, re-sending transient failures up to `max_retries` times."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, rules: RetryRules) -> None:
+    def __init__(self, transport: httpx2.AsyncBaseTransport, rules: RetryRules) -> None:
         self._transport = transport
         self.rules = rules
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         async def carry_out(step: Attempt | float) -> AttemptOutcome | None:
             if isinstance(step, Attempt):
                 return await self._attempt(request)
@@ -293,12 +293,12 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
         return await drive(self.rules.flow(request), carry_out)
 
-    async def _attempt(self, request: httpx.Request) -> AttemptOutcome:
+    async def _attempt(self, request: httpx2.Request) -> AttemptOutcome:
         """One send; a failure is returned (plain, nothing chained), not raised."""
         try:
             return await self._transport.handle_async_request(request)
-        except httpx.TransportError as exc:
-            # httpx's exception holds the request and its headers (a token): it must be
+        except httpx2.TransportError as exc:
+            # httpx2's exception holds the request and its headers (a token): it must be
             # neither __cause__ nor __context__ of what goes up.
             return plain_transport_error(exc, request)
 
@@ -307,14 +307,14 @@ class RetryTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-class SyncRetryTransport(httpx.BaseTransport):
+class SyncRetryTransport(httpx2.BaseTransport):
     """`RetryTransport` for the blocking client: the same rules; the thread sleeps."""
 
-    def __init__(self, transport: httpx.BaseTransport, rules: RetryRules) -> None:
+    def __init__(self, transport: httpx2.BaseTransport, rules: RetryRules) -> None:
         self._transport = transport
         self.rules = rules
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         def carry_out(step: Attempt | float) -> AttemptOutcome | None:
             if isinstance(step, Attempt):
                 return self._attempt(request)
@@ -323,10 +323,10 @@ class SyncRetryTransport(httpx.BaseTransport):
 
         return drive_blocking(self.rules.flow(request), carry_out)
 
-    def _attempt(self, request: httpx.Request) -> AttemptOutcome:
+    def _attempt(self, request: httpx2.Request) -> AttemptOutcome:
         try:
             return self._transport.handle_request(request)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             return plain_transport_error(exc, request)  # plain, as in RetryTransport._attempt
 
     def close(self) -> None:
@@ -337,7 +337,7 @@ class SyncRetryTransport(httpx.BaseTransport):
 _DEADLINE_MARGIN = 0.05
 
 
-def _shrink_timeout(request: httpx.Request, state: RequestState) -> None:
+def _shrink_timeout(request: httpx2.Request, state: RequestState) -> None:
     """Give this attempt no more time than the call's deadline leaves."""
     if state.deadline_at == math.inf:
         return

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-import httpx
+import httpx2
 
 from ._version import __version__
 
@@ -80,7 +80,7 @@ class AttemptRecord:
         self.span = span
         self.status: int | None = None
 
-    def answered(self, response: httpx.Response) -> None:
+    def answered(self, response: httpx2.Response) -> None:
         self.status = response.status_code
 
 
@@ -204,7 +204,7 @@ class Tracing:
         return _ACTIVE.get() or _NO_OPERATION
 
     @contextlib.contextmanager
-    def attempt(self, request: httpx.Request, *, template: str, resends: int) -> Iterator[AttemptRecord]:
+    def attempt(self, request: httpx2.Request, *, template: str, resends: int) -> Iterator[AttemptRecord]:
         """One HTTP attempt: a CLIENT span and a duration measurement."""
         tracer = self._tracer()
         meters = self._meters()

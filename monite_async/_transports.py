@@ -1,13 +1,13 @@
 """The network under the retry layer: which transport sends, and how its failures look.
 
-Everything here speaks httpx: a transport raises httpx's own exceptions (never a
+Everything here speaks httpx2: a transport raises httpx2's own exceptions (never a
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- our own pool of httpcore connections (`_pool.py`, the default), through `ApiHttpClient`,
-  which keeps and sends no cookies (the blocking client: httpx's pool, `SyncApiHttpClient`);
-- an `httpx.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
-  client's `httpx.Client` (`SyncCallerClientTransport`);
+- our own pool of httpcore2 connections (`_pool.py`, the default), through `ApiHttpClient`,
+  which keeps and sends no cookies (the blocking client: httpx2's pool, `SyncApiHttpClient`);
+- an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
+  client's `httpx2.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):
 
     from monite_async import MoniteClient, aiohttp_transport
@@ -25,7 +25,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
+import httpx2
 import sniffio
 
 from ._defaults import DEFAULT_LIMITS
@@ -48,7 +48,7 @@ __all__ = [
     "plain_transport_error",
 ]
 
-# What httpx raises (a RuntimeError) when a closed client is asked to send; the transports
+# What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
 # here raise the same for a pool closed under a request in flight.
 CLOSED_TEXT = "Cannot send a request, as the client has been closed."
 
@@ -59,10 +59,10 @@ ASYNCIO_ONLY_TEXT = (
 )
 
 # Failures that prove the request never reached Monite (no connection, or none free).
-NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
-class PlainTransportError(httpx.TransportError):
+class PlainTransportError(httpx2.TransportError):
     """A transport failure the facade made itself: plain already (nothing chained, no
     header in its text), so `plain_transport_error` passes it on as it is."""
 
@@ -72,14 +72,14 @@ class DeadlinePassed(PlainTransportError):
     cannot be cancelled as an async task is, so its waits are bounded by the deadline)."""
 
 
-class TLSError(httpx.ConnectError, PlainTransportError):
+class TLSError(httpx2.ConnectError, PlainTransportError):
     """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
 
     `reason` is "certificate" (verification failed) or "protocol" (the other side does
     not speak TLS, or not a version we accept).
     """
 
-    def __init__(self, message: str, *, reason: str, request: httpx.Request | None = None) -> None:
+    def __init__(self, message: str, *, reason: str, request: httpx2.Request | None = None) -> None:
         super().__init__(message, request=request)
         self.reason = reason
 
@@ -88,13 +88,13 @@ class _CallerClient:
     """What both caller-client transports add to a request before it goes through the
     caller's client (its pool, proxies, TLS settings, event hooks)."""
 
-    def __init__(self, headers: httpx.Headers, *, user_agent: str) -> None:
+    def __init__(self, headers: httpx2.Headers, *, user_agent: str) -> None:
         self._headers = headers
         # Theirs first, ours appended: a proxy or log still sees who the app is.
         caller_agent = headers.get("user-agent")
         self._user_agent = f"{caller_agent} {user_agent}" if caller_agent else user_agent
 
-    def _prepared(self, request: httpx.Request) -> httpx.Request:
+    def _prepared(self, request: httpx2.Request) -> httpx2.Request:
         # `send` skips the client's default headers; add the caller's (a custom header they
         # set, say), never replacing ours (Authorization, x-monite-version, content-type).
         for name, value in self._headers.items():
@@ -104,17 +104,17 @@ class _CallerClient:
         return request
 
 
-class CallerClientTransport(_CallerClient, httpx.AsyncBaseTransport):
-    """Sends through an httpx.AsyncClient the caller owns. The caller closes it, so
+class CallerClientTransport(_CallerClient, httpx2.AsyncBaseTransport):
+    """Sends through an httpx2.AsyncClient the caller owns. The caller closes it, so
     `aclose` here does nothing."""
 
-    def __init__(self, client: httpx.AsyncClient, *, user_agent: str) -> None:
+    def __init__(self, client: httpx2.AsyncClient, *, user_agent: str) -> None:
         super().__init__(client.headers, user_agent=user_agent)
         self._client = client
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         # auth=None: Authorization is ours; the caller client's own auth must not replace it.
-        # A closed caller client raises httpx's RuntimeError, which the pipeline maps.
+        # A closed caller client raises httpx2's RuntimeError, which the pipeline maps.
         prepared = self._prepared(request)
         return await self._client.send(prepared, stream=True, auth=None, follow_redirects=False)
 
@@ -122,34 +122,34 @@ class CallerClientTransport(_CallerClient, httpx.AsyncBaseTransport):
         return None
 
 
-class SyncCallerClientTransport(_CallerClient, httpx.BaseTransport):
-    """`CallerClientTransport` for the blocking client: through the caller's httpx.Client."""
+class SyncCallerClientTransport(_CallerClient, httpx2.BaseTransport):
+    """`CallerClientTransport` for the blocking client: through the caller's httpx2.Client."""
 
-    def __init__(self, client: httpx.Client, *, user_agent: str) -> None:
+    def __init__(self, client: httpx2.Client, *, user_agent: str) -> None:
         super().__init__(client.headers, user_agent=user_agent)
         self._client = client
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._client.send(self._prepared(request), stream=True, auth=None, follow_redirects=False)
 
     def close(self) -> None:
         return None
 
 
-class _NoCookies(httpx.Cookies):
+class _NoCookies(httpx2.Cookies):
     """A jar that keeps nothing. Monite's API authenticates with bearer tokens alone, so a
     cookie a proxy or load balancer sets would only carry state from one call into the next;
-    and httpx builds a urllib request and an email message per response to store one."""
+    and httpx2 builds a urllib request and an email message per response to store one."""
 
-    def extract_cookies(self, response: httpx.Response) -> None:
+    def extract_cookies(self, response: httpx2.Response) -> None:
         return None
 
 
 class _WithoutCookies:
-    """The facade's own httpx clients (never a caller's) neither store nor send cookies."""
+    """The facade's own httpx2 clients (never a caller's) neither store nor send cookies."""
 
     @property
-    def cookies(self) -> httpx.Cookies:
+    def cookies(self) -> httpx2.Cookies:
         jar = self.__dict__.get("_no_cookies")  # one per client: a jar is mutable
         if jar is None:
             jar = self.__dict__["_no_cookies"] = _NoCookies()
@@ -160,19 +160,19 @@ class _WithoutCookies:
         raise AttributeError("the Monite client's HTTP client keeps no cookies")
 
 
-class ApiHttpClient(_WithoutCookies, httpx.AsyncClient):
-    """The async client's own httpx client: no cookies."""
+class ApiHttpClient(_WithoutCookies, httpx2.AsyncClient):
+    """The async client's own httpx2 client: no cookies."""
 
 
-class SyncApiHttpClient(_WithoutCookies, httpx.Client):
-    """The blocking client's own httpx client: no cookies."""
+class SyncApiHttpClient(_WithoutCookies, httpx2.Client):
+    """The blocking client's own httpx2 client: no cookies."""
 
 
-def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBaseTransport:
-    """An httpx transport that sends through aiohttp (the `fast` extra), with `limits` as
+def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
+    """An httpx2 transport that sends through aiohttp (the `fast` extra), with `limits` as
     its connection pool. `MoniteClient.aclose()` closes it, as it closes any `transport=`.
 
-        monite = MoniteClient(transport=aiohttp_transport(limits=httpx.Limits(max_connections=50)))
+        monite = MoniteClient(transport=aiohttp_transport(limits=httpx2.Limits(max_connections=50)))
     """
     if _running_under_trio():
         raise ConfigurationError(ASYNCIO_ONLY_TEXT)
@@ -186,7 +186,7 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
         ) from None
 
     class MoniteAiohttpTransport(AiohttpTransport):
-        """httpx-aiohttp, made to fail the way httpx does, so the retry layer counts right."""
+        """httpx-aiohttp, made to fail the way httpx2 does, so the retry layer counts right."""
 
         asyncio_only = True  # aiohttp runs on asyncio alone (see is_asyncio_only)
 
@@ -197,31 +197,31 @@ def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBa
             # retry layer may re-send. (aiohttp's own test client switches it off this way.)
             if hasattr(session, "_retry_connection"):
                 session._retry_connection = False
-            # As on httpx's transport (see ApiHttpClient): no cookie is kept or sent.
+            # As on httpx2's transport (see ApiHttpClient): no cookie is kept or sent.
             if hasattr(session, "_cookie_jar"):
                 session._cookie_jar = aiohttp.DummyCookieJar()
             return session
 
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             failure: Exception | None = None
             try:
                 response = await super().handle_async_request(request)
-            except (httpx.TransportError, aiohttp.ClientError, RuntimeError) as exc:
+            except (httpx2.TransportError, aiohttp.ClientError, RuntimeError) as exc:
                 failure = plain_error(exc, request)
             if failure is not None:
                 # Raised outside the except block: the aiohttp exception is neither its
                 # __cause__ nor its __context__ (its repr quotes the request's headers).
                 raise failure
-            if isinstance(response.stream, httpx.AsyncByteStream):
+            if isinstance(response.stream, httpx2.AsyncByteStream):
                 response.stream = _PlainErrorStream(response.stream, request)
             return response
 
-    transport: httpx.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
+    transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
 
 
-def is_asyncio_only(transport: httpx.AsyncBaseTransport) -> bool:
-    """Whether `transport` can run only under asyncio (aiohttp's can; httpx's own runs on anyio)."""
+def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
+    """Whether `transport` can run only under asyncio (aiohttp's can; httpx2's own runs on anyio)."""
     return bool(getattr(transport, "asyncio_only", False))
 
 
@@ -232,10 +232,10 @@ def _running_under_trio() -> bool:
         return False  # built outside any event loop: checked again when first used
 
 
-class _PlainErrorStream(httpx.AsyncByteStream):
-    """The response body, failing as httpx does while it is read: no aiohttp error escapes."""
+class _PlainErrorStream(httpx2.AsyncByteStream):
+    """The response body, failing as httpx2 does while it is read: no aiohttp error escapes."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
+    def __init__(self, stream: httpx2.AsyncByteStream, request: httpx2.Request) -> None:
         self._stream = stream
         self._request = request
 
@@ -280,21 +280,21 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             todo.extend(current.exceptions)
 
 
-def plain_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError | RuntimeError:
-    """The httpx exception (or RuntimeError) that stands for `exc`, with nothing chained.
+def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError | RuntimeError:
+    """The httpx2 exception (or RuntimeError) that stands for `exc`, with nothing chained.
 
     Texts name the failure, never headers: httpx-aiohttp chains aiohttp's exception, whose
     repr can hold the Authorization header, and re-raises unmapped ones as they are.
     """
-    if isinstance(exc, RuntimeError) and not isinstance(exc, httpx.HTTPError):
-        if "closed" in str(exc).lower():  # httpx's closed client; aiohttp's "Session is closed"
+    if isinstance(exc, RuntimeError) and not isinstance(exc, httpx2.HTTPError):
+        if "closed" in str(exc).lower():  # httpx2's closed client; aiohttp's "Session is closed"
             return RuntimeError(CLOSED_TEXT)
         return RuntimeError(str(exc)[:200])
     return plain_transport_error(exc, request)
 
 
-def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """`plain_error` for a network failure: always one of httpx's transport errors."""
+def plain_transport_error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError:
+    """`plain_error` for a network failure: always one of httpx2's transport errors."""
     linked = list(_chain(exc))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
     if tls:
@@ -305,17 +305,17 @@ def plain_transport_error(exc: BaseException, request: httpx.Request) -> httpx.T
         )
         return TLSError(_ssl_text(error), reason=reason, request=request)
     if any(isinstance(e, ConnectionRefusedError) for e in linked):
-        return httpx.ConnectError("connection refused", request=request)
-    if isinstance(exc, httpx.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
+        return httpx2.ConnectError("connection refused", request=request)
+    if isinstance(exc, httpx2.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
         # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
         # for to ConnectTimeout, a dropped connection included: that would surface as a
-        # timeout. Give it the error httpx itself raises.
+        # timeout. Give it the error httpx2 itself raises.
         return _from_aiohttp(exc.__cause__, request)
     if isinstance(exc, PlainTransportError) and exc.__cause__ is None and exc.__context__ is None:
         return exc
     if isinstance(exc, TLSError):
         return TLSError(str(exc), reason=exc.reason, request=request)
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx2.TransportError):
         return type(exc)(str(exc)[:200] or type(exc).__name__, request=request)
     return _from_aiohttp(exc, request)
 
@@ -325,22 +325,22 @@ def _ssl_text(error: ssl.SSLError) -> str:
     return str(text)[:120]
 
 
-def _is_aiohttp_non_timeout(exc: httpx.ConnectTimeout) -> bool:
+def _is_aiohttp_non_timeout(exc: httpx2.ConnectTimeout) -> bool:
     cause = exc.__cause__
-    return cause is not None and not isinstance(cause, asyncio.TimeoutError | httpx.TimeoutException)
+    return cause is not None and not isinstance(cause, asyncio.TimeoutError | httpx2.TimeoutException)
 
 
-def _from_aiohttp(exc: BaseException | None, request: httpx.Request) -> httpx.TransportError:
+def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.TransportError:
     try:
         import aiohttp
     except ImportError:  # pragma: no cover - only aiohttp's errors reach here
-        return httpx.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+        return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
     if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError(
+        return httpx2.RemoteProtocolError(
             f"The answer is not valid HTTP ({type(exc).__name__}, status {exc.status})", request=request
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(f"Connection failed: {type(exc).__name__}", request=request)
-    return httpx.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+        return httpx2.ConnectError(f"Connection failed: {type(exc).__name__}", request=request)
+    return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)

@@ -12,7 +12,7 @@ import datetime
 import logging
 import re
 
-import httpx
+import httpx2
 from monite_generated.api_version import API_VERSION
 
 from ._errors import ConfigurationError
@@ -43,17 +43,17 @@ def validate_api_version(version: object) -> str:
 
 
 class VersionEchoWatcher:
-    """An httpx response hook: Monite echoes the version it served; warn once if it differs
+    """An httpx2 response hook: Monite echoes the version it served; warn once if it differs
     from the version the request asked for (a view's own `api_version` included)."""
 
     def __init__(self) -> None:
         self.warned = False
 
-    async def __call__(self, response: httpx.Response) -> None:
+    async def __call__(self, response: httpx2.Response) -> None:
         self.check(response)
 
-    def check(self, response: httpx.Response) -> None:
-        """The hook itself: httpx.Client calls it as it is, httpx.AsyncClient awaits `self(...)`."""
+    def check(self, response: httpx2.Response) -> None:
+        """The hook itself: httpx2.Client calls it as it is, httpx2.AsyncClient awaits `self(...)`."""
         echoed = response.headers.get(VERSION_HEADER)
         if echoed is None or self.warned:
             return

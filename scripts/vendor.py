@@ -62,7 +62,7 @@ def relative_target(module: str, *, depth: int) -> str | None:
     '._generated.client'
     >>> relative_target("monite_async.testing", depth=1)
     '..testing'
-    >>> relative_target("httpx", depth=0) is None
+    >>> relative_target("httpx2", depth=0) is None
     True
     """
     head, _, rest = module.partition(".")

@@ -8,7 +8,7 @@ pytest_plugins = ["monite_async.testing.pytest_plugin", "event_loops"]
 # --- Socket tests of monite_async (tests/loopback_server.py) --------------------------------
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
 
-import httpx  # noqa: E402
+import httpx2  # noqa: E402
 import pytest  # noqa: E402
 from loopback_server import LoopbackServer  # noqa: E402
 
@@ -20,7 +20,7 @@ from monite_async.testing import FakeMonite  # noqa: E402
 def loopback(transport_name: str) -> Iterator[LoopbackServer]:
     """A scriptable HTTP/1.1 server on 127.0.0.1, on an ephemeral port, for one test.
 
-    Every test using it runs on httpx's own transport and on the opt-in aiohttp backend
+    Every test using it runs on httpx2's own transport and on the opt-in aiohttp backend
     (`monite_async.aiohttp_transport`), which must behave the same (`transport_name`, see
     tests/event_loops.py): its `client()` is built on that one. The server runs its own
     asyncio loop in a thread, so the test may run under asyncio or trio (aiohttp: asyncio only).
@@ -64,9 +64,9 @@ def instant_retries() -> Iterator[None]:
 
 
 @pytest.fixture
-async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on `fake_monite`, in process: raw requests to the fake itself."""
-    async with httpx.AsyncClient(
+async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx2.AsyncClient]:
+    """An httpx2 client on `fake_monite`, in process: raw requests to the fake itself."""
+    async with httpx2.AsyncClient(
         transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
     ) as client:
         yield client

@@ -1,7 +1,7 @@
 """The socket suites on both event loops: asyncio run by pytest-asyncio, trio by anyio's plugin.
 
 A module (or test) marked `@pytest.mark.event_loops("asyncio", "trio")` runs each of its
-async tests once per loop named; the test ids say which (`[asyncio-httpx]`, `[trio-httpx]`).
+async tests once per loop named; the test ids say which (`[asyncio-httpx2]`, `[trio-httpx2]`).
 A test that is inherently about asyncio narrows it with its own `event_loops("asyncio")`.
 Sync tests and unmarked modules are untouched: pytest-asyncio runs their async tests.
 
@@ -19,7 +19,7 @@ How the two plugins are kept apart (both are installed; neither is told about th
   collection fails, saying so, if one does not. The `loopback` server runs in its own thread
   and the fake Monite's fixtures are sync, so none is needed.
 
-The transports: a test that uses `loopback` (through `transport_name`) runs on httpx's
+The transports: a test that uses `loopback` (through `transport_name`) runs on httpx2's
 transport and on the aiohttp backend, except under trio, where aiohttp cannot run (that is
 tested once, as a ConfigurationError, in tests/test_misconfiguration.py).
 
@@ -55,7 +55,7 @@ import sniffio
 from _pytest.fixtures import FuncFixtureInfo
 
 LOOPS = ("asyncio", "trio")
-TRANSPORTS = ("httpx", "aiohttp", "sync")
+TRANSPORTS = ("httpx2", "aiohttp", "sync")
 ASYNCIO_ONLY_TRANSPORTS = frozenset({"aiohttp", "sync"})
 SYNC = "sync"  # the blocking client (MoniteSyncClient), driven from worker threads
 MARKER = "event_loops"
@@ -136,7 +136,7 @@ def event_loop_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def transport_name(request: pytest.FixtureRequest) -> str:
-    """The client `loopback.client()` builds: MoniteClient on "httpx" or "aiohttp", or the
+    """The client `loopback.client()` builds: MoniteClient on "httpx2" or "aiohttp", or the
     blocking MoniteSyncClient ("sync", behind tests/sync_adapter.py's async face)."""
     return str(request.param)
 

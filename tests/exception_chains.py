@@ -1,5 +1,5 @@
 """What an exception was raised from, for tests that look for the cause (an ssl.SSLError, a
-refused connection) under the errors httpx and httpcore wrap it in."""
+refused connection) under the errors httpx2 and httpcore2 wrap it in."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from sync_adapter import CallerClient, ThreadedSyncClient, sync_options
 
 from monite_async import DEFAULT_LIMITS, MoniteClient, MoniteSyncClient, aiohttp_transport
@@ -115,8 +115,8 @@ class LoopbackServer:
     """Start with `open()` (or `await start()`), stop with `close()` (or `await stop()`); the
     `loopback` fixture does both. Stopping twice is fine."""
 
-    def __init__(self, *, backend: str = "httpx", ssl_context: ssl.SSLContext | None = None) -> None:
-        # The client `client()` builds: MoniteClient on "httpx" or "aiohttp"; or "sync", the
+    def __init__(self, *, backend: str = "httpx2", ssl_context: ssl.SSLContext | None = None) -> None:
+        # The client `client()` builds: MoniteClient on "httpx2" or "aiohttp"; or "sync", the
         # blocking MoniteSyncClient behind an async face (tests/sync_adapter.py).
         self.backend = backend
         self._ssl_context = ssl_context  # given: it serves https (its certificate is the test's)
@@ -234,13 +234,13 @@ class LoopbackServer:
     def caller_client(
         self, *, event_hooks: dict[str, list[Callable[..., None]]] | None = None, **options: Any
     ) -> Any:
-        """An HTTP client of the test's own, for `client(http_client=...)`: an httpx.AsyncClient,
-        or for the "sync" backend an httpx.Client (in a `CallerClient`, awaited the same way).
+        """An HTTP client of the test's own, for `client(http_client=...)`: an httpx2.AsyncClient,
+        or for the "sync" backend an httpx2.Client (in a `CallerClient`, awaited the same way).
         `event_hooks` are plain functions; the async client gets them as async ones."""
         if self.backend == "sync":
-            return CallerClient(httpx.Client(event_hooks=event_hooks or {}, **options))
+            return CallerClient(httpx2.Client(event_hooks=event_hooks or {}, **options))
         hooks = {name: [_awaitable(hook) for hook in hooks] for name, hooks in (event_hooks or {}).items()}
-        return httpx.AsyncClient(event_hooks=hooks, **options)
+        return httpx2.AsyncClient(event_hooks=hooks, **options)
 
     def sync_client(self, **options: Any) -> MoniteSyncClient:
         """A MoniteSyncClient pointed at this server with its credentials (options override)."""

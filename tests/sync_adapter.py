@@ -14,7 +14,7 @@ Only options are translated, to their blocking equivalents (see `sync_options`):
 `RetryPolicy` whose `sleep` is an async function (the suites' wait recorders) gets a plain
 one that runs it on the test's event loop (`anyio.from_thread.run`) and blocks the calling
 thread until it returns; a `CallerClient` (tests' `loopback.caller_client()`) gives its
-`httpx.Client`.
+`httpx2.Client`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Self
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-import httpx
+import httpx2
 
 from monite_async import MoniteSyncClient, RetryPolicy
 
@@ -120,18 +120,18 @@ def _blocking_sleep(sleep: Callable[[float], Any]) -> Callable[[float], None]:
 
 
 class CallerClient:
-    """The `httpx.Client` a test passes as `http_client=` to the sync client, with the
-    async face the test bodies use for their own `httpx.AsyncClient` (see
+    """The `httpx2.Client` a test passes as `http_client=` to the sync client, with the
+    async face the test bodies use for their own `httpx2.AsyncClient` (see
     `LoopbackServer.caller_client`)."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx2.Client) -> None:
         self.client = client
 
     @property
     def is_closed(self) -> bool:
         return self.client.is_closed
 
-    async def get(self, url: str) -> httpx.Response:
+    async def get(self, url: str) -> httpx2.Response:
         return await anyio.to_thread.run_sync(self.client.get, url)
 
     async def aclose(self) -> None:

@@ -7,7 +7,7 @@ import logging
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 import pytest
 from anyio_tasks import gather, spawn
 from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
@@ -28,7 +28,7 @@ from monite_async._auth import ClientCredentialsProvider, IssuedToken, _Credenti
 
 pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
-SMALL_POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+SMALL_POOL = httpx2.Limits(max_connections=10, max_keepalive_connections=10)
 
 
 def bearer_tokens(server: LoopbackServer, method: str, path: str) -> list[str]:
@@ -72,8 +72,8 @@ async def test_many_tasks_rejected_at_once_refresh_once_with_a_small_pool(
 ) -> None:
     # With every pooled connection held by a caller waiting for the refresh, the refresh
     # itself could never get one: rejected answers must be read and closed before waiting.
-    # (Pool of 2: a flow that holds them deadlocks here; with 10, httpcore hides it more.)
-    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+    # (Pool of 2: a flow that holds them deadlocks here; with 10, httpcore2 hides it more.)
+    limits = httpx2.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
     async with loopback.client(limits=limits, timeout=10.0) as monite:
         await monite.mailbox_domains.list()
         loopback.revoke_all_tokens()  # every request in flight now meets 401
@@ -413,7 +413,7 @@ async def test_a_token_callable_returning_a_header_breaking_value_is_refused(
 # a failed early refresh must not throw away a token that is still valid.
 
 
-FIVE_CONNECTIONS = httpx.Limits(max_connections=5, max_keepalive_connections=5)
+FIVE_CONNECTIONS = httpx2.Limits(max_connections=5, max_keepalive_connections=5)
 
 
 async def no_wait(seconds: float) -> None:
@@ -599,7 +599,7 @@ async def test_a_403_token_invalid_for_this_scope_is_permission_denied_without_a
 
 
 def is_stale_token_response(status: int, body: bytes) -> bool:
-    return is_stale_token(httpx.Response(status, content=body))
+    return is_stale_token(httpx2.Response(status, content=body))
 
 
 def test_only_the_documented_wording_is_stale() -> None:
@@ -647,7 +647,7 @@ async def test_a_failing_token_endpoint_fails_every_queued_call_with_one_fetch(
     # 40 calls, 4 connections: the calls queued for a connection while the fetch failed
     # began before it ended, so they share its failure instead of fetching wave by wave.
     loopback.script("POST", "/auth/token", *[error(500, "auth is down")] * 100)
-    four = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    four = httpx2.Limits(max_connections=4, max_keepalive_connections=4)
     async with loopback.client(limits=four) as monite:
         results = await gather(*(monite.mailbox_domains.list() for _ in range(40)), return_exceptions=True)
     assert all(isinstance(r, ServerError) and r.operation == "post_auth_token" for r in results)

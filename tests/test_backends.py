@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-import httpx
+import httpx2
 import pytest
 from loopback_server import CLIENT_SECRET, LoopbackServer, Reply
 
@@ -29,7 +29,7 @@ def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pyte
 async def test_the_transport_takes_its_pool_limits_and_its_session_closes_with_the_client(
     fake_monite_server: str,
 ) -> None:
-    transport = aiohttp_transport(limits=httpx.Limits(max_connections=7))
+    transport = aiohttp_transport(limits=httpx2.Limits(max_connections=7))
     assert transport.limits.max_connections == 7  # type: ignore[attr-defined]
     async with MoniteClient(token="t", base_url=fake_monite_server, transport=transport) as monite:
         with pytest.raises(AuthenticationError):  # the fake never issued "t"

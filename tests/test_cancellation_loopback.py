@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import anyio
-import httpx
+import httpx2
 import pytest
 import trio
 from anyio_tasks import spawn
@@ -27,7 +27,7 @@ STYLES = {
     "asyncio": ("anyio.move_on_after", "anyio.CancelScope", "asyncio task.cancel()", "asyncio.wait_for"),
     "trio": ("anyio.move_on_after", "anyio.CancelScope", "trio.move_on_after", "trio.CancelScope"),
 }
-ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+ONE_CONNECTION = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
 PATIENCE = 0.5  # deadline styles: the request arrives within ms; the reply or wait takes 30 s
 
 

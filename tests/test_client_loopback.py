@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-import httpx
+import httpx2
 import pytest
 import trio
 from anyio_tasks import gather
@@ -62,7 +62,7 @@ async def test_aclose_is_idempotent_and_a_closed_client_refuses_work(loopback: L
 async def test_a_callers_http_client_is_used_and_left_open(loopback: LoopbackServer) -> None:
     seen: list[str] = []
 
-    def hook(request: httpx.Request) -> None:
+    def hook(request: httpx2.Request) -> None:
         seen.append(f"{request.method} {request.url.path}")
 
     headers = {"x-team": "billing", "x-monite-version": "1999-01-01"}
@@ -190,7 +190,7 @@ def test_a_malformed_version_is_rejected_at_construction(version: str) -> None:
         ({"token": "tökén"}, "printable ASCII"),
         ({"token": 42}, "token"),
         ({"token": "t", "timeout": None}, "timeout"),
-        ({"token": "t", "timeout": httpx.Timeout(10, read=None)}, "never no timeout"),
+        ({"token": "t", "timeout": httpx2.Timeout(10, read=None)}, "never no timeout"),
         ({"token": "t", "max_retries": -1}, "max_retries"),
         ({"token": "t", "base_url": "api.monite.com"}, "base_url"),
     ],
@@ -205,9 +205,9 @@ def test_bad_options_raise_configuration_error(
 
 
 async def test_transport_and_http_client_are_exclusive() -> None:
-    async with httpx.AsyncClient() as mine:
+    async with httpx2.AsyncClient() as mine:
         with pytest.raises(ConfigurationError, match="not both"):
-            MoniteClient(token="t", transport=httpx.AsyncHTTPTransport(), http_client=mine)
+            MoniteClient(token="t", transport=httpx2.AsyncHTTPTransport(), http_client=mine)
 
 
 def test_repr_and_str_hold_no_secret() -> None:
@@ -269,7 +269,7 @@ async def test_call_rejects_what_is_not_an_operation(loopback: LoopbackServer) -
 
 async def test_call_converts_typed_header_values_to_text(loopback: LoopbackServer) -> None:
     # A generated operation with a typed header (as x-monite-entity-id: uuid would be): the
-    # generator leaves the UUID in the headers dict, which httpx alone refuses.
+    # generator leaves the UUID in the headers dict, which httpx2 alone refuses.
     import types
 
     entity = uuid.UUID("9d2b4c8f-2087-4738-ba91-7359683c49a4")
@@ -391,7 +391,7 @@ async def test_a_refresh_needed_after_aclose_is_a_client_state_error_met_once(
     loopback: LoopbackServer,
 ) -> None:
     # A caller's http_client stays open, so the stale answers arrive; the refresh they need
-    # then meets the closed MoniteClient (httpx: RuntimeError "client has been closed").
+    # then meets the closed MoniteClient (httpx2: RuntimeError "client has been closed").
     async with loopback.caller_client() as own:
         monite = loopback.client(http_client=own)
         fetches = count_fetches(monite)
@@ -521,7 +521,7 @@ async def test_a_callers_user_agent_is_kept_and_ours_appended(loopback: Loopback
 
 
 async def test_a_finished_call_is_freed_without_the_garbage_collector(loopback: LoopbackServer) -> None:
-    # httpx binds each response and its stream to each other; the pipeline cuts that cycle
+    # httpx2 binds each response and its stream to each other; the pipeline cuts that cycle
     # once the answer is read, so a loaded client's collector has nothing of a call to find.
     from monite_async._request_state import RequestState
 
@@ -535,7 +535,7 @@ async def test_a_finished_call_is_freed_without_the_garbage_collector(loopback: 
             for _ in range(20):
                 assert len(await monite.mailbox_domains.list()) == 1
             gc.collect()
-            left = [o for o in gc.garbage if isinstance(o, httpx.Response | httpx.Request | RequestState)]
+            left = [o for o in gc.garbage if isinstance(o, httpx2.Response | httpx2.Request | RequestState)]
         finally:
             gc.set_debug(0)
             gc.garbage.clear()

@@ -1,6 +1,6 @@
-"""Compressed answers: httpx asks for gzip by default, so Monite (or a proxy) may send it.
+"""Compressed answers: httpx2 asks for gzip by default, so Monite (or a proxy) may send it.
 The retry layer reads every answer before handing it up; it must hand up the bytes as
-they came, for httpx to decode once."""
+they came, for httpx2 to decode once."""
 
 from __future__ import annotations
 

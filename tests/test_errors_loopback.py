@@ -222,7 +222,7 @@ async def test_the_same_echoed_version_warns_never(
 async def test_no_secret_or_token_in_any_log_line_or_error(
     loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # every logger: monite_async, httpx, httpcore, asyncio
+    caplog.set_level(logging.DEBUG)  # every logger: monite_async, httpx2, httpcore2, asyncio
     loopback.script("GET", "/mailbox_domains", error(500, "boom"), error(401, "expired"))
     raised: list[BaseException] = []
     async with loopback.client(retry_policy=INSTANT) as monite:
@@ -284,8 +284,8 @@ async def test_an_error_body_echoing_a_token_is_redacted(loopback: LoopbackServe
 
 
 # --------------------------------------------------------------------------------
-# Errors built from httpx's exceptions must carry no chain at all (`from None`
-# still leaves __context__, and httpx's exceptions hold the request with its headers).
+# Errors built from httpx2's exceptions must carry no chain at all (`from None`
+# still leaves __context__, and httpx2's exceptions hold the request with its headers).
 
 
 async def test_a_connection_error_after_retries_has_no_context(loopback: LoopbackServer) -> None:

@@ -29,9 +29,9 @@ def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_trio_half_runs_and_is_counted() -> None:
     result = pytest_run("-v")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "test_token_is_fetched_lazily_once_and_reused[trio-httpx] PASSED" in result.stdout
+    assert "test_token_is_fetched_lazily_once_and_reused[trio-httpx2] PASSED" in result.stdout
     assert "test_token_is_fetched_lazily_once_and_reused[asyncio-sync] PASSED" in result.stdout
-    # httpx, aiohttp and the blocking client on asyncio; httpx on trio.
+    # httpx2, aiohttp and the blocking client on asyncio; httpx2 on trio.
     assert "3 socket-suite runs on asyncio, 1 on trio (test_auth_loopback.py 1)" in result.stdout
 
 

@@ -1,8 +1,8 @@
-"""The fake Monite's own behaviour, in process through httpx (no sockets)."""
+"""The fake Monite's own behaviour, in process through httpx2 (no sockets)."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from fake_requests import VERSION, auth
 
@@ -29,7 +29,7 @@ def credentials(fake: FakeMonite, **changes: str) -> dict[str, str]:
 
 
 async def test_token_is_issued_for_the_right_credentials(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     response = await http.post("/auth/token", json=credentials(fake_monite), headers=VERSION)
 
@@ -48,7 +48,7 @@ async def test_token_is_issued_for_the_right_credentials(
     [{"client_secret": "wrong"}, {"client_id": "00000000-0000-4000-8000-000000000000"}],
 )
 async def test_bad_credentials_are_refused(
-    http: httpx.AsyncClient, fake_monite: FakeMonite, changes: dict[str, str]
+    http: httpx2.AsyncClient, fake_monite: FakeMonite, changes: dict[str, str]
 ) -> None:
     response = await http.post("/auth/token", json=credentials(fake_monite, **changes), headers=VERSION)
 
@@ -56,7 +56,9 @@ async def test_bad_credentials_are_refused(
     assert "message" in response.json()["error"]
 
 
-async def test_token_body_is_validated_like_fastapi(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_token_body_is_validated_like_fastapi(
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
+) -> None:
     body = {**credentials(fake_monite), "client_id": "not-a-uuid", "scope": "all"}
     del body["grant_type"]
 
@@ -71,7 +73,7 @@ async def test_token_body_is_validated_like_fastapi(http: httpx.AsyncClient, fak
     }
 
 
-async def test_malformed_json_gets_422(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_malformed_json_gets_422(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     response = await http.post(
         "/mailbox_domains",
         content=b'{"domain": ',
@@ -84,7 +86,7 @@ async def test_malformed_json_gets_422(http: httpx.AsyncClient, fake_monite: Fak
 
 @pytest.mark.parametrize("headers", [{}, {"x-monite-version": "25-05-2024"}, {"x-monite-version": "latest"}])
 async def test_missing_or_malformed_version_gets_400(
-    http: httpx.AsyncClient, fake_monite: FakeMonite, headers: dict[str, str]
+    http: httpx2.AsyncClient, fake_monite: FakeMonite, headers: dict[str, str]
 ) -> None:
     response = await http.post("/auth/token", json=credentials(fake_monite), headers=headers)
 
@@ -94,7 +96,7 @@ async def test_missing_or_malformed_version_gets_400(
 
 
 async def test_unknown_version_is_refused_and_old_versions_create_with_200(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     token = fake_monite.issue_token()
     unknown = await http.get(
@@ -113,7 +115,7 @@ async def test_unknown_version_is_refused_and_old_versions_create_with_200(
 
 
 @pytest.mark.parametrize("authorization", [None, "Basic abc", "Bearer ", "Bearer unknown-token"])
-async def test_missing_or_unknown_token_gets_401(http: httpx.AsyncClient, authorization: str | None) -> None:
+async def test_missing_or_unknown_token_gets_401(http: httpx2.AsyncClient, authorization: str | None) -> None:
     headers = dict(VERSION)
     if authorization is not None:
         headers["authorization"] = authorization
@@ -127,7 +129,7 @@ async def test_expired_token_is_refused_after_its_lifetime() -> None:
     clock = Clock()
     fake = FakeMonite(token_lifetime=60.0, clock=clock)
     headers = auth(fake)
-    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+    async with httpx2.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
         fresh = await http.get("/mailbox_domains", headers=headers)
         clock.now += 60.0
         stale = await http.get("/mailbox_domains", headers=headers)
@@ -139,7 +141,7 @@ async def test_expired_token_is_refused_after_its_lifetime() -> None:
 
 @pytest.mark.fake_monite(stale_token_status=400)
 async def test_stale_token_status_can_be_monites_observed_400(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
     fake_monite.expire_tokens()
@@ -150,7 +152,7 @@ async def test_stale_token_status_can_be_monites_observed_400(
     assert response.json()["error"]["message"] == "The token has been revoked, expired or not found."
 
 
-async def test_revoked_token_is_refused(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_revoked_token_is_refused(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
     victim = fake_monite.issue_token()
     revoke_body = {
@@ -171,7 +173,7 @@ async def test_revoked_token_is_refused(http: httpx.AsyncClient, fake_monite: Fa
 
 
 async def test_revoke_with_wrong_credentials_leaves_the_token_working(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
     token = headers["authorization"].removeprefix("Bearer ")
@@ -183,7 +185,7 @@ async def test_revoke_with_wrong_credentials_leaves_the_token_working(
     assert still.status_code == 200
 
 
-async def test_domain_lifecycle(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_domain_lifecycle(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
 
     created = await http.post("/mailbox_domains", json={"domain": "Mail.Example.com"}, headers=headers)
@@ -211,7 +213,7 @@ async def test_domain_lifecycle(http: httpx.AsyncClient, fake_monite: FakeMonite
 
 
 async def test_dns_records_cover_spf_dkim_mx_and_tracking(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     response = await http.post(
         "/mailbox_domains", json={"domain": "mail.example.com"}, headers=auth(fake_monite)
@@ -229,7 +231,7 @@ async def test_dns_records_cover_spf_dkim_mx_and_tracking(
 
 
 @pytest.mark.fake_monite(verify_after=1)
-async def test_verified_domain_shows_valid_records(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_verified_domain_shows_valid_records(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
     created = (await http.post("/mailbox_domains", json={"domain": "a.example.com"}, headers=headers)).json()
 
@@ -241,7 +243,7 @@ async def test_verified_domain_shows_valid_records(http: httpx.AsyncClient, fake
     assert all(r["valid"] == "valid" for r in stored["dns_records"]["sending_dns_records"])
 
 
-async def test_duplicate_domain_gets_409(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_duplicate_domain_gets_409(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
     await http.post("/mailbox_domains", json={"domain": "mail.example.com"}, headers=headers)
 
@@ -267,7 +269,7 @@ async def test_duplicate_domain_gets_409(http: httpx.AsyncClient, fake_monite: F
     ],
 )
 async def test_invalid_domains_get_fastapi_422(
-    http: httpx.AsyncClient, fake_monite: FakeMonite, body: dict[str, object], problem: str
+    http: httpx2.AsyncClient, fake_monite: FakeMonite, body: dict[str, object], problem: str
 ) -> None:
     response = await http.post("/mailbox_domains", json=body, headers=auth(fake_monite))
 
@@ -278,7 +280,7 @@ async def test_invalid_domains_get_fastapi_422(
     assert fake_monite.domains == []
 
 
-async def test_longest_valid_hostname_is_accepted(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_longest_valid_hostname_is_accepted(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     name = ".".join(["a" * 63] * 3 + ["b" * 61])  # 253 characters, four 61-63 character labels
     assert len(name) == 253
 
@@ -288,7 +290,7 @@ async def test_longest_valid_hostname_is_accepted(http: httpx.AsyncClient, fake_
 
 
 async def test_unknown_ids_get_404_and_malformed_ids_422(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
 
@@ -301,7 +303,7 @@ async def test_unknown_ids_get_404_and_malformed_ids_422(
 
 
 async def test_unknown_path_and_wrong_method_answer_json(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
 
@@ -320,7 +322,7 @@ async def test_rate_limit_answers_429_with_retry_after() -> None:
     clock = Clock()
     fake = FakeMonite(rate_limit=2, clock=clock)
     headers = auth(fake)
-    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+    async with httpx2.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
         answers = [await http.get("/mailbox_domains", headers=headers) for _ in range(3)]
         clock.now += 1.0
         after_window = await http.get("/mailbox_domains", headers=headers)
@@ -333,7 +335,7 @@ async def test_rate_limit_answers_429_with_retry_after() -> None:
     assert after_window.status_code == 200
 
 
-async def test_request_log_redacts_secrets(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_request_log_redacts_secrets(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     token_response = await http.post("/auth/token", json=credentials(fake_monite), headers=VERSION)
     token = token_response.json()["access_token"]
     await http.get("/mailbox_domains", headers={**VERSION, "authorization": f"Bearer {token}"})
@@ -366,7 +368,7 @@ def test_knobs_are_checked() -> None:
         FakeMonite().revoke("never-issued")
 
 
-async def test_clear_requests_forgets_the_log(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_clear_requests_forgets_the_log(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     await http.get("/mailbox_domains", headers=auth(fake_monite))
 
     fake_monite.clear_requests()
@@ -377,7 +379,7 @@ async def test_clear_requests_forgets_the_log(http: httpx.AsyncClient, fake_moni
 
 @pytest.mark.fake_monite(log_limit=3)
 async def test_the_request_log_keeps_only_the_newest_requests(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
     for _ in range(5):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from fake_requests import VERSION, auth
 
@@ -12,7 +12,7 @@ from monite_async.testing import FakeMonite
 
 @pytest.mark.parametrize("status", [500, 503, 520])
 async def test_next_requests_fail_with_the_scripted_status(
-    http: httpx.AsyncClient, fake_monite: FakeMonite, status: int
+    http: httpx2.AsyncClient, fake_monite: FakeMonite, status: int
 ) -> None:
     headers = auth(fake_monite)
     fake_monite.faults.fail_next("get_mailbox_domains", times=2, status=status)
@@ -25,7 +25,7 @@ async def test_next_requests_fail_with_the_scripted_status(
     assert [entry.status for entry in fake_monite.requests] == [status, status, 200]
 
 
-async def test_faults_are_per_operation(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_faults_are_per_operation(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
     fake_monite.faults.fail_next("post_mailbox_domains", status=500)
 
@@ -37,7 +37,7 @@ async def test_faults_are_per_operation(http: httpx.AsyncClient, fake_monite: Fa
     assert fake_monite.domains == []
 
 
-async def test_retry_after_means_429(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_retry_after_means_429(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     fake_monite.faults.fail_next("post_auth_token", retry_after=3)
 
     response = await http.post("/auth/token", json={}, headers=VERSION)
@@ -48,16 +48,16 @@ async def test_retry_after_means_429(http: httpx.AsyncClient, fake_monite: FakeM
 
 
 async def test_drop_connection_in_process_is_an_httpx_transport_error(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     fake_monite.faults.fail_next("get_mailbox_domains", drop_connection=True)
 
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await http.get("/mailbox_domains", headers=auth(fake_monite))
     assert fake_monite.requests[-1].status is None
 
 
-async def test_non_json_answer_keeps_the_status(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_non_json_answer_keeps_the_status(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     headers = auth(fake_monite)
     fake_monite.faults.fail_next("get_mailbox_domains", non_json=True)
     fake_monite.faults.fail_next("get_mailbox_domains", non_json=True, status=502)
@@ -71,7 +71,9 @@ async def test_non_json_answer_keeps_the_status(http: httpx.AsyncClient, fake_mo
     assert bad_gateway.status_code == 502
 
 
-async def test_unknown_enum_spoils_dns_record_types(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_unknown_enum_spoils_dns_record_types(
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
+) -> None:
     fake_monite.faults.fail_next("post_mailbox_domains", unknown_enum=True)
 
     response = await http.post(
@@ -86,7 +88,7 @@ async def test_unknown_enum_spoils_dns_record_types(http: httpx.AsyncClient, fak
 
 
 async def test_missing_field_is_removed_from_each_item(
-    http: httpx.AsyncClient, fake_monite: FakeMonite
+    http: httpx2.AsyncClient, fake_monite: FakeMonite
 ) -> None:
     headers = auth(fake_monite)
     for name in ("a.example.com", "b.example.com"):
@@ -102,7 +104,7 @@ async def test_missing_field_is_removed_from_each_item(
     assert all("status" in item for item in fake_monite.domains)
 
 
-async def test_delay_then_normal_answer(http: httpx.AsyncClient, fake_monite: FakeMonite) -> None:
+async def test_delay_then_normal_answer(http: httpx2.AsyncClient, fake_monite: FakeMonite) -> None:
     fake_monite.faults.fail_next("get_mailbox_domains", delay=0.01)
 
     response = await http.get("/mailbox_domains", headers=auth(fake_monite))
@@ -116,10 +118,10 @@ async def test_a_delay_past_the_clients_read_timeout_is_a_read_timeout_in_proces
     # ASGITransport enforces no timeout; the fake's transport must, or a timeout test on it
     # would simply wait out the delay and pass for the wrong reason.
     fake_monite.faults.fail_next("get_mailbox_domains", delay=30)
-    async with httpx.AsyncClient(
+    async with httpx2.AsyncClient(
         transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=0.05
     ) as client:
-        with pytest.raises(httpx.ReadTimeout):
+        with pytest.raises(httpx2.ReadTimeout):
             await client.get("/mailbox_domains", headers=auth(fake_monite))
 
 

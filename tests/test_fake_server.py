@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from monite_async.testing import FakeMonite
@@ -17,25 +17,25 @@ VERSION = {"x-monite-version": "2024-05-25"}
 async def test_serve_answers_over_a_socket_and_drops_connections() -> None:
     fake = FakeMonite()
     headers = {**VERSION, "authorization": f"Bearer {fake.issue_token()}"}
-    async with fake.serve() as base_url, httpx.AsyncClient(base_url=base_url, timeout=5.0) as http:
+    async with fake.serve() as base_url, httpx2.AsyncClient(base_url=base_url, timeout=5.0) as http:
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
         created = await http.post("/mailbox_domains", json={"domain": "a.example.com"}, headers=headers)
         fake.faults.fail_next("get_mailbox_domains", drop_connection=True)
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(httpx2.RemoteProtocolError):
             await http.get("/mailbox_domains", headers=headers)
         listed = await http.get("/mailbox_domains", headers=headers)
 
     assert created.status_code == 201
     assert listed.json()["data"][0]["domain"] == "a.example.com"
     # Stopped: the port no longer answers.
-    async with httpx.AsyncClient(timeout=2.0) as after:
-        with pytest.raises(httpx.ConnectError):
+    async with httpx2.AsyncClient(timeout=2.0) as after:
+        with pytest.raises(httpx2.ConnectError):
             await after.get(base_url + "/mailbox_domains")
 
 
 def test_fixture_serves_from_a_thread(fake_monite: FakeMonite, fake_monite_server: str) -> None:
-    token = httpx.post(
+    token = httpx2.post(
         fake_monite_server + "/auth/token",
         json={
             "grant_type": "client_credentials",
@@ -47,7 +47,7 @@ def test_fixture_serves_from_a_thread(fake_monite: FakeMonite, fake_monite_serve
     ).json()["access_token"]
     fake_monite.faults.fail_next("get_mailbox_domains", status=503)
 
-    first = httpx.get(
+    first = httpx2.get(
         fake_monite_server + "/mailbox_domains",
         headers={**VERSION, "authorization": f"Bearer {token}"},
         timeout=5.0,
@@ -72,9 +72,9 @@ def test_command_line_serves_on_the_given_port(unused_tcp_port: int) -> None:
         response = None
         for _ in range(50):  # bounded: up to about 5 s for uvicorn to start listening
             try:
-                response = httpx.get(base_url + "/mailbox_domains", headers=VERSION, timeout=2.0)
+                response = httpx2.get(base_url + "/mailbox_domains", headers=VERSION, timeout=2.0)
                 break
-            except httpx.ConnectError:
+            except httpx2.ConnectError:
                 time.sleep(0.1)
         assert response is not None
         assert response.status_code == 401
@@ -99,11 +99,11 @@ def test_command_line_refuses_bad_knobs() -> None:
 def test_serve_in_thread_stops_cleanly() -> None:
     fake = FakeMonite()
     with fake.serve_in_thread() as base_url:
-        answered = httpx.get(base_url + "/mailbox_domains", headers=VERSION, timeout=5.0)
+        answered = httpx2.get(base_url + "/mailbox_domains", headers=VERSION, timeout=5.0)
 
     assert answered.status_code == 401
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(base_url + "/mailbox_domains", timeout=2.0)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(base_url + "/mailbox_domains", timeout=2.0)
 
 
 async def test_app_speaks_the_lifespan_protocol() -> None:

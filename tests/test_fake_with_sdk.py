@@ -11,7 +11,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sync_adapter import ThreadedSyncClient
 
@@ -172,7 +172,7 @@ async def test_over_a_socket_with_a_dropped_connection(kind: str) -> None:
 
 
 # --------------------------------------------------------------------------------
-# FakeMonite.sync_transport() on its own: a blocking httpx.Client onto the app in process.
+# FakeMonite.sync_transport() on its own: a blocking httpx2.Client onto the app in process.
 
 
 def portal_threads() -> int:
@@ -184,7 +184,7 @@ def test_sync_transport_serves_a_plain_httpx_client_and_its_thread_ends_with_it(
     before = portal_threads()
     transport = fake.sync_transport()
     assert portal_threads() == before  # nothing started until the first request
-    with httpx.Client(transport=transport, base_url=fake.base_url) as http:
+    with httpx2.Client(transport=transport, base_url=fake.base_url) as http:
         answer = http.post(
             "/auth/token",
             json={
@@ -201,15 +201,15 @@ def test_sync_transport_serves_a_plain_httpx_client_and_its_thread_ends_with_it(
     assert portal_threads() == before  # closed with the client, its thread joined
     assert fake.token_requests == 1
     with pytest.raises(RuntimeError, match="closed"):
-        transport.handle_request(httpx.Request("GET", fake.base_url + "/mailbox_domains"))
+        transport.handle_request(httpx2.Request("GET", fake.base_url + "/mailbox_domains"))
 
 
 def test_sync_transport_drops_a_connection_as_a_socket_would() -> None:
     fake = FakeMonite()
     fake.faults.fail_next("get_mailbox_domains", drop_connection=True)
-    with httpx.Client(transport=fake.sync_transport(), base_url=fake.base_url) as http:
+    with httpx2.Client(transport=fake.sync_transport(), base_url=fake.base_url) as http:
         request = http.build_request("GET", "/mailbox_domains", headers={"x-monite-version": "2024-05-25"})
-        with pytest.raises(httpx.RemoteProtocolError) as info:
+        with pytest.raises(httpx2.RemoteProtocolError) as info:
             http.send(request)
         assert info.value.request is request  # the caller's request, not the portal's copy
         assert http.send(request).status_code == 401  # the drop was one request; no token sent

@@ -32,7 +32,7 @@ async def no_wait(seconds: float) -> None:
 
 @pytest.fixture
 def backend(transport_name: str) -> str:
-    """httpx's transport or the aiohttp backend (under trio: httpx's alone; tests/event_loops.py)."""
+    """httpx2's transport or the aiohttp backend (under trio: httpx2's alone; tests/event_loops.py)."""
     return transport_name
 
 

@@ -88,7 +88,7 @@ PROGRAM = textwrap.dedent(
     import uuid
     from pathlib import Path
 
-    import httpx
+    import httpx2
     import monite_async
     import monite_generated
     from monite_async.testing import FakeMonite
@@ -150,7 +150,7 @@ PROGRAM = textwrap.dedent(
             client_id=fake.client_id,
             client_secret=fake.client_secret,
             base_url=fake.base_url,
-            transport=httpx.ASGITransport(app=app),
+            transport=httpx2.ASGITransport(app=app),
             retry_policy=monite_async.RetryPolicy(sleep=no_wait),
         ) as monite:
             listing = await monite.call(get_mailboxes, x_monite_entity_id=entity)

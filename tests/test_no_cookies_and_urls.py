@@ -1,12 +1,12 @@
 """The facade keeps no cookies, and resolves each request path against the base URL the way
-httpx does (once per path, not per request)."""
+httpx2 does (once per path, not per request)."""
 
 from __future__ import annotations
 
 import types
 import uuid
 
-import httpx
+import httpx2
 import pytest
 from loopback_server import LoopbackServer, Reply
 
@@ -31,7 +31,7 @@ async def test_a_cookie_monite_sets_is_neither_kept_nor_sent(loopback: LoopbackS
 
 async def test_the_cookies_of_a_callers_http_client_are_not_sent(loopback: LoopbackServer) -> None:
     # README: an http_client= of yours keeps its own jar; none of it goes to Monite.
-    own = httpx.AsyncClient(cookies={"session": "the-callers-own"})
+    own = httpx2.AsyncClient(cookies={"session": "the-callers-own"})
     async with own, loopback.client(http_client=own) as monite:
         await monite.mailbox_domains.list()
     (request,) = loopback.recorded("GET", "/mailbox_domains")
@@ -42,10 +42,10 @@ async def test_the_internal_client_has_no_jar_to_fill() -> None:
     monite = MoniteClient(token="t0k", base_url="http://127.0.0.1:9/v1")
     jar = monite._core.http.cookies
     jar.extract_cookies(
-        httpx.Response(
+        httpx2.Response(
             200,
             headers={"set-cookie": "a=b; Path=/"},
-            request=httpx.Request("GET", "http://127.0.0.1:9/v1/x"),
+            request=httpx2.Request("GET", "http://127.0.0.1:9/v1/x"),
         )
     )
     assert len(jar) == 0
@@ -78,7 +78,7 @@ async def test_the_internal_client_has_no_jar_to_fill() -> None:
     ],
 )
 def test_the_merged_url_is_the_one_httpx_would_build(base_url: str, path: str) -> None:
-    client = httpx.AsyncClient(base_url=base_url)
+    client = httpx2.AsyncClient(base_url=base_url)
     expected = client.build_request("GET", path).url
     assert _merge_url(client.base_url, path) == expected
     assert str(_merge_url(client.base_url, path)) == str(expected)
@@ -121,7 +121,7 @@ async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests()
     from monite_async._options import CallOptions
     from monite_async._pipeline import Pipeline
 
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
     created = {
         "id": str(uuid.UUID(int=1)),
@@ -130,17 +130,17 @@ async def test_a_pipeline_on_a_client_without_a_version_header_builds_requests()
         "dns_records": {"sending_dns_records": [], "receiving_dns_records": []},
     }
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(201, json=created)
+        return httpx2.Response(201, json=created)
 
     provider = StaticTokenProvider("t0k")
-    async with httpx.AsyncClient(
-        base_url="http://monite.test/v1", transport=httpx.MockTransport(answer)
+    async with httpx2.AsyncClient(
+        base_url="http://monite.test/v1", transport=httpx2.MockTransport(answer)
     ) as http:
         pipeline = Pipeline(http, auth=BearerAuth(provider), secrets=provider.secrets)
         options = CallOptions(
-            timeout=httpx.Timeout(5.0), max_retries=0, deadline=10.0, api_version="2024-05-25"
+            timeout=httpx2.Timeout(5.0), max_retries=0, deadline=10.0, api_version="2024-05-25"
         )
         await pipeline.run(options, post_mailbox_domains, body=DomainRequest(domain="m.example.com"))
         # An operation whose headers lack the version, on a client with no default for it.

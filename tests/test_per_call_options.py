@@ -11,7 +11,7 @@ import weakref
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from anyio_tasks import gather
 from loopback_server import LoopbackServer, Reply, error
@@ -330,7 +330,7 @@ async def test_a_retry_after_past_the_deadline_fails_now_with_the_wait_on_the_er
 
 
 async def test_each_attempt_shrinks_to_the_time_the_deadline_leaves(loopback: LoopbackServer) -> None:
-    async with loopback.client(timeout=httpx.Timeout(30.0), retry_policy=INSTANT) as monite:
+    async with loopback.client(timeout=httpx2.Timeout(30.0), retry_policy=INSTANT) as monite:
         await monite.mailbox_domains.list()  # a token first: the deadline below is the GET's alone
         loopback.script("GET", "/mailbox_domains", *[Reply(200, json={"data": []}, delay=30)] * 3)
         with pytest.raises(MoniteTimeoutError) as info:
@@ -380,7 +380,7 @@ async def test_a_429_holds_the_whole_client_not_only_the_call_that_got_it(loopba
 
 
 async def test_calls_queued_when_the_client_closes_are_not_sent_afterwards(loopback: LoopbackServer) -> None:
-    monite = loopback.client(limits=httpx.Limits(max_connections=1))
+    monite = loopback.client(limits=httpx2.Limits(max_connections=1))
     await monite.mailbox_domains.list()
     loopback.script("GET", "/mailbox_domains", *[Reply(200, json={"data": []}, delay=0.5)] * 3)
     async with anyio.create_task_group() as group:
@@ -434,8 +434,8 @@ async def test_attempts_count_every_send_replays_included(loopback: LoopbackServ
 
 
 async def test_the_pool_timeout_bounds_the_wait_for_a_connection_slot(loopback: LoopbackServer) -> None:
-    timeout = httpx.Timeout(10.0, pool=0.3)
-    limits = httpx.Limits(max_connections=1)
+    timeout = httpx2.Timeout(10.0, pool=0.3)
+    limits = httpx2.Limits(max_connections=1)
     async with loopback.client(limits=limits, timeout=timeout, max_retries=0) as monite:
         await monite.mailbox_domains.list()
         loopback.script("GET", "/mailbox_domains", Reply(200, json={"data": []}, delay=2.0))

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from monite_async import DomainResponse, MoniteClient, VerifyResponse
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 NODE_TOOLS = ROOT / "scripts" / "node_tools.py"
 CLIENT_ID = "0b4c7d5e-6f8a-4b9c-8d1e-2f3a4b5c6d7e"
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 _START_TIMEOUT = 60.0
 
 
@@ -91,14 +91,14 @@ def prism_dynamic(prism_executable: str, tmp_path_factory: pytest.TempPathFactor
         yield base_url
 
 
-class Recorder(httpx.AsyncBaseTransport):
+class Recorder(httpx2.AsyncBaseTransport):
     """Sends over the network and keeps (method, path, status, sl-violations) of each answer."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport()
         self.seen: list[tuple[str, str, int, list[dict[str, object]]]] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
         violations = json.loads(response.headers.get("sl-violations") or "[]")
         self.seen.append((request.method, request.url.path, response.status_code, violations))
@@ -173,7 +173,7 @@ async def test_sdk_requests_have_no_violations(prism_static: str) -> None:
 
 async def test_violation_header_is_seen_when_a_request_is_wrong(prism_static: str) -> None:
     # The check above can fail: an extra body field and no token are both reported.
-    async with httpx.AsyncClient(base_url=prism_static, timeout=TIMEOUT) as http:
+    async with httpx2.AsyncClient(base_url=prism_static, timeout=TIMEOUT) as http:
         response = await http.post(
             "/mailbox_domains",
             json={"domain": "mail.example.com", "unexpected": 1},

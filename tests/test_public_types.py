@@ -26,21 +26,21 @@ BIN = Path(sys.executable).parent
 
 # Exported symbols pyright rates incomplete only because of another package's types.
 EXTERNAL_ONLY = {
-    # Returns httpx.AsyncBaseTransport, whose handle_async_request takes httpx.Request, which
-    # httpx leaves unannotated (`self.headers = Headers(...)` and the like).
-    "monite_async.aiohttp_transport": "httpx.AsyncBaseTransport",
-    # headers is an httpx.Headers, http_response an httpx.Response.
-    "monite_async.RawResponse": "httpx.Headers, httpx.Response",
-    # The demo takes a MoniteClient and a FakeMonite: the same httpx types, one step further.
-    "monite_async.demo.Demo": "MoniteClient and FakeMonite's httpx types",
-    "monite_async.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx types",
-    "monite_async.demo.Demo.fake": "FakeMonite's httpx types",
-    # transport() returns httpx.ASGITransport (an httpx.AsyncBaseTransport).
-    "monite_async.testing.FakeMonite": "httpx.AsyncBaseTransport",
+    # Returns httpx2.AsyncBaseTransport, whose handle_async_request takes httpx2.Request, which
+    # httpx2 leaves unannotated (`self.headers = Headers(...)` and the like).
+    "monite_async.aiohttp_transport": "httpx2.AsyncBaseTransport",
+    # headers is an httpx2.Headers, http_response an httpx2.Response.
+    "monite_async.RawResponse": "httpx2.Headers, httpx2.Response",
+    # The demo takes a MoniteClient and a FakeMonite: the same httpx2 types, one step further.
+    "monite_async.demo.Demo": "MoniteClient and FakeMonite's httpx2 types",
+    "monite_async.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx2 types",
+    "monite_async.demo.Demo.fake": "FakeMonite's httpx2 types",
+    # transport() returns httpx2.ASGITransport (an httpx2.AsyncBaseTransport).
+    "monite_async.testing.FakeMonite": "httpx2.AsyncBaseTransport",
     # pytest hooks and fixtures take pytest's Config and FixtureRequest.
     "monite_async.testing.pytest_plugin.pytest_configure": "pytest.Config",
     "monite_async.testing.pytest_plugin.fake_monite": "pytest.FixtureRequest",
-    "monite_async.testing.pytest_plugin.fake_monite_server": "FakeMonite's httpx types",
+    "monite_async.testing.pytest_plugin.fake_monite_server": "FakeMonite's httpx2 types",
 }
 
 

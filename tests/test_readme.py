@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fake_requests import auth
 from readme_blocks import file_name_of, python_blocks
@@ -100,7 +100,7 @@ def test_sync_example_serves_threads_with_one_token_and_maps_errors(
 ) -> None:
     example = load_sync_example(env_for(fake_monite, fake_monite_server), monkeypatch)
     domain_status = example["domain_status"]
-    domain_id = httpx.post(
+    domain_id = httpx2.post(
         f"{fake_monite_server}/mailbox_domains",
         json={"domain": "mail.example.com"},
         headers=auth(fake_monite),
@@ -218,7 +218,7 @@ async def test_web_app_example_serves_verify_and_maps_errors(
     # The app's lifespan opens and closes its MoniteClient, as a server would run it.
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://app.test") as http,
     ):
         ok = await http.post(f"/domains/{domain_id}/verify")
         missing = await http.post("/domains/3fa85f64-5717-4562-b3fc-2c963f66afa6/verify")
@@ -250,7 +250,7 @@ async def test_web_app_example_answers_502_when_monite_is_unreachable(
 
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://app.test") as http,
     ):
         answer = await http.post("/domains/3fa85f64-5717-4562-b3fc-2c963f66afa6/verify")
 
@@ -262,7 +262,7 @@ async def test_web_app_example_answers_502_when_monite_is_unreachable(
 
 async def fake_monite_domain(fake: FakeMonite) -> str:
     """A domain stored in the fake, made through the fake's own API."""
-    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+    async with httpx2.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
         created = await http.post(
             "/mailbox_domains",
             json={"domain": "mail.example.com"},

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fake_requests import auth
 from loopback_dns import LoopbackDNS
@@ -141,7 +141,7 @@ def test_the_transcript_works_as_printed_against_the_fake(
 @pytest.mark.fake_monite(verify_after=1)
 def test_the_python_example_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
     (block,) = python_blocks(HEADING)
-    created = httpx.post(
+    created = httpx2.post(
         f"{fake_monite_server}/mailbox_domains",
         json={"domain": "mail.example.com"},
         headers=auth(fake_monite),

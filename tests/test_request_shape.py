@@ -1,13 +1,13 @@
-"""pytest-httpx pins the exact request of all six operations: method, URL, headers, body."""
+"""httpx2-pytest pins the exact request of all six operations: method, URL, headers, body."""
 
 from __future__ import annotations
 
 import json
 import uuid
 
-import httpx
+import httpx2
 import pytest
-from pytest_httpx import HTTPXMock
+from pytest_httpx2 import HTTPXMock
 
 from monite_async import API_VERSION, DEFAULT_BASE_URL, DomainResponse, MoniteClient, VerifyResponse
 
@@ -24,20 +24,20 @@ DOMAIN = {
 
 
 @pytest.fixture
-def token_endpoint(httpx_mock: HTTPXMock) -> HTTPXMock:
-    httpx_mock.add_response(
+def token_endpoint(httpx2_mock: HTTPXMock) -> HTTPXMock:
+    httpx2_mock.add_response(
         method="POST",
         url=f"{DEFAULT_BASE_URL}/auth/token",
         json={"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"},
     )
-    return httpx_mock
+    return httpx2_mock
 
 
 def client() -> MoniteClient:
     return MoniteClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, base_url=DEFAULT_BASE_URL)
 
 
-def assert_common_headers(request: httpx.Request, *, signed: bool = True) -> None:
+def assert_common_headers(request: httpx2.Request, *, signed: bool = True) -> None:
     assert request.headers["x-monite-version"] == API_VERSION
     assert request.headers["user-agent"] == "monite-async/0.1.0"
     if signed:
@@ -46,7 +46,7 @@ def assert_common_headers(request: httpx.Request, *, signed: bool = True) -> Non
         assert "authorization" not in request.headers
 
 
-def assert_token_request(request: httpx.Request) -> None:
+def assert_token_request(request: httpx2.Request) -> None:
     assert request.method == "POST"
     assert str(request.url) == f"{DEFAULT_BASE_URL}/auth/token"
     assert_common_headers(request, signed=False)
@@ -143,22 +143,22 @@ async def test_post_auth_revoke(token_endpoint: HTTPXMock) -> None:
     }
 
 
-async def test_a_static_token_is_sent_as_is(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="GET", url=f"{DEFAULT_BASE_URL}/mailbox_domains", json={"data": []})
+async def test_a_static_token_is_sent_as_is(httpx2_mock: HTTPXMock) -> None:
+    httpx2_mock.add_response(method="GET", url=f"{DEFAULT_BASE_URL}/mailbox_domains", json={"data": []})
     async with MoniteClient(token=TOKEN, base_url=DEFAULT_BASE_URL) as monite:
         await monite.mailbox_domains.list()
-    (listing,) = httpx_mock.get_requests()
+    (listing,) = httpx2_mock.get_requests()
     assert_common_headers(listing)
 
 
-async def test_an_overridden_version_is_sent_on_the_token_request_too(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
+async def test_an_overridden_version_is_sent_on_the_token_request_too(httpx2_mock: HTTPXMock) -> None:
+    httpx2_mock.add_response(
         method="POST",
         url=f"{DEFAULT_BASE_URL}/auth/token",
         match_headers={"x-monite-version": "2023-09-01"},
         json={"access_token": TOKEN, "expires_in": 60, "token_type": "Bearer"},
     )
-    httpx_mock.add_response(
+    httpx2_mock.add_response(
         method="GET",
         url=f"{DEFAULT_BASE_URL}/mailbox_domains",
         match_headers={"x-monite-version": "2023-09-01", "Authorization": f"Bearer {TOKEN}"},

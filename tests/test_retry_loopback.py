@@ -8,7 +8,7 @@ import time
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 import pytest
 from anyio_tasks import spawn
 from loopback_server import LoopbackServer, Recorded, Reply, error
@@ -350,7 +350,7 @@ async def test_a_retry_wait_holds_no_pooled_connection(loopback: LoopbackServer)
         with anyio.fail_after(10):
             await b_is_done.wait()
 
-    one_connection = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    one_connection = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
     policy = RetryPolicy(sleep=wait_for_b)
     async with (
         loopback.client(limits=one_connection, retry_policy=policy, timeout=10.0) as monite,
@@ -472,5 +472,5 @@ async def test_an_answer_read_by_the_retry_layer_is_still_a_whole_httpx_response
     response = outcome.response
     assert response.is_closed
     assert response.json() == {"data": []}
-    assert response.elapsed.total_seconds() >= 0  # httpx timed it, as any answer it reads
+    assert response.elapsed.total_seconds() >= 0  # httpx2 timed it, as any answer it reads
     assert response.extensions["monite_async.attempts"] == 1

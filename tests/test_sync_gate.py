@@ -16,14 +16,14 @@ from types import TracebackType
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply
+from monite_async._pool import SyncPoolTransport
 
 from monite_async import MoniteError
 from monite_async._drive import drive, drive_blocking
 from monite_async._gate import _ThreadSlots
-from monite_async._pool import SyncPoolTransport
 
 THREADS = 12
 CONNECTIONS = 2
@@ -41,9 +41,9 @@ def test_threads_through_a_small_pool_are_served_first_come_first_served(
     calls_wanted = THREADS * CALLS_PER_THREAD
     stop = threading.Event()
     start = threading.Barrier(THREADS, timeout=JOIN_TIMEOUT)  # all in the race at once
-    timeout = httpx.Timeout(10.0, pool=2.0)  # the pool serves all the time: nobody waits 2 s
+    timeout = httpx2.Timeout(10.0, pool=2.0)  # the pool serves all the time: nobody waits 2 s
     with server.sync_client(
-        limits=httpx.Limits(max_connections=CONNECTIONS), timeout=timeout, max_retries=0
+        limits=httpx2.Limits(max_connections=CONNECTIONS), timeout=timeout, max_retries=0
     ) as monite:
         monite.mailbox_domains.list()  # the token, and the rate window, first
 
@@ -81,14 +81,14 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
 ) -> None:
     # A KeyboardInterrupt (a signal's handler runs between any two bytecodes) landing the
     # moment the slot is taken, before the code that gives it back has started.
-    limits = httpx.Limits(max_connections=CONNECTIONS)
-    timeout = httpx.Timeout(10.0, pool=0.5)  # a lost slot: a PoolTimeout soon, not a hang
+    limits = httpx2.Limits(max_connections=CONNECTIONS)
+    timeout = httpx2.Timeout(10.0, pool=0.5)  # a lost slot: a PoolTimeout soon, not a hang
     with server.sync_client(limits=limits, timeout=timeout, max_retries=0) as monite:
         monite.mailbox_domains.list()
         gate = monite._core.gate
         take = gate._take_slot
 
-        def take_then_interrupted(request: httpx.Request) -> None:
+        def take_then_interrupted(request: httpx2.Request) -> None:
             take(request)
             raise KeyboardInterrupt("as from SIGINT")
 
@@ -114,7 +114,7 @@ def test_close_wakes_the_threads_waiting_for_an_answer_at_once(server: LoopbackS
 
     server.script("GET", "/mailbox_domains", *[slow] * 4)
     outcomes: list[str] = []
-    monite = server.sync_client(limits=httpx.Limits(max_connections=CONNECTIONS), max_retries=0)
+    monite = server.sync_client(limits=httpx2.Limits(max_connections=CONNECTIONS), max_retries=0)
 
     def call() -> None:
         try:
@@ -159,7 +159,7 @@ def test_closing_the_pool_wakes_a_thread_reading_over_tls_with_a_network_error(
     tls_server: tuple[LoopbackServer, ssl.SSLContext],
 ) -> None:
     # The TLS socket is shut down under the reading thread, not unwrapped: it reads the end
-    # of the connection (an httpx.TransportError), never a ValueError from the ssl module.
+    # of the connection (an httpx2.TransportError), never a ValueError from the ssl module.
     server, trusting = tls_server
     arrived = threading.Event()
 
@@ -168,9 +168,9 @@ def test_closing_the_pool_wakes_a_thread_reading_over_tls_with_a_network_error(
         return Reply(200, json={"ok": True}, delay=10.0)
 
     server.script("GET", "/work", Reply(200, json={"ok": True}), slow)
-    pool = SyncPoolTransport(limits=httpx.Limits(max_connections=1), ssl_context=trusting)
+    pool = SyncPoolTransport(limits=httpx2.Limits(max_connections=1), ssl_context=trusting)
     failures: list[BaseException] = []
-    with httpx.Client(transport=pool, base_url=server.base_url) as client:
+    with httpx2.Client(transport=pool, base_url=server.base_url) as client:
         assert client.get("/work").json() == {"ok": True}  # TLS works, and the connection is kept
 
         def read() -> None:
@@ -188,7 +188,7 @@ def test_closing_the_pool_wakes_a_thread_reading_over_tls_with_a_network_error(
         assert not reader.is_alive()
         assert time.monotonic() - started < 3.0
     assert len(failures) == 1
-    assert isinstance(failures[0], httpx.TransportError), repr(failures[0])
+    assert isinstance(failures[0], httpx2.TransportError), repr(failures[0])
     assert server.connections_opened == 1
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import trio
 from loopback_server import LoopbackServer, Reply, error
@@ -33,7 +33,7 @@ from monite_async import (
 )
 from monite_async._auth import SyncClientCredentialsProvider
 
-POOL = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+POOL = httpx2.Limits(max_connections=10, max_keepalive_connections=10)
 THREADS = 200
 JOIN_TIMEOUT = 60.0  # for all threads of a test together
 WAIT_STEPS, WAIT_STEP = 2000, 0.005  # at most 10 s of polling for a condition
@@ -231,7 +231,7 @@ def test_a_token_request_refused_with_401_fails_every_waiting_thread_and_the_nex
 
 
 def test_the_deadline_bounds_a_thread_waiting_for_a_connection_slot(server: LoopbackServer) -> None:
-    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    one = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
     with make(server, limits=one, timeout=10.0) as monite:
         monite.mailbox_domains.list()
         hold = threading.Event()
@@ -285,7 +285,7 @@ def token_answer(server: LoopbackServer) -> dict[str, Any]:
 
 
 def test_close_while_threads_are_queued_gives_each_a_client_state_error(server: LoopbackServer) -> None:
-    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    one = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
     monite = make(server, limits=one, timeout=10.0)
     monite.mailbox_domains.list()
     hold = threading.Event()

@@ -11,7 +11,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from loopback_server import STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 from monite_generated.api.mailbox_domains import get_mailbox_domains
@@ -20,7 +20,7 @@ from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
 from monite_async import _auth as auth_module
 from monite_async._auth import SyncClientCredentialsProvider
 
-FOUR = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+FOUR = httpx2.Limits(max_connections=4, max_keepalive_connections=4)
 
 
 def sync_client(server: LoopbackServer, **options: Any) -> MoniteSyncClient:

@@ -3,7 +3,7 @@ pooled connection, here) are signed when they go out, so none is refused."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from anyio_tasks import gather
 
@@ -27,7 +27,7 @@ async def test_requests_held_past_their_tokens_refresh_point_are_never_refused()
             client_id=fake.client_id,
             client_secret=fake.client_secret,
             base_url=base_url,
-            limits=httpx.Limits(max_connections=3, max_keepalive_connections=3),
+            limits=httpx2.Limits(max_connections=3, max_keepalive_connections=3),
         ) as monite:
             results = await gather(
                 *(monite.mailbox_domains.list() for _ in range(60)), return_exceptions=True

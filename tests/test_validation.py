@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pytest_httpx import HTTPXMock
+from pytest_httpx2 import HTTPXMock
 
 from monite_async import InvalidRequestError, MoniteClient
 from monite_async._validation import validate_hostname, validate_uuid
@@ -78,7 +78,7 @@ def test_invalid_request_error_is_also_a_value_error() -> None:
         validate_hostname("")
 
 
-async def test_nothing_is_sent_for_invalid_arguments(httpx_mock: HTTPXMock) -> None:
+async def test_nothing_is_sent_for_invalid_arguments(httpx2_mock: HTTPXMock) -> None:
     async with MoniteClient(token="t", base_url="https://api.example.test/v1") as monite:
         with pytest.raises(InvalidRequestError):
             await monite.mailbox_domains.create("bad_domain.example.com")
@@ -86,4 +86,4 @@ async def test_nothing_is_sent_for_invalid_arguments(httpx_mock: HTTPXMock) -> N
             await monite.mailbox_domains.verify("not-a-uuid")
         with pytest.raises(InvalidRequestError):
             await monite.mailbox_domains.delete("../../auth/token")
-    assert httpx_mock.get_requests() == []
+    assert httpx2_mock.get_requests() == []

@@ -73,7 +73,7 @@ def test_rewrite_leaves_everything_else_alone_and_keeps_line_numbers() -> None:
     source = textwrap.dedent(
         '''\
         """Docs mention `import monite_async` and monite_generated.api."""
-        import httpx
+        import httpx2
         from monite_generated.api.mailbox_domains import (  # the operations
             get_mailbox_domains,
             post_mailbox_domains,
@@ -109,7 +109,7 @@ def test_leftover_imports_finds_every_form() -> None:
         m = importlib.import_module("monite_generated.api")
         n = __import__("monite_async.testing")
         from . import fine
-        import httpx
+        import httpx2
         """
     )
     found = vendor_tool.leftover_imports(source, filename="m.py")
@@ -140,7 +140,7 @@ def test_vendor_on_a_small_tree_writes_the_layout(tmp_path: Path) -> None:
     assert (target / "dynamic.py").read_text() == "from . import x\n"
     assert (target / "_generated" / "__init__.py").read_text() == "x = 1\n"
     notes = (target / "VENDORED.md").read_text()
-    for requirement in ("httpx", "attrs", "sniffio", "starlette", "uvicorn", "httpx-aiohttp"):
+    for requirement in ("httpx2", "attrs", "sniffio", "starlette", "uvicorn", "httpx-aiohttp"):
         assert requirement in notes
 
 

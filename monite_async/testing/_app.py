@@ -44,7 +44,7 @@ _HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Ga
 class ConnectionDropped(Exception):
     """Raised by the app, in process only, when a fault drops the connection.
 
-    `FakeMonite.transport()` turns it into `httpx.RemoteProtocolError`, as a real socket would.
+    `FakeMonite.transport()` turns it into `httpx2.RemoteProtocolError`, as a real socket would.
     """
 
 
@@ -344,7 +344,7 @@ def _allowed_methods(path: str) -> list[str]:
 async def _drop_connection(send: Send) -> None:
     # uvicorn hands the app a bound method of its request cycle, which owns the socket's
     # transport: closing it ends the connection with no answer at all. Other servers (and
-    # httpx.ASGITransport) get an exception; FakeMonite.transport() maps it to httpx's error.
+    # httpx2.ASGITransport) get an exception; FakeMonite.transport() maps it to httpx2's error.
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if not isinstance(transport, asyncio.BaseTransport):

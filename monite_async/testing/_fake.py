@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
-import httpx
+import httpx2
 
 from . import _server
 from ._app import BASE_PATH, KNOWN_VERSIONS, ConnectionDropped, MoniteApp, RecordedRequest, Settings
@@ -26,7 +26,7 @@ class FakeMonite:
     In process, no sockets::
 
         fake = FakeMonite(verify_after=1)
-        async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        async with httpx2.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
             ...
 
     On a real socket (uvicorn on 127.0.0.1, a free port; under asyncio or trio)::
@@ -109,19 +109,19 @@ class FakeMonite:
     def client_secret(self) -> str:
         return self._app.settings.client_secret
 
-    def transport(self) -> httpx.AsyncBaseTransport:
-        """An httpx transport that calls the app in process; a dropped connection raises
-        `httpx.RemoteProtocolError`, as it does over a socket.
+    def transport(self) -> httpx2.AsyncBaseTransport:
+        """An httpx2 transport that calls the app in process; a dropped connection raises
+        `httpx2.RemoteProtocolError`, as it does over a socket.
 
-        >>> client = httpx.AsyncClient(transport=FakeMonite().transport(), base_url=FakeMonite.base_url)
+        >>> client = httpx2.AsyncClient(transport=FakeMonite().transport(), base_url=FakeMonite.base_url)
         """
         return _InProcessTransport(app=self._app)
 
-    def sync_transport(self) -> httpx.BaseTransport:
-        """`transport()` for blocking clients (`MoniteSyncClient`, `httpx.Client`): the app
+    def sync_transport(self) -> httpx2.BaseTransport:
+        """`transport()` for blocking clients (`MoniteSyncClient`, `httpx2.Client`): the app
         runs in process, on an event loop of its own in a background thread (started with
         the first request, ended when the transport is closed). It fails as `transport()`
-        does: a dropped connection raises `httpx.RemoteProtocolError`. Safe to share
+        does: a dropped connection raises `httpx2.RemoteProtocolError`. Safe to share
         among threads. For a Django view's test, say:
 
         >>> fake = FakeMonite()
@@ -152,7 +152,7 @@ class FakeMonite:
         """Serve on 127.0.0.1 from a background thread (for synchronous callers); yields the base URL.
 
         >>> with FakeMonite().serve_in_thread() as base_url:  # doctest: +SKIP
-        ...     httpx.get(base_url + "/mailbox_domains")
+        ...     httpx2.get(base_url + "/mailbox_domains")
         """
         with _server.serve_in_thread(self._app, port=port) as origin:
             yield origin + BASE_PATH
@@ -206,29 +206,29 @@ class FakeMonite:
             return [domain.as_json() for domain in self._app.state.domains.values()]
 
 
-class _InProcessTransport(httpx.ASGITransport):
+class _InProcessTransport(httpx2.ASGITransport):
     """ASGITransport, failing as a socket would: a dropped connection is a protocol error,
     and a scripted delay longer than the client's read timeout is a ReadTimeout
     (ASGITransport itself enforces no timeout at all)."""
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         timeouts = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read") if isinstance(timeouts, dict) else None
         try:
             with anyio.fail_after(read_timeout):
                 return await super().handle_async_request(request)
         except ConnectionDropped:
-            raise httpx.RemoteProtocolError(
+            raise httpx2.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
         except TimeoutError:
-            raise httpx.ReadTimeout(f"no answer within {read_timeout} s", request=request) from None
+            raise httpx2.ReadTimeout(f"no answer within {read_timeout} s", request=request) from None
 
 
 _PORTAL_TIMEOUT = 10.0
 
 
-class _BlockingInProcessTransport(httpx.BaseTransport):
+class _BlockingInProcessTransport(httpx2.BaseTransport):
     """`_InProcessTransport`, driven from blocking code: each request runs on an event loop
     in a background thread (an anyio blocking portal), the calling thread waiting for it."""
 
@@ -240,26 +240,26 @@ class _BlockingInProcessTransport(httpx.BaseTransport):
         self._stop: Callable[[], None] | None = None
         self._closed = False
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         portal = self._started()
         # The app reads the body as an async stream: hand it one made of the bytes.
-        inner = httpx.Request(
+        inner = httpx2.Request(
             request.method,
             request.url,
             headers=request.headers,
             content=request.read(),
             extensions=request.extensions,
         )
-        failure: httpx.TransportError | None = None
+        failure: httpx2.TransportError | None = None
         try:
             status, headers, body = portal.call(self._send, inner)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             failure = type(exc)(str(exc), request=request)  # about the caller's request
         if failure is not None:
             raise failure
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        return httpx2.Response(status, headers=headers, content=body, request=request)
 
-    async def _send(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
+    async def _send(self, request: httpx2.Request) -> tuple[int, httpx2.Headers, bytes]:
         response = await self._transport.handle_async_request(request)
         try:
             return response.status_code, response.headers, await response.aread()

@@ -13,7 +13,7 @@ then::
         ...
 
     def test_over_http(fake_monite_server: str) -> None:
-        httpx.get(fake_monite_server + "/mailbox_domains")  # http://127.0.0.1:PORT/v1
+        httpx2.get(fake_monite_server + "/mailbox_domains")  # http://127.0.0.1:PORT/v1
 
 While a test uses `fake_monite` (or `fake_monite_server`), monite_async's retry waits are
 instant (`monite_async.set_testing(True)`; the waits are still logged), and the previous

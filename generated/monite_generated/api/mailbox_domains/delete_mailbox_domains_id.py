@@ -3,7 +3,7 @@ from typing import Any, cast
 from urllib.parse import quote
 from uuid import UUID
 
-import httpx
+import httpx2 as httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
