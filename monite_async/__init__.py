@@ -60,13 +60,15 @@ from ._errors import (
     ValidationError,
     VerificationTimeoutError,
 )
+from ._flow.options import NOT_GIVEN, NotGiven
+from ._http.retry import RetryPolicy
 from ._logging import install_from_environment as _install_logging_from_environment
 from ._rate_limit import RateLimit
-from ._raw import RawResponse
-from ._retry import RetryPolicy, is_testing, set_testing
 from ._transports import aiohttp_transport
 from ._version import __version__
 from ._versioning import API_VERSION
+from ._waits import is_testing, set_testing
+from .resources.raw import RawResponse
 
 __all__ = [
     "API_VERSION",
@@ -75,6 +77,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "UNSET",
     "AccessTokenResponse",
     "AuthenticationError",
@@ -100,6 +103,7 @@ __all__ = [
     "MoniteSyncClient",
     "MoniteTimeoutError",
     "NotFoundError",
+    "NotGiven",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",

@@ -1,15 +1,15 @@
-"""The part of a client that views share: connection pool, token cache, rate window, and
-the event loop they all belong to. `MoniteClient` and every `with_options` view of it
-hold one `ClientCore`; only the client that built it closes it. `MoniteSyncClient` holds
-a `SyncClientCore`: the same layers, the blocking drivers of the same flows.
+"""What a client and its `with_options` views share: the flow (token cache, rate window,
+slots), the HTTP client it sends through, and (async) the event loop they belong to. Only
+the client that built a core closes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import functools
 import inspect
+import os
 import uuid
 import weakref
 from collections.abc import Callable
@@ -19,27 +19,14 @@ import httpx2
 import sniffio
 
 from . import _error_mapping as errors
-from ._access_tokens import SyncTokenFetcher, TokenFetcher
-from ._auth import (
-    BearerAuth,
-    CallableTokenProvider,
-    ClientCredentialsProvider,
-    StaticTokenProvider,
-    SyncBearerAuth,
-    SyncCallableTokenProvider,
-    SyncClientCredentialsProvider,
-    SyncStaticTokenProvider,
-    SyncTokenProvider,
-    TokenProvider,
-    is_valid_token,
-)
+from ._auth.tokens import AppTokens, CredentialsCache, StaticToken, TokenSource, is_valid_token
 from ._defaults import USER_AGENT
 from ._errors import ConfigurationError
-from ._gate import SendGate, SyncSendGate
-from ._options import CallOptions
-from ._pipeline import Outcome, Pipeline, SyncPipeline, carrier, sync_carrier
+from ._flow.call import Flow
+from ._flow.drive import AsyncIO, AsyncPrimitive, BlockingIO, ThreadPrimitive
+from ._flow.options import CallOptions
+from ._http.retry import RetryPolicy
 from ._rate_limit import Pacer, RateWindow
-from ._retry import RetryPolicy, RetryRules, RetryTransport, SyncRetryTransport
 from ._tracing import Tracing
 from ._transports import (
     ApiHttpClient,
@@ -48,16 +35,9 @@ from ._transports import (
     SyncCallerClientTransport,
     is_asyncio_only,
 )
-from ._versioning import VERSION_HEADER, VersionEchoWatcher
+from ._versioning import VERSION_HEADER
 
-__all__ = [
-    "ClientCore",
-    "LoopBinding",
-    "SyncClientCore",
-    "connection_slots",
-    "network_transport",
-    "sync_network_transport",
-]
+__all__ = ["Core", "LoopBinding", "SyncCore", "connection_slots", "network"]
 
 
 class LoopBinding:
@@ -110,10 +90,10 @@ class LoopBinding:
 
 
 class _CoreBase:
-    """What both cores hold and build: the rate window, the retry rules, the send gate, the
-    httpx2 client, the token provider and the pipeline, stacked as the module docstring says.
-    Each subclass gives the classes of its kind (`_stack`, `_token_provider`, `_signing`).
-    """
+    """Builds the flow from a client's arguments (checked already)."""
+
+    _primitive: Callable[[int], Any]
+    http: httpx2.AsyncClient | httpx2.Client
 
     def __init__(
         self,
@@ -123,61 +103,66 @@ class _CoreBase:
         token: object,
         credentials: tuple[uuid.UUID, str] | None,
         network: Any,
-        connections: int,
+        slots: int,
         retry_policy: RetryPolicy | None,
         max_requests_per_second: float | None,
         tracing: Tracing,
     ) -> None:
         self.base_url = base_url
-        self.tracing = tracing
-        self.closed = False
-        self.window = RateWindow(hold_sleep=retry_policy.sleep if retry_policy is not None else None)
-        retry = RetryRules(
-            max_retries=options.max_retries, policy=retry_policy, window=self.window, tracing=tracing
-        )
-        pacer = None if max_requests_per_second is None else Pacer(max_requests_per_second)
-        gate = {"connections": connections, "window": self.window, "pacer": pacer, "tracing": tracing}
-        settings = {
-            "base_url": base_url,
-            "timeout": options.timeout,
-            "headers": {VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
-            "follow_redirects": False,
-        }
-        self._stack(network, retry, gate, settings)
-        self.credentials = credentials
         self.auth_kind = _token_kind(token, credentials)
-        self._signing(self._token_provider(token, options))
+        self.http = self._client(
+            network,
+            base_url=base_url,
+            timeout=options.timeout,
+            headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self.flow = Flow(
+            http=self.http,
+            options=options,
+            tokens=self._tokens(token, credentials, options, tracing),
+            credentials=credentials,
+            slots=self._primitive(slots),
+            policy=policy,
+            window=RateWindow(hold_sleep=policy.sleep),
+            pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
+            tracing=tracing,
+        )
+        self.sleep = policy.sleep
 
     def __repr__(self) -> str:
-        kind = type(self).__name__
-        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
 
-    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
-        """Make `self.gate` over `network` and `self.http` over the retry layer over it."""
+    @property
+    def closed(self) -> bool:
+        return self.flow.closed
+
+    @closed.setter
+    def closed(self, closed: bool) -> None:
+        self.flow.closed = closed
+
+    @property
+    def provider(self) -> TokenSource:
+        return self.flow.tokens
+
+    def _client(self, network: Any, **settings: Any) -> Any:
         raise NotImplementedError
 
-    def _token_provider(self, token: object, options: CallOptions) -> Any:
-        raise NotImplementedError
-
-    _signers: tuple[Callable[..., Any], Callable[..., Any]]  # the auth flow's class, the pipeline's
-    gate: SendGate | SyncSendGate
-    http: ApiHttpClient | SyncApiHttpClient
-
-    def _signing(self, provider: Any) -> None:
-        """Keep `provider`; make the auth flow (which signs at the gate) and the pipeline."""
-        auth_class, pipeline_class = self._signers
-        self.provider = provider
-        auth = auth_class(provider)
-        self.gate.signer, self.gate.signs = auth.sign, True
-        self.pipeline = pipeline_class(self.http, auth=auth, secrets=provider.secrets, tracing=self.tracing)
-
-    def _cache_settings(self, options: CallOptions) -> dict[str, Any]:
-        assert self.credentials is not None
-        return {
-            "client_secret": self.credentials[1],
-            "on_fetch": self.tracing.token_fetched,
-            "fetch_attempts": 1 + options.max_retries,  # the client's own: the fetch runs with them
-        }
+    def _tokens(
+        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
+    ) -> TokenSource:
+        """Where tokens come from: the client-credentials grant, a fixed one, or an app's callable."""
+        if credentials is not None:
+            return CredentialsCache(
+                client_secret=credentials[1],
+                lock=self._primitive(1),
+                on_fetch=tracing.token_fetched,
+                fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
+            )
+        if isinstance(token, str):
+            return StaticToken(token)
+        return AppTokens(token)
 
 
 def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str:
@@ -193,38 +178,39 @@ def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str
     raise ConfigurationError("token must be a str or an async callable returning one")
 
 
-class ClientCore(_CoreBase):
-    """Everything a client and its views share; see the module docstring."""
+def connection_slots(transport: object, limits: httpx2.Limits) -> int:
+    """How many requests may be on the wire at once: the pool's connection limit."""
+    given = getattr(transport, "limits", None)
+    chosen = given if isinstance(given, httpx2.Limits) else limits
+    return chosen.max_connections if chosen.max_connections is not None else 100
 
-    gate: SendGate
-    http: ApiHttpClient
-    provider: TokenProvider
-    pipeline: Pipeline
 
-    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
+def _pool_limits(limits: httpx2.Limits) -> httpx2.Limits:
+    # One connection more than the slots: the token request, which takes no slot (the slot
+    # holders may be the very requests waiting for it), never waits inside the pool.
+    if limits.max_connections is None:
+        return limits
+    return httpx2.Limits(
+        max_connections=limits.max_connections + 1,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+    )
+
+
+class Core(_CoreBase):
+    """What `MoniteClient` and its views share (see the module docstring)."""
+
+    http: httpx2.AsyncClient
+    _primitive = AsyncPrimitive
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
         self.loop = LoopBinding()
+        self.io = AsyncIO(functools.partial(self.http.send, stream=True), self.sleep, self.check_usable)
+
+    def _client(self, network: Any, **settings: Any) -> httpx2.AsyncClient:
         self.asyncio_only = is_asyncio_only(network)
-        self.gate = SendGate(network, **gate)
-        hooks: dict[str, list[Callable[..., Any]]] = {"response": [VersionEchoWatcher()]}
-        self.http = ApiHttpClient(transport=RetryTransport(self.gate, retry), event_hooks=hooks, **settings)
-
-    def _token_provider(self, token: object, options: CallOptions) -> TokenProvider:
-        """Where tokens come from: a fixed one, an app's callable, or the client-credentials grant."""
-        if self.credentials is not None:
-            # The token fetch runs inside a call that has passed the open/loop check already
-            # (the one whose request needs a token), with the client's own options and not
-            # that call's budget (`TokenFetcher`): it fills the cache every caller shares.
-            async def run(operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-                return await self.pipeline.run(options, operation, *args, **kwargs)
-
-            client_id, secret = self.credentials
-            fetcher = TokenFetcher(carrier(run), client_id=client_id, client_secret=secret)
-            return ClientCredentialsProvider(fetcher, **self._cache_settings(options))
-        if isinstance(token, str):
-            return StaticTokenProvider(token)
-        return CallableTokenProvider(token)  # type: ignore[arg-type]
-
-    _signers = (BearerAuth, Pipeline)
+        return ApiHttpClient(transport=network, **settings)
 
     def check_usable(self) -> None:
         """Raise the typed error that says why this client cannot send now, if it cannot."""
@@ -234,14 +220,10 @@ class ClientCore(_CoreBase):
         if self.asyncio_only and self.loop.library == "trio":
             raise errors.asyncio_only_transport()
 
-    async def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        self.check_usable()
-        return await self.pipeline.run(options, operation, *args, **kwargs)
-
     async def aclose(self) -> None:
         if self.closed:
             return
-        self.closed = True
+        self.flow.closed = True
         if self.loop.first_is_gone():
             # "Event loop is closed" (or trio's equivalent): the sockets died with that loop.
             with contextlib.suppress(RuntimeError):
@@ -250,111 +232,78 @@ class ClientCore(_CoreBase):
         await self.http.aclose()
 
 
-class SyncClientCore(_CoreBase):
-    """`ClientCore` for `MoniteSyncClient`: the same layers over httpx2.Client, shared by any
+class SyncCore(_CoreBase):
+    """What `MoniteSyncClient` and its views share: the same flow over httpx2.Client, for any
     number of threads (no event loop to belong to)."""
 
-    gate: SyncSendGate
-    http: SyncApiHttpClient
-    provider: SyncTokenProvider
-    pipeline: SyncPipeline
+    http: httpx2.Client
+    _primitive = ThreadPrimitive
 
-    def _stack(self, network: Any, retry: RetryRules, gate: dict[str, Any], settings: dict[str, Any]) -> None:
-        self.gate = SyncSendGate(network, **gate)
-        hooks: dict[str, list[Callable[..., Any]]] = {"response": [VersionEchoWatcher().check]}
-        self.http = SyncApiHttpClient(
-            transport=SyncRetryTransport(self.gate, retry), event_hooks=hooks, **settings
-        )
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.io = BlockingIO(functools.partial(self.http.send, stream=True), self.sleep, self.check_usable)
 
-    def _token_provider(self, token: object, options: CallOptions) -> SyncTokenProvider:
-        if self.credentials is not None:
+    def _client(self, network: Any, **settings: Any) -> httpx2.Client:
+        return SyncApiHttpClient(transport=network, **settings)
 
-            def run(operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-                return self.pipeline.run(options, operation, *args, **kwargs)
-
-            client_id, secret = self.credentials
-            fetcher = SyncTokenFetcher(sync_carrier(run), client_id=client_id, client_secret=secret)
-            return SyncClientCredentialsProvider(fetcher, **self._cache_settings(options))
-        if isinstance(token, str):
-            return SyncStaticTokenProvider(token)
-        if inspect.iscoroutinefunction(token) or inspect.iscoroutinefunction(type(token).__call__):
+    def _tokens(
+        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
+    ) -> TokenSource:
+        if credentials is None and not isinstance(token, str) and _is_async(token):
             raise errors.async_token_callable()
-        return SyncCallableTokenProvider(token)  # type: ignore[arg-type]
-
-    _signers = (SyncBearerAuth, SyncPipeline)
+        return super()._tokens(token, credentials, options, tracing)
 
     def check_usable(self) -> None:
         if self.closed:
             raise errors.closed_client()
 
-    def run(self, options: CallOptions, operation: object, /, *args: Any, **kwargs: Any) -> Outcome:
-        self.check_usable()
-        return self.pipeline.run(options, operation, *args, **kwargs)
-
     def close(self) -> None:
         if not self.closed:
-            self.closed = True
+            self.flow.closed = True
             self.http.close()
 
 
-@dataclasses.dataclass(frozen=True)
-class _NetworkKind:
-    """What one client takes as its network: the caller's client or transport, or our pool."""
-
-    client: str
-    caller_client: type[httpx2.AsyncClient] | type[httpx2.Client]
-    transport: type[httpx2.AsyncBaseTransport] | type[httpx2.BaseTransport]
-    wrap_caller: Callable[..., Any]
-    own_pool: Callable[..., Any]
+def _is_async(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
 
 
-# Both clients' own pool is httpx2's.
-_ASYNC = _NetworkKind(
-    "MoniteClient",
-    httpx2.AsyncClient,
-    httpx2.AsyncBaseTransport,
-    CallerClientTransport,
-    httpx2.AsyncHTTPTransport,
-)
-_BLOCKING = _NetworkKind(
-    "MoniteSyncClient", httpx2.Client, httpx2.BaseTransport, SyncCallerClientTransport, httpx2.HTTPTransport
-)
+class _ForkSafe(httpx2.BaseTransport):
+    """The blocking client's own pool, started anew in a forked child (gunicorn `--preload`,
+    Celery prefork): the parent's pooled sockets are the parent's, so the child drops them
+    unclosed (closing could end the parent's TLS sessions) and opens its own."""
+
+    def __init__(self, limits: httpx2.Limits) -> None:
+        self._limits = limits
+        self._pid = os.getpid()
+        self._transport = httpx2.HTTPTransport(limits=limits)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._pid != os.getpid():
+            self._pid, self._transport = os.getpid(), httpx2.HTTPTransport(limits=self._limits)
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        self._transport.close()
 
 
-def _network(kind: _NetworkKind, transport: object, http_client: object, limits: httpx2.Limits) -> Any:
+def network(transport: object, http_client: object, limits: httpx2.Limits, *, blocking: bool) -> Any:
+    """What the flow sends through: the caller's client, the caller's transport, or httpx2's pool."""
+    client_type, transport_type = (
+        (httpx2.Client, httpx2.BaseTransport) if blocking else (httpx2.AsyncClient, httpx2.AsyncBaseTransport)
+    )
+    name = "MoniteSyncClient" if blocking else "MoniteClient"
     if transport is not None and http_client is not None:
         raise ConfigurationError("pass transport or http_client, not both")
     if http_client is not None:
-        if not isinstance(http_client, kind.caller_client):
-            raise ConfigurationError(
-                f"{kind.client}'s http_client must be an httpx2.{kind.caller_client.__name__}"
-            )
-        return kind.wrap_caller(http_client, user_agent=USER_AGENT)
+        if not isinstance(http_client, client_type):
+            raise ConfigurationError(f"{name}'s http_client must be an httpx2.{client_type.__name__}")
+        wrap = SyncCallerClientTransport if blocking else CallerClientTransport
+        return wrap(http_client, user_agent=USER_AGENT)  # type: ignore[arg-type]
     if transport is not None:
-        if not isinstance(transport, kind.transport):
-            raise ConfigurationError(f"{kind.client}'s transport must be an httpx2.{kind.transport.__name__}")
+        if not isinstance(transport, transport_type):
+            raise ConfigurationError(f"{name}'s transport must be an httpx2.{transport_type.__name__}")
         return transport
-    return kind.own_pool(limits=limits)
-
-
-def network_transport(
-    transport: httpx2.AsyncBaseTransport | None, http_client: httpx2.AsyncClient | None, limits: httpx2.Limits
-) -> httpx2.AsyncBaseTransport:
-    """What sends under the retry layer: the caller's client, the caller's transport, or our pool."""
-    network: httpx2.AsyncBaseTransport = _network(_ASYNC, transport, http_client, limits)
-    return network
-
-
-def sync_network_transport(
-    transport: httpx2.BaseTransport | None, http_client: httpx2.Client | None, limits: httpx2.Limits
-) -> httpx2.BaseTransport:
-    """`network_transport` for the blocking client: an httpx2.Client or httpx2.BaseTransport."""
-    network: httpx2.BaseTransport = _network(_BLOCKING, transport, http_client, limits)
-    return network
-
-
-def connection_slots(transport: object, limits: httpx2.Limits) -> int:
-    """How many requests may be on the wire at once: the pool's connection limit."""
-    given = getattr(transport, "limits", None)
-    chosen = given if isinstance(given, httpx2.Limits) else limits
-    return chosen.max_connections if chosen.max_connections is not None else 100
+    pooled = _pool_limits(limits)
+    if blocking:
+        return _ForkSafe(pooled)
+    return httpx2.AsyncHTTPTransport(limits=pooled)

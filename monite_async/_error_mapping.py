@@ -45,7 +45,6 @@ from ._errors import (
     VerificationTimeoutError,
 )
 from ._rate_limit import RateLimitHold
-from ._request_state import ATTEMPTS_EXTENSION, UNCERTAIN_EXTENSION, request_state
 from ._transports import ASYNCIO_ONLY_TEXT, TLSError
 from ._waits import ASYNC_SLEEP_TEXT
 
@@ -132,9 +131,12 @@ def _reason(status: int) -> str:
         return "non-standard status"
 
 
+# Put by the flow on the request (how often it was sent) and on the final response.
+ATTEMPTS_EXTENSION = "monite_async.attempts"
+UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
+
+
 def _attempts(message: httpx2.Request | httpx2.Response) -> int:
-    if isinstance(message, httpx2.Request):
-        return request_state(message).sends
     return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
 
 
@@ -418,6 +420,10 @@ def deadline_passed(operation: str, deadline: float, attempts: int) -> MoniteTim
 
 def closed_client() -> ClientStateError:
     return ClientStateError(_CLOSED)
+
+
+def closed_in_flight() -> ClientStateError:
+    return ClientStateError(_CLOSED_IN_FLIGHT)
 
 
 def async_token_callable() -> ConfigurationError:

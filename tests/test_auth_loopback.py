@@ -24,7 +24,8 @@ from monite_async import (
     UnexpectedResponseError,
 )
 from monite_async._answers import is_stale_token
-from monite_async._auth import ClientCredentialsProvider, IssuedToken, _CredentialsCache
+from monite_async._auth.tokens import FAILURE_SHARED_FOR, CredentialsCache, IssuedToken, Refresh
+from monite_async._flow.drive import AsyncPrimitive
 
 pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
@@ -218,9 +219,10 @@ async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServe
         # The next call must find the lock free and no half-set token: it fetches and works.
         with anyio.fail_after(10):
             assert await monite.mailbox_domains.list() == []
-        lock = monite._core.provider._lock  # type: ignore[attr-defined]
-        assert lock is not None
-        assert not lock.locked()
+        lock = monite._core.provider.lock
+        assert isinstance(lock, AsyncPrimitive)
+        assert await lock.acquire(0)  # free
+        lock.release()
     assert loopback.count("POST", "/auth/token") == 2
     assert loopback.count("GET", "/mailbox_domains") == 1
 
@@ -298,24 +300,21 @@ async def test_revoke_needs_client_credentials(loopback: LoopbackServer) -> None
             await monite.auth.revoke()
 
 
-async def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
+def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     now = [1000.0]
-    lifetimes = [86400.0, 100.0]
-    fetches: list[float] = []
-
-    async def fetch() -> IssuedToken:
-        fetches.append(now[0])
-        return IssuedToken(f"t{len(fetches)}", lifetimes[len(fetches) - 1])
-
-    provider = ClientCredentialsProvider(fetch, client_secret="s", clock=lambda: now[0])
-    first = await provider.get()
+    provider = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1), clock=lambda: now[0])
+    plan = provider.plan(provider.seen(0))
+    assert isinstance(plan, Refresh)
+    first = provider.fetched(plan, IssuedToken("t1", 86400.0), now[0])
     assert first.refresh_at == 1000.0 + 86400 - 300  # 10 % would be 8,640 s: capped at 300 s
     now[0] = first.refresh_at - 0.001
-    assert await provider.get() is first
+    assert provider.ready(0) is first
     now[0] = first.refresh_at  # inside the margin, before expiry: refresh now
-    second = await provider.get()
+    assert provider.ready(0) is None
+    plan = provider.plan(provider.seen(0))
+    assert isinstance(plan, Refresh)
+    second = provider.fetched(plan, IssuedToken("t2", 100.0), now[0])
     assert second is not first
-    assert len(fetches) == 2
     assert second.refresh_at == pytest.approx(now[0] + 100 - 10)  # 10 % of a 100 s lifetime
     assert "t2" not in repr(second)
     assert "t2" not in repr(provider)
@@ -365,6 +364,7 @@ async def test_a_failing_token_endpoint_is_asked_once_for_all_waiting_callers(
         # One fetch (first attempt + 2 retries) for all 50 callers, not one per caller.
         assert loopback.count("POST", "/auth/token") == 3
         # A later call is not stuck with the old failure: it asks again, and succeeds.
+        await anyio.sleep(FAILURE_SHARED_FOR)
         assert await monite.mailbox_domains.list() == []
     assert loopback.count("POST", "/auth/token") == 4
     assert loopback.count("GET", "/mailbox_domains") == 1
@@ -381,6 +381,7 @@ async def test_a_failing_token_request_fails_the_callers_queued_for_a_connection
         results = await gather(*(monite.mailbox_domains.list() for _ in range(100)), return_exceptions=True)
         assert [type(r) for r in results] == [ServerError] * 100
         assert loopback.count("POST", "/auth/token") == 3  # one fetch, retried
+        await anyio.sleep(FAILURE_SHARED_FOR)
         assert await monite.mailbox_domains.list() == []  # a call begun after it asks again
     assert loopback.count("POST", "/auth/token") == 4
 
@@ -449,8 +450,8 @@ class FakeClock:
 
 def use_clock(monite: MoniteClient, clock: FakeClock) -> None:
     provider = monite._core.provider
-    assert isinstance(provider, _CredentialsCache)  # either client's
-    provider._clock = clock
+    assert isinstance(provider, CredentialsCache)  # either client's
+    provider.clock = clock
 
 
 def bearers(server: LoopbackServer) -> list[str]:
@@ -529,6 +530,7 @@ async def test_a_rejected_token_is_never_kept_when_its_refresh_fails(loopback: L
             await monite.mailbox_domains.list()
         assert loopback.count("POST", "/auth/token") == 1 + 3 + 3
         assert loopback.count("GET", "/mailbox_domains") == 2
+        clock.now += FAILURE_SHARED_FOR  # past the time the failure answers every caller
         await monite.mailbox_domains.list()  # the refused token is gone: a new one is fetched
     assert loopback.count("POST", "/auth/token") == 1 + 3 + 3 + 1
 

@@ -19,7 +19,7 @@ from anyio_tasks import spawn
 from loopback_server import LoopbackServer, Reply, error
 
 from monite_async import MoniteClient
-from monite_async._auth import ClientCredentialsProvider
+from monite_async._auth.tokens import CredentialsCache as ClientCredentialsProvider
 
 pytestmark = pytest.mark.event_loops("asyncio", "trio")
 
@@ -91,9 +91,9 @@ async def cancel_mid_call(
 def assert_nothing_left_behind(monite: MoniteClient, style: str) -> None:
     provider = monite._core.provider
     assert isinstance(provider, ClientCredentialsProvider)
-    lock = provider._lock
-    assert lock is None or not lock.locked(), f"{style}: the token lock is still held"
-    slots = monite._core.gate._slots
+    lock = provider.lock._semaphore  # type: ignore[union-attr]
+    assert lock is None or lock.value == 1, f"{style}: the token lock is still held"
+    slots = monite._core.flow.slots._semaphore  # type: ignore[attr-defined]
     assert slots is None or slots.value == 1, f"{style}: a send slot was not given back"
 
 

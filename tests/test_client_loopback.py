@@ -40,7 +40,8 @@ from monite_async import (
     MoniteClient,
     NotFoundError,
 )
-from monite_async._auth import ClientCredentialsProvider, IssuedToken, SyncClientCredentialsProvider
+from monite_async._auth.tokens import CredentialsCache, Refresh
+from monite_async._flow.drive import AsyncPrimitive
 
 pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
@@ -344,29 +345,6 @@ async def test_a_request_httpx_cannot_build_is_an_invalid_request(
 # re-sent on a closed client.
 
 
-def count_fetches(monite: MoniteClient) -> list[int]:
-    provider = monite._core.provider
-    fetches = [0]
-    if isinstance(provider, SyncClientCredentialsProvider):  # the blocking client's
-        blocking_fetch: Callable[[float], IssuedToken] = provider._fetch
-
-        def blocking_counted(deadline_at: float) -> IssuedToken:
-            fetches[0] += 1
-            return blocking_fetch(deadline_at)
-
-        provider._fetch = blocking_counted
-        return fetches
-    assert isinstance(provider, ClientCredentialsProvider)
-    fetch: Callable[[], Awaitable[IssuedToken]] = provider._fetch
-
-    async def counted() -> IssuedToken:
-        fetches[0] += 1
-        return await fetch()
-
-    provider._fetch = counted
-    return fetches
-
-
 async def ten_calls_refused_after_aclose(loopback: LoopbackServer, monite: MoniteClient) -> list[object]:
     await monite.mailbox_domains.list()  # a token, to be refused below
     # Ten calls in flight; each meets a stale-token answer only after the client is closed.
@@ -394,12 +372,11 @@ async def test_a_refresh_needed_after_aclose_is_a_client_state_error_met_once(
     # then meets the closed MoniteClient (httpx2: RuntimeError "client has been closed").
     async with loopback.caller_client() as own:
         monite = loopback.client(http_client=own)
-        fetches = count_fetches(monite)
         results = await ten_calls_refused_after_aclose(loopback, monite)
     assert all(isinstance(r, ClientStateError) for r in results), [type(r) for r in results]
+    # Each replay after the close fails before anything is sent: no token request either.
     assert loopback.count("POST", "/auth/token") == 1  # only the first token
-    # Each refresh after the close fails before anything is sent.
-    assert fetches[0] >= 2
+    assert loopback.count("GET", "/mailbox_domains") == 1 + 10
 
 
 async def test_calls_cut_by_aclose_are_not_retried_on_the_closed_client(loopback: LoopbackServer) -> None:
@@ -412,32 +389,18 @@ async def test_calls_cut_by_aclose_are_not_retried_on_the_closed_client(loopback
     assert loopback.count("POST", "/auth/token") == 1
 
 
-async def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None:
+def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None:
     # Not only MoniteError: whatever the fetch raised, the callers that waited for it get
-    # it too instead of each trying again.
-    release = anyio.Event()
-    calls = 0
-
-    async def failing_fetch() -> IssuedToken:
-        nonlocal calls
-        calls += 1
-        await release.wait()
-        raise RuntimeError("Cannot send a request, as the client has been closed.")
-
-    provider = ClientCredentialsProvider(failing_fetch, client_secret="s")
-    results: list[object] = []
-
-    async def ten_waiters() -> None:
-        results.extend(await gather(*(provider.get() for _ in range(10)), return_exceptions=True))
-
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ten_waiters)
-            for _ in range(100):  # let every task reach the lock (bounded)
-                await anyio.lowlevel.checkpoint()
-            release.set()
-    assert all(isinstance(r, RuntimeError) for r in results)
-    assert calls == 1
+    # it too instead of each trying again (the cache decides; the flow runs the fetch).
+    cache = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1))
+    seen = [cache.seen(cache.generation) for _ in range(10)]  # ten callers queued for the lock
+    plan = cache.plan(seen[0])
+    assert isinstance(plan, Refresh)
+    with pytest.raises(RuntimeError):
+        cache.failed(plan, RuntimeError("Cannot send a request, as the client has been closed."))
+    for waiter in seen[1:]:  # each waiter takes the lock in turn: the failure, no new fetch
+        with pytest.raises(RuntimeError, match="closed"):
+            cache.plan(waiter)
 
 
 # --------------------------------------------------------------------------------
@@ -523,7 +486,7 @@ async def test_a_callers_user_agent_is_kept_and_ours_appended(loopback: Loopback
 async def test_a_finished_call_is_freed_without_the_garbage_collector(loopback: LoopbackServer) -> None:
     # httpx2 binds each response and its stream to each other; the pipeline cuts that cycle
     # once the answer is read, so a loaded client's collector has nothing of a call to find.
-    from monite_async._request_state import RequestState
+    from monite_async._flow.call import _Exchange as RequestState
 
     loopback.add_domain("mail.example.com")
     async with loopback.client() as monite:

@@ -468,8 +468,8 @@ async def test_an_answer_read_by_the_retry_layer_is_still_a_whole_httpx_response
     loopback: LoopbackServer,
 ) -> None:
     async with loopback.client(retry_policy=INSTANT) as monite:
-        outcome = await monite._run(get_mailbox_domains)
-    response = outcome.response
+        raw = await monite.with_raw_response.call(get_mailbox_domains)
+    response = raw.http_response
     assert response.is_closed
     assert response.json() == {"data": []}
     assert response.elapsed.total_seconds() >= 0  # httpx2 timed it, as any answer it reads

@@ -8,14 +8,12 @@ for record in domain.dns_records.sending_dns_records:
 from __future__ import annotations
 
 import builtins
-import contextlib
 import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TypeVar
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 from monite_generated.api.mailbox_domains import (
     delete_mailbox_domains_id,
@@ -25,12 +23,15 @@ from monite_generated.api.mailbox_domains import (
 )
 from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
 
-from . import _error_mapping as errors
-from ._drive import drive, drive_blocking
-from ._errors import ConflictError
-from ._pipeline import Call, Carrier, Outcome, ResourceFlow, SyncCarrier
-from ._raw import RawResponse
-from ._validation import validate_hostname, validate_uuid
+from .. import _error_mapping as errors
+from .._errors import ConflictError
+from .._flow.call import Flow
+from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
+from .._flow.options import CallOptions
+from .._flow.request import Outcome
+from .._flow.steps import Sleep, Step
+from .._validation import validate_hostname, validate_uuid
+from .raw import RawResponse
 
 __all__ = [
     "MailboxDomains",
@@ -42,6 +43,8 @@ __all__ = [
 _logger = logging.getLogger("monite_async")
 
 _Model = TypeVar("_Model")
+_Result = TypeVar("_Result")
+ResourceFlow = Generator[Step, Any, _Result]
 
 VERIFIED = "verified"
 DEFAULT_VERIFY_TIMEOUT = 600.0
@@ -92,37 +95,44 @@ def _nothing(outcome: Outcome) -> None:
     return None
 
 
-# Opens the operation's span before its arguments are checked, so a call refused before
-# anything is sent still shows on a trace (see _tracing.py); no-op by default.
-Traced = Callable[[str], AbstractContextManager[object]]
-
-
-def _untraced(operation: str) -> AbstractContextManager[object]:
-    return contextlib.nullcontext()
-
-
 class _Resource:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class _Flows:
-    """What the mailbox-domain methods do, written once for both clients: each flow yields
-    `Call`s (run this operation) and waits (seconds), and returns the method's result."""
+    """What the mailbox-domain methods do, written once for both clients: each is a part of
+    the one flow (`Flow.call` for each request, `Sleep` between checks) and returns the
+    method's result. A method's span opens before its arguments are checked, so a call
+    refused before anything is sent still shows on a trace; its requests share its deadline."""
 
-    def __init__(self, traced: Traced) -> None:
-        self._traced = traced
+    def __init__(self, flow: Flow, options: CallOptions) -> None:
+        self._flow = flow
+        self._options = options
+
+    def _traced(self, operation: str) -> Any:
+        return self._flow.tracing.operation(operation, api_version=self._options.api_version)
+
+    def _call(self, operation: Any, *args: Any, budget_at: float, **kwargs: Any) -> ResourceFlow[Outcome]:
+        return self._flow.call(self._options, operation, args, kwargs, budget_at=budget_at)
+
+    def _budget(self) -> float:
+        return time.monotonic() + self._options.deadline
 
     def create(self, domain: str) -> ResourceFlow[RawResponse[DomainResponse]]:
         with self._traced("post_mailbox_domains"):
             validate_hostname(domain)
-            started = time.monotonic()
+            started, ends = time.monotonic(), self._budget()
             try:
-                outcome = yield Call(post_mailbox_domains, kwargs={"body": DomainRequest(domain=domain)})
+                outcome = yield from self._call(
+                    post_mailbox_domains, body=DomainRequest(domain=domain), budget_at=ends
+                )
             except ConflictError as exc:
                 if not exc.retried_after_uncertain_failure:
                     raise
-                found = yield from self._find(domain, started=started, attempts_before=exc.attempts)
+                found = yield from self._find(
+                    domain, started=started, ends=ends, attempts_before=exc.attempts
+                )
                 if found is None:
                     raise
                 return found
@@ -130,22 +140,26 @@ class _Flows:
 
     def list(self) -> ResourceFlow[RawResponse[builtins.list[DomainResponse]]]:
         with self._traced("get_mailbox_domains"):  # as the others: its span, and its deadline for all it does
-            return RawResponse((yield Call(get_mailbox_domains)), _domains)
+            return RawResponse(
+                (yield from self._call(get_mailbox_domains, budget_at=self._budget())), _domains
+            )
 
     def verify(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[VerifyResponse]]:
         with self._traced("post_mailbox_domains_id_verify"):
             checked = validate_uuid(domain_id)
-            return RawResponse((yield Call(post_mailbox_domains_id_verify, (checked,))), _verified)
+            outcome = yield from self._call(post_mailbox_domains_id_verify, checked, budget_at=self._budget())
+            return RawResponse(outcome, _verified)
 
     def delete(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[None]]:
         with self._traced("delete_mailbox_domains_id"):
             checked = validate_uuid(domain_id)
-            return RawResponse((yield Call(delete_mailbox_domains_id, (checked,))), _nothing)
+            outcome = yield from self._call(delete_mailbox_domains_id, checked, budget_at=self._budget())
+            return RawResponse(outcome, _nothing)
 
     def _find(
-        self, domain: str, *, started: float, attempts_before: int
+        self, domain: str, *, started: float, ends: float, attempts_before: int
     ) -> ResourceFlow[RawResponse[DomainResponse] | None]:
-        listing: Outcome = yield Call(get_mailbox_domains)
+        listing: Outcome = yield from self._call(get_mailbox_domains, budget_at=ends)
         wanted = domain.lower()
         existing = next(
             (d for d in _domains(listing) if isinstance(d.domain, str) and d.domain.lower() == wanted), None
@@ -193,7 +207,7 @@ class _Flows:
                     checked, timeout=limit, last_status=answer.status, checks=checks,
                     request_id=raw.request_id, attempts=attempts,
                 )  # fmt: skip
-            yield min(wait, left)
+            yield Sleep(min(wait, left), real=True)
             wait = min(wait * INTERVAL_GROWTH, cap)
 
 
@@ -205,34 +219,34 @@ class MailboxDomainsWithRawResponse(_Resource):
         print(raw.request_id, raw.rate_limit)
     """
 
-    def __init__(self, carry_out: Carrier, *, traced: Traced = _untraced) -> None:
-        self._carry_out = carry_out
-        self._flows = _Flows(traced)
+    def __init__(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
+        self._io = io
+        self._flows = _Flows(flow, options)
 
     async def create(self, domain: str) -> RawResponse[DomainResponse]:
         """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
         the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
-        return await drive(self._flows.create(domain), self._carry_out)
+        return await drive(self._flows.create(domain), self._io)
 
     async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
         """`MailboxDomains.list`, raw."""
-        return await drive(self._flows.list(), self._carry_out)
+        return await drive(self._flows.list(), self._io)
 
     async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
         """`MailboxDomains.verify`, raw."""
-        return await drive(self._flows.verify(domain_id), self._carry_out)
+        return await drive(self._flows.verify(domain_id), self._io)
 
     async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
         """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
-        return await drive(self._flows.delete(domain_id), self._carry_out)
+        return await drive(self._flows.delete(domain_id), self._io)
 
 
 class MailboxDomains(_Resource):
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    def __init__(self, carry_out: Carrier, *, traced: Traced = _untraced) -> None:
+    def __init__(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
         self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(
-            carry_out, traced=traced
+            flow, options, io
         )
         """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
 
@@ -287,39 +301,39 @@ class MailboxDomains(_Resource):
         """
         flows = self.with_raw_response._flows
         flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
-        return await drive(flow, self.with_raw_response._carry_out)
+        return await drive(flow, self.with_raw_response._io)
 
 
 class SyncMailboxDomainsWithRawResponse(_Resource):
     """`MailboxDomainsWithRawResponse` for `MoniteSyncClient`: the same calls, blocking."""
 
-    def __init__(self, carry_out: SyncCarrier, *, traced: Traced = _untraced) -> None:
-        self._carry_out = carry_out
-        self._flows = _Flows(traced)
+    def __init__(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
+        self._io = io
+        self._flows = _Flows(flow, options)
 
     def create(self, domain: str) -> RawResponse[DomainResponse]:
         """`MailboxDomainsWithRawResponse.create`, blocking."""
-        return drive_blocking(self._flows.create(domain), self._carry_out)
+        return drive_blocking(self._flows.create(domain), self._io)
 
     def list(self) -> RawResponse[builtins.list[DomainResponse]]:
         """`MailboxDomainsWithRawResponse.list`, blocking."""
-        return drive_blocking(self._flows.list(), self._carry_out)
+        return drive_blocking(self._flows.list(), self._io)
 
     def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
         """`MailboxDomainsWithRawResponse.verify`, blocking."""
-        return drive_blocking(self._flows.verify(domain_id), self._carry_out)
+        return drive_blocking(self._flows.verify(domain_id), self._io)
 
     def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
         """`MailboxDomainsWithRawResponse.delete`, blocking."""
-        return drive_blocking(self._flows.delete(domain_id), self._carry_out)
+        return drive_blocking(self._flows.delete(domain_id), self._io)
 
 
 class SyncMailboxDomains(_Resource):
     """`MailboxDomains` for `MoniteSyncClient`: the same calls and errors, blocking."""
 
-    def __init__(self, carry_out: SyncCarrier, *, traced: Traced = _untraced) -> None:
+    def __init__(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
         self.with_raw_response: SyncMailboxDomainsWithRawResponse = SyncMailboxDomainsWithRawResponse(
-            carry_out, traced=traced
+            flow, options, io
         )
         """The same calls, returning `RawResponse`s: `mailbox_domains.with_raw_response.list()`."""
 
@@ -350,7 +364,7 @@ class SyncMailboxDomains(_Resource):
         """`MailboxDomains.wait_until_verified`, blocking: the thread sleeps between checks."""
         flows = self.with_raw_response._flows
         flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
-        return drive_blocking(flow, self.with_raw_response._carry_out)
+        return drive_blocking(flow, self.with_raw_response._io)
 
 
 def _log_check(domain_id: uuid.UUID, status: str, checks: int, next_in: float | None) -> None:

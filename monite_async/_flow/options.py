@@ -14,10 +14,11 @@ from collections.abc import Mapping
 
 import httpx2
 
-from ._errors import ConfigurationError
-from ._versioning import VERSION_HEADER, validate_api_version
+from .._defaults import DEFAULT_DEADLINE, DEFAULT_TIMEOUT
+from .._errors import ConfigurationError
+from .._versioning import VERSION_HEADER, validate_api_version
 
-__all__ = ["UNSET_OPTION", "CallOptions", "check_deadline", "check_max_retries", "check_timeout"]
+__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "check_deadline", "check_max_retries", "check_timeout"]
 
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -25,21 +26,35 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER})
 
 
-class _Unset:
-    """The default of a `with_options` argument: keep the parent's value."""
+class NotGiven:
+    """The default of a `with_options` argument: keep the client's value (as openai-python's
+    `NOT_GIVEN`, so that None can never be mistaken for "not given").
+
+        monite.with_options(timeout=5)  # max_retries, deadline, headers, api_version: NOT_GIVEN
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
-        return "UNSET_OPTION"
+        return "NOT_GIVEN"
 
 
-UNSET_OPTION = _Unset()
+NOT_GIVEN = NotGiven()
+
+
+def _shown(value: object) -> str:
+    """What a refused argument was, short (never its whole text: it may be long)."""
+    return f"{type(value).__name__} {value!r:.40}"
 
 
 def check_timeout(timeout: object) -> httpx2.Timeout:
     """`timeout` (seconds or an httpx2.Timeout) as an httpx2.Timeout with every part finite."""
     if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx2.Timeout):
         raise ConfigurationError(
-            "timeout must be seconds (a number) or an httpx2.Timeout; None is not allowed"
+            f"timeout must be seconds (a number) or an httpx2.Timeout; got {_shown(timeout)}"
         )
     result = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(float(timeout))
     parts = (result.connect, result.read, result.write, result.pool)
@@ -52,14 +67,14 @@ def check_timeout(timeout: object) -> httpx2.Timeout:
 
 def check_max_retries(max_retries: object) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError("max_retries must be an int >= 0")
+        raise ConfigurationError(f"max_retries must be an int >= 0; got {_shown(max_retries)}")
     return max_retries
 
 
 def check_deadline(deadline: object) -> float:
     """A call's whole budget in seconds: finite and positive (never "no deadline")."""
     if isinstance(deadline, bool) or not isinstance(deadline, int | float):
-        raise ConfigurationError("deadline must be seconds (a number); None is not allowed")
+        raise ConfigurationError(f"deadline must be seconds (a number); got {_shown(deadline)}")
     if not math.isfinite(deadline) or deadline <= 0:
         raise ConfigurationError("deadline must be a positive, finite number of seconds")
     return float(deadline)
@@ -67,7 +82,9 @@ def check_deadline(deadline: object) -> float:
 
 def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
     if not isinstance(headers, Mapping):
-        raise ConfigurationError("headers must be a mapping of header names to str values")
+        raise ConfigurationError(
+            f"headers must be a mapping of header names to str values; got {_shown(headers)}"
+        )
     checked: list[tuple[str, str]] = []
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
@@ -98,23 +115,32 @@ class CallOptions:
     def replace(
         self,
         *,
-        timeout: object = UNSET_OPTION,
-        max_retries: object = UNSET_OPTION,
-        deadline: object = UNSET_OPTION,
-        headers: object = UNSET_OPTION,
-        api_version: object = UNSET_OPTION,
+        timeout: object = NOT_GIVEN,
+        max_retries: object = NOT_GIVEN,
+        deadline: object = NOT_GIVEN,
+        headers: object = NOT_GIVEN,
+        api_version: object = NOT_GIVEN,
     ) -> CallOptions:
         """These options with the given ones changed (each checked); headers are added."""
         return CallOptions(
-            timeout=self.timeout if timeout is UNSET_OPTION else check_timeout(timeout),
-            max_retries=self.max_retries if max_retries is UNSET_OPTION else check_max_retries(max_retries),
-            deadline=self.deadline if deadline is UNSET_OPTION else check_deadline(deadline),
-            api_version=self.api_version
-            if api_version is UNSET_OPTION
-            else validate_api_version(api_version),
-            headers=self.headers if headers is UNSET_OPTION else self._added(_check_headers(headers)),
+            timeout=self.timeout if timeout is NOT_GIVEN else check_timeout(timeout),
+            max_retries=self.max_retries if max_retries is NOT_GIVEN else check_max_retries(max_retries),
+            deadline=self.deadline if deadline is NOT_GIVEN else check_deadline(deadline),
+            api_version=self.api_version if api_version is NOT_GIVEN else validate_api_version(api_version),
+            headers=self.headers if headers is NOT_GIVEN else self._added(_check_headers(headers)),
         )
 
     def _added(self, extra: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         replaced = {name.lower() for name, _ in extra}
         return tuple((n, v) for n, v in self.headers if n.lower() not in replaced) + extra
+
+    def changes(self) -> str:
+        """What these options change from the defaults, for a repr (header names, never values)."""
+        parts = []
+        if self.timeout != DEFAULT_TIMEOUT:
+            parts.append(f"timeout={self.timeout!r}")
+        if self.deadline != DEFAULT_DEADLINE:
+            parts.append(f"deadline={self.deadline:g}")
+        if self.headers:
+            parts.append(f"headers={[name for name, _ in self.headers]!r}")
+        return "".join(f", {part}" for part in parts)

@@ -1,0 +1,390 @@
+"""Where a request's bearer token comes from: plain helpers the flow asks at its *sign* step.
+
+Three sources, one per way a client is made:
+- `CredentialsCache` (client_id/client_secret): Monite has no refresh grant, so a
+  "refresh" is asking `POST /auth/token` again. The cache decides when a token is due
+  (min(300 s, 10 % of its lifetime) before expiry), which token failed, and what a waiter
+  may share; the flow holds `lock` around the decision and runs the token request itself
+  (`Flow._fetch`), so any number of concurrent callers cause exactly one token request.
+- `StaticToken` (`token="..."`): one fixed token; a refusal cannot be fixed here.
+- `AppTokens` (`token=callable`): the application's callable, called before every request.
+
+A token request that fails with the token endpoint's own answer (bad credentials; Monite
+down after the fetch's retries) fails every caller that waited for it, or comes within
+`FAILURE_SHARED_FOR` seconds after it, with its error: one request, not one per caller. A
+fetch that ran out of time or was cancelled records nothing, and the next waiter fetches.
+An early refresh that fails while the cached token has not expired keeps that token, logs a
+WARNING and is tried again after min(30 s, half the time left).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeGuard
+
+from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload
+
+from .._errors import (
+    ConfigurationError,
+    MoniteAPIError,
+    MoniteConnectionError,
+    MoniteTimeoutError,
+    fresh_copy,
+)
+from .._flow.steps import Primitive
+from .._http.retry import is_retryable_status
+from .._secret import SecretStr
+
+__all__ = [
+    "AppTokens",
+    "CredentialsCache",
+    "IssuedToken",
+    "Refresh",
+    "StaticToken",
+    "Token",
+    "TokenSource",
+    "is_valid_token",
+    "issued_token",
+    "token_request_body",
+]
+
+_logger = logging.getLogger("monite_async")
+
+# What an Authorization header can carry: printable ASCII. This only refuses what would break
+# or smuggle into the header (CR/LF, control characters) or cannot be encoded in it.
+_TOKEN_SHAPE = re.compile(r"[\x20-\x7e]+")
+
+# How long a failed fetch's error answers callers that arrive after it ended (threads that
+# reached the lock a moment late): a failing token endpoint then gets one request per this
+# much time, not one per wave of callers.
+FAILURE_SHARED_FOR = 1.0
+
+# The longest lifetime believed (a year): an `expires_in` beyond it is taken as this.
+_MAX_LIFETIME = 365 * 86400.0
+
+
+def is_valid_token(value: object) -> TypeGuard[str]:
+    """True if `value` can be sent as a bearer token."""
+    return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
+
+
+class Token:
+    """A bearer token and when to stop using it. Its repr never shows the value."""
+
+    __slots__ = ("expires_at", "refresh_at", "value")
+
+    def __init__(self, value: str, *, expires_at: float = math.inf, refresh_at: float = math.inf) -> None:
+        self.value = value
+        self.expires_at = expires_at
+        self.refresh_at = refresh_at
+
+    def __repr__(self) -> str:
+        return "Token(<redacted>)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class IssuedToken:
+    """What a token request returned: the value and its lifetime in seconds (None: unknown)."""
+
+    value: str
+    expires_in: float | None
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
+
+
+def token_request_body(client_id: uuid.UUID, client_secret: str) -> ObtainTokenPayload:
+    return ObtainTokenPayload(
+        client_id=client_id, client_secret=client_secret, grant_type=GrantType.CLIENT_CREDENTIALS
+    )
+
+
+def issued_token(parsed: object) -> IssuedToken | str:
+    """The token in a token answer, or what makes the answer unusable, in words that quote
+    nothing of it."""
+    if not isinstance(parsed, AccessTokenResponse):
+        return "the body is not an AccessTokenResponse"
+    if not is_valid_token(parsed.access_token):
+        return "access_token is empty or has characters a bearer token cannot have"
+    lifetime: Any = parsed.expires_in
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+        return f"expires_in is not a number ({type(lifetime).__name__})"
+    # A 400-digit integer is a valid int and would overflow float(): bounded first.
+    bounded = float(min(max(lifetime, -1), _MAX_LIFETIME)) if math.isfinite(min(lifetime, 1e300)) else None
+    return IssuedToken(SecretStr(parsed.access_token), bounded)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Refresh:
+    """What the caller holding the lock must do: fetch, for `reason` (`still_valid`: a token
+    kept if the fetch fails, see `CredentialsCache.failed`)."""
+
+    reason: str
+    still_valid: Token | None = None
+
+
+class TokenSource:
+    """What the flow asks at its sign step (the subclasses say where tokens come from)."""
+
+    lock: Primitive | None = None  # only the credentials cache fetches, under a lock
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or errors (tokens, the client secret)."""
+        return []
+
+    @property
+    def generation(self) -> int:
+        """How many token fetches have ended so far (0 for sources that never fetch)."""
+        return 0
+
+    def ready(self, since: int) -> Token | None:
+        """A token that serves without the lock (most calls), else None."""
+        return None
+
+    def current(self, token: Token) -> bool:
+        """Whether `token`, handed out earlier, may still go out now."""
+        return True
+
+
+class StaticToken(TokenSource):
+    """One fixed token, the application's own."""
+
+    def __init__(self, token: str) -> None:
+        self._token = Token(token)
+
+    def __repr__(self) -> str:
+        return "StaticToken(<redacted>)"
+
+    def secrets(self) -> list[str]:
+        return [self._token.value]
+
+    def ready(self, since: int) -> Token | None:
+        return self._token
+
+
+class AppTokens(TokenSource):
+    """Tokens from an application's callable (async or plain), called before every request.
+
+    The application caches; after a refusal the callable is called once more and the
+    request replayed if it returned a different token.
+    """
+
+    def __init__(self, get_token: Any) -> None:
+        self.get_token = get_token
+        self._recent: list[str] = []
+
+    def __repr__(self) -> str:
+        return "AppTokens(<redacted>)"
+
+    def secrets(self) -> list[str]:
+        return list(self._recent)
+
+    def accepted(self, value: object) -> Token:
+        """The token the callable returned, checked."""
+        if not is_valid_token(value):
+            raise ConfigurationError(
+                "the token callable must return a non-empty str of printable ASCII characters"
+            )
+        self._recent = [value, *[v for v in self._recent if v != value]][:4]
+        return Token(value)
+
+
+class CredentialsCache(TokenSource):
+    """The client-credentials token cache: what is due, what to share; no lock and no I/O.
+
+    The flow takes `lock`, asks `plan` (or `plan_after_refusal`), runs the fetch a `Refresh`
+    asks for, and reports its end with `fetched` or `failed`.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_secret: str,
+        lock: Primitive,
+        max_margin: float = 300.0,
+        margin_fraction: float = 0.1,
+        max_refresh_pause: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[str], None] | None = None,
+        fetch_attempts: int = 1,
+    ) -> None:
+        self.lock = lock
+        self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
+        self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
+        self._client_secret = client_secret
+        self._max_margin = max_margin
+        self._margin_fraction = margin_fraction
+        self._max_refresh_pause = max_refresh_pause
+        self.clock = clock
+        self._token: Token | None = None
+        # After a failed early refresh the cached token (still valid) serves until then.
+        self._refresh_paused_until = -math.inf
+        # Recent values, so an error body echoing a just-replaced token is still redacted.
+        self._recent: collections.deque[str] = collections.deque(maxlen=4)
+        # Fetches that completed, or failed with an answer every waiter may share (see _shared).
+        self._fetches_ended = 0
+        self._last_failure: Exception | None = None
+        self._failure_ended_at = -math.inf
+        self._token_generation = 0  # the fetch generation the cached token came from
+        self._token_has_lifetime = True
+
+    def __repr__(self) -> str:
+        return f"CredentialsCache(cached={self._token is not None})"
+
+    @property
+    def cached(self) -> Token | None:
+        return self._token
+
+    @property
+    def generation(self) -> int:
+        return self._fetches_ended
+
+    def secrets(self) -> list[str]:
+        return [self._client_secret, *self._recent]
+
+    def current(self, token: Token) -> bool:
+        return self.clock() < token.refresh_at
+
+    def _usable(self, token: Token | None) -> bool:
+        if token is None:
+            return False
+        now = self.clock()
+        return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
+
+    def ready(self, since: int) -> Token | None:
+        token = self._token
+        if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
+            return token
+        return None
+
+    def seen(self, since: int) -> tuple[int, int]:
+        """Where the fetches stand for a caller about to wait for the lock: the count now (a
+        token fetched after it serves this caller, due or not), and when its call began."""
+        now = self._fetches_ended
+        return now, min(since, now)
+
+    def plan(self, seen: tuple[int, int]) -> Token | Refresh:
+        """With the lock held: the token to use, or the fetch to run."""
+        token = self._token
+        if token is not None and (self._usable(token) or self._fetched_since(seen[0])):
+            return token  # another caller refreshed while we waited: "once" means once
+        self._raise_shared_failure(seen[1])
+        if token is None:
+            return Refresh("no token yet")
+        return Refresh("the token is due for refresh", still_valid=token)
+
+    def plan_after_refusal(self, failed: Token, seen: tuple[int, int]) -> Token | Refresh:
+        """With the lock held, after Monite refused `failed`: forget it only if nobody
+        replaced it already; the replacement, or the fetch to run."""
+        if self._token is failed:
+            self._token = None
+        token = self._token
+        if token is not None and (self._usable(token) or self._fetched_since(seen[0])):
+            return token
+        self._raise_shared_failure(seen[1])
+        return Refresh("Monite refused the token")
+
+    def _arrived_while_waiting(self, since: int) -> bool:
+        # A token with no usable lifetime is due the moment it arrives; a call already waiting
+        # when it arrived may use it, else every wave of queued requests would fetch its own.
+        return not self._token_has_lifetime and self._token_generation > since and self._last_failure is None
+
+    def _fetched_since(self, count: int) -> bool:
+        return self._fetches_ended != count and self._last_failure is None
+
+    def _raise_shared_failure(self, began: int) -> None:
+        # A fetch failed after this call began, or only a moment ago: share its error
+        # instead of asking again (a cancelled fetch records nothing).
+        if self._last_failure is None:
+            return
+        if self._fetches_ended != began or self.clock() < self._failure_ended_at + FAILURE_SHARED_FOR:
+            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
+
+    def forget(self, token: Token) -> None:
+        """Drop `token` if it is still the cached one (after a revoke)."""
+        if self._token is token:
+            self._token = None
+
+    def failed(self, refresh: Refresh, failure: Exception) -> Token:
+        """The fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
+        expired (an early refresh), else raise `failure`, shared with the callers waiting for
+        this fetch only if it is the endpoint's answer."""
+        now = self.clock()
+        if refresh.still_valid is not None and now < refresh.still_valid.expires_at:
+            self._fetches_ended += 1
+            return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
+        if _shared(failure, self._fetch_attempts):
+            self._fetches_ended += 1
+            self._last_failure, self._failure_ended_at = failure, now
+        raise failure
+
+    def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
+        """The fetch (the lock held), begun at `started`, returned `issued`: cache and return it."""
+        self._fetches_ended += 1
+        self._last_failure = None
+        self._refresh_paused_until = -math.inf
+        lifetime = issued.expires_in
+        if lifetime is None or lifetime <= 0:
+            # Unknown or over already: serves the requests waiting now, then fetched anew.
+            token = Token(issued.value, expires_at=started, refresh_at=started)
+        else:
+            # Counted from before the request was sent: the server's clock started no later.
+            margin = min(self._max_margin, self._margin_fraction * lifetime)
+            token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
+        self._token = token
+        if self._on_fetch is not None:
+            self._on_fetch(refresh.reason)
+        self._token_generation = self._fetches_ended
+        self._token_has_lifetime = lifetime is not None and lifetime > 0
+        self._recent.append(token.value)
+        _logger.info(  # why and for how long; never the token itself
+            "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
+            refresh.reason,
+            "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
+            f"{token.expires_at - token.refresh_at:.3g} s",
+            extra={"monite_token_reason": refresh.reason, "monite_token_lifetime": lifetime},
+        )
+        return token
+
+    def _keep_after_failed_refresh(self, token: Token, failure: Exception, now: float) -> Token:
+        # The refresh was early: the token has time left. Failing every call now would turn a
+        # token-endpoint outage into a full one: keep it, and pause refreshing (half the time
+        # left, at most max_refresh_pause), so the outage costs one fetch, not one per caller.
+        remaining = token.expires_at - now
+        pause = min(self._max_refresh_pause, remaining / 2)
+        self._refresh_paused_until = now + pause
+        self._last_failure = None
+        status = getattr(failure, "status_code", None)
+        _logger.warning(  # names the failure, never its text: no body, no token
+            "Could not refresh the Monite access token (%s%s); using the current one, valid "
+            "%.0f s more, and trying again in %.0f s",
+            type(failure).__name__,
+            f", HTTP {status}" if status is not None else "",
+            remaining,
+            pause,
+            extra={"monite_token_remaining": remaining, "monite_refresh_pause": pause},
+        )
+        return token
+
+
+def _shared(failure: Exception, series: int) -> bool:
+    """Whether a fetch's `failure` is the token endpoint's own answer, given to every caller
+    waiting for it (else the next one fetches again).
+
+    Credentials refused, a malformed answer: yes. A 5xx, a 429 or a lost connection: only
+    after the fetch's whole `series` of attempts, not when a deadline cut its retries short.
+    Running out of time: never, for that may be the fetching call's time alone.
+    """
+    if isinstance(failure, MoniteTimeoutError):
+        return False
+    status = failure.status_code if isinstance(failure, MoniteAPIError) else None
+    if isinstance(failure, MoniteConnectionError) or (status is not None and is_retryable_status(status)):
+        return getattr(failure, "attempts", 0) >= series
+    return True

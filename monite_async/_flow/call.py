@@ -1,0 +1,409 @@
+"""The one flow of a call, top to bottom, written once for both clients.
+
+    admit -> take a slot -> sign -> send -> classify -> wait or replay
+
+until an answer, a typed error, or the deadline:
+
+- *admit*: Monite's rate window and a 429's client-wide hold (`_rate_limit.RateWindow`),
+  then the opt-in pacer; a request that would wait past its deadline is refused here.
+- *take a slot*: one of `limits.max_connections`, so requests wait here, unsigned, never
+  in the HTTP library's pool.
+- *sign*: the token, taken as the request goes out (a request that waited must not carry
+  a token that went stale meanwhile); fetched or refreshed here when due, as a step of this
+  same flow (`_fetch`), once for every caller waiting.
+- *send*: the driver sends and reads the answer whole (`drive.AsyncIO`, `drive.BlockingIO`).
+- *classify*: a stale-token answer is replayed once with a new token; a transient failure
+  is retried after a wait (`_http.retry.next_wait`); anything else is the answer or a
+  typed error (`_error_mapping`, the one place failures become `MoniteError`s).
+
+The deadline is decided here alone: every step carries it (`until`) and the driver bounds
+the step's I/O by it; attempts' timeouts shrink to what it leaves. The flow is a generator
+that yields its I/O (`steps`), the shape of httpx's `Auth.auth_flow`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+import types
+import uuid
+from collections.abc import Generator
+from typing import Any
+
+import httpx2
+from monite_generated.api.access_tokens import post_auth_token
+
+from .. import _error_mapping as errors
+from .._answers import is_stale_token, parse_retry_after, request_id
+from .._auth.tokens import (
+    AppTokens,
+    CredentialsCache,
+    Refresh,
+    Token,
+    TokenSource,
+    issued_token,
+    token_request_body,
+)
+from .._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    MoniteError,
+    PermissionDeniedError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from .._generated_ops import operation_name, requires_auth, url_template
+from .._http.retry import Attempts, RetryPolicy, next_wait
+from .._rate_limit import Pacer, RateLimitHold, RateWindow, parse_rate_limit
+from .._tracing import Tracing
+from .._transports import DeadlinePassed
+from .._versioning import VersionEchoWatcher
+from .options import CallOptions
+from .request import Outcome as Parsed
+from .request import build, parse
+from .steps import TIMED_OUT, Acquire, AppToken, Primitive, Send, Sleep, Step
+
+__all__ = ["Flow"]
+
+_logger = logging.getLogger("monite_async")
+
+Gen = Generator[Step, Any, Any]
+
+# A little less than what the deadline leaves: an attempt's own timeout (a typed failure of
+# that attempt) should end it before the driver's bound on the step has to.
+_DEADLINE_MARGIN = 0.05
+
+# An answer with one of these may say the token was refused (see `_answers.is_stale_token`).
+_REFUSALS = (400, 401, 403)
+
+
+@dataclasses.dataclass(slots=True)
+class _Exchange:
+    """One call's request and where it stands."""
+
+    request: httpx2.Request
+    operation: str
+    attempts: Attempts
+    secured: bool
+    queued: bool  # takes a slot and is paced (the token request, which slot holders await, is not)
+    traced: bool
+    template: str = ""
+    generation: int = 0  # the token source's fetch count when the call began
+    token: Token | None = None  # what the last send was signed with
+    replacement: Token | None = None  # fetched after a refusal, for the replay
+    hold_served: bool = False  # this request waited out its own 429's hold already
+    replayed: bool = False  # sent again once already after a refused token
+    timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own
+
+
+class Flow:
+    """Runs generated operations: everything a client and its views share but the I/O."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx2.AsyncClient | httpx2.Client,
+        options: CallOptions,
+        tokens: TokenSource,
+        credentials: tuple[uuid.UUID, str] | None,
+        slots: Primitive,
+        policy: RetryPolicy,
+        window: RateWindow,
+        pacer: Pacer | None,
+        tracing: Tracing,
+    ) -> None:
+        self.http = http
+        self.options = options  # the client's own: the token request runs with them
+        self.tokens = tokens
+        self.credentials = credentials
+        self.slots = slots
+        self.policy = policy
+        self.window = window
+        self.pacer = pacer
+        self.tracing = tracing
+        self.redactor = errors.Redactor(tokens.secrets)
+        self.closed = False
+        self._version_watcher = VersionEchoWatcher()
+
+    def __repr__(self) -> str:
+        return f"Flow(base_url={str(self.http.base_url)!r}, {self.window!r})"
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def call(
+        self,
+        options: CallOptions,
+        module: types.ModuleType,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        budget_at: float = math.inf,
+    ) -> Generator[Step, Any, Parsed]:
+        """Run `module(*args, **kwargs)` with `options`, within `options.deadline` (and
+        `budget_at`, a monotonic time that a resource method's calls share)."""
+        name = operation_name(module)
+        with self.tracing.operation(name, api_version=options.api_version) as traced:
+            started = time.monotonic()
+            request = build(self.http, module, name, (args, kwargs or {}), options, self.redactor)
+            request.extensions[errors.ATTEMPTS_EXTENSION] = 0  # sent so far: what errors report
+            x = _Exchange(
+                request,
+                name,
+                Attempts(options.max_retries, min(budget_at, started + options.deadline)),
+                secured=requires_auth(module),
+                queued=module is not post_auth_token,
+                traced=traced.span is not None or self.tracing.enabled(),
+                generation=self.tokens.generation,
+                timeout=dict(request.extensions.get("timeout") or {}),
+            )
+            if x.traced:
+                x.template = url_template(module, args, _relative(request, self.http.base_url))
+            response = yield from self._exchange(x, options.deadline)
+            traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
+            response.extensions[errors.ATTEMPTS_EXTENSION] = max(1, x.attempts.sends)
+            response.extensions[errors.UNCERTAIN_EXTENSION] = x.attempts.uncertain
+            if not 200 <= response.status_code < 300:
+                raise errors.from_response(response, operation=name, redactor=self.redactor)
+            parsed = parse(module, name, response, self.redactor)
+            return Parsed(parsed, response, max(1, x.attempts.sends), time.monotonic() - started)
+
+    def _exchange(self, x: _Exchange, deadline: float) -> Gen:
+        """Attempts until an answer to return (any status) or a failure to raise, typed."""
+        while True:
+            outcome = yield from self._attempt(x, deadline)
+            if isinstance(outcome, httpx2.Response):
+                self._version_watcher.check(outcome)
+                _log_answer(x, outcome)
+                if x.secured and outcome.status_code in _REFUSALS and is_stale_token(outcome):
+                    if not x.replayed and x.token is not None:
+                        x.replayed = True
+                        x.replacement = yield from self._token(x, deadline, failed=x.token)
+                        if x.replacement is not None:
+                            continue  # replayed once, with the new token, and no wait
+                if outcome.status_code == 429:
+                    self._hold(x, outcome)
+            delay = next_wait(self.policy, x.attempts, outcome, x.request)
+            if delay is None:
+                if isinstance(outcome, httpx2.Response):
+                    return outcome
+                raise self._failure(outcome, x, deadline)
+            if x.traced:
+                reason = (
+                    f"HTTP {outcome.status_code}"
+                    if isinstance(outcome, httpx2.Response)
+                    else type(outcome).__name__
+                )
+                self.tracing.waiting(operation=x.operation, delay=delay, reason=reason)
+            yield Sleep(delay)
+            # Its own wait covered its Retry-After: the hold it set is for the other requests.
+            x.hold_served = isinstance(outcome, httpx2.Response) and outcome.status_code == 429
+
+    def _attempt(self, x: _Exchange, deadline: float) -> Gen:
+        """Admit, take a slot, sign and send once: the answer or the plain failure."""
+        self._check_open()
+        # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
+        blind = x.secured and not self.window.known
+        if not blind:
+            yield from self._admit(x, deadline)
+        rate = None
+        try:
+            if x.queued:
+                if self.pacer is not None:
+                    for pause in self.pacer.pauses():
+                        yield Sleep(pause.seconds, real=True)
+                yield from self._take_slot(x, deadline)
+            try:
+                self._check_open()  # the client may have been closed while this request waited
+                if x.secured:
+                    yield from self._sign(x, deadline)
+                if blind:
+                    waited = yield from self._admit(x, deadline)
+                    blind = False
+                    if waited:
+                        yield from self._sign(x, deadline)  # that wait may have outlasted the token
+                _shrink_timeout(x)
+                x.attempts.sends += 1
+                x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends
+                if not x.traced:
+                    outcome = yield Send(x.request, x.attempts.deadline_at)
+                else:
+                    resends = x.attempts.sends - 1
+                    with self.tracing.attempt(x.request, template=x.template, resends=resends) as traced:
+                        outcome = yield Send(x.request, x.attempts.deadline_at)
+                        if isinstance(outcome, httpx2.Response):
+                            traced.answered(outcome)
+            finally:
+                if x.queued:
+                    self.slots.release()
+            if isinstance(outcome, httpx2.Response):
+                rate = parse_rate_limit(outcome.headers)
+        finally:
+            if not blind:
+                self.window.done(rate)
+        return outcome
+
+    def _admit(self, x: _Exchange, deadline: float) -> Generator[Step, Any, bool]:
+        """The rate window's waits (and its 429 hold's); whether there were any."""
+        waited = False
+        try:
+            for pause in self.window.admission(x.attempts.deadline_at, hold_served=x.hold_served):
+                waited = True
+                yield Sleep(pause.seconds, real=not pause.hold)
+        except RateLimitHold as hold:
+            raise self._failure(hold, x, deadline) from None
+        x.hold_served = False
+        return waited
+
+    def _take_slot(self, x: _Exchange, deadline: float) -> Gen:
+        pool = x.timeout.get("pool")
+        patience = pool if isinstance(pool, int | float) else math.inf
+        if not (yield Acquire(self.slots, x.attempts.deadline_at, patience)):
+            if patience < x.attempts.deadline_at - time.monotonic():
+                failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
+                raise self._failure(failure, x, deadline)
+            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+
+    def _hold(self, x: _Exchange, response: httpx2.Response) -> None:
+        """A 429 holds every request of the client (never longer than a call would wait:
+        a longer ask refuses the others at once while it lasts)."""
+        asked = parse_retry_after(response.headers)
+        hold = asked if asked is not None else self.policy.backoff(x.attempts.throttled + 1)
+        longest = self.policy.max_retry_after
+        self.window.hold(min(hold, longest), refuse=hold > longest)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise errors.closed_in_flight()
+
+    def _failure(self, failure: BaseException, x: _Exchange, deadline: float) -> MoniteError:
+        if isinstance(failure, DeadlinePassed):
+            return errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+        assert isinstance(failure, Exception)
+        return errors.from_send_failure(
+            failure, request=x.request, operation=x.operation, redactor=self.redactor, pool_closed=self.closed
+        )
+
+    # -- sign -------------------------------------------------------------------------------
+
+    def _sign(self, x: _Exchange, deadline: float) -> Gen:
+        """Put the token on the request now."""
+        token, x.replacement = x.replacement, None
+        if token is None or not self.tokens.current(token):
+            token = yield from self._token(x, deadline)
+        x.request.headers["Authorization"] = f"Bearer {token.value}"
+        x.token = token
+
+    def _token(self, x: _Exchange, deadline: float, failed: Token | None = None) -> Gen:
+        """The token to sign with; after Monite refused `failed`, a different one or None."""
+        tokens = self.tokens
+        if isinstance(tokens, AppTokens):
+            value = yield from self._app_token(tokens, x, deadline)
+            return None if failed is not None and value.value == failed.value else value
+        if not isinstance(tokens, CredentialsCache):
+            return None if failed is not None else tokens.ready(x.generation)
+        token = tokens.ready(x.generation) if failed is None else None
+        if token is not None:
+            return token
+        seen = tokens.seen(x.generation)
+        if not (yield Acquire(tokens.lock, x.attempts.deadline_at)):  # type: ignore[arg-type]
+            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+        try:
+            plan = tokens.plan(seen) if failed is None else tokens.plan_after_refusal(failed, seen)
+            if isinstance(plan, Token):
+                return plan
+            return (yield from self._fetch(tokens, plan, x.attempts.deadline_at))
+        finally:
+            tokens.lock.release()  # type: ignore[union-attr]
+
+    def _app_token(self, tokens: AppTokens, x: _Exchange, deadline: float) -> Gen:
+        failure: Exception | None = None
+        try:
+            value = yield AppToken(tokens.get_token, x.attempts.deadline_at)
+        except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
+            failure = exc
+        if failure is not None:
+            raise ConfigurationError(
+                f"the token callable raised {type(failure).__name__}; no request was sent"
+            ) from failure
+        if value is TIMED_OUT:
+            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+        return tokens.accepted(value)
+
+    def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float) -> Gen:
+        """The token request (`POST /auth/token`), with the lock held, under the client's own
+        options and no longer than the call that needs it; its end is told to the cache."""
+        started = tokens.clock()
+        failure: Exception | None = None
+        try:
+            outcome = yield from self._request_token(until)
+        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
+            failure = exc
+        if failure is not None:
+            return tokens.failed(plan, failure)
+        return tokens.fetched(plan, outcome, started)
+
+    def _request_token(self, until: float) -> Gen:
+        assert self.credentials is not None
+        body = token_request_body(*self.credentials)
+        failure: MoniteError | None = None
+        try:
+            outcome: Parsed = yield from self.call(
+                self.options, post_auth_token, kwargs={"body": body}, budget_at=until
+            )
+        except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
+            # A refusal of the token request itself means bad credentials: no retry or
+            # refresh can help, so it ends here (the body was redacted already).
+            failure = errors.credentials_refused(exc)
+        except UnexpectedResponseError as exc:
+            if not 200 <= exc.status_code < 300:
+                raise
+            # A success the parser refused: its body holds a token nobody knows to redact yet.
+            failure = errors.without_body(exc)
+        if failure is not None:
+            raise failure  # outside the except block: nothing chained, no body in any context
+        issued = issued_token(outcome.parsed)
+        if isinstance(issued, str):
+            response = outcome.response
+            del outcome  # raised from a frame that holds no parsed answer (error trackers keep locals)
+            raise errors.bad_token_answer(response, issued)
+        return issued
+
+
+def _relative(request: httpx2.Request, base_url: httpx2.URL) -> str:
+    base = base_url.path.rstrip("/")
+    path = request.url.path
+    return path[len(base) :] if base and path.startswith(base) else path
+
+
+def _shrink_timeout(x: _Exchange) -> None:
+    """Give this attempt no more time than the call's deadline leaves."""
+    if x.attempts.deadline_at == math.inf or not x.timeout:
+        return
+    left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
+    x.request.extensions["timeout"] = {
+        name: left if value is None else min(value, left) for name, value in x.timeout.items()
+    }
+
+
+def _log_answer(x: _Exchange, response: httpx2.Response) -> None:
+    if not _logger.isEnabledFor(logging.DEBUG):  # every answer comes here: build nothing unasked
+        return
+    rid = request_id(response)
+    _logger.debug(
+        "%s %s -> HTTP %d (%s, attempt %d, request id %s)",
+        x.request.method,
+        x.request.url.path,
+        response.status_code,
+        x.operation,
+        x.attempts.sends,
+        rid,
+        extra={
+            "monite_operation": x.operation,
+            "monite_status": response.status_code,
+            "monite_attempts": x.attempts.sends,
+            "monite_request_id": rid,
+        },
+    )

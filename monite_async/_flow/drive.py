@@ -1,0 +1,265 @@
+"""Drives the one flow: the only place where the async and the blocking client differ.
+
+The flow (`call.Flow`) is a generator that yields the I/O it needs (`steps.Send`, `Sleep`,
+`Acquire`, `AppToken`) and is sent each step's result, or has its failure thrown in. The
+async client carries the steps out with `drive` and an `AsyncIO`, the blocking one with
+`drive_blocking` and a `BlockingIO`. This is the shape of httpx's `Auth.auth_flow`, which
+drives one generator from both of its clients.
+
+    outcome = await drive(flow.call(options, module, args, kwargs), io)
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import inspect
+import threading
+import time
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+import httpx2
+
+from .._forks import on_fork_in_child
+from .._transports import DeadlinePassed, plain_error
+from .._waits import AnySleep, wait, wait_blocking
+from .steps import TIMED_OUT, Acquire, AppToken, Send, Sleep
+
+__all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]
+
+_Result = TypeVar("_Result")
+
+AsyncSend = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
+BlockingSend = Callable[[httpx2.Request], httpx2.Response]
+
+
+class Run:
+    """Where a flow stands: the step it waits on, or its end and what it returned.
+
+    A driver puts the step's `result` (or `failure`) here and calls `resume`; they are
+    handed to the flow without being bound to a name in any frame, so a traceback's
+    recorded locals (error trackers keep them) never show an answer the flow refused.
+    """
+
+    __slots__ = ("_flow", "done", "failure", "result", "step", "value")
+
+    def __init__(self, flow: Generator[Any, Any, Any]) -> None:
+        self._flow = flow
+        self.done = False
+        self.value: Any = None
+        self.step: Any = None
+        self.result: Any = None
+        self.failure: BaseException | None = None
+        self.resume()
+
+    def resume(self) -> None:
+        """Send the last step's result into the flow (or throw its failure in); stop at the next."""
+        result, failure, self.result, self.failure = self.result, self.failure, None, None
+        try:
+            self.step = self._flow.send(result) if failure is None else self._flow.throw(failure)
+        except StopIteration as end:
+            self.done, self.value = True, end.value
+
+
+async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
+    """Run `flow` to its end, awaiting `io(step)` for each step it yields."""
+    io.check()
+    run = Run(flow)
+    try:
+        while not run.done:
+            try:
+                run.result = await io(run.step)
+            except BaseException as exc:
+                # Thrown back in outside this except block, so that nothing the flow raises
+                # is chained to it (cancellation too: the flow's `finally` blocks run).
+                run.failure = exc
+            run.resume()
+    finally:
+        # Left waiting on a step by an exception raised between two (a KeyboardInterrupt
+        # from a signal), its `finally` blocks run now (a slot given back), not when collected.
+        flow.close()
+    return run.value  # type: ignore[no-any-return]
+
+
+def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
+    """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields."""
+    io.check()
+    run = Run(flow)
+    try:
+        while not run.done:
+            try:
+                run.result = io(run.step)
+            except BaseException as exc:
+                run.failure = exc  # thrown back in outside this block, as in `drive`
+            run.resume()
+    finally:
+        flow.close()
+    return run.value  # type: ignore[no-any-return]
+
+
+def _left(until: float) -> float:
+    return until - time.monotonic()
+
+
+class AsyncPrimitive:
+    """A FIFO semaphore of `count` for the async client (anyio's: asyncio and trio), made in
+    the running event loop on first use. A lock is one of 1."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._semaphore: anyio.Semaphore | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncPrimitive(count={self._count})"
+
+    async def acquire(self, timeout: float) -> bool:
+        if self._semaphore is None:
+            self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
+        semaphore = self._semaphore
+        if semaphore.value > 0:
+            # Free: taken without building a timeout scope (every call comes here first).
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            semaphore.acquire_nowait()
+            return True
+        with anyio.move_on_after(timeout):
+            await semaphore.acquire()
+            return True
+        return False
+
+    def release(self) -> None:
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+
+class ThreadPrimitive:
+    """`AsyncPrimitive` for threads, first come first served.
+
+    A `threading.Semaphore` is not: the thread that gives a slot back and asks again at once
+    takes it before the waiter it woke has run, so under load a few threads keep the slots
+    while the others wait out their timeout. Here a release hands the slot straight to the
+    oldest waiter.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._start_over()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # Also in a forked child: the parent's other threads, their slots and places, are not here.
+        self._mutex = threading.Lock()
+        self._free = self._count
+        self._queue: collections.deque[threading.Lock] = collections.deque()
+
+    def __repr__(self) -> str:
+        return f"ThreadPrimitive(free={self._free}, waiting={len(self._queue)})"
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if self._free > 0 and not self._queue:
+                self._free -= 1
+                return True
+            bell = threading.Lock()
+            bell.acquire()
+            self._queue.append(bell)
+        if bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout)):
+            return True
+        with self._mutex:
+            if bell in self._queue:
+                self._queue.remove(bell)
+                return False
+        return True  # handed over just as the wait ran out: it is ours
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()  # straight to the oldest waiter
+            else:
+                self._free += 1
+
+
+class AsyncIO:
+    """Carries out the flow's steps for `MoniteClient`: `send` sends one request (a transport,
+    or a caller's client), `sleep` is the RetryPolicy's (None: anyio's); `check` raises why
+    the client cannot run a call now (closed, another event loop), before anything starts."""
+
+    def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], None]) -> None:
+        self._send = send
+        self._sleep = sleep
+        self.check = check
+
+    async def __call__(self, step: Send | Sleep | Acquire | AppToken) -> object:
+        if isinstance(step, Send):
+            return await self._exchange(step)
+        if isinstance(step, Acquire):
+            primitive: Any = step.primitive
+            return await primitive.acquire(min(step.patience, _left(step.until)))
+        if isinstance(step, Sleep):
+            await (anyio.sleep(step.seconds) if step.real else wait(step.seconds, self._sleep))
+            return None
+        with anyio.move_on_after(_left(step.until)):
+            token = step.get_token()
+            return await token if inspect.isawaitable(token) else token
+        return TIMED_OUT
+
+    async def _exchange(self, step: Send) -> object:
+        """The answer, read whole; or the failure, plain (nothing chained), returned."""
+        request = step.request
+        response: httpx2.Response | None = None
+        failure: BaseException | None = None
+        with anyio.move_on_after(_left(step.until)) as scope:
+            try:
+                response = await self._send(request)
+                response.request = request
+                await response.aread()
+            except Exception as exc:
+                failure = exc
+        if response is not None and (failure is not None or scope.cancelled_caught):
+            with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
+                await response.aclose()  # an answer not read whole: its connection goes
+        if scope.cancelled_caught:
+            return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
+        return plain_error(failure, request) if failure is not None else response
+
+
+class BlockingIO:
+    """`AsyncIO` for `MoniteSyncClient`: the thread waits."""
+
+    def __init__(self, send: BlockingSend, sleep: AnySleep | None, check: Callable[[], None]) -> None:
+        self._send = send
+        self._sleep = sleep
+        self.check = check
+
+    def __call__(self, step: Send | Sleep | Acquire | AppToken) -> object:
+        if isinstance(step, Send):
+            return self._exchange(step)
+        if isinstance(step, Acquire):
+            primitive: Any = step.primitive
+            return primitive.acquire(min(step.patience, _left(step.until)))
+        if isinstance(step, Sleep):
+            if step.real:
+                time.sleep(step.seconds)  # the window's own reset: waited for real, even in tests
+            else:
+                wait_blocking(step.seconds, self._sleep)
+            return None
+        return step.get_token()
+
+    def _exchange(self, step: Send) -> object:
+        request = step.request
+        response: httpx2.Response | None = None
+        failure: Exception | None = None
+        try:
+            response = self._send(request)
+            response.request = request
+            response.read()
+        except Exception as exc:
+            failure = exc
+        if failure is None:
+            return response
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()
+        return plain_error(failure, request)

@@ -1,0 +1,77 @@
+"""The I/O a flow asks its driver for: each step is one thing to wait on, and `until`, the
+call's deadline (a `time.monotonic()` value), bounds it.
+
+The flow decides (what to send, how long to wait, which lock to take); the driver only
+carries the step out and sends back what came of it. Both drivers (`drive.AsyncIO`,
+`drive.BlockingIO`) handle the same four steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import httpx2
+
+__all__ = ["TIMED_OUT", "Acquire", "AppToken", "Primitive", "Send", "Sleep", "Step", "TimedOut"]
+
+
+class Primitive(Protocol):
+    """A slot semaphore or a lock: the driver acquires it (within a step's `until`); the flow,
+    which holds it, gives it back with `release()`, which never blocks."""
+
+    def release(self) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Send:
+    """Send `request`, read its answer whole: sent back the `httpx2.Response`, or the plain
+    transport failure (an `httpx2.TransportError` or `RuntimeError`, returned, not raised)."""
+
+    request: httpx2.Request
+    until: float = math.inf
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait `seconds`. `real`: a wait the server's clock sets (a rate window's reset, the pacer),
+    never shortened; else a retry or a 429's hold: the RetryPolicy's sleep, instant under
+    `set_testing(True)`."""
+
+    seconds: float
+    real: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Acquire:
+    """Acquire `primitive` (a connection slot, the token lock) by `until`, and no longer than
+    `patience` seconds (the pool timeout): sent back True, or False when it could not."""
+
+    primitive: Primitive
+    until: float = math.inf
+    patience: float = math.inf
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppToken:
+    """Call the application's token callable (awaited when it is async): sent back what it
+    returned; what it raised is thrown back in."""
+
+    get_token: Callable[[], object]
+    until: float = math.inf
+
+
+class TimedOut:
+    """What a step that reached its `until` is answered with (besides Acquire's False)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TIMED_OUT"
+
+
+TIMED_OUT = TimedOut()
+
+Step = Send | Sleep | Acquire | AppToken
