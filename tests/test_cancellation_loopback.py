@@ -91,10 +91,8 @@ async def cancel_mid_call(
 def assert_nothing_left_behind(monite: MoniteClient, style: str) -> None:
     provider = monite._core.provider
     assert isinstance(provider, ClientCredentialsProvider)
-    lock = provider.lock._semaphore  # type: ignore[union-attr]
-    assert lock is None or lock.value == 1, f"{style}: the token lock is still held"
-    slots = monite._core.flow.slots._semaphore  # type: ignore[attr-defined]
-    assert slots is None or slots.value == 1, f"{style}: a send slot was not given back"
+    assert provider.lock.free == 1, f"{style}: the token lock is still held"  # type: ignore[union-attr]
+    assert monite._core.flow.slots.free == 1, f"{style}: a send slot was not given back"  # type: ignore[attr-defined]
 
 
 async def test_a_call_cancelled_mid_refresh_leaves_no_stuck_lock_or_half_set_token(

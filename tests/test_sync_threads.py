@@ -31,7 +31,8 @@ from monite_async import (
     RetryPolicy,
     ServerError,
 )
-from monite_async._auth import SyncClientCredentialsProvider
+from monite_async._auth.tokens import FAILURE_SHARED_FOR
+from monite_async._auth.tokens import CredentialsCache as SyncClientCredentialsProvider
 
 POOL = httpx2.Limits(max_connections=10, max_keepalive_connections=10)
 THREADS = 200
@@ -110,11 +111,11 @@ class Counted:
         self._came()
         return bool(self.inner.take(holder, timeout))
 
-    def release(self) -> None:
-        self.inner.release()
+    def release(self, holder: object) -> None:
+        self.inner.release(holder)
 
     def locked(self) -> bool:
-        return bool(self.inner.locked())
+        return bool(self.inner.free == 0)
 
 
 def counted(monite: MoniteSyncClient) -> tuple[Counted, Counted]:
@@ -122,8 +123,8 @@ def counted(monite: MoniteSyncClient) -> tuple[Counted, Counted]:
     core = monite._core
     provider = core.provider
     assert isinstance(provider, SyncClientCredentialsProvider)
-    slots, lock = Counted(core.gate._slots), Counted(provider._lock)
-    core.gate._slots, provider._lock = slots, lock  # type: ignore[assignment]
+    slots, lock = Counted(core.flow.slots), Counted(provider.lock)
+    core.flow.slots, provider.lock = slots, lock  # type: ignore[assignment]
     return slots, lock
 
 
@@ -151,11 +152,11 @@ def test_200_threads_at_token_expiry_through_10_connections_cause_exactly_one_to
     with make(server, limits=POOL) as monite:
         provider = monite._core.provider
         assert isinstance(provider, SyncClientCredentialsProvider)
-        provider._clock = clock
+        provider.clock = clock
         monite.mailbox_domains.list()
         clock.now = 95.0  # due: every thread finds it so
         results = in_threads(THREADS, monite.mailbox_domains.list)
-        assert not provider._lock.locked()
+        assert provider.lock.free == 1  # type: ignore[union-attr]
     assert results == [[]] * THREADS
     assert server.count("POST", "/auth/token") == 2  # the first, and exactly one refresh
     assert server.count("GET", "/mailbox_domains") == 1 + THREADS
@@ -210,6 +211,7 @@ def test_a_token_request_failing_with_500s_fails_every_waiting_thread_and_the_ne
         assert len({id(r) for r in results}) == THREADS  # each thread its own exception
         assert server.count("POST", "/auth/token") == 3  # one fetch, retried: not one per wave
         assert server.count("GET", "/mailbox_domains") == 0
+        time.sleep(FAILURE_SHARED_FOR)  # the failure answers every caller for this long
         assert monite.mailbox_domains.list() == []  # no held lock, no half-set token
     assert server.count("POST", "/auth/token") == 4
 
@@ -221,6 +223,7 @@ def test_a_token_request_refused_with_401_fails_every_waiting_thread_and_the_nex
         results = failed_token_storm(server, monite, error(401, "Wrong client credentials"))
         assert all(type(r) is AuthenticationError for r in results), {type(r).__name__ for r in results}
         assert server.count("POST", "/auth/token") == 1
+        time.sleep(FAILURE_SHARED_FOR)  # the failure answers every caller for this long
         assert monite.mailbox_domains.list() == []
     assert server.count("POST", "/auth/token") == 2
     assert server.count("GET", "/mailbox_domains") == 1

@@ -17,8 +17,8 @@ from loopback_server import STALE_MESSAGE, LoopbackServer, Recorded, Reply, erro
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
-from monite_async import _auth as auth_module
-from monite_async._auth import SyncClientCredentialsProvider
+from monite_async._flow import call as flow_module
+from monite_async._auth.tokens import CredentialsCache as SyncClientCredentialsProvider
 
 FOUR = httpx2.Limits(max_connections=4, max_keepalive_connections=4)
 
@@ -170,7 +170,7 @@ def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_wait
         )
 
     with sync_client(server) as monite:
-        provider_of(monite)._clock = clock
+        provider_of(monite).clock = clock
         monite.mailbox_domains.list()
         server.revoke_all_tokens()
         server.valid_tokens.add("loopback-replacement")
@@ -201,14 +201,14 @@ def test_a_failing_token_endpoint_fails_every_queued_thread_with_one_fetch(
 
 def interrupt_once_the_lock_is_held(lock: Any, fired: list[str]) -> Callable[..., Any]:
     """A trace function: a KeyboardInterrupt (as a signal handler would raise) at the first
-    line of _auth.py that runs while `lock` is held, wherever that is."""
+    line of the flow that runs while `lock` is held, wherever that is."""
 
     def tracer(frame: types.FrameType, event: str, arg: object) -> Any:
-        if frame.f_code.co_filename != auth_module.__file__:
+        if frame.f_code.co_filename != flow_module.__file__:
             return None
 
         def local(frame: types.FrameType, event: str, arg: object) -> Any:
-            if event == "line" and not fired and lock.locked():
+            if event == "line" and not fired and lock.free == 0:
                 fired.append(frame.f_code.co_name)
                 raise KeyboardInterrupt("simulated Ctrl-C")
             return local
@@ -222,14 +222,14 @@ def test_an_interrupt_right_after_the_token_lock_is_taken_does_not_leak_it(serve
     with sync_client(server, deadline=3.0) as monite:
         provider = provider_of(monite)
         fired: list[str] = []
-        sys.settrace(interrupt_once_the_lock_is_held(provider._lock, fired))
+        sys.settrace(interrupt_once_the_lock_is_held(provider.lock, fired))
         try:
             with pytest.raises(KeyboardInterrupt):
                 monite.mailbox_domains.list()
         finally:
             sys.settrace(None)
-        assert fired == ["get"]  # it landed in the `with` block, the first line run with the lock held
-        assert not provider._lock.locked()
+        assert fired == ["_token"]  # the first line run with the lock held
+        assert provider.lock.free == 1  # type: ignore[union-attr]
         started = time.monotonic()
         assert monite.mailbox_domains.list() == []
         assert time.monotonic() - started < 2.0

@@ -80,7 +80,7 @@ _DEADLINE_MARGIN = 0.05
 _REFUSALS = (400, 401, 403)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)  # eq=False: hashed by identity (a slot's holder)
 class _Exchange:
     """One call's request and where it stands."""
 
@@ -210,12 +210,12 @@ class Flow:
             yield from self._admit(x, deadline)
         rate = None
         try:
-            if x.queued:
-                if self.pacer is not None:
-                    for pause in self.pacer.pauses():
-                        yield Sleep(pause.seconds, real=True)
-                yield from self._take_slot(x, deadline)
+            if x.queued and self.pacer is not None:
+                for pause in self.pacer.pauses():
+                    yield Sleep(pause.seconds, real=True)
             try:
+                if x.queued:
+                    yield from self._take_slot(x, deadline)
                 self._check_open()  # the client may have been closed while this request waited
                 if x.secured:
                     yield from self._sign(x, deadline)
@@ -236,8 +236,7 @@ class Flow:
                         if isinstance(outcome, httpx2.Response):
                             traced.answered(outcome)
             finally:
-                if x.queued:
-                    self.slots.release()
+                self.slots.release(x)  # whatever x holds: nothing if it took no slot
             if isinstance(outcome, httpx2.Response):
                 rate = parse_rate_limit(outcome.headers)
         finally:
@@ -260,7 +259,7 @@ class Flow:
     def _take_slot(self, x: _Exchange, deadline: float) -> Gen:
         pool = x.timeout.get("pool")
         patience = pool if isinstance(pool, int | float) else math.inf
-        if not (yield Acquire(self.slots, x.attempts.deadline_at, patience)):
+        if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):
             if patience < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x, deadline)
@@ -308,15 +307,15 @@ class Flow:
         if token is not None:
             return token
         seen = tokens.seen(x.generation)
-        if not (yield Acquire(tokens.lock, x.attempts.deadline_at)):  # type: ignore[arg-type]
-            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
         try:
+            if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
+                raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
             plan = tokens.plan(seen) if failed is None else tokens.plan_after_refusal(failed, seen)
             if isinstance(plan, Token):
                 return plan
             return (yield from self._fetch(tokens, plan, x.attempts.deadline_at))
         finally:
-            tokens.lock.release()  # type: ignore[union-attr]
+            tokens.lock.release(x)  # type: ignore[union-attr]
 
     def _app_token(self, tokens: AppTokens, x: _Exchange, deadline: float) -> Gen:
         failure: Exception | None = None

@@ -106,16 +106,24 @@ def _left(until: float) -> float:
 
 class AsyncPrimitive:
     """A FIFO semaphore of `count` for the async client (anyio's: asyncio and trio), made in
-    the running event loop on first use. A lock is one of 1."""
+    the running event loop on first use; a lock is one of 1. What is taken belongs to a
+    `holder` (the call's exchange), and `release(holder)` frees only what that holder has:
+    the flow can release in a `finally` that also runs when it was interrupted before it
+    learned it had the slot."""
 
     def __init__(self, count: int) -> None:
         self._count = count
         self._semaphore: anyio.Semaphore | None = None
+        self._holders: set[object] = set()
 
     def __repr__(self) -> str:
-        return f"AsyncPrimitive(count={self._count})"
+        return f"AsyncPrimitive(free={self.free})"
 
-    async def acquire(self, timeout: float) -> bool:
+    @property
+    def free(self) -> int:
+        return self._count if self._semaphore is None else self._semaphore.value
+
+    async def acquire(self, holder: object, timeout: float) -> bool:
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
         semaphore = self._semaphore
@@ -123,14 +131,17 @@ class AsyncPrimitive:
             # Free: taken without building a timeout scope (every call comes here first).
             await anyio.lowlevel.checkpoint_if_cancelled()
             semaphore.acquire_nowait()
+            self._holders.add(holder)  # no checkpoint between: taken is owned
             return True
         with anyio.move_on_after(timeout):
             await semaphore.acquire()
+            self._holders.add(holder)
             return True
         return False
 
-    def release(self) -> None:
-        if self._semaphore is not None:
+    def release(self, holder: object) -> None:
+        if holder in self._holders and self._semaphore is not None:
+            self._holders.discard(holder)
             self._semaphore.release()
 
 
@@ -140,7 +151,7 @@ class ThreadPrimitive:
     A `threading.Semaphore` is not: the thread that gives a slot back and asks again at once
     takes it before the waiter it woke has run, so under load a few threads keep the slots
     while the others wait out their timeout. Here a release hands the slot straight to the
-    oldest waiter.
+    oldest waiter (which owns it before it wakes).
     """
 
     def __init__(self, count: int) -> None:
@@ -151,34 +162,47 @@ class ThreadPrimitive:
     def _start_over(self) -> None:
         # Also in a forked child: the parent's other threads, their slots and places, are not here.
         self._mutex = threading.Lock()
-        self._free = self._count
-        self._queue: collections.deque[threading.Lock] = collections.deque()
+        self._holders: set[object] = set()
+        self._queue: collections.deque[tuple[object, threading.Lock]] = collections.deque()
 
     def __repr__(self) -> str:
-        return f"ThreadPrimitive(free={self._free}, waiting={len(self._queue)})"
+        return f"ThreadPrimitive(free={self.free}, waiting={len(self._queue)})"
 
-    def acquire(self, timeout: float) -> bool:
+    @property
+    def free(self) -> int:
+        return self._count - len(self._holders)
+
+    def acquire(self, holder: object, timeout: float) -> bool:
         with self._mutex:
-            if self._free > 0 and not self._queue:
-                self._free -= 1
+            if not self._queue and len(self._holders) < self._count:
+                self._holders.add(holder)
                 return True
             bell = threading.Lock()
             bell.acquire()
-            self._queue.append(bell)
-        if bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout)):
-            return True
+            self._queue.append((holder, bell))
+        bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
         with self._mutex:
-            if bell in self._queue:
-                self._queue.remove(bell)
-                return False
-        return True  # handed over just as the wait ran out: it is ours
+            if holder in self._holders:
+                return True  # handed over, perhaps just as the wait ran out: it is ours
+            self._leave(holder)
+            return False
 
-    def release(self) -> None:
+    def release(self, holder: object) -> None:
         with self._mutex:
-            if self._queue:
-                self._queue.popleft().release()  # straight to the oldest waiter
+            if holder in self._holders:
+                self._holders.discard(holder)
             else:
-                self._free += 1
+                self._leave(holder)
+            while self._queue and len(self._holders) < self._count:
+                waiter, bell = self._queue.popleft()
+                self._holders.add(waiter)  # owned before it wakes: nothing can fall between
+                bell.release()
+
+    def _leave(self, holder: object) -> None:
+        for entry in self._queue:
+            if entry[0] is holder:
+                self._queue.remove(entry)
+                return
 
 
 class AsyncIO:
@@ -196,7 +220,7 @@ class AsyncIO:
             return await self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return await primitive.acquire(min(step.patience, _left(step.until)))
+            return await primitive.acquire(step.holder, min(step.patience, _left(step.until)))
         if isinstance(step, Sleep):
             await (anyio.sleep(step.seconds) if step.real else wait(step.seconds, self._sleep))
             return None
@@ -238,7 +262,7 @@ class BlockingIO:
             return self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return primitive.acquire(min(step.patience, _left(step.until)))
+            return primitive.acquire(step.holder, min(step.patience, _left(step.until)))
         if isinstance(step, Sleep):
             if step.real:
                 time.sleep(step.seconds)  # the window's own reset: waited for real, even in tests

@@ -76,7 +76,7 @@ def build(
     try:
         arguments = request_kwargs(module, args, kwargs)
         headers = {k: _header_text(v) for k, v in (arguments.get("headers") or {}).items()}
-        if headers.get(VERSION_HEADER) == http.headers.get(VERSION_HEADER):
+        if VERSION_HEADER in headers and headers[VERSION_HEADER] == http.headers.get(VERSION_HEADER):
             del headers[VERSION_HEADER]  # the client sends this very header on every request already
         arguments["headers"] = {**dict(options.headers), **headers}
         if options.timeout != http.timeout:  # the client's own is the default: not passed again

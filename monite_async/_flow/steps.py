@@ -19,10 +19,11 @@ __all__ = ["TIMED_OUT", "Acquire", "AppToken", "Primitive", "Send", "Sleep", "St
 
 
 class Primitive(Protocol):
-    """A slot semaphore or a lock: the driver acquires it (within a step's `until`); the flow,
-    which holds it, gives it back with `release()`, which never blocks."""
+    """A slot semaphore or a lock: the driver acquires it for a holder (within a step's
+    `until`); the flow gives back what that holder has with `release(holder)`, which never
+    blocks, and frees nothing for a holder that has nothing."""
 
-    def release(self) -> None: ...
+    def release(self, holder: object) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,10 +47,11 @@ class Sleep:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Acquire:
-    """Acquire `primitive` (a connection slot, the token lock) by `until`, and no longer than
-    `patience` seconds (the pool timeout): sent back True, or False when it could not."""
+    """Acquire `primitive` (a connection slot, the token lock) for `holder` by `until`, and no
+    longer than `patience` seconds (the pool timeout): sent back True, or False when it could not."""
 
     primitive: Primitive
+    holder: object
     until: float = math.inf
     patience: float = math.inf
 
