@@ -4,11 +4,12 @@ Everything here speaks httpx2: a transport raises httpx2's own exceptions (never
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- our own pool of httpcore2 connections (`_pool.py`, the default), through `ApiHttpClient`,
-  which keeps and sends no cookies (the blocking client: httpx2's pool, `SyncApiHttpClient`);
+- httpx2's own pool (the default), through `ApiHttpClient` (the blocking client:
+  `SyncApiHttpClient`), which keeps and sends no cookies;
 - an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx2.Client` (`SyncCallerClientTransport`);
-- aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):
+- aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra,
+  which installs httpx-aiohttp and so httpx as well; `import monite_async` never imports it):
 
     from monite_async import MoniteClient, aiohttp_transport
 
@@ -178,7 +179,9 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
         raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
-        from httpx_aiohttp import AiohttpTransport
+        # httpx-aiohttp's httpx2 adapter. Importing it imports httpx too (the package still
+        # requires it), which is why this import waits until the fast transport is asked for.
+        from httpx_aiohttp.httpx2 import AiohttpTransport
     except ImportError:
         raise ConfigurationError(
             "aiohttp_transport() needs the 'fast' extra: "
