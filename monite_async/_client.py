@@ -84,6 +84,7 @@ from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._secret import SecretStr
 from ._tracing import Tracing
+from ._transports import refuse_foreign_http
 from ._versioning import API_VERSION, validate_api_version
 
 __all__ = [
@@ -291,6 +292,7 @@ class _Client(Generic[_Core, _Domains, _Auth, _Raw, _Transport, _HttpClient, _To
         meter_provider: Any = None,
     ) -> None:
         self._owner = False  # until construction is complete: nothing to close, nothing to warn of
+        refuse_foreign_http(transport=transport, http_client=http_client, limits=limits)
         options = _options(
             timeout=timeout, max_retries=max_retries, deadline=deadline, api_version=api_version
         )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import httpx2
 
 from ._errors import ConfigurationError
+from ._transports import refuse_foreign_http
 from ._versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["UNSET_OPTION", "CallOptions", "check_deadline", "check_max_retries", "check_timeout"]
@@ -37,6 +38,7 @@ UNSET_OPTION = _Unset()
 
 def check_timeout(timeout: object) -> httpx2.Timeout:
     """`timeout` (seconds or an httpx2.Timeout) as an httpx2.Timeout with every part finite."""
+    refuse_foreign_http(timeout=timeout)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx2.Timeout):
         raise ConfigurationError(
             "timeout must be seconds (a number) or an httpx2.Timeout; None is not allowed"

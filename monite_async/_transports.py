@@ -47,6 +47,7 @@ __all__ = [
     "is_asyncio_only",
     "plain_error",
     "plain_transport_error",
+    "refuse_foreign_http",
 ]
 
 # What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
@@ -179,6 +180,7 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
         raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
+
         # httpx-aiohttp's httpx2 adapter. Importing it imports httpx too (the package still
         # requires it), which is why this import waits until the fast transport is asked for.
         from httpx_aiohttp.httpx2 import AiohttpTransport
@@ -221,6 +223,38 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
     transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
+
+
+def refuse_foreign_http(**arguments: object) -> None:
+    """Refuse any argument that is an httpx (not httpx2) object: a client, transport,
+    `Timeout` or `Limits`, or a subclass of one, with what to pass instead.
+
+    httpx2 would otherwise fail on it only when sending (an `AssertionError` or `TypeError`
+    from deep inside), or run a second HTTP stack beside ours. Recognised by the module its
+    classes come from, so httpx is never imported here (it is not our dependency).
+    """
+    for argument, value in arguments.items():
+        foreign = next((kind for kind in type(value).__mro__ if _root_module(kind) == "httpx"), None)
+        if foreign is None:
+            continue
+        name = foreign.__qualname__
+        subclass = type(value) is not foreign
+        passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
+        instead = (
+            "its httpx2 equivalent"
+            if not hasattr(httpx2, name)
+            else f"a subclass of httpx2.{name}"
+            if subclass
+            else f"an httpx2.{name}"
+        )
+        raise ConfigurationError(
+            f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
+            f"pass {instead} instead (import httpx2)"
+        )
+
+
+def _root_module(kind: type) -> str:
+    return str(getattr(kind, "__module__", "") or "").partition(".")[0]
 
 
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
