@@ -44,6 +44,7 @@ from ._tracing import Tracing
 from ._transports import (
     ApiHttpClient,
     CallerClientTransport,
+    ForkSafeHTTPTransport,
     SyncApiHttpClient,
     SyncCallerClientTransport,
     is_asyncio_only,
@@ -317,7 +318,7 @@ _ASYNC = _NetworkKind(
     httpx2.AsyncHTTPTransport,
 )
 _BLOCKING = _NetworkKind(
-    "MoniteSyncClient", httpx2.Client, httpx2.BaseTransport, SyncCallerClientTransport, httpx2.HTTPTransport
+    "MoniteSyncClient", httpx2.Client, httpx2.BaseTransport, SyncCallerClientTransport, ForkSafeHTTPTransport
 )
 
 

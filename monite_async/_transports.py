@@ -31,6 +31,7 @@ import sniffio
 
 from ._defaults import DEFAULT_LIMITS
 from ._errors import ConfigurationError
+from ._forks import on_fork_in_child
 
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
@@ -39,6 +40,7 @@ __all__ = [
     "ApiHttpClient",
     "CallerClientTransport",
     "DeadlinePassed",
+    "ForkSafeHTTPTransport",
     "PlainTransportError",
     "SyncApiHttpClient",
     "SyncCallerClientTransport",
@@ -168,6 +170,29 @@ class ApiHttpClient(_WithoutCookies, httpx2.AsyncClient):
 
 class SyncApiHttpClient(_WithoutCookies, httpx2.Client):
     """The blocking client's own httpx2 client: no cookies."""
+
+
+class ForkSafeHTTPTransport(httpx2.BaseTransport):
+    """The blocking client's default transport: httpx2's own pool, started afresh in a forked
+    child. A prefork server's child (gunicorn `--preload`, Celery) inherits the pooled sockets,
+    and httpx2's pool would send the child's requests on the parent's connections; only this
+    wrapper knows about forks (through `_forks`), with nothing of httpx2's internals touched."""
+
+    def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits  # what connection_slots() reads
+        self._pool = httpx2.HTTPTransport(limits=limits)
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # The parent's pool is left as it is, not closed: closing a TLS connection could
+        # write to the parent's stream. The child opens its own connections from here on.
+        self._pool = httpx2.HTTPTransport(limits=self.limits)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return self._pool.handle_request(request)
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
