@@ -336,7 +336,7 @@ def canned_transport(canned: dict[str, Any]) -> httpx2.AsyncBaseTransport:
 
 
 async def concurrency(report: Report, *, base_url: str, token: str, calls: int, rounds: int) -> None:
-    from httpx_aiohttp import AiohttpTransport
+    from httpx_aiohttp.httpx2 import AiohttpTransport
 
     from monite_async import aiohttp_transport
 
@@ -1267,14 +1267,8 @@ def analysis(report: Report) -> list[str]:
             f"{facade['calls_per_s'] / raw['calls_per_s']:.2f}x raw httpx2's {raw['calls_per_s']:,.0f}, "
             f"p99 {facade['p99_ms'] / facade['p50_ms']:.1f}x its p50. Both allow 100 connections, so "
             f"with {tasks} tasks the send gate queues nobody and every request is on the wire at once. "
-            "Raw httpx2 runs on httpcore2's pool, which for each request and each answer walks all its "
-            "connections (polling each idle one's socket) and its queue of requests: that cost grows "
-            "with the connections in use. The facade's own pool (`monite_async/_pool.py`, on the same "
-            "httpcore2 connections) takes a semaphore slot and the newest idle connection of the origin "
-            "and asks only that one whether the server closed it, which its protocol knows without a "
-            "poll (on asyncio's loop its sockets are asyncio protocols, with no anyio cancel scope per "
-            "read or write: `monite_async/_network.py`): none of its work grows with the connections "
-            "in use, and a finished call leaves nothing for the garbage collector. "
+            "Both send through httpx2's own pool (httpcore2's); the facade adds its send gate, which "
+            "hands connection slots out first come first served. "
             "Given a pool of 10 "
             f"the same facade makes {small['calls_per_s']:,.0f} calls/s "
             f"({small['calls_per_s'] / facade['calls_per_s']:.2f}x its figure with 100 connections), "
@@ -1428,10 +1422,10 @@ def write_report(report: Report, *, command: str) -> None:
         "",
         "## 2. Concurrency: tasks sharing one client, over a socket",
         "",
-        "`default`: each client's own transport, rounds interleaved. Raw httpx2's is httpx2's",
-        "`AsyncHTTPTransport` (httpcore2's pool); the facade's is its own pool of httpcore2 connections",
-        "(`monite_async/_pool.py`). `aiohttp`: httpx-aiohttp's transport, and the facade's",
-        "`aiohttp_transport()` on it. Both pools allow 100 connections unless the label says otherwise.",
+        "`default`: each client's own transport, rounds interleaved: for raw httpx2 and the facade",
+        "alike, httpx2's `AsyncHTTPTransport` (httpcore2's pool). `aiohttp`: httpx-aiohttp's httpx2",
+        "transport, and the facade's `aiohttp_transport()` on it. Both pools allow 100 connections",
+        "unless the label says otherwise.",
         "",
         "| client, transport | tasks | calls/s | p50 ms | p99 ms |",
         "|---|---|---|---|---|",

@@ -57,6 +57,7 @@ from ._generated_ops import operation_name, resolve_operation
 from ._http.retry import RetryPolicy
 from ._secret import SecretStr
 from ._tracing import Tracing
+from ._transports import refuse_foreign_http
 from ._versioning import API_VERSION, validate_api_version
 from .resources.access_tokens import AuthResource, SyncAuthResource
 from .resources.mailbox_domains import MailboxDomains, SyncMailboxDomains
@@ -208,6 +209,7 @@ class _Client:
         tracer_provider: object,
         meter_provider: object,
     ) -> None:
+        refuse_foreign_http(transport=transport, http_client=http_client, limits=limits)
         options = CallOptions(
             timeout=check_timeout(timeout),
             max_retries=check_max_retries(max_retries),

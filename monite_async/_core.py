@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import functools
 import inspect
-import os
 import uuid
 import weakref
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from ._tracing import Tracing
 from ._transports import (
     ApiHttpClient,
     CallerClientTransport,
+    ForkSafeHTTPTransport,
     SyncApiHttpClient,
     SyncCallerClientTransport,
     is_asyncio_only,
@@ -267,25 +267,6 @@ def _is_async(function: object) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
 
 
-class _ForkSafe(httpx2.BaseTransport):
-    """The blocking client's own pool, started anew in a forked child (gunicorn `--preload`,
-    Celery prefork): the parent's pooled sockets are the parent's, so the child drops them
-    unclosed (closing could end the parent's TLS sessions) and opens its own."""
-
-    def __init__(self, limits: httpx2.Limits) -> None:
-        self._limits = limits
-        self._pid = os.getpid()
-        self._transport = httpx2.HTTPTransport(limits=limits)
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if self._pid != os.getpid():
-            self._pid, self._transport = os.getpid(), httpx2.HTTPTransport(limits=self._limits)
-        return self._transport.handle_request(request)
-
-    def close(self) -> None:
-        self._transport.close()
-
-
 def network(transport: object, http_client: object, limits: httpx2.Limits, *, blocking: bool) -> Any:
     """What the flow sends through: the caller's client, the caller's transport, or httpx2's pool."""
     client_type, transport_type = (
@@ -305,5 +286,5 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
         return transport
     pooled = _pool_limits(limits)
     if blocking:
-        return _ForkSafe(pooled)
+        return ForkSafeHTTPTransport(limits=pooled)
     return httpx2.AsyncHTTPTransport(limits=pooled)

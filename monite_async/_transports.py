@@ -4,11 +4,12 @@ Everything here speaks httpx2: a transport raises httpx2's own exceptions (never
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- our own pool of httpcore2 connections (`_pool.py`, the default), through `ApiHttpClient`,
-  which keeps and sends no cookies (the blocking client: httpx2's pool, `SyncApiHttpClient`);
+- httpx2's own pool (the default), through `ApiHttpClient` (the blocking client:
+  `SyncApiHttpClient`), which keeps and sends no cookies;
 - an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx2.Client` (`SyncCallerClientTransport`);
-- aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra):
+- aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra,
+  which installs httpx-aiohttp and so httpx as well; `import monite_async` never imports it):
 
     from monite_async import MoniteClient, aiohttp_transport
 
@@ -30,6 +31,7 @@ import sniffio
 
 from ._defaults import DEFAULT_LIMITS
 from ._errors import ConfigurationError
+from ._forks import on_fork_in_child
 
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
@@ -38,6 +40,7 @@ __all__ = [
     "ApiHttpClient",
     "CallerClientTransport",
     "DeadlinePassed",
+    "ForkSafeHTTPTransport",
     "PlainTransportError",
     "SyncApiHttpClient",
     "SyncCallerClientTransport",
@@ -46,6 +49,7 @@ __all__ = [
     "is_asyncio_only",
     "plain_error",
     "plain_transport_error",
+    "refuse_foreign_http",
 ]
 
 # What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
@@ -168,6 +172,29 @@ class SyncApiHttpClient(_WithoutCookies, httpx2.Client):
     """The blocking client's own httpx2 client: no cookies."""
 
 
+class ForkSafeHTTPTransport(httpx2.BaseTransport):
+    """The blocking client's default transport: httpx2's own pool, started afresh in a forked
+    child. A prefork server's child (gunicorn `--preload`, Celery) inherits the pooled sockets,
+    and httpx2's pool would send the child's requests on the parent's connections; only this
+    wrapper knows about forks (through `_forks`), with nothing of httpx2's internals touched."""
+
+    def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits  # what connection_slots() reads
+        self._pool = httpx2.HTTPTransport(limits=limits)
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # The parent's pool is left as it is, not closed: closing a TLS connection could
+        # write to the parent's stream. The child opens its own connections from here on.
+        self._pool = httpx2.HTTPTransport(limits=self.limits)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return self._pool.handle_request(request)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
     """An httpx2 transport that sends through aiohttp (the `fast` extra), with `limits` as
     its connection pool. `MoniteClient.aclose()` closes it, as it closes any `transport=`.
@@ -178,7 +205,10 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
         raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
-        from httpx_aiohttp import AiohttpTransport
+
+        # httpx-aiohttp's httpx2 adapter. Importing it imports httpx too (the package still
+        # requires it), which is why this import waits until the fast transport is asked for.
+        from httpx_aiohttp.httpx2 import AiohttpTransport
     except ImportError:
         raise ConfigurationError(
             "aiohttp_transport() needs the 'fast' extra: "
@@ -218,6 +248,38 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
     transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
+
+
+def refuse_foreign_http(**arguments: object) -> None:
+    """Refuse any argument that is an httpx (not httpx2) object: a client, transport,
+    `Timeout` or `Limits`, or a subclass of one, with what to pass instead.
+
+    httpx2 would otherwise fail on it only when sending (an `AssertionError` or `TypeError`
+    from deep inside), or run a second HTTP stack beside ours. Recognised by the module its
+    classes come from, so httpx is never imported here (it is not our dependency).
+    """
+    for argument, value in arguments.items():
+        foreign = next((kind for kind in type(value).__mro__ if _root_module(kind) == "httpx"), None)
+        if foreign is None:
+            continue
+        name = foreign.__qualname__
+        subclass = type(value) is not foreign
+        passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
+        instead = (
+            "its httpx2 equivalent"
+            if not hasattr(httpx2, name)
+            else f"a subclass of httpx2.{name}"
+            if subclass
+            else f"an httpx2.{name}"
+        )
+        raise ConfigurationError(
+            f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
+            f"pass {instead} instead (import httpx2)"
+        )
+
+
+def _root_module(kind: type) -> str:
+    return str(getattr(kind, "__module__", "") or "").partition(".")[0]
 
 
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:

@@ -75,7 +75,6 @@ SOCKET_SUITES = frozenset(
         "test_tracing.py",
         "test_misconfiguration.py",
         "test_cancellation_loopback.py",
-        "test_pool.py",
     }
 )
 

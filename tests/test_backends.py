@@ -20,7 +20,9 @@ from monite_async import (
 
 
 def test_without_the_fast_extra_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # what an absent package looks like
+    # What an absent package looks like (the adapter too: an earlier test may have imported it).
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp.httpx2", None)
     expected = r"the 'fast' extra: pip install '\.\[fast\]' from a checkout of monite_async$"
     with pytest.raises(ConfigurationError, match=expected):
         aiohttp_transport()

@@ -1,6 +1,7 @@
 """Packaging: the README's install lines work from a copy of the checkout in a folder of any
 name, `make dist` builds an sdist and a wheel from it with what a package should carry, the
-version has one source, and the developer tools are dependency groups, not extras.
+version has one source, and the developer tools are dependency groups, not extras. `pip install .`
+installs httpx2 and neither httpx nor httpcore, and importing the SDK leaves httpx unimported.
 
 The installs run into fresh venvs made with the running interpreter (so `make test` proves
 them on every Python it runs the suite on); pip may take the dependencies from its cache.
@@ -8,7 +9,9 @@ them on every Python it runs the suite on); pip may take the dependencies from i
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
+import importlib.util
 import re
 import shlex
 import shutil
@@ -88,16 +91,58 @@ def fresh_venv(where: Path) -> Path:
     return where / "bin"
 
 
-def test_the_readme_install_lines_work_from_a_folder_of_any_name(checkout: Path, tmp_path: Path) -> None:
+# What `import monite_async` must leave out: an app on httpx2 gets no second HTTP stack.
+NOT_IMPORTED = """
+import sys
+import monite_async, monite_async.testing
+print(sorted(name for name in sys.modules if name.partition(".")[0] in ("httpx", "httpcore")))
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseInstall:
+    bin_dir: Path
+    outside: Path  # where scripts run: away from the checkout, they import the installed copy
+    distributions: frozenset[str]  # what `pip install .` alone installed (normalized names)
+
+
+@pytest.fixture(scope="module")
+def base_install(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> BaseInstall:
+    """A fresh venv, then the README's first install line (`pip install .`) in the checkout."""
+    where = tmp_path_factory.mktemp("base-install")
+    bin_dir = fresh_venv(where / "venv")
+    outside = where / "work"
+    outside.mkdir()
+    base = shlex.split(readme_install_lines()[0])
+    run([str(bin_dir / "pip"), *base[1:]], cwd=checkout)
+    listing = (
+        "import importlib.metadata as m; print(*sorted({d.metadata['Name'] for d in m.distributions()}))"
+    )
+    names = run([str(bin_dir / "python"), "-c", listing], cwd=outside).stdout.split()
+    return BaseInstall(bin_dir, outside, frozenset(re.sub(r"[-_.]+", "-", n).lower() for n in names))
+
+
+def test_pip_install_dot_brings_httpx2_and_neither_httpx_nor_httpcore(base_install: BaseInstall) -> None:
+    installed = base_install.distributions
+    assert {"monite-async", "httpx2", "httpcore2"} <= installed, sorted(installed)
+    assert not installed & {"httpx", "httpcore"}, sorted(installed)
+
+
+def test_importing_the_sdk_and_its_fake_leaves_httpx_out_even_where_it_is_installed() -> None:
+    # This venv has httpx (the dev group's aiohttp adapter needs it): still nothing imports it.
+    assert importlib.util.find_spec("httpx") is not None
+    found = run([sys.executable, "-c", NOT_IMPORTED], cwd=ROOT)
+    assert found.stdout.split() == ["[]"], found.stdout
+
+
+def test_the_readme_install_lines_work_from_a_folder_of_any_name(
+    checkout: Path, base_install: BaseInstall
+) -> None:
     lines = readme_install_lines()
     assert lines == ["pip install .", "pip install '.[fast,testing]'"]
-    bin_dir = fresh_venv(tmp_path / "venv")
+    bin_dir, outside = base_install.bin_dir, base_install.outside
     python = str(bin_dir / "python")
-    outside = tmp_path / "work"  # scripts run away from the checkout: they import the installed copy
-    outside.mkdir()
-
-    base, extras = (shlex.split(line) for line in lines)
-    run([str(bin_dir / "pip"), *base[1:]], cwd=checkout)
+    _, extras = (shlex.split(line) for line in lines)
     versions = (
         "import importlib.metadata as m, monite_async as a; print(a.__version__, m.version('monite-async'))"
     )
@@ -117,6 +162,8 @@ def test_the_readme_install_lines_work_from_a_folder_of_any_name(checkout: Path,
     assert "--port" in usage.stdout
     smoke = run([python, "-c", SMOKE], cwd=outside, timeout=60)
     assert smoke.stdout.splitlines() == ["['mail.example.com']", "True"]  # installed into the venv
+    # The fast extra installs httpx (httpx-aiohttp requires it); importing the SDK still does not.
+    assert run([python, "-c", NOT_IMPORTED], cwd=outside).stdout.split() == ["[]"]
 
 
 @pytest.fixture(scope="module")

@@ -65,9 +65,8 @@ def test_lists_deadline_bounds_the_token_fetch_it_waits_for(server: LoopbackServ
     assert server.count("GET", "/mailbox_domains") == 0
 
 
-def test_a_mock_of_httpxs_transport_still_sees_the_blocking_clients_requests(httpx2_mock: HTTPXMock) -> None:
-    # The own pool is still an httpx2.HTTPTransport, sending through httpx2's handle_request,
-    # which httpx2-pytest replaces (its sockets are tracked for close(); see _pool.py).
+def test_a_mock_of_httpx2s_transport_still_sees_the_blocking_clients_requests(httpx2_mock: HTTPXMock) -> None:
+    # The default transport is httpx2.HTTPTransport, whose handle_request httpx2-pytest replaces.
     httpx2_mock.add_response(url="http://127.0.0.1:9/v1/mailbox_domains", json={"data": []})
     with MoniteSyncClient(token="app-token-123", base_url="http://127.0.0.1:9/v1") as monite:
         assert monite.mailbox_domains.list() == []

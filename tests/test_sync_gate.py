@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import collections
 import inspect
-import ssl
 import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +18,6 @@ import anyio
 import httpx2
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply
-from monite_async._pool import SyncPoolTransport
 
 from monite_async import MoniteError
 from monite_async._drive import drive, drive_blocking
@@ -137,59 +135,6 @@ def test_close_wakes_the_threads_waiting_for_an_answer_at_once(server: LoopbackS
     assert outcomes == ["ClientStateError"] * len(threads)
     assert took < 3.0
     assert server.count("GET", "/mailbox_domains") == CONNECTIONS  # the queued ones never sent
-
-
-@pytest.fixture
-def tls_server() -> Iterator[tuple[LoopbackServer, ssl.SSLContext]]:
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(serving)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
-    server = LoopbackServer(ssl_context=serving)
-    server.open()
-    try:
-        yield server, trusting
-    finally:
-        server.close()
-
-
-def test_closing_the_pool_wakes_a_thread_reading_over_tls_with_a_network_error(
-    tls_server: tuple[LoopbackServer, ssl.SSLContext],
-) -> None:
-    # The TLS socket is shut down under the reading thread, not unwrapped: it reads the end
-    # of the connection (an httpx2.TransportError), never a ValueError from the ssl module.
-    server, trusting = tls_server
-    arrived = threading.Event()
-
-    def slow(request: Recorded) -> Reply:
-        arrived.set()
-        return Reply(200, json={"ok": True}, delay=10.0)
-
-    server.script("GET", "/work", Reply(200, json={"ok": True}), slow)
-    pool = SyncPoolTransport(limits=httpx2.Limits(max_connections=1), ssl_context=trusting)
-    failures: list[BaseException] = []
-    with httpx2.Client(transport=pool, base_url=server.base_url) as client:
-        assert client.get("/work").json() == {"ok": True}  # TLS works, and the connection is kept
-
-        def read() -> None:
-            try:
-                client.get("/work")
-            except BaseException as exc:
-                failures.append(exc)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        assert arrived.wait(JOIN_TIMEOUT)
-        started = time.monotonic()
-        pool.close()
-        reader.join(5.0)
-        assert not reader.is_alive()
-        assert time.monotonic() - started < 3.0
-    assert len(failures) == 1
-    assert isinstance(failures[0], httpx2.TransportError), repr(failures[0])
-    assert server.connections_opened == 1
 
 
 def _interrupt_once_at(code: types.CodeType, text: str) -> Callable[[], None]:

@@ -16,6 +16,7 @@ import httpx2
 
 from .._defaults import DEFAULT_DEADLINE, DEFAULT_TIMEOUT
 from .._errors import ConfigurationError
+from .._transports import refuse_foreign_http
 from .._versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "check_deadline", "check_max_retries", "check_timeout"]
@@ -52,6 +53,7 @@ def _shown(value: object) -> str:
 
 def check_timeout(timeout: object) -> httpx2.Timeout:
     """`timeout` (seconds or an httpx2.Timeout) as an httpx2.Timeout with every part finite."""
+    refuse_foreign_http(timeout=timeout)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx2.Timeout):
         raise ConfigurationError(
             f"timeout must be seconds (a number) or an httpx2.Timeout; got {_shown(timeout)}"
