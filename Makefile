@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo bench spec-diff sync-spec vendor dist clean
+.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo docs bench spec-diff sync-spec vendor dist clean
 
 install: $(STAMP)
 
@@ -41,11 +41,23 @@ pytest: $(STAMP)
 test-pythons: $(STAMP)
 	$(PY) scripts/other_pythons.py
 
-# pytest last: its closing line is the last thing `make test` prints.
-test: lint typecheck check-generated test-pythons pytest
+# pytest last: its closing line is the last thing `make test` prints. `docs` is the strict
+# site build (about 6 s): a broken link, anchor or API reference fails `make test` too.
+test: lint typecheck check-generated docs test-pythons pytest
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo
+
+# The docs site (docs/, mkdocs.yml) into site/ (ignored by git): mkdocs-material and mkdocstrings,
+# the docs dependency group. --strict: any warning (a broken link or reference) fails the build.
+# NO_MKDOCS_2_WARNING: mkdocs-material's notice about its successor, not about this site.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --group docs
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
@@ -84,4 +96,4 @@ dist: $(STAMP)
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(VENV)-3.* build dist .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(VENV)-3.* build dist site .pytest_cache .mypy_cache

@@ -103,7 +103,8 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
     if not raw_id or not secret:
         raise ConfigurationError(
             "no credentials: pass client_id and client_secret (or set MONITE_CLIENT_ID and "
-            "MONITE_CLIENT_SECRET), or pass token"
+            "MONITE_CLIENT_SECRET), or pass token; to try the SDK without an account, run "
+            "`python -m monite_async.testing` and export what it prints"
         )
     try:
         parsed_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))

@@ -1,8 +1,9 @@
-"""The README's Python blocks, and the checkers a user would run on them.
+"""The Python blocks of the README and the docs pages, and the checkers a user would run on them.
 
-A block is found by the heading of its section (the text up to the next `##`/`###`
+The pages are README.md and every docs/*.md (PAGES, paths relative to the checkout). A block
+is found by its page and the heading of its section (the text up to the next `##`/`###`
 heading). A block whose first line is `# NAME.py` is that file of the user's project
-(the testing section has two: `# conftest.py` and `# test_domains.py`).
+(docs/testing.md has three: `# conftest.py`, `# test_domains.py`, `# test_domains_sync.py`).
 
 `wrap_fragment` is the one documented way a block that is a fragment (it uses names such
 as `monite` that its section's prose introduces, and a top-level `await`) becomes a
@@ -33,30 +34,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
 FORBIDDEN = re.compile(r"type:\s*ignore|pyright:\s*ignore|\bcast\(|\bAny\b")
 
 
-def python_blocks(heading: str) -> list[str]:
-    """The ```python blocks of the section under `heading`, up to the next heading."""
-    text = README.read_text()
+def section(heading: str, page: str = "README.md") -> str:
+    """The text of `page` under `heading`, up to the next `##`/`###` heading."""
+    text = "\n" + (ROOT / page).read_text()  # a page's title is its first line
     start = text.index(f"\n{heading}\n")
     following = re.search(r"\n#{2,3} ", text[start + len(heading) + 2 :])
     end = start + len(heading) + 2 + following.start() if following else len(text)
-    return re.findall(r"```python\n(.*?)```", text[start:end], flags=re.DOTALL)
+    return text[start:end]
 
 
-def headings_with_python_blocks() -> list[str]:
-    """Every `##`/`###` heading whose section holds a ```python block, in README order."""
+def code_blocks(language: str, heading: str, page: str = "README.md") -> list[str]:
+    """The ```language blocks of the section under `heading` of `page`."""
+    return re.findall(rf"```{language}\n(.*?)```", section(heading, page), flags=re.DOTALL)
+
+
+def python_blocks(heading: str, page: str = "README.md") -> list[str]:
+    """The ```python blocks of the section under `heading` of `page`, up to the next heading."""
+    return code_blocks("python", heading, page)
+
+
+def headings_with_python_blocks(page: str = "README.md") -> list[str]:
+    """Every `#`/`##`/`###` heading of `page` whose section holds a ```python block, in order.
+
+    A page's title (`# ...`) counts as the heading of the text before its first `##`."""
     found: list[str] = []
     heading = ""
     in_fence = False
-    for line in README.read_text().splitlines():
+    for line in (ROOT / page).read_text().splitlines():
         if line.startswith("```"):
             if not in_fence and line == "```python" and heading not in found:
                 found.append(heading)
             in_fence = not in_fence
-        elif not in_fence and re.match(r"#{2,3} ", line):
+        elif not in_fence and re.match(r"#{1,3} ", line):
             heading = line
     return found
 

@@ -301,12 +301,12 @@ def test_monite_call_runs_it_with_auth_version_retries_and_errors(
 def test_the_readme_block_type_checks_in_the_regenerated_project(
     project_with_get_mailboxes: Path, tmp_path: Path
 ) -> None:
-    """The README's "A new operation needs no facade change" block, under mypy --strict and
+    """The "A new operation needs no facade change" block of docs/regenerating.md, under mypy --strict and
     strict pyright, in the only place its imports exist: this regenerated project (its copy of
     monite_async and monite_generated first on both checkers' paths). The block is a fragment
     (it uses the `monite` and `entity_id` its prose introduces, and a top-level await), so it
     is wrapped as tests/readme_blocks.py documents."""
-    (block,) = python_blocks("### A new operation needs no facade change")
+    (block,) = python_blocks("## A new operation needs no facade change", "docs/regenerating.md")
     (tmp_path / "new_operation.py").write_text(
         wrap_fragment(
             block,

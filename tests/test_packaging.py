@@ -1,4 +1,4 @@
-"""Packaging: the README's install lines work from a copy of the checkout in a folder of any
+"""Packaging: the install lines of the README and the docs work from a copy of the checkout in a folder of any
 name, `make dist` builds an sdist and a wheel from it with what a package should carry, the
 version has one source, and the developer tools are dependency groups, not extras. `pip install .`
 installs httpx2 and neither httpx nor httpcore, and importing the SDK leaves httpx unimported.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import importlib.util
+import os
 import re
 import shlex
 import shutil
@@ -25,9 +26,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from readme_blocks import code_blocks, python_blocks
 from script_loader import load_script
 
 import monite_async
+from monite_async.testing import FakeMonite
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -69,9 +72,9 @@ def run(command: list[str], cwd: Path, timeout: float = 300) -> subprocess.Compl
 
 
 def readme_install_lines() -> list[str]:
-    """The `pip install` lines of the Quickstart's shell block, without their comments."""
+    """The `pip install` lines of the Install section's shell block, without their comments."""
     text = README.read_text()
-    section = text[text.index("\n## Quickstart\n") :]
+    section = text[text.index("\n## Install\n") :]
     block = re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL)
     assert block is not None
     return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.startswith("pip ")]
@@ -139,7 +142,10 @@ def test_the_readme_install_lines_work_from_a_folder_of_any_name(
     checkout: Path, base_install: BaseInstall
 ) -> None:
     lines = readme_install_lines()
-    assert lines == ["pip install .", "pip install '.[fast,testing]'"]
+    assert lines == ["pip install .", "pip install '.[testing]'"]
+    # The aiohttp transport's install line, as docs/client.md gives it (SMOKE uses it).
+    fast = "pip install '.[fast]'"
+    assert f"`{fast}`" in (ROOT / "docs" / "client.md").read_text()
     bin_dir, outside = base_install.bin_dir, base_install.outside
     python = str(bin_dir / "python")
     _, extras = (shlex.split(line) for line in lines)
@@ -158,6 +164,7 @@ def test_the_readme_install_lines_work_from_a_folder_of_any_name(
     assert "'.[testing]'" in README.read_text()
 
     run([str(bin_dir / "pip"), *extras[1:]], cwd=checkout)
+    run([str(bin_dir / "pip"), *shlex.split(fast)[1:]], cwd=checkout)
     usage = run([python, "-m", "monite_async.testing", "--help"], cwd=outside, timeout=60)
     assert "--port" in usage.stdout
     smoke = run([python, "-c", SMOKE], cwd=outside, timeout=60)
@@ -216,6 +223,9 @@ def test_the_sdist_has_what_builds_and_tests_the_package(dist: Path) -> None:
         "LICENSE",
         "CHANGELOG.md",
         "README.md",
+        "CONTRIBUTING.md",
+        "mkdocs.yml",
+        "docs/testing.md",
         "Makefile",
         "monite_async/_version.py",
         "monite_async/py.typed",
@@ -249,11 +259,14 @@ def test_the_license_is_the_mit_license_declared() -> None:
 def test_developer_tools_are_dependency_groups_not_extras() -> None:
     assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["cli", "dns", "fast", "otel", "testing"]
     groups = PYPROJECT["dependency-groups"]
-    assert sorted(groups) == ["bench", "dev"]
+    assert sorted(groups) == ["bench", "dev", "docs"]
     assert "zizmor==1.32.0" in groups["dev"]  # pinned exactly: a new release adds audits
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install --quiet --disable-pip-version-check -e . --group dev" in makefile
     assert "--group bench" in makefile
+    assert "--group docs" in makefile
+    # `mkdocs build --strict` fails on any new warning: the site's tools are pinned exactly.
+    assert all("==" in requirement for requirement in groups["docs"]), groups["docs"]
 
 
 def test_every_workflow_pins_its_actions_and_drops_the_checkout_token() -> None:
@@ -277,7 +290,37 @@ def test_make_test_runs_the_suite_on_every_classified_python() -> None:
     versions = other_pythons.classified_versions()
     assert versions == ["3.11", "3.12", "3.13"]
     assert "{}.{}".format(*sys.version_info[:2]) in versions
-    assert "test: lint typecheck check-generated test-pythons pytest" in (ROOT / "Makefile").read_text()
+    assert "test: lint typecheck check-generated docs test-pythons pytest" in (ROOT / "Makefile").read_text()
     # A classified Python the machine lacks fails the run, with what to do; it is never skipped.
     with pytest.raises(other_pythons.OtherPythonError, match=r"classifies Python 3\.99, but no python3\.99"):
         other_pythons.find_interpreter("3.99")
+
+
+def test_the_tracing_example_runs_after_its_own_install_line(
+    checkout: Path, tmp_path: Path, fake_monite: FakeMonite, fake_monite_server: str
+) -> None:
+    # docs/tracing.md's install line, exactly, into a fresh venv (the otel extra alone lacks
+    # the SDK the example's console exporter comes from), then the example against the fake.
+    page = "docs/tracing.md"
+    (line,) = [line for line in code_blocks("sh", "## OpenTelemetry", page) if "pip install" in line]
+    install = shlex.split(line.strip())
+    assert install == ["pip", "install", ".[otel]", "opentelemetry-sdk"]
+    bin_dir = fresh_venv(tmp_path / "venv")
+    run([str(bin_dir / "pip"), *install[1:]], cwd=checkout)
+    (program,) = python_blocks("## OpenTelemetry", page)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITE_")} | {
+        "MONITE_CLIENT_ID": fake_monite.client_id,
+        "MONITE_CLIENT_SECRET": fake_monite.client_secret,
+        "MONITE_BASE_URL": fake_monite_server,
+    }
+    result = subprocess.run(  # noqa: S603
+        [str(bin_dir / "python"), "-c", program],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"name": "monite.get_mailbox_domains"' in result.stdout

@@ -1,9 +1,11 @@
-"""The README's Python examples run as written, against the fake Monite.
+"""The Python examples of the README and the docs pages run as written, against the fake Monite.
 
-Each block is taken from README.md by the heading above it (tests/readme_blocks.py), so an
+Each block is taken from its page by the heading above it (tests/readme_blocks.py), so an
 edit that breaks an example fails here instead of in a user's first five minutes. That the
 blocks type-check is tests/test_readme_types.py; that the testing example passes in a fresh
-project with only the README's install line is tests/test_readme_fresh_project.py.
+project with only its page's install line is tests/test_readme_fresh_project.py. The
+programs also run one after another against one fake, in two orders: a user tries them in
+any order against one `python -m monite_async.testing`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import httpx2
 import pytest
 from fake_requests import auth
-from readme_blocks import file_name_of, python_blocks
+from readme_blocks import code_blocks, file_name_of, python_blocks
 
 from monite_async.testing import FakeMonite
 
@@ -49,13 +51,13 @@ def run_example(program: str, fake: FakeMonite, base_url: str) -> subprocess.Com
     return result
 
 
-def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
+def run_quickstart(program: str, fake: FakeMonite, base_url: str, domain: str = "mail.example.com") -> None:
     """Run `program` (the Quickstart's shape) against the fake at `base_url`; check what it did."""
     result = run_example(program, fake, base_url)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("TXT mail.example.com v=spf1")  # the sending records, one a line
+    assert lines[0].startswith(f"TXT {domain} v=spf1")  # the sending records, one a line
     assert "verified" in lines
-    assert "['mail.example.com']" in lines
+    assert f"['{domain}']" in lines
     assert fake.domains == []  # and it cleaned up after itself
 
 
@@ -63,6 +65,20 @@ def run_quickstart(program: str, fake: FakeMonite, base_url: str) -> None:
 def test_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
     block, _ = python_blocks("## Quickstart")
     run_quickstart(block, fake_monite, fake_monite_server)
+
+
+def test_the_quickstart_with_nothing_set_points_at_the_fake() -> None:
+    # What a newcomer meets who runs the Quickstart before setting anything.
+    block, _ = python_blocks("## Quickstart")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITE_")}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", block], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("monite_async"), last
+    assert "ConfigurationError: no credentials" in last, last
+    assert "run `python -m monite_async.testing` and export what it prints" in last, last
 
 
 @pytest.mark.fake_monite(verify_after=1)
@@ -83,14 +99,14 @@ def test_the_sync_quickstart_runs_against_the_fake(fake_monite: FakeMonite, fake
 def load_sync_example(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The "Sync or async?" block as a module of its own, configured by `env` (MONITE_*);
     what it hands to `atexit.register` is kept under "at_exit" instead of being registered."""
-    (block,) = python_blocks("### Sync or async?")
+    (block,) = python_blocks("## Sync or async?", "docs/sync.md")
     for key, value in env.items():
         if key.startswith("MONITE_"):
             monkeypatch.setenv(key, value)
     at_exit: list[Any] = []
     monkeypatch.setattr(atexit, "register", at_exit.append)
     namespace: dict[str, Any] = {}
-    exec(compile(block, "README.md (sync or async)", "exec"), namespace)  # noqa: S102
+    exec(compile(block, "docs/sync.md", "exec"), namespace)  # noqa: S102
     return namespace | {"at_exit": at_exit}
 
 
@@ -144,9 +160,10 @@ def test_sync_example_says_monite_failed_when_it_is_unreachable(
 
 # The last line of each block, and what runs it under trio instead (issue 13's "Done when").
 LAST_LINES = {
-    "## Quickstart": "asyncio.run(main())",
-    "### Under trio": 'trio.run(main)  # or: anyio.run(main, backend="trio")',
+    ("README.md", "## Quickstart"): "asyncio.run(main())",
+    ("docs/trio.md", "# Under trio"): 'trio.run(main)  # or: anyio.run(main, backend="trio")',
 }
+DOMAINS = {"README.md": "mail.example.com", "docs/trio.md": "trio.example.com"}
 TRIO_RUNNERS = {
     "trio.run": "import trio\ntrio.run(main)",
     "anyio.run": 'import anyio\nanyio.run(main, backend="trio")',
@@ -155,21 +172,22 @@ TRIO_RUNNERS = {
 
 @pytest.mark.fake_monite(verify_after=1)
 @pytest.mark.parametrize("runner", TRIO_RUNNERS)
-@pytest.mark.parametrize("heading", LAST_LINES)
+@pytest.mark.parametrize("where", LAST_LINES)
 def test_the_quickstart_runs_under_trio_against_the_fake(
-    fake_monite: FakeMonite, fake_monite_server: str, heading: str, runner: str
+    fake_monite: FakeMonite, fake_monite_server: str, where: tuple[str, str], runner: str
 ) -> None:
     # The Quickstart with trio.run / anyio.run(backend="trio") for its asyncio.run, and the
     # "Under trio" block as written (trio.run) and with the anyio.run its comment offers.
-    block = python_blocks(heading)[0]
+    page, heading = where
+    block = python_blocks(heading, page)[0]
     body, last = block.rstrip().rsplit("\n", 1)
-    assert last == LAST_LINES[heading]
-    run_quickstart(f"{body}\n{TRIO_RUNNERS[runner]}\n", fake_monite, fake_monite_server)
+    assert last == LAST_LINES[where]
+    run_quickstart(f"{body}\n{TRIO_RUNNERS[runner]}\n", fake_monite, fake_monite_server, DOMAINS[page])
 
 
 @pytest.mark.fake_monite(rate_limit=50)
 def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake_monite_server: str) -> None:
-    (block,) = python_blocks("### Per-call options, raw responses and a deadline")
+    (block,) = python_blocks("## Per-call options, raw responses and a deadline", "docs/client.md")
     result = run_example(block, fake_monite, fake_monite_server)
     count, raw, domains, *rest = result.stdout.splitlines()
     assert count == "0"
@@ -186,7 +204,7 @@ def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake
 def test_the_tracing_example_prints_the_spans_of_a_call(
     fake_monite: FakeMonite, fake_monite_server: str
 ) -> None:
-    (block,) = python_blocks("### Tracing and logs")
+    (block,) = python_blocks("## OpenTelemetry", "docs/tracing.md")
     result = run_example(block, fake_monite, fake_monite_server)
     names = re.findall(r'"name": "([^"]+)"', result.stdout)
     assert names == [
@@ -199,13 +217,13 @@ def test_the_tracing_example_prints_the_spans_of_a_call(
 
 
 def load_web_app(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The README's web app, as a module of its own, configured by `env` (MONITE_*)."""
-    (block,) = python_blocks("### In a web app")
+    """The web app of docs/web-apps.md, as a module of its own, configured by `env` (MONITE_*)."""
+    (block,) = python_blocks("# In a web app", "docs/web-apps.md")
     for key, value in env.items():
         if key.startswith("MONITE_"):
             monkeypatch.setenv(key, value)
     namespace: dict[str, Any] = {}
-    exec(compile(block, "README.md (web app)", "exec"), namespace)  # noqa: S102
+    exec(compile(block, "docs/web-apps.md", "exec"), namespace)  # noqa: S102
     return namespace["app"]
 
 
@@ -273,14 +291,17 @@ async def fake_monite_domain(fake: FakeMonite) -> str:
 
 
 def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
-    # The files exactly as the README has them, and no pytest configuration at all:
-    # `-c /dev/null` keeps this checkout's pyproject (asyncio_mode = auto) out of it.
-    blocks = python_blocks("## Testing your app with the fake Monite")
+    # The files exactly as docs/testing.md has them, its pyproject.toml the only pytest
+    # configuration, and every warning an error: pytest-asyncio's unset loop scope would be one.
+    (config,) = code_blocks("toml", "## With pytest", "docs/testing.md")
+    assert config.startswith("# pyproject.toml\n")
+    (tmp_path / "pyproject.toml").write_text(config)
+    blocks = python_blocks("## With pytest", "docs/testing.md")
     assert [file_name_of(b) for b in blocks] == ["conftest.py", "test_domains.py", "test_domains_sync.py"]
     for block in blocks:
         (tmp_path / file_name_of(block)).write_text(block)
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "pytest", "-c", os.devnull, "-p", "no:cacheprovider", "--durations=0", "-vv"],
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider", "--durations=0", "-vv"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -288,7 +309,9 @@ def test_fake_monite_example_passes_as_a_users_test(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "configfile: pyproject.toml" in result.stdout
     assert "2 passed" in result.stdout
+    assert "warning" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr
     # The SDK retried each 503 (0.5 s of backoff and jitter), but the fixture made it instant.
     durations = re.findall(r"([\d.]+)s call .*test_create_survives_a_503", result.stdout)
     assert len(durations) == 2, result.stdout

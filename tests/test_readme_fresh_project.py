@@ -1,11 +1,11 @@
-"""A newcomer's test suite: a fresh project, the README's test files, the README's install line.
+"""A newcomer's test suite: a fresh project, docs/testing.md's files, that page's install line.
 
-In a temporary folder: a copy of this checkout under a name of no meaning (the README's
+In a temporary folder: a copy of this checkout under a name of no meaning (the page's
 install line, `pip install '.[testing]'`, runs inside the checkout), a fresh virtual
 environment, that exact install line (a real, non-editable install), and a project
-holding exactly the README's `conftest.py`, `test_domains.py` and `test_domains_sync.py`,
-with no pytest configuration. `pytest` there must pass. About 10-30 s, most of it pip
-(its cache helps).
+holding exactly the page's `pyproject.toml`, `conftest.py`, `test_domains.py` and
+`test_domains_sync.py`. `pytest -W error` there must pass: no warning either. About
+10-30 s, most of it pip (its cache helps).
 """
 
 from __future__ import annotations
@@ -17,24 +17,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from readme_blocks import ROOT, file_name_of, python_blocks
+from readme_blocks import ROOT, code_blocks, file_name_of, python_blocks, section
 
-SECTION = "## Testing your app with the fake Monite"
+PAGE = "docs/testing.md"
+SECTION = "## With pytest"
 NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".*_cache", "build", "dist")
 
 
 def readme_install_line() -> list[str]:
     """The install command the testing section gives, as argv."""
-    text = readme_section()
-    (line,) = re.findall(r"`(pip install '[^'`]+')`", text)
+    (line,) = re.findall(r"`(pip install '[^'`]+')`", section(SECTION, PAGE))
     return shlex.split(line)
-
-
-def readme_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index(f"\n{SECTION}\n")
-    end = readme.index("\n## ", start + 1)
-    return readme[start:end]
 
 
 def run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -57,16 +50,20 @@ def test_the_readme_testing_example_passes_in_a_fresh_project(tmp_path: Path) ->
 
     project = tmp_path / "project"
     project.mkdir()
-    for block in python_blocks(SECTION):
+    (config,) = code_blocks("toml", SECTION, PAGE)
+    (project / "pyproject.toml").write_text(config)
+    for block in python_blocks(SECTION, PAGE):
         (project / file_name_of(block)).write_text(block)
     assert sorted(p.name for p in project.iterdir()) == [
         "conftest.py",
+        "pyproject.toml",
         "test_domains.py",
         "test_domains_sync.py",
     ]
 
-    result = run([str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider"], project, 120)
+    pytest = [str(bin_dir / "python"), "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
+    result = run(pytest, project, 120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
-    assert "configfile:" not in result.stdout  # no pytest configuration anywhere above it
-    assert "warning" not in result.stdout.lower(), result.stdout
+    assert "configfile: pyproject.toml" in result.stdout  # the page's, and no other above it
+    assert "warning" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr

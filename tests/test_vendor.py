@@ -337,7 +337,7 @@ def test_the_copy_type_checks_strictly_and_has_no_unused_import(tmp_path: Path) 
 
 
 def test_the_readme_block_type_checks_against_a_copy_vendored_as_host_sdk(tmp_path: Path) -> None:
-    """The README's "Vendoring" block, under mypy --strict and strict pyright, against a copy
+    """The "Vendoring" block of docs/vendoring.md, under mypy --strict and strict pyright, against a copy
     vendored exactly as the README's command does (`host_sdk/_vendor/monite`), the host's
     source folder first on both checkers' paths. The block is a list of imports (a fragment:
     nothing uses them), so it is wrapped as tests/readme_blocks.py documents."""
@@ -348,7 +348,7 @@ def test_the_readme_block_type_checks_against_a_copy_vendored_as_host_sdk(tmp_pa
         (package / "__init__.py").write_text("")
         (package / "py.typed").write_text("")
     vendor_tool.vendor(host / "_vendor", "monite")
-    (block,) = python_blocks("## Vendoring")
+    (block,) = python_blocks("# Vendoring", "docs/vendoring.md")
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / "vendoring.py").write_text(wrap_fragment(block, ""))
