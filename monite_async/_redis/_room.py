@@ -32,7 +32,7 @@ TIMEOUT = 0.25  # socket connect and read: a slow Redis must cost a call little
 _PAUSE = 1.5  # after a failure, no Redis call for this long; then the next call tries again
 _WINDOW_MS = 1000  # Monite counts per second
 _DEFAULT_LIMIT = 30  # Monite's documented default, until an answer says otherwise
-_MAX_LIMIT = 10_000
+_MAX_LIMIT = 1_000  # Monite grants 30 per second by default
 _MAX_HOLD = 600.0  # a Retry-After beyond ten minutes is taken as ten minutes
 _MAX_LIFETIME = 7 * 86_400.0
 _MAX_LOCK = 300.0
@@ -152,7 +152,7 @@ class Plan(Generic[T]):
 
 
 def _clamp(value: float, low: float, high: float) -> float:
-    return low if not math.isfinite(value) or value < low else min(value, high)
+    return low if math.isnan(value) else max(low, min(value, high))
 
 
 def _none(_raw: object) -> None:
