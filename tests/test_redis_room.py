@@ -154,9 +154,21 @@ async def test_nonsense_from_headers_is_clamped(redis_server: RedisServer, kind:
         await state.hold(float("inf"))  # clamped to ten minutes
         await state.hold(-3.0)  # nothing
         held = await state.take()
+        fence = await state.lock(5.0)
+        refused = [
+            await state.learn("30", 2, None),  # not a number: ignored
+            await state.hold("soon"),
+            await state.store("tok-\ud800", 60.0, fence),  # does not encode: nothing stored
+            await state.discard(None),
+        ]
+        after = await state.token()
+        breaker_closed = await state.lock(5.0)  # the lock is still ours: Redis was asked
 
     assert held is not None
     assert 590 < held <= 600
+    assert refused == [None] * 4
+    assert after is None
+    assert breaker_closed == "held"
     assert raw(redis_server).hget(f"monite_async:{{{_scope(redis_server)}}}:rate", "limit") == b"1000"
 
 

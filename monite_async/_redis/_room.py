@@ -287,7 +287,8 @@ class Room:
         from cryptography.exceptions import InvalidTag
 
         try:
-            plain = self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], self._bound(lifetime.decode()))
+            bound = self._bound(lifetime.decode())
+            plain = self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], bound)
             return SharedToken(SecretStr(plain.decode()), float(lifetime), pttl / 1000)
         except (InvalidTag, ValueError):
             if not self._unreadable_warned:

@@ -7,7 +7,9 @@ calls off Redis for a short pause, after which the next call tries again.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable
 from typing import Literal, TypeVar
 
 import anyio
@@ -20,6 +22,7 @@ from ._room import TIMEOUT, Fence, Plan, Room, SharedToken
 __all__ = ["SharedState", "SyncSharedState"]
 
 T = TypeVar("T")
+_log = logging.getLogger("monite_async")
 Held = Literal["held"]
 _OVERALL = 4 * TIMEOUT  # connect + one command, with room to spare; the socket timeouts act first
 
@@ -32,6 +35,16 @@ def _require_extra() -> None:
         raise ImportError(
             "sharing state on Redis needs the redis extra: pip install 'monite-async[redis]'"
         ) from exc
+
+
+def _plan(build: Callable[[], Plan[T] | None]) -> Plan[T] | None:
+    # Arguments no script can take (a token that does not encode, say) are the caller's
+    # problem, not Redis's: no call fails for them, and the breaker stays closed.
+    try:
+        return build()
+    except Exception as exc:
+        _log.debug("Redis room: arguments refused (%s)", type(exc).__name__)
+        return None
 
 
 def _lock_answer(answer: Fence | str | None) -> Fence | Held | None:
@@ -65,8 +78,9 @@ class SyncSharedState:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._room.where!r})"
 
-    def _run(self, plan: Plan[T] | None) -> T | None:
-        if plan is None or not self._room.ready():
+    def _run(self, build: Callable[[], Plan[T] | None]) -> T | None:
+        plan = _plan(build) if self._room.ready() else None
+        if plan is None:
             return None
         try:
             answer = plan.read(self._client.run(plan))
@@ -78,35 +92,35 @@ class SyncSharedState:
 
     def take(self) -> float | None:
         """0.0: a unit was taken; > 0: seconds to wait before asking again; None: Redis unavailable."""
-        return self._run(self._room.take())
+        return self._run(self._room.take)
 
     def learn(self, limit: int, remaining: int, reset_after: float | None) -> None:
         """Share what an answer's `RateLimit-*` headers said."""
-        self._run(self._room.learn(limit, remaining, reset_after))
+        self._run(lambda: self._room.learn(limit, remaining, reset_after))
 
     def hold(self, seconds: float) -> None:
         """Share a 429's `Retry-After`: `take()` answers its remaining time while it lasts."""
-        self._run(self._room.hold(seconds))
+        self._run(lambda: self._room.hold(seconds))
 
     def token(self) -> SharedToken | None:
         """The fleet's token, or None: there is none, it does not decrypt, or Redis is unavailable."""
-        return self._run(self._room.token())
+        return self._run(self._room.token)
 
     def lock(self, ttl: float) -> Fence | Held | None:
         """A Fence: this process fetches; "held": another does; None: Redis unavailable."""
-        return _lock_answer(self._run(self._room.lock(ttl)))
+        return _lock_answer(self._run(lambda: self._room.lock(ttl)))
 
     def store(self, token_value: str, lifetime: float, fence: Fence) -> None:
         """Share a fetched token for `lifetime` seconds if `fence` still holds the lock; release it."""
-        self._run(self._room.store(token_value, lifetime, fence))
+        self._run(lambda: self._room.store(token_value, lifetime, fence))
 
     def release(self, fence: Fence) -> None:
         """Release the lock if it is still ours (after a failed fetch)."""
-        self._run(self._room.release(fence))
+        self._run(lambda: self._room.release(fence))
 
     def discard(self, token_value: str) -> None:
         """Delete the shared token if it is still `token_value` (after a 401)."""
-        self._run(self._room.discard(token_value))
+        self._run(lambda: self._room.discard(token_value))
 
     def close(self) -> None:
         self._client.close()
@@ -144,8 +158,9 @@ class SharedState:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._room.where!r})"
 
-    async def _run(self, plan: Plan[T] | None) -> T | None:
-        if plan is None or not self._room.ready():
+    async def _run(self, build: Callable[[], Plan[T] | None]) -> T | None:
+        plan = _plan(build) if self._room.ready() else None
+        if plan is None:
             return None
         try:
             with anyio.fail_after(_OVERALL):
@@ -162,35 +177,35 @@ class SharedState:
 
     async def take(self) -> float | None:
         """0.0: a unit was taken; > 0: seconds to wait before asking again; None: Redis unavailable."""
-        return await self._run(self._room.take())
+        return await self._run(self._room.take)
 
     async def learn(self, limit: int, remaining: int, reset_after: float | None) -> None:
         """Share what an answer's `RateLimit-*` headers said."""
-        await self._run(self._room.learn(limit, remaining, reset_after))
+        await self._run(lambda: self._room.learn(limit, remaining, reset_after))
 
     async def hold(self, seconds: float) -> None:
         """Share a 429's `Retry-After`: `take()` answers its remaining time while it lasts."""
-        await self._run(self._room.hold(seconds))
+        await self._run(lambda: self._room.hold(seconds))
 
     async def token(self) -> SharedToken | None:
         """The fleet's token, or None: there is none, it does not decrypt, or Redis is unavailable."""
-        return await self._run(self._room.token())
+        return await self._run(self._room.token)
 
     async def lock(self, ttl: float) -> Fence | Held | None:
         """A Fence: this process fetches; "held": another does; None: Redis unavailable."""
-        return _lock_answer(await self._run(self._room.lock(ttl)))
+        return _lock_answer(await self._run(lambda: self._room.lock(ttl)))
 
     async def store(self, token_value: str, lifetime: float, fence: Fence) -> None:
         """Share a fetched token for `lifetime` seconds if `fence` still holds the lock; release it."""
-        await self._run(self._room.store(token_value, lifetime, fence))
+        await self._run(lambda: self._room.store(token_value, lifetime, fence))
 
     async def release(self, fence: Fence) -> None:
         """Release the lock if it is still ours (after a failed fetch)."""
-        await self._run(self._room.release(fence))
+        await self._run(lambda: self._room.release(fence))
 
     async def discard(self, token_value: str) -> None:
         """Delete the shared token if it is still `token_value` (after a 401)."""
-        await self._run(self._room.discard(token_value))
+        await self._run(lambda: self._room.discard(token_value))
 
     async def aclose(self) -> None:
         if sniffio.current_async_library() == "asyncio":
