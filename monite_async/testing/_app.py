@@ -141,8 +141,10 @@ class MoniteApp:
             if fault is not None and fault.drop_connection:
                 await _drop_connection(send)
                 return
-            reply = self._answer(request, operation, path_params, raw_body, fault)
-            response = self._render(request, reply, fault)
+            with self.lock:
+                client = self._client_of(operation, request, raw_body)
+            reply = self._answer(request, operation, path_params, raw_body, fault, client)
+            response = self._render(request, reply, fault, client)
             status = response.status_code
             await response(scope, receive, send)
         finally:
@@ -155,6 +157,7 @@ class MoniteApp:
         path_params: dict[str, str],
         raw_body: bytes,
         fault: Fault | None,
+        client: str,
     ) -> _Reply:
         if operation is None:
             allowed = _allowed_methods(request.url.path)
@@ -169,7 +172,7 @@ class MoniteApp:
                 reply.headers = {"retry-after": str(fault.retry_after)}
             return reply
         with self.lock:
-            limited = self._rate_limited()
+            limited = self._rate_limited(client)
             if limited is not None:
                 return limited
             version = request.headers.get("x-monite-version")
@@ -216,7 +219,9 @@ class MoniteApp:
         if body["grant_type"] != "client_credentials":
             return _error(401, "The fake Monite issues partner tokens only", type_="unauthorized")
         lifetime = self.settings.token_lifetime
-        token = self.state.issue_token(now=self.settings.clock(), lifetime=lifetime)
+        token = self.state.issue_token(
+            now=self.settings.clock(), lifetime=lifetime, client_id=body["client_id"]
+        )
         # Whole seconds, rounded down: a client never believes a token lives longer than it does.
         return _Reply(200, {"access_token": token, "expires_in": int(lifetime), "token_type": "Bearer"})
 
@@ -257,28 +262,45 @@ class MoniteApp:
             return _error(self.settings.stale_token_status, STALE_TOKEN_MESSAGE, type_="unauthorized")
         return None
 
-    def _rate_limited(self) -> _Reply | None:
+    def _client_of(self, operation: _Operation | None, request: Request, raw_body: bytes) -> str:
+        # Whose budget a request spends: the client id a token request names, or the client
+        # its bearer token was issued to; "" when neither says (unknown paths, bad tokens).
+        if operation is not None and operation.operation_id == "post_auth_token":
+            try:
+                body = json.loads(raw_body)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return ""
+            client_id = body.get("client_id") if isinstance(body, dict) else None
+            return client_id if isinstance(client_id, str) else ""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        issued = self.state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return issued.client_id if issued is not None else ""
+
+    def _rate_limited(self, client: str) -> _Reply | None:
         limit = self.settings.rate_limit
         if limit is None:
             return None
         now = self.settings.clock()
-        if now - self.state.window_start >= 1.0:
-            self.state.window_start, self.state.window_count = now, 0
-        self.state.window_count += 1
-        if self.state.window_count <= limit:
+        start, count = self.state.windows.get(client, (0.0, 0))
+        if now - start >= 1.0:
+            start, count = now, 0
+        count += 1
+        self.state.windows[client] = (start, count)
+        if count <= limit:
             return None
         reply = _error(429, "Too many requests", type_="rate_limited")
-        wait = max(1, math.ceil(self.state.window_start + 1.0 - now))
+        wait = max(1, math.ceil(start + 1.0 - now))
         reply.headers = {"retry-after": str(wait)}
         return reply
 
-    def _rate_limit_headers(self) -> dict[str, str]:
+    def _rate_limit_headers(self, client: str) -> dict[str, str]:
         limit = self.settings.rate_limit
         if limit is None:
             return {}
         with self.lock:
-            remaining = max(0, limit - self.state.window_count)
-            reset = max(0, math.ceil(self.state.window_start + 1.0 - self.settings.clock()))
+            start, count = self.state.windows.get(client, (0.0, 0))
+            remaining = max(0, limit - count)
+            reset = max(0, math.ceil(start + 1.0 - self.settings.clock()))
         # As Monite documents them: the IETF draft's three, and the per-second pair.
         return {
             "ratelimit-limit": str(limit),
@@ -288,8 +310,12 @@ class MoniteApp:
             "x-ratelimit-remaining-second": str(remaining),
         }
 
-    def _render(self, request: Request, reply: _Reply, fault: Fault | None) -> Response:
-        headers = {"x-request-id": str(uuid.uuid4()), **self._rate_limit_headers(), **(reply.headers or {})}
+    def _render(self, request: Request, reply: _Reply, fault: Fault | None, client: str) -> Response:
+        headers = {
+            "x-request-id": str(uuid.uuid4()),
+            **self._rate_limit_headers(client),
+            **(reply.headers or {}),
+        }
         version = request.headers.get("x-monite-version")
         if version is not None and _rules.is_version(version):
             headers["x-monite-version"] = version

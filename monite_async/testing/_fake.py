@@ -40,7 +40,8 @@ class FakeMonite:
         stale_token_status: 401 (what the spec says) or 400 (what Monite answers in practice)
             for an expired, revoked or unknown token.
         verify_after: the verify call that flips a domain to `verified` (1 = the first).
-        rate_limit: requests per second before 429 with `Retry-After`; None for no limit.
+        rate_limit: requests per second per client id (all its tokens, and its token requests)
+            before 429 with `Retry-After`; None for no limit.
         versions: accepted `x-monite-version` values.
         clock: seconds, monotonic; pass your own to expire tokens without waiting.
         log_limit: how many requests `requests` keeps (the newest); older ones are dropped.
@@ -161,7 +162,9 @@ class FakeMonite:
         """A valid token without a `/auth/token` call, for tests that start past the login."""
         settings = self._app.settings
         with self._app.lock:
-            return self._app.state.issue_token(now=settings.clock(), lifetime=settings.token_lifetime)
+            return self._app.state.issue_token(
+                now=settings.clock(), lifetime=settings.token_lifetime, client_id=settings.client_id
+            )
 
     def expire_tokens(self) -> None:
         """Make every token issued so far expired; later ones are fresh."""

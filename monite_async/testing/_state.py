@@ -16,9 +16,11 @@ VERIFIED = "verified"
 
 @dataclass
 class StoredToken:
-    """One opaque bearer token and when it stops working (on the fake's clock)."""
+    """One opaque bearer token, the client it was issued to, and when it stops working (on the
+    fake's clock)."""
 
     expires_at: float
+    client_id: str = ""
     revoked: bool = False
 
     def usable(self, now: float) -> bool:
@@ -109,12 +111,13 @@ class State:
     tokens: dict[str, StoredToken] = field(default_factory=dict)
     domains: dict[uuid.UUID, Domain] = field(default_factory=dict)
     token_requests: int = 0
-    window_start: float = 0.0
-    window_count: int = 0
+    # The rate limit's window per client id, as Monite counts: (start, requests in it). Every
+    # token of a client spends one budget; "" is the window of requests no client owns.
+    windows: dict[str, tuple[float, int]] = field(default_factory=dict)
 
-    def issue_token(self, *, now: float, lifetime: float) -> str:
+    def issue_token(self, *, now: float, lifetime: float, client_id: str) -> str:
         token = secrets.token_urlsafe(32)
-        self.tokens[token] = StoredToken(expires_at=now + lifetime)
+        self.tokens[token] = StoredToken(expires_at=now + lifetime, client_id=client_id)
         return token
 
     def find_domain(self, name: str) -> Domain | None:
