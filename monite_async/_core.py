@@ -132,7 +132,8 @@ class _CoreBase:
         self.sleep = policy.sleep
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
+        kind = type(self).__name__
+        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
 
     @property
     def closed(self) -> bool:

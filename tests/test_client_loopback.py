@@ -9,7 +9,7 @@ import importlib.metadata
 import types
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio

@@ -196,7 +196,8 @@ def test_a_view_of_a_view_keeps_what_the_first_changed() -> None:
         chained = view.with_options(max_retries=0)
         assert chained.timeout == view.timeout == httpx2.Timeout(5)
         assert chained._options.headers == (("x-team", "billing"),)
-        assert chained.max_retries == 0 and view.max_retries == monite.max_retries
+        assert chained.max_retries == 0
+        assert view.max_retries == monite.max_retries
     finally:
         monite._core.closed = True
 

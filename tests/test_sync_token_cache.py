@@ -17,8 +17,8 @@ from loopback_server import STALE_MESSAGE, LoopbackServer, Recorded, Reply, erro
 from monite_generated.api.mailbox_domains import get_mailbox_domains
 
 from monite_async import MoniteSyncClient, MoniteTimeoutError, ServerError
-from monite_async._flow import call as flow_module
 from monite_async._auth.tokens import CredentialsCache as SyncClientCredentialsProvider
+from monite_async._flow import call as flow_module
 
 FOUR = httpx2.Limits(max_connections=4, max_keepalive_connections=4)
 

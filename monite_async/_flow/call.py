@@ -177,12 +177,11 @@ class Flow:
             if isinstance(outcome, httpx2.Response):
                 self._version_watcher.check(outcome)
                 _log_answer(x, outcome)
-                if x.secured and outcome.status_code in _REFUSALS and is_stale_token(outcome):
-                    if not x.replayed and x.token is not None:
-                        x.replayed = True
-                        x.replacement = yield from self._token(x, deadline, failed=x.token)
-                        if x.replacement is not None:
-                            continue  # replayed once, with the new token, and no wait
+                if x.secured and not x.replayed and x.token is not None and _refused(outcome):
+                    x.replayed = True
+                    x.replacement = yield from self._token(x, deadline, failed=x.token)
+                    if x.replacement is not None:
+                        continue  # replayed once, with the new token, and no wait
                 if outcome.status_code == 429:
                     self._hold(x, outcome)
             delay = next_wait(self.policy, x.attempts, outcome, x.request)
@@ -369,6 +368,11 @@ class Flow:
             del outcome  # raised from a frame that holds no parsed answer (error trackers keep locals)
             raise errors.bad_token_answer(response, issued)
         return issued
+
+
+def _refused(response: httpx2.Response) -> bool:
+    """Whether Monite refused the token (401, or a 400/403 whose message says it is stale)."""
+    return response.status_code in _REFUSALS and is_stale_token(response)
 
 
 def _relative(request: httpx2.Request, base_url: httpx2.URL) -> str:

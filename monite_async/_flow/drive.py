@@ -123,7 +123,7 @@ class AsyncPrimitive:
     def free(self) -> int:
         return self._count if self._semaphore is None else self._semaphore.value
 
-    async def acquire(self, holder: object, timeout: float) -> bool:
+    async def acquire(self, holder: object, patience: float) -> bool:
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
         semaphore = self._semaphore
@@ -133,7 +133,7 @@ class AsyncPrimitive:
             semaphore.acquire_nowait()
             self._holders.add(holder)  # no checkpoint between: taken is owned
             return True
-        with anyio.move_on_after(timeout):
+        with anyio.move_on_after(patience):
             await semaphore.acquire()
             self._holders.add(holder)
             return True
