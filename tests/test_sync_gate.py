@@ -18,8 +18,8 @@ import anyio
 import httpx2
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply
-from monite_async._drive import drive, drive_blocking
-from monite_async._gate import _ThreadSlots
+from monite_async._flow.drive import ThreadPrimitive as _ThreadSlots
+from monite_async._flow.drive import drive, drive_blocking
 
 from monite_async import MoniteError
 
@@ -83,18 +83,19 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
     timeout = httpx2.Timeout(10.0, pool=0.5)  # a lost slot: a PoolTimeout soon, not a hang
     with server.sync_client(limits=limits, timeout=timeout, max_retries=0) as monite:
         monite.mailbox_domains.list()
-        gate = monite._core.gate
-        take = gate._take_slot
+        slots = monite._core.flow.slots
+        assert isinstance(slots, _ThreadSlots)
+        take = slots.acquire
 
-        def take_then_interrupted(request: httpx2.Request) -> None:
-            take(request)
+        def take_then_interrupted(holder: object, timeout: float) -> bool:
+            take(holder, timeout)
             raise KeyboardInterrupt("as from SIGINT")
 
-        monkeypatch.setattr(gate, "_take_slot", take_then_interrupted)
+        monkeypatch.setattr(slots, "acquire", take_then_interrupted)
         for _ in range(CONNECTIONS + 1):  # more than there are slots: none may be lost
             with pytest.raises(KeyboardInterrupt):
                 monite.mailbox_domains.list()
-        assert gate._slots.free == CONNECTIONS
+        assert slots.free == CONNECTIONS
         monkeypatch.undo()
         assert monite.mailbox_domains.list() == []  # with no slot lost, no wait for one either
     assert server.count("GET", "/mailbox_domains") == 2
@@ -158,6 +159,21 @@ def _interrupt_once_at(code: types.CodeType, text: str) -> Callable[[], None]:
     return lambda: sys.settrace(previous)
 
 
+class _Steps:
+    """A driver's I/O that does nothing (and has nothing to check)."""
+
+    def check(self) -> None:
+        return None
+
+    def __call__(self, step: str) -> None:
+        return None
+
+
+class _AsyncSteps(_Steps):
+    async def __call__(self, step: str) -> None:  # type: ignore[override]
+        return None
+
+
 def _flow(finished: list[str]) -> Generator[str, object, None]:
     try:
         yield "take a slot"
@@ -173,19 +189,16 @@ def test_a_flow_left_between_two_steps_by_an_interrupt_runs_its_finally_at_once(
     restore = _interrupt_once_at(drive_blocking.__code__, "run.resume()")
     try:
         with pytest.raises(KeyboardInterrupt) as interrupted:
-            drive_blocking(_flow(finished), lambda step: None)
+            drive_blocking(_flow(finished), _Steps())  # type: ignore[arg-type]
     finally:
         restore()
     assert finished == ["slot given back"]
     assert interrupted.tb is not None  # alive until here
 
-    async def handle(step: str) -> None:
-        return None
-
     restore = _interrupt_once_at(drive.__code__, "run.resume()")
     try:
         with pytest.raises(KeyboardInterrupt) as interrupted:
-            anyio.run(drive, _flow(finished), handle)
+            anyio.run(drive, _flow(finished), _AsyncSteps())
     finally:
         restore()
     assert finished == ["slot given back"] * 2
@@ -218,28 +231,28 @@ class _GatedLock:
 def test_a_waiter_that_times_out_leaves_the_queue_and_the_next_slot_is_free_at_once() -> None:
     slots = _ThreadSlots(1)
     first, second, third = object(), object(), object()
-    assert slots.take(first, 0.0)
-    assert not slots.take(second, 0.01)
-    slots.give_back(second)  # what the gate does after a failed take: nothing to give back
-    slots.give_back(first)
+    assert slots.acquire(first, 0.0)
+    assert not slots.acquire(second, 0.01)
+    slots.release(second)  # what the flow does after a failed take: nothing to give back
+    slots.release(first)
     assert slots.free == 1
-    assert slots.take(third, 0.0)  # nobody is left waiting: taken on the fast path
+    assert slots.acquire(third, 0.0)  # nobody is left waiting: taken on the fast path
 
 
 def test_a_slot_handed_over_just_as_the_wait_ran_out_is_kept_not_lost() -> None:
     slots = _ThreadSlots(1)
     first, second = object(), object()
-    assert slots.take(first, 0.0)
+    assert slots.acquire(first, 0.0)
     door = _GatedLock(nth=2)  # 1st: the waiter queues; 2nd: it comes back, its wait over
-    slots._lock = door  # type: ignore[assignment]
+    slots._mutex = door  # type: ignore[assignment]
     got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(slots.take(second, 0.01)), daemon=True)
+    waiter = threading.Thread(target=lambda: got.append(slots.acquire(second, 0.01)), daemon=True)
     waiter.start()
     assert door.arrived.wait(JOIN_TIMEOUT)
-    slots.give_back(first)  # handed to the waiter, which has stopped waiting for it
+    slots.release(first)  # handed to the waiter, which has stopped waiting for it
     door.go.set()
     waiter.join(JOIN_TIMEOUT)
     assert got == [True]  # it has the slot: nobody else may take it, and it gives it back
     assert slots.free == 0
-    slots.give_back(second)
+    slots.release(second)
     assert slots.free == 1
