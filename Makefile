@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo bench spec-diff sync-spec vendor dist clean
+.PHONY: install generate check-generated lint typecheck pytest test-pythons test fuzz demo bench spec-diff sync-spec vendor dist clean
 
 install: $(STAMP)
 
@@ -43,6 +43,12 @@ test-pythons: $(STAMP)
 
 # pytest last: its closing line is the last thing `make test` prints.
 test: lint typecheck check-generated test-pythons pytest
+
+# The hostile-server suite (tests/hostile/) with many more examples than `make test` runs:
+# `make fuzz FUZZ_EXAMPLES=400`. Its last lines count each broken promise (all 0: nothing found).
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo

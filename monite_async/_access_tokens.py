@@ -11,6 +11,7 @@ from monite_generated.api.access_tokens import post_auth_revoke, post_auth_token
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload, RevokeTokenPayload
 
 from . import _error_mapping as errors
+from ._answers import token_lifetime
 from ._auth import IssuedToken, SyncTokenProvider, TokenProvider, is_valid_token
 from ._auth import _CredentialsCache as CredentialsCache
 from ._drive import drive, drive_blocking
@@ -68,7 +69,7 @@ class _TokenRequest:
             del outcome
             raise errors.bad_token_answer(response, problem)
         parsed: AccessTokenResponse = outcome.parsed
-        return IssuedToken(SecretStr(parsed.access_token), float(parsed.expires_in))
+        return IssuedToken(SecretStr(parsed.access_token), float(token_lifetime(parsed.expires_in)))
 
 
 class TokenFetcher(_TokenRequest):
@@ -104,10 +105,8 @@ def _token_answer_problem(parsed: object) -> str | None:
         return "the body is not an AccessTokenResponse"
     if not is_valid_token(parsed.access_token):
         return "access_token is empty or has characters a bearer token cannot have"
-    lifetime: Any = parsed.expires_in
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
-        return f"expires_in is not a number ({type(lifetime).__name__})"
-    return None
+    lifetime = token_lifetime(parsed.expires_in)
+    return lifetime if isinstance(lifetime, str) else None
 
 
 class _Revoke:

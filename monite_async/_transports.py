@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import types
 from collections.abc import AsyncIterator, Iterator
 
 import httpx2
@@ -178,14 +179,19 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
         raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
-        from httpx_aiohttp import AiohttpTransport
+
+        # The adapter for httpx2 (the package's top level speaks httpx); imported through
+        # the package, so an absent one fails here even when the adapter was imported before.
+        from httpx_aiohttp import httpx2 as adapter
     except ImportError:
         raise ConfigurationError(
             "aiohttp_transport() needs the 'fast' extra: "
             "pip install '.[fast]' from a checkout of monite_async"
         ) from None
 
-    class MoniteAiohttpTransport(AiohttpTransport):
+    safe_reason_response = _safe_reason_response(aiohttp)
+
+    class MoniteAiohttpTransport(adapter.AiohttpTransport):
         """httpx-aiohttp, made to fail the way httpx2 does, so the retry layer counts right."""
 
         asyncio_only = True  # aiohttp runs on asyncio alone (see is_asyncio_only)
@@ -200,13 +206,16 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
             # As on httpx2's transport (see ApiHttpClient): no cookie is kept or sent.
             if hasattr(session, "_cookie_jar"):
                 session._cookie_jar = aiohttp.DummyCookieJar()
+            if getattr(session, "_response_class", None) is aiohttp.ClientResponse:
+                session._response_class = safe_reason_response
             return session
 
         async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             failure: Exception | None = None
             try:
                 response = await super().handle_async_request(request)
-            except (httpx2.TransportError, aiohttp.ClientError, RuntimeError) as exc:
+            except (httpx2.TransportError, aiohttp.ClientError, RuntimeError, UnicodeError) as exc:
+                # UnicodeError: a header or phrase httpx-aiohttp could not encode; not valid HTTP.
                 failure = plain_error(exc, request)
             if failure is not None:
                 # Raised outside the except block: the aiohttp exception is neither its
@@ -218,6 +227,25 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
     transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
+
+
+def _safe_reason_response(aiohttp: types.ModuleType) -> type:
+    """aiohttp's response class, with a reason phrase that encodes: aiohttp keeps bytes that
+    are not UTF-8 as surrogates, and httpx-aiohttp's `reason.encode()` would raise on them
+    with the response left open. The phrase means nothing to us; its text is kept."""
+
+    class SafeReasonResponse(aiohttp.ClientResponse):  # type: ignore[name-defined,misc]
+        @property
+        def reason(self) -> str | None:
+            return self.__dict__.get("_monite_reason")
+
+        @reason.setter
+        def reason(self, value: str | None) -> None:
+            self.__dict__["_monite_reason"] = (
+                None if value is None else value.encode("utf-8", "replace").decode("utf-8")
+            )
+
+    return SafeReasonResponse
 
 
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
@@ -335,6 +363,9 @@ def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.
         import aiohttp
     except ImportError:  # pragma: no cover - only aiohttp's errors reach here
         return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+    if isinstance(exc, UnicodeError):
+        text = f"The answer is not valid HTTP ({type(exc).__name__})"
+        return httpx2.RemoteProtocolError(text, request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
     if isinstance(exc, aiohttp.ClientResponseError):
