@@ -21,12 +21,14 @@ The promises (`Report.broken()` names the ones not kept):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import anyio
@@ -48,6 +50,7 @@ VARIANTS = ("asyncio", "trio", "aiohttp", "sync") + (("uvloop",) if uvloop is no
 PROMISES = ("escape", "overrun", "leak", "step")
 CALLS = ("list", "create", "token")
 _SLACK = 1.0
+Around = Callable[[float], AbstractContextManager[object]]
 
 
 @dataclasses.dataclass
@@ -152,8 +155,10 @@ def _sync_call(monite: MoniteSyncClient, call: str) -> object:
     return monite.call(post_auth_token, body=_token_payload())
 
 
-async def _async_exchange(variant: str, server: RawServer, call: str, report: Report) -> None:
-    settings = _settings(server, report.deadline)
+async def _async_exchange(
+    variant: str, server: RawServer, call: str, report: Report, options: dict[str, Any]
+) -> None:
+    settings = {**_settings(server, report.deadline), **options}
     if variant == "aiohttp":
         settings["transport"] = aiohttp_transport()
     async with MoniteClient(**settings) as monite:
@@ -171,11 +176,14 @@ async def _async_exchange(variant: str, server: RawServer, call: str, report: Re
         report.expected_id = server.answered_ids[-1] if server.answered_ids else None
 
 
-def _sync_exchange(server: RawServer, call: str, report: Report) -> None:
-    with MoniteSyncClient(**_settings(server, report.deadline)) as monite:
+def _sync_exchange(
+    server: RawServer, call: str, report: Report, options: dict[str, Any], around: Around
+) -> None:
+    with MoniteSyncClient(**{**_settings(server, report.deadline), **options}) as monite:
         started = time.monotonic()
         try:
-            _sync_call(monite, call)
+            with around(report.deadline):
+                _sync_call(monite, call)
         except BaseException as exc:
             report.error = exc
         report.elapsed = time.monotonic() - started
@@ -197,8 +205,17 @@ def _run_async(variant: str, main: Callable[[], Awaitable[None]]) -> None:
         asyncio.run(main())
 
 
-def exercise(variant: str, server: RawServer, *, call: str = "list", deadline: float = 2.0) -> Report:
-    """Run the hostile call and the normal one after it on a fresh client of kind `variant`."""
+def exercise(
+    variant: str,
+    server: RawServer,
+    *,
+    call: str = "list",
+    deadline: float = 2.0,
+    options: dict[str, Any] | None = None,
+    around: Around = lambda _deadline: contextlib.nullcontext(),
+) -> Report:
+    """Run the hostile call and the normal one after it on a fresh client of kind `variant`
+    (made with `options` too); the blocking client's hostile call runs inside `around(deadline)`."""
     report = Report(variant=variant, deadline=deadline)
     capture = _Capture()
     logger = logging.getLogger("monite_async")
@@ -207,9 +224,9 @@ def exercise(variant: str, server: RawServer, *, call: str = "list", deadline: f
     logger.setLevel(logging.DEBUG)
     try:
         if variant == "sync":
-            _sync_exchange(server, call, report)
+            _sync_exchange(server, call, report, options or {}, around)
         else:
-            _run_async(variant, lambda: _async_exchange(variant, server, call, report))
+            _run_async(variant, lambda: _async_exchange(variant, server, call, report, options or {}))
     finally:
         logger.removeHandler(capture)
         logger.setLevel(level)
