@@ -46,7 +46,7 @@ test: lint typecheck check-generated test-pythons pytest
 
 # The hostile-server suite (tests/hostile/) with many more examples than `make test` runs:
 # `make fuzz FUZZ_EXAMPLES=400`. Its last lines count each broken promise (all 0: nothing found).
-FUZZ_EXAMPLES ?= 100
+FUZZ_EXAMPLES ?= 60
 fuzz: $(STAMP)
 	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
 
