@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint typecheck pytest test-pythons test demo docs bench spec-diff sync-spec vendor dist clean
+.PHONY: install generate check-generated lint typecheck pytest test-pythons test fuzz demo docs bench spec-diff sync-spec vendor dist clean
 
 install: $(STAMP)
 
@@ -44,6 +44,12 @@ test-pythons: $(STAMP)
 # pytest last: its closing line is the last thing `make test` prints. `docs` is the strict
 # site build (about 6 s): a broken link, anchor or API reference fails `make test` too.
 test: lint typecheck check-generated docs test-pythons pytest
+
+# The hostile-server suite (tests/hostile/) with many more examples than `make test` runs:
+# `make fuzz FUZZ_EXAMPLES=400`. Its last lines count each broken promise (all 0: nothing found).
+FUZZ_EXAMPLES ?= 60
+fuzz: $(STAMP)
+	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
 
 demo: $(STAMP)
 	$(PY) -m monite_async.demo

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import httpx2
 
-__all__ = ["ErrorBody", "error_body", "is_stale_token", "parse_retry_after", "request_id"]
+__all__ = ["ErrorBody", "error_body", "is_stale_token", "parse_retry_after", "request_id", "token_lifetime"]
 
 _ERROR_BODY_EXTENSION = "monite_async.error_body"
 
@@ -29,6 +29,13 @@ _ERROR_BODY_EXTENSION = "monite_async.error_body"
 # Only those words: "invalid" would also match a 403 such as "token invalid for this
 # scope", which a new token cannot fix (it is PermissionDeniedError, not a refresh).
 _STALE_WORDS = ("expired", "revoked", "not found")
+
+# Request body fields that hold a secret (the token request's, the revoke request's).
+_SECRET_FIELDS = frozenset({"client_secret", "token", "access_token", "refresh_token"})
+
+# The longest token lifetime taken as it is said (a year): a longer one (a 400-digit integer,
+# JSON's Infinity) is read as this, so the refresh arithmetic stays finite.
+_MAX_LIFETIME = 365 * 24 * 3600.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ def _parse(content: bytes) -> ErrorBody:
         return ErrorBody(payload=None, is_json=True, message=None)
     try:
         payload: object = json.loads(content)
-    except ValueError:  # UnicodeDecodeError included
+    except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: "[[[[..."
         return ErrorBody(payload=None, is_json=False, message=None)
     message: str | None = None
     if isinstance(payload, dict):
@@ -85,9 +92,34 @@ def is_stale_token(response: httpx2.Response) -> bool:
 
 
 def request_id(response: httpx2.Response) -> str | None:
-    """The answer's `x-request-id`, to quote to Monite's support."""
+    """The answer's `x-request-id`, to quote to Monite's support, without any secret the
+    request carried (a server may echo its bearer token or client secret there)."""
     value = response.headers.get("x-request-id")
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without one (a test's): it carried nothing
+        return value[:200]
+    for secret in _carried_secrets(request):
+        value = value.replace(secret, "[redacted]")
+    return value[:200]
+
+
+def _carried_secrets(request: httpx2.Request) -> list[str]:
+    """The bearer token and the JSON body's secret fields (client_secret, token) of `request`."""
+    found: list[str] = []
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        found.append(credentials.strip())
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body: object = json.loads(request.content)
+        except (ValueError, RecursionError, httpx2.RequestNotRead):
+            return found
+        if isinstance(body, dict):
+            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str) and v]
+    return found
 
 
 def parse_retry_after(
@@ -136,3 +168,18 @@ def _finite(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def token_lifetime(expires_in: object) -> float | str:
+    """A token answer's `expires_in` as seconds, at most a year; or, when it is no number
+    (NaN included), the problem in words that quote nothing of it.
+
+    >>> token_lifetime(10**400), token_lifetime(-5), token_lifetime("soon")
+    (31536000.0, -5.0, 'expires_in is not a number (str)')
+    """
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return f"expires_in is not a number ({type(expires_in).__name__})"
+    if expires_in != expires_in:  # NaN, which Python's JSON reader accepts
+        return "expires_in is not a number (NaN)"
+    # Compared before float(): a 400-digit int overflows a float; min/max on it are exact.
+    return float(max(-_MAX_LIFETIME, min(expires_in, _MAX_LIFETIME)))

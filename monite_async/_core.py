@@ -33,6 +33,7 @@ from ._transports import (
     ForkSafeHTTPTransport,
     SyncApiHttpClient,
     SyncCallerClientTransport,
+    TrailingBytesGuard,
     is_asyncio_only,
 )
 from ._versioning import VERSION_HEADER
@@ -288,4 +289,4 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
     pooled = _pool_limits(limits)
     if blocking:
         return ForkSafeHTTPTransport(limits=pooled)
-    return httpx2.AsyncHTTPTransport(limits=pooled)
+    return TrailingBytesGuard(httpx2.AsyncHTTPTransport(limits=pooled))

@@ -113,6 +113,11 @@ class Redactor:
     def text(self, text: str) -> str:
         return self.bytes(text.encode("utf-8", "replace")).decode("utf-8", "replace")
 
+    def request_id(self, response: httpx2.Response) -> str | None:
+        """The answer's request id (what the server sent: it may echo a secret), redacted."""
+        value = request_id(response)
+        return None if value is None else self.text(value)
+
 
 class _ApiErrorFields(TypedDict):
     status_code: int
@@ -150,7 +155,7 @@ def from_response(response: httpx2.Response, *, operation: str, redactor: Redact
     field_errors = _field_errors(parsed.payload, redactor) if status == 422 else ()
     fields = _ApiErrorFields(
         status_code=status,
-        request_id=request_id(response),
+        request_id=redactor.request_id(response),
         body=redactor.bytes(response.content),
         operation=operation,
         attempts=_attempts(response),
@@ -213,15 +218,24 @@ def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]
     if not isinstance(payload, dict) or not isinstance(payload.get("detail"), list):
         return ()
     found: list[FieldError] = []
-    for item in payload["detail"]:
+    for item in payload["detail"][:50]:
         if not isinstance(item, dict):
             continue
         raw_loc = item.get("loc")
-        loc = tuple(x for x in raw_loc if isinstance(x, str | int)) if isinstance(raw_loc, list) else ()
-        # Redacted: a server may echo the value it refused (a secret, a token) in its words.
-        message = redactor.text(str(item.get("msg", "")))
-        found.append(FieldError(location=loc, message=message, type=redactor.text(str(item.get("type", "")))))
+        parts = raw_loc if isinstance(raw_loc, list) else []
+        # Redacted, each: a server may echo the value it refused (a secret, a token) in any
+        # of them, the location included.
+        loc = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
+        message = redactor.text(_scalar(item.get("msg")))
+        found.append(FieldError(location=loc, message=message, type=redactor.text(_scalar(item.get("type")))))
     return tuple(found)
+
+
+def _scalar(value: object) -> str:
+    # A str, or a number's text; never str() of a nested list or dict (a deep one recurses).
+    if isinstance(value, str):
+        return value[:500]
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 # -- no answer: the request could not be sent, or its answer never came ------------------
@@ -262,6 +276,11 @@ def from_send_failure(
     if pool_closed:
         # aclose() ran while this call was in flight (a token fetch it needed started after it).
         return ClientStateError(_CLOSED_IN_FLIGHT, operation=operation)
+    if isinstance(failure, RecursionError):
+        # A RuntimeError, but no client's state: reading an answer (nested too deep) failed.
+        return MoniteError(
+            f"{operation}: Monite's answer could not be read (RecursionError)", operation=operation
+        )
     detail = redactor.text(str(failure))[:200]
     return ClientStateError(
         f"{operation}: the HTTP client cannot send (is an http_client of yours closed?): {detail}",
@@ -309,7 +328,7 @@ def from_parse_failure(
     return UnexpectedResponseError(
         problem,
         status_code=status,
-        request_id=request_id(response),
+        request_id=redactor.request_id(response),
         body=b"" if secret_answer else redactor.bytes(response.content),
         operation=operation,
         attempts=_attempts(response),

@@ -45,6 +45,8 @@ PRIVATE_FUNCTIONS = ("_get_kwargs", "_parse_response")
 # undeclared status raises instead of silently parsing to None.
 _STRICT_PARSER_CLIENT = Client(base_url="http://unused.invalid", raise_on_unexpected_status=True)
 _SUCCESS_CODES = (200, 201, 202, 204)
+# What describes the bytes on the wire, not the decoded ones a stand-in response is given.
+_FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def missing_private_functions(module: types.ModuleType) -> list[str]:
@@ -115,20 +117,38 @@ def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict
 
 
 def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
-    """The model for a 2xx answer; raises the generator's parse errors as they are."""
+    """The model for a 2xx answer (read already). Raises the generator's parse errors
+    (ValueError, KeyError, TypeError, ...) or `UnexpectedStatus`, never chained to one
+    another, and none holding the body: for a token answer that body is a token."""
+    parsed, failure = _parse_once(module, response)
+    if not isinstance(failure, UnexpectedStatus):
+        return _result(parsed, failure)
+    # Success codes differ between API versions (create: 201, but 200 under 2023-09-01).
+    # Parse as a success the operation does declare, from the bytes already decoded: a
+    # stand-in with the answer's Content-Encoding would decode them a second time.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
+    for code in _SUCCESS_CODES:
+        if code == response.status_code:
+            continue
+        stand_in = httpx2.Response(code, headers=headers, content=response.content, request=response.request)
+        parsed, failure = _parse_once(module, stand_in)
+        if not isinstance(failure, UnexpectedStatus):
+            return _result(parsed, failure)
+    raise UnexpectedStatus(response.status_code, b"")
+
+
+def _parse_once(module: types.ModuleType, response: httpx2.Response) -> tuple[Any, Exception | None]:
+    """The generated parser's model, or what it raised (kept, to be raised with no context)."""
     try:
-        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
-    except UnexpectedStatus:
-        # Success codes differ between API versions (create: 201, but 200 under
-        # 2023-09-01). Parse as the success the operation does declare.
-        for code in _SUCCESS_CODES:
-            if code == response.status_code:
-                continue
-            stand_in = httpx2.Response(
-                code, headers=response.headers, content=response.content, request=response.request
-            )
-            try:
-                return module._parse_response(client=_STRICT_PARSER_CLIENT, response=stand_in)
-            except UnexpectedStatus:
-                continue
-        raise
+        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response), None
+    except RecursionError:
+        # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
+        return None, ValueError("the body is nested too deeply to parse")
+    except Exception as exc:
+        return None, exc
+
+
+def _result(parsed: Any, failure: Exception | None) -> Any:
+    if failure is not None:
+        raise failure
+    return parsed

@@ -47,6 +47,9 @@ _DEFAULT_WINDOW = 1.0
 _MAX_WINDOW = 60.0
 # After the window's reset, wait this much more: our clock and Monite's are not one clock.
 _RESET_MARGIN = 0.05
+# No header number is taken above this (a count or a Unix time far beyond any real one): a
+# 400-digit value would otherwise be infinity as a float, and int() of that raises.
+_MAX_NUMBER = 1e12
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ def _number(headers: Mapping[str, str], *names: str) -> float | None:
             continue
         match = _LEADING_NUMBER.match(raw)  # "30" or the draft's "30, 30;w=1"
         if match is not None:
-            return float(match.group(1))
+            return min(float(match.group(1)), _MAX_NUMBER)  # digits only: never negative or NaN
     return None
 
 

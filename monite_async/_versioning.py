@@ -62,10 +62,14 @@ class VersionEchoWatcher:
             return
         # Set first: concurrent responses must not each log the same warning.
         self.warned = True
+        # Quoted only when it is a version: the header is the server's text, and a server
+        # may echo anything there, a secret of ours included.
+        is_date = _VERSION_SHAPE.fullmatch(echoed) is not None
+        shown = echoed if is_date else f"<not a YYYY-MM-DD date, {len(echoed)} chars>"
         _logger.warning(
             "Monite answered with API version %s, but this client asked for %s; "
             "responses may not match the models of monite_async",
-            echoed[:32],
+            shown,
             asked[:32],
-            extra={"monite_expected_version": asked[:32], "monite_echoed_version": echoed[:32]},
+            extra={"monite_expected_version": asked[:32], "monite_echoed_version": shown},
         )

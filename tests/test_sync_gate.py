@@ -18,10 +18,10 @@ import anyio
 import httpx2
 import pytest
 from loopback_server import LoopbackServer, Recorded, Reply
-from monite_async._flow.drive import ThreadPrimitive as _ThreadSlots
-from monite_async._flow.drive import drive, drive_blocking
 
 from monite_async import MoniteError
+from monite_async._flow.drive import ThreadPrimitive as _ThreadSlots
+from monite_async._flow.drive import drive, drive_blocking
 
 THREADS = 12
 CONNECTIONS = 2

@@ -10,9 +10,12 @@ Three sources, one per way a client is made:
 - `AppTokens` (`token=callable`): the application's callable, called before every request.
 
 A token request that fails with the token endpoint's own answer (bad credentials; Monite
-down after the fetch's retries) fails every caller that waited for it, or comes within
-`FAILURE_SHARED_FOR` seconds after it, with its error: one request, not one per caller. A
-fetch that ran out of time or was cancelled records nothing, and the next waiter fetches.
+down after the fetch's retries) fails every caller that waited for it with its error: one
+request, not one per caller. A caller counts as waiting when its call began before the fetch
+ended, or began while such calls are still in flight (a thread a moment late to the same
+storm): the failure lasts as long as the wave of calls it met, and a call after it asks
+again. A fetch that ran out of time or was cancelled records nothing, and the next waiter
+fetches.
 An early refresh that fails while the cached token has not expired keeps that token, logs a
 WARNING and is tried again after min(30 s, half the time left).
 """
@@ -31,6 +34,7 @@ from typing import Any, TypeGuard
 
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload
 
+from .._answers import token_lifetime
 from .._errors import (
     ConfigurationError,
     MoniteAPIError,
@@ -60,14 +64,6 @@ _logger = logging.getLogger("monite_async")
 # What an Authorization header can carry: printable ASCII. This only refuses what would break
 # or smuggle into the header (CR/LF, control characters) or cannot be encoded in it.
 _TOKEN_SHAPE = re.compile(r"[\x20-\x7e]+")
-
-# How long a failed fetch's error answers callers that arrive after it ended (threads that
-# reached the lock a moment late): a failing token endpoint then gets one request per this
-# much time, not one per wave of callers.
-FAILURE_SHARED_FOR = 1.0
-
-# The longest lifetime believed (a year): an `expires_in` beyond it is taken as this.
-_MAX_LIFETIME = 365 * 86400.0
 
 
 def is_valid_token(value: object) -> TypeGuard[str]:
@@ -113,12 +109,8 @@ def issued_token(parsed: object) -> IssuedToken | str:
         return "the body is not an AccessTokenResponse"
     if not is_valid_token(parsed.access_token):
         return "access_token is empty or has characters a bearer token cannot have"
-    lifetime: Any = parsed.expires_in
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
-        return f"expires_in is not a number ({type(lifetime).__name__})"
-    # A 400-digit integer is a valid int and would overflow float(): bounded first.
-    bounded = float(min(max(lifetime, -1), _MAX_LIFETIME)) if math.isfinite(min(lifetime, 1e300)) else None
-    return IssuedToken(SecretStr(parsed.access_token), bounded)
+    lifetime = token_lifetime(parsed.expires_in)  # bounded: a 400-digit int would overflow float()
+    return lifetime if isinstance(lifetime, str) else IssuedToken(SecretStr(parsed.access_token), lifetime)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -146,6 +138,13 @@ class TokenSource:
 
     def ready(self, since: int) -> Token | None:
         """A token that serves without the lock (most calls), else None."""
+        return None
+
+    def begin(self) -> int:
+        """A call begins: the fetch count it began at (its `since`); `end(since)` when it ends."""
+        return 0
+
+    def end(self, since: int) -> None:
         return None
 
     def current(self, token: Token) -> bool:
@@ -231,7 +230,9 @@ class CredentialsCache(TokenSource):
         # Fetches that completed, or failed with an answer every waiter may share (see _shared).
         self._fetches_ended = 0
         self._last_failure: Exception | None = None
-        self._failure_ended_at = -math.inf
+        # Calls in flight, by the fetch count when each began: a failure is shared while calls
+        # that began before it are still here (see `_raise_shared_failure`).
+        self._in_flight: collections.Counter[int] = collections.Counter()
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
 
@@ -263,6 +264,16 @@ class CredentialsCache(TokenSource):
         if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
             return token
         return None
+
+    def begin(self) -> int:
+        since = self._fetches_ended
+        self._in_flight[since] += 1
+        return since
+
+    def end(self, since: int) -> None:
+        self._in_flight[since] -= 1
+        if self._in_flight[since] <= 0:
+            del self._in_flight[since]
 
     def seen(self, since: int) -> tuple[int, int]:
         """Where the fetches stand for a caller about to wait for the lock: the count now (a
@@ -300,11 +311,12 @@ class CredentialsCache(TokenSource):
         return self._fetches_ended != count and self._last_failure is None
 
     def _raise_shared_failure(self, began: int) -> None:
-        # A fetch failed after this call began, or only a moment ago: share its error
-        # instead of asking again (a cancelled fetch records nothing).
+        # A fetch failed after this call began, or while calls that began before it are still
+        # in flight (the same storm): share its error instead of asking again.
         if self._last_failure is None:
             return
-        if self._fetches_ended != began or self.clock() < self._failure_ended_at + FAILURE_SHARED_FOR:
+        ended = self._fetches_ended
+        if ended != began or any(since < ended for since in self._in_flight):
             raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token) -> None:
@@ -322,7 +334,7 @@ class CredentialsCache(TokenSource):
             return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
         if _shared(failure, self._fetch_attempts):
             self._fetches_ended += 1
-            self._last_failure, self._failure_ended_at = failure, now
+            self._last_failure = failure
         raise failure
 
     def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:

@@ -156,12 +156,17 @@ class Flow:
                 secured=requires_auth(module),
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.enabled(),
-                generation=self.tokens.generation,
                 timeout=dict(request.extensions.get("timeout") or {}),
             )
             if x.traced:
                 x.template = url_template(module, args, _relative(request, self.http.base_url))
-            response = yield from self._exchange(x, options.deadline)
+            tokens = self.tokens if x.secured else None
+            x.generation = tokens.begin() if tokens is not None else 0
+            try:
+                response = yield from self._exchange(x, options.deadline)
+            finally:
+                if tokens is not None:
+                    tokens.end(x.generation)
             traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
             response.extensions[errors.ATTEMPTS_EXTENSION] = max(1, x.attempts.sends)
             response.extensions[errors.UNCERTAIN_EXTENSION] = x.attempts.uncertain
@@ -277,6 +282,8 @@ class Flow:
             raise errors.closed_in_flight()
 
     def _failure(self, failure: BaseException, x: _Exchange, deadline: float) -> MoniteError:
+        if self.closed:
+            return errors.closed_in_flight()  # whatever the send met: the client was closed under it
         if isinstance(failure, DeadlinePassed):
             return errors.deadline_passed(x.operation, deadline, x.attempts.sends)
         assert isinstance(failure, Exception)

@@ -24,7 +24,7 @@ import anyio.lowlevel
 import httpx2
 
 from .._forks import on_fork_in_child
-from .._transports import DeadlinePassed, plain_error
+from .._transports import DeadlinePassed, plain_error, read_deadline
 from .._waits import AnySleep, wait, wait_blocking
 from .steps import TIMED_OUT, Acquire, AppToken, Send, Sleep
 
@@ -276,9 +276,10 @@ class BlockingIO:
         response: httpx2.Response | None = None
         failure: Exception | None = None
         try:
-            response = self._send(request)
-            response.request = request
-            response.read()
+            with read_deadline(step.until):  # every read ends by it: a thread has no cancel scope
+                response = self._send(request)
+                response.request = request
+                response.read()
         except Exception as exc:
             failure = exc
         if failure is None:
