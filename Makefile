@@ -52,7 +52,7 @@ fuzz: $(STAMP)
 	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
 
 demo: $(STAMP)
-	$(PY) -m monite_async.demo
+	$(PY) -m monite_async.lib.demo
 
 # The docs site (docs/, mkdocs.yml) into site/ (ignored by git): mkdocs-material and mkdocstrings,
 # the docs dependency group. --strict: any warning (a broken link or reference) fails the build.

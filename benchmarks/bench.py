@@ -260,7 +260,7 @@ async def variant(
         # parsed once (httpx2 re-parses a relative one against base_url per request) and
         # no cookie jar (httpx2 fills one from every response). What is left between this
         # and the facade is the facade's own work: typed models, auth, retries, errors.
-        from monite_async._transports import ApiHttpClient
+        from monite_async._http.transports import ApiHttpClient
 
         async with ApiHttpClient(headers=headers, transport=transport, timeout=30) as http:
             url = httpx2.URL(base_url + "/mailbox_domains")
@@ -662,7 +662,7 @@ def sync_variant(
 ) -> Iterator[Callable[[], Any]]:
     """One blocking way of making the list call; `transport=None`: each variant's own pool."""
     from monite_async import API_VERSION, MoniteSyncClient
-    from monite_async._transports import SyncApiHttpClient
+    from monite_async._http.transports import SyncApiHttpClient
     from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     headers = {"x-monite-version": API_VERSION, "Authorization": f"Bearer {token}"}

@@ -37,8 +37,6 @@ from ._defaults import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from ._dns import FreeFormDNSRecords, dns_records
-from ._enums import is_known
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -60,14 +58,16 @@ from ._errors import (
     ValidationError,
     VerificationTimeoutError,
 )
+from ._flow.enums import is_known
 from ._flow.options import NOT_GIVEN, NotGiven
+from ._flow.versioning import API_VERSION
+from ._http.rate import RateLimit
 from ._http.retry import RetryPolicy
-from ._logging import install_from_environment as _install_logging_from_environment
-from ._rate_limit import RateLimit
-from ._transports import aiohttp_transport
+from ._http.transports import aiohttp_transport
+from ._http.waits import is_testing, set_testing
+from ._observability.logging import install_from_environment as _install_logging_from_environment
 from ._version import __version__
-from ._versioning import API_VERSION
-from ._waits import is_testing, set_testing
+from .resources.dns_records import FreeFormDNSRecords, dns_records
 from .resources.raw import RawResponse
 
 __all__ = [

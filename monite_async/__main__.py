@@ -16,7 +16,7 @@ def main() -> None:
     if importlib.util.find_spec("click") is None:
         print(_NO_CLICK, file=sys.stderr)
         sys.exit(2)
-    from .cli import main as cli_main
+    from .lib.cli import main as cli_main
 
     cli_main()
 

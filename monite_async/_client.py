@@ -6,20 +6,26 @@
     with MoniteSyncClient(client_id=..., client_secret=...) as monite:
         domain = monite.mailbox_domains.create("mail.example.com")
 
-The rooms, top to bottom; a module imports only from rooms below its own row:
+The rooms, top to bottom; a module imports only from its own room and the rows below it
+(`tests/test_layout.py` checks it):
 
 | room | what it holds |
 |---|---|
-| `__main__.py`, `lib/` | what uses the package as a user would: the CLI, DNS helpers, the demo |
+| `__main__.py` | `python -m monite_async` and `monite-async`: runs the CLI, or names the missing extra |
+| `lib/` | what uses the package as a user would: the `monite-async` CLI, DNS helpers, the demo |
 | `testing/` | the fake Monite and its pytest plugin |
+| `__init__.py` | the public names |
 | `_client.py` | MoniteClient, MoniteSyncClient: arguments, views (`with_options`), `call()` |
-| `resources/` | `mailbox_domains`, `auth`, raw responses: arguments checked, models returned |
+| `resources/` | `mailbox_domains`, `auth`, raw responses, DNS records: arguments checked, models returned |
 | `_core.py` | what a client and its views share: the flow, the HTTP client, the event loop |
-| `_flow/` | the one flow of a call (`call`), its steps, the two drivers, request, options |
+| `_redis/` | a fleet's shared token and rate budget (the `redis` extra) |
+| `_flow/` | the one flow of a call, its steps and drivers; request, options, operations, failures |
 | `_auth/` | where tokens come from: the credentials cache, a fixed token, an app's callable |
-| `_http/` | retry rules (and, beside it, transports, rate window, answers) |
-| `_errors.py`, `_error_mapping.py` | the exceptions; where every failure becomes one |
-| the rest | versioning, validation, enums, tracing, logging, defaults, forks, waits |
+| `_http/` | transports, retry rules, the rate window, what an answer says, waits, forks |
+| `_observability/` | tracing (OpenTelemetry) and `MONITE_LOG` |
+| `_errors.py` | the exceptions |
+| `_defaults.py` | the defaults |
+| `_version.py` | the version |
 
 A request goes through one flow, top to bottom (`_flow/call.py`: admit, take a slot, sign,
 send, classify, wait or replay) and its answer comes back; no layer calls back up. The
@@ -40,7 +46,7 @@ from typing import Any, Self
 import httpx2
 from monite_generated.types import Response
 
-from . import _error_mapping as errors
+from ._auth.secret import SecretStr
 from ._core import Core, SyncCore, connection_slots, network
 from ._defaults import (
     DEFAULT_BASE_URL,
@@ -50,15 +56,15 @@ from ._defaults import (
     DEFAULT_TIMEOUT,
 )
 from ._errors import ConfigurationError
+from ._flow import failures as errors
 from ._flow.drive import drive, drive_blocking
+from ._flow.operations import operation_name, resolve_operation
 from ._flow.options import NOT_GIVEN, CallOptions, NotGiven, check_deadline, check_max_retries, check_timeout
 from ._flow.request import Outcome
-from ._generated_ops import operation_name, resolve_operation
+from ._flow.versioning import API_VERSION, validate_api_version
 from ._http.retry import RetryPolicy
-from ._secret import SecretStr
-from ._tracing import Tracing
-from ._transports import refuse_foreign_http
-from ._versioning import API_VERSION, validate_api_version
+from ._http.transports import refuse_foreign_http
+from ._observability.tracing import Tracing
 from .resources.access_tokens import AuthResource, SyncAuthResource
 from .resources.mailbox_domains import MailboxDomains, SyncMailboxDomains
 from .resources.raw import RawResponse

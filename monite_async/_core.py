@@ -17,17 +17,17 @@ from typing import Any
 import httpx2
 import sniffio
 
-from . import _error_mapping as errors
 from ._auth.tokens import AppTokens, CredentialsCache, StaticToken, TokenSource, is_valid_token
 from ._defaults import USER_AGENT
 from ._errors import ConfigurationError
+from ._flow import failures as errors
 from ._flow.call import Flow
 from ._flow.drive import AsyncIO, AsyncPrimitive, BlockingIO, ThreadPrimitive
 from ._flow.options import CallOptions
+from ._flow.versioning import VERSION_HEADER
+from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
-from ._rate_limit import Pacer, RateWindow
-from ._tracing import Tracing
-from ._transports import (
+from ._http.transports import (
     ApiHttpClient,
     CallerClientTransport,
     ForkSafeHTTPTransport,
@@ -36,7 +36,7 @@ from ._transports import (
     TrailingBytesGuard,
     is_asyncio_only,
 )
-from ._versioning import VERSION_HEADER
+from ._observability.tracing import Tracing
 
 __all__ = ["Core", "LoopBinding", "SyncCore", "connection_slots", "network"]
 

@@ -5,7 +5,7 @@ while it runs:
 
     with LoopbackDNS() as server:
         server.add("mail.example.com", "TXT", "v=spf1 -all")
-        result = await monite_async.dns.check(domain, nameserver=server.address)
+        result = await monite_async.lib.dns.check(domain, nameserver=server.address)
 
 Names not in the zone get NXDOMAIN; a name there without the asked type gets an empty
 NOERROR answer (what dnspython calls NoAnswer). `publish(domain_json)` adds every record a
@@ -22,7 +22,7 @@ from typing import Any
 from dnslib import CNAME, MX, QTYPE, RCODE, RR, TXT, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
-from monite_async.dns import fqdn, mx_parts
+from monite_async.lib.dns import fqdn, mx_parts
 
 __all__ = ["LoopbackDNS"]
 

@@ -23,9 +23,9 @@ from monite_async import (
     ServerError,
     UnexpectedResponseError,
 )
-from monite_async._answers import is_stale_token
 from monite_async._auth.tokens import CredentialsCache, IssuedToken, Refresh
 from monite_async._flow.drive import AsyncPrimitive
+from monite_async._http.answers import is_stale_token
 
 pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 

@@ -16,7 +16,7 @@ import dns.zone
 import pytest
 from loopback_dns import LoopbackDNS, records_of
 
-from monite_async.cli import cli
+from monite_async.lib.cli import cli
 from monite_async.testing import FakeMonite
 
 DOMAIN = "mail.example.com"

@@ -1,4 +1,4 @@
-"""`make demo` (python -m monite_async.demo), run as a user would, in a subprocess."""
+"""`make demo` (python -m monite_async.lib.demo), run as a user would, in a subprocess."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def test_demo_walks_through_the_fake_and_exits_0() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "monite_async.demo"],
+        [sys.executable, "-m", "monite_async.lib.demo"],
         capture_output=True,
         text=True,
         timeout=_TIMEOUT,
@@ -61,7 +61,7 @@ def test_demo_failure_is_one_line_without_traceback(unused_tcp_port: int) -> Non
         MONITE_BASE_URL=f"http://127.0.0.1:{unused_tcp_port}/v1",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "monite_async.demo"],
+        [sys.executable, "-m", "monite_async.lib.demo"],
         capture_output=True,
         text=True,
         timeout=_TIMEOUT,

@@ -1,4 +1,4 @@
-"""`monite_async.dns`: the zone text read back by dnspython's zone parser, and the DNS check
+"""`monite_async.lib.dns`: the zone text read back by dnspython's zone parser, and the DNS check
 against a real DNS server on loopback (dnslib), under asyncio and trio."""
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def test_without_dnspython_check_says_which_extra(monkeypatch: pytest.MonkeyPatc
 
 def test_import_monite_async_does_not_import_dnspython() -> None:
     code = (
-        "import sys, monite_async, monite_async.dns\n"
+        "import sys, monite_async, monite_async.lib.dns\n"
         "print(sorted(m for m in sys.modules if m == 'dns' or m.startswith('dns.')))"
     )
     result = subprocess.run(  # noqa: S603

@@ -9,7 +9,7 @@ import pytest
 
 import monite_async
 from monite_async import DNSRecord, DNSRecordPurpose, DNSRecordType, is_known
-from monite_async._enums import _MAX_CACHED, _cache
+from monite_async._flow.enums import _MAX_CACHED, _cache
 
 
 def generated_enums() -> list[type[enum.StrEnum]]:

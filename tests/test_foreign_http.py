@@ -12,7 +12,7 @@ import httpx2
 import pytest
 
 from monite_async import ConfigurationError, MoniteClient, MoniteSyncClient
-from monite_async._transports import refuse_foreign_http
+from monite_async._http.transports import refuse_foreign_http
 
 
 class _Recorder:

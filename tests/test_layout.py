@@ -14,46 +14,70 @@ import monite_generated.api
 import pytest
 
 import monite_async._client
-from monite_async._generated_ops import PRIVATE_FUNCTIONS, missing_private_functions
+from monite_async._flow.operations import PRIVATE_FUNCTIONS, missing_private_functions
 
 PACKAGE = Path(monite_async._client.__file__).parent
 MAX_FUNCTION_LINES = 60
 
 
 def layer_rows() -> list[set[str]]:
-    """The modules of each row of the layer table in `_client.py`'s docstring, top first."""
+    """The rooms (`_flow`, `_client`, ...) of each row of the table in `_client.py`'s docstring, top first."""
     doc = monite_async._client.__doc__ or ""
     rows = [line for line in doc.splitlines() if line.startswith("| `")]
-    return [set(re.findall(r"`(_\w+)\.py`", row.split("|")[1])) for row in rows]
+    return [
+        {name.rstrip("/").removesuffix(".py") for name in re.findall(r"`([\w.]+/?)`", row.split("|")[1])}
+        for row in rows
+    ]
+
+
+def room_of(path: Path) -> str:
+    """`_flow` for monite_async/_flow/call.py, `_client` for monite_async/_client.py."""
+    first = path.relative_to(PACKAGE).parts[0]
+    return first.removesuffix(".py")
 
 
 def own_imports(path: Path) -> set[str]:
-    """The monite_async modules `path` imports (`from . import x`, `from ._x import y`)."""
+    """The rooms of monite_async that `path` imports from (its relative imports, resolved)."""
+    here = path.relative_to(PACKAGE).parts[:-1]  # the package of the file, below monite_async
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(alias.name for alias in node.names)
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = list(here[: len(here) - (node.level - 1)]) if node.level > 1 else list(here)
+        target = base + (node.module.split(".") if node.module else [])
+        if target:
+            found.add(target[0])
+        else:  # `from .. import x` at the top of the package: x is a room itself
+            found.update(alias.name for alias in node.names)
     return found
 
 
-def test_every_facade_module_has_a_row_in_the_layer_map() -> None:
+def test_every_room_has_a_row_in_the_layer_map() -> None:
     listed = set().union(*layer_rows())
-    modules = {p.stem for p in PACKAGE.glob("_*.py") if p.stem != "__init__"}
-    assert modules == listed, f"not in the map: {modules - listed}; gone: {listed - modules}"
+    rooms = {
+        p.name.removesuffix(".py")
+        for p in PACKAGE.iterdir()
+        if p.suffix == ".py" or (p / "__init__.py").exists()
+    }
+    assert rooms == listed, f"not in the map: {rooms - listed}; gone: {listed - rooms}"
 
 
-def test_a_module_imports_only_modules_below_its_row() -> None:
+def test_at_most_twelve_modules_at_the_top_of_the_package() -> None:
+    modules = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(modules) <= 12, modules
+
+
+def test_a_module_imports_only_its_own_room_and_the_rows_below() -> None:
     rows = layer_rows()
-    row_of = {module: index for index, row in enumerate(rows) for module in row}
-    upward = [
-        f"{module} (row {row_of[module]}) imports {imported} (row {row_of[imported]})"
-        for module in row_of
-        for imported in own_imports(PACKAGE / f"{module}.py")
-        if imported in row_of and row_of[imported] <= row_of[module]
-    ]
+    row_of = {room: index for index, row in enumerate(rows) for room in row}
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        room = room_of(path)
+        for imported in own_imports(path):
+            if imported in row_of and imported != room and row_of[imported] <= row_of[room]:
+                upward.append(
+                    f"{path.relative_to(PACKAGE)} (row {row_of[room]}) imports {imported} (row {row_of[imported]})"
+                )
     assert upward == []
 
 

@@ -83,7 +83,7 @@ def test_a_request_on_a_client_without_a_version_header_is_built() -> None:
     from monite_generated.api.mailbox_domains import post_mailbox_domains
     from monite_generated.models import DomainRequest
 
-    from monite_async._error_mapping import Redactor
+    from monite_async._flow.failures import Redactor
     from monite_async._flow.options import CallOptions
     from monite_async._flow.request import build
 

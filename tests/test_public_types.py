@@ -32,9 +32,9 @@ EXTERNAL_ONLY = {
     # headers is an httpx2.Headers, http_response an httpx2.Response.
     "monite_async.RawResponse": "httpx2.Headers, httpx2.Response",
     # The demo takes a MoniteClient and a FakeMonite: the same httpx2 types, one step further.
-    "monite_async.demo.Demo": "MoniteClient and FakeMonite's httpx2 types",
-    "monite_async.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx2 types",
-    "monite_async.demo.Demo.fake": "FakeMonite's httpx2 types",
+    "monite_async.lib.demo.Demo": "MoniteClient and FakeMonite's httpx2 types",
+    "monite_async.lib.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx2 types",
+    "monite_async.lib.demo.Demo.fake": "FakeMonite's httpx2 types",
     # transport() returns httpx2.ASGITransport (an httpx2.AsyncBaseTransport).
     "monite_async.testing.FakeMonite": "httpx2.AsyncBaseTransport",
     # pytest hooks and fixtures take pytest's Config and FixtureRequest.

@@ -10,7 +10,7 @@ from anyio_tasks import gather
 from loopback_server import LoopbackServer, Reply, error
 
 from monite_async import MoniteClient, RateLimit, RateLimitError
-from monite_async._rate_limit import RateWindow, parse_rate_limit
+from monite_async._http.rate import RateWindow, parse_rate_limit
 from monite_async.testing import FakeMonite
 
 pytestmark = [

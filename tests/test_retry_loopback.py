@@ -28,7 +28,7 @@ from monite_async import (
     ServerError,
     ValidationError,
 )
-from monite_async._answers import parse_retry_after
+from monite_async._http.answers import parse_retry_after
 
 pytestmark = [pytest.mark.event_loops("asyncio", "trio"), pytest.mark.sync_client]
 
@@ -236,8 +236,8 @@ async def test_set_testing_makes_waits_instant_but_still_logged(
     def blocking_spy(seconds: float) -> None:
         slept.append(seconds)  # what the blocking client's wait calls (time.sleep), recorded
 
-    monkeypatch.setattr("monite_async._waits.anyio.sleep", spy)
-    monkeypatch.setattr("monite_async._waits.time.sleep", blocking_spy)
+    monkeypatch.setattr("monite_async._http.waits.anyio.sleep", spy)
+    monkeypatch.setattr("monite_async._http.waits.time.sleep", blocking_spy)
     caplog.set_level(logging.INFO, logger="monite_async")
     loopback.script("GET", "/mailbox_domains", error(503, "busy", **{"Retry-After": "45"}))
     monite_async.set_testing(True)

@@ -8,7 +8,7 @@ import pytest
 from pytest_httpx2 import HTTPXMock
 
 from monite_async import InvalidRequestError, MoniteClient
-from monite_async._validation import validate_hostname, validate_uuid
+from monite_async.resources.validation import validate_hostname, validate_uuid
 
 GOOD = [
     "mail.example.com",

@@ -30,11 +30,10 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload
 
-from .._answers import token_lifetime
 from .._errors import (
     ConfigurationError,
     MoniteAPIError,
@@ -42,9 +41,9 @@ from .._errors import (
     MoniteTimeoutError,
     fresh_copy,
 )
-from .._flow.steps import Primitive
+from .._http.answers import token_lifetime
 from .._http.retry import is_retryable_status
-from .._secret import SecretStr
+from .secret import SecretStr
 
 __all__ = [
     "AppTokens",
@@ -64,6 +63,12 @@ _logger = logging.getLogger("monite_async")
 # What an Authorization header can carry: printable ASCII. This only refuses what would break
 # or smuggle into the header (CR/LF, control characters) or cannot be encoded in it.
 _TOKEN_SHAPE = re.compile(r"[\x20-\x7e]+")
+
+
+class Lock(Protocol):
+    """The fetch lock, as the flow's driver takes it (for a holder); the flow releases it."""
+
+    def release(self, holder: object) -> None: ...
 
 
 def is_valid_token(value: object) -> TypeGuard[str]:
@@ -125,7 +130,7 @@ class Refresh:
 class TokenSource:
     """What the flow asks at its sign step (the subclasses say where tokens come from)."""
 
-    lock: Primitive | None = None  # only the credentials cache fetches, under a lock
+    lock: Lock | None = None  # only the credentials cache fetches, under a lock
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or errors (tokens, the client secret)."""
@@ -206,7 +211,7 @@ class CredentialsCache(TokenSource):
         self,
         *,
         client_secret: str,
-        lock: Primitive,
+        lock: Lock,
         max_margin: float = 300.0,
         margin_fraction: float = 0.1,
         max_refresh_pause: float = 30.0,

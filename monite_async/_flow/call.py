@@ -35,8 +35,6 @@ from typing import Any
 import httpx2
 from monite_generated.api.access_tokens import post_auth_token
 
-from .. import _error_mapping as errors
-from .._answers import is_stale_token, parse_retry_after, request_id
 from .._auth.tokens import (
     AppTokens,
     CredentialsCache,
@@ -55,16 +53,18 @@ from .._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from .._generated_ops import operation_name, requires_auth, url_template
+from .._http.answers import is_stale_token, parse_retry_after, request_id
+from .._http.rate import Pacer, RateLimitHold, RateWindow, parse_rate_limit
 from .._http.retry import Attempts, RetryPolicy, next_wait
-from .._rate_limit import Pacer, RateLimitHold, RateWindow, parse_rate_limit
-from .._tracing import Tracing
-from .._transports import DeadlinePassed
-from .._versioning import VersionEchoWatcher
+from .._http.transports import DeadlinePassed
+from .._observability.tracing import Tracing
+from . import failures as errors
+from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import build, parse
 from .steps import TIMED_OUT, Acquire, AppToken, Primitive, Send, Sleep, Step
+from .versioning import VersionEchoWatcher
 
 __all__ = ["Flow"]
 

@@ -23,9 +23,9 @@ import anyio
 import anyio.lowlevel
 import httpx2
 
-from .._forks import on_fork_in_child
-from .._transports import DeadlinePassed, plain_error, read_deadline
-from .._waits import AnySleep, wait, wait_blocking
+from .._http.forks import on_fork_in_child
+from .._http.transports import DeadlinePassed, plain_error, read_deadline
+from .._http.waits import AnySleep, wait, wait_blocking
 from .steps import TIMED_OUT, Acquire, AppToken, Send, Sleep
 
 __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]

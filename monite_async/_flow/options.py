@@ -16,8 +16,8 @@ import httpx2
 
 from .._defaults import DEFAULT_DEADLINE, DEFAULT_TIMEOUT
 from .._errors import ConfigurationError
-from .._transports import refuse_foreign_http
-from .._versioning import VERSION_HEADER, validate_api_version
+from .._http.transports import refuse_foreign_http
+from .versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "check_deadline", "check_max_retries", "check_timeout"]
 

@@ -18,12 +18,12 @@ from typing import Any
 import httpx2
 from monite_generated.errors import UnexpectedStatus
 
-from .. import _enums  # noqa: F401  (installs lenient enums before anything is parsed)
-from .. import _error_mapping as errors
 from .._errors import ConfigurationError
-from .._generated_ops import accepts_version, parse_success, request_kwargs
-from .._versioning import VERSION_HEADER, validate_api_version
+from . import enums  # noqa: F401  (installs lenient enums before anything is parsed)
+from . import failures as errors
+from .operations import accepts_version, parse_success, request_kwargs
 from .options import CallOptions
+from .versioning import VERSION_HEADER, validate_api_version
 
 __all__ = ["Outcome", "build", "parse"]
 

@@ -37,10 +37,10 @@ from collections.abc import Awaitable, Callable
 
 import httpx2
 
-from .._answers import parse_retry_after
 from .._errors import ConfigurationError
-from .._rate_limit import RateLimitHold
-from .._transports import NEVER_SENT, DeadlinePassed, TLSError
+from .answers import parse_retry_after
+from .rate import RateLimitHold
+from .transports import NEVER_SENT, DeadlinePassed, TLSError
 
 __all__ = ["Attempts", "RetryPolicy", "is_retryable_status", "next_wait"]
 

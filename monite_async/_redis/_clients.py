@@ -11,7 +11,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from .._forks import on_fork_in_child
+from .._http.forks import on_fork_in_child
 from ._room import SCRIPTS, TIMEOUT, Plan
 
 if TYPE_CHECKING:

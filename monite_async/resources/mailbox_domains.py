@@ -23,15 +23,15 @@ from monite_generated.api.mailbox_domains import (
 )
 from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
 
-from .. import _error_mapping as errors
 from .._errors import ConflictError
+from .._flow import failures as errors
 from .._flow.call import Flow
 from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
 from .._flow.options import CallOptions
 from .._flow.request import Outcome
 from .._flow.steps import Sleep, Step
-from .._validation import validate_hostname, validate_uuid
 from .raw import RawResponse
+from .validation import validate_hostname, validate_uuid
 
 __all__ = [
     "MailboxDomains",

@@ -12,9 +12,9 @@ from typing import Generic, TypeVar
 
 import httpx2
 
-from .._answers import request_id
 from .._flow.request import Outcome
-from .._rate_limit import RateLimit, parse_rate_limit
+from .._http.answers import request_id
+from .._http.rate import RateLimit, parse_rate_limit
 
 __all__ = ["RawResponse"]
 

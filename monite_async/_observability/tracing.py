@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx2
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["AttemptRecord", "OperationRecord", "Tracing"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import monite_generated.models
 
-from ._forks import on_fork_in_child
+from .._http.forks import on_fork_in_child
 
 __all__ = ["install_lenient_enums", "is_known"]
 

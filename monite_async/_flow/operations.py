@@ -25,7 +25,7 @@ import httpx2
 from monite_generated.client import AuthenticatedClient, Client
 from monite_generated.errors import UnexpectedStatus
 
-from . import _error_mapping
+from . import failures as _error_mapping
 
 __all__ = [
     "PRIVATE_FUNCTIONS",

@@ -15,7 +15,7 @@ import re
 import httpx2
 from monite_generated.api_version import API_VERSION
 
-from ._errors import ConfigurationError
+from .._errors import ConfigurationError
 
 __all__ = ["API_VERSION", "VERSION_HEADER", "VersionEchoWatcher", "validate_api_version"]
 

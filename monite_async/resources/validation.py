@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ._errors import InvalidRequestError
+from .._errors import InvalidRequestError
 
 __all__ = ["validate_hostname", "validate_uuid"]
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from monite_generated.models import DNSRecord, DNSRecords, DomainResponse
 
-from . import MoniteClient, MoniteError
+from .. import MoniteClient, MoniteError
 from .dns import zone_text
 
 if TYPE_CHECKING:
-    from .testing import FakeMonite
+    from ..testing import FakeMonite
 
 _VERIFY_ATTEMPTS = 5
 _VERIFY_PAUSE = 0.2  # seconds between verify calls against the fake; Monite needs DNS time
@@ -167,7 +167,7 @@ async def _main() -> None:
         domain = os.environ.get("MONITE_DEMO_DOMAIN") or f"demo-{secrets.token_hex(4)}.example.com"
     else:
         try:
-            from .testing import FakeMonite
+            from ..testing import FakeMonite
         except ImportError as exc:
             raise SystemExit(f"demo failed: {exc}") from None
         print("No MONITE_CLIENT_ID/MONITE_CLIENT_SECRET set: running against the fake Monite", flush=True)

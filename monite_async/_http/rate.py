@@ -31,9 +31,9 @@ from collections.abc import Callable, Iterator, Mapping
 import anyio
 import httpx2
 
-from ._forks import on_fork_in_child
-from ._transports import PlainTransportError
-from ._waits import AnySleep, wait
+from .forks import on_fork_in_child
+from .transports import PlainTransportError
+from .waits import AnySleep, wait
 
 __all__ = ["Pacer", "Pause", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 

@@ -37,9 +37,9 @@ import httpcore2
 import httpx2
 import sniffio
 
-from ._defaults import DEFAULT_LIMITS
-from ._errors import ConfigurationError
-from ._forks import on_fork_in_child
+from .._defaults import DEFAULT_LIMITS
+from .._errors import ConfigurationError
+from .forks import on_fork_in_child
 
 __all__ = [
     "ASYNCIO_ONLY_TEXT",

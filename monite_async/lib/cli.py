@@ -40,13 +40,13 @@ import anyio
 import click
 from monite_generated.models import DNSRecord, DomainResponse, VerifyResponse
 
+from .._client import MoniteSyncClient
+from .._defaults import DEFAULT_BASE_URL
+from .._errors import ConfigurationError, InvalidRequestError, MoniteError, VerificationTimeoutError
+from .._flow.versioning import API_VERSION
+from .._version import __version__
+from ..resources.dns_records import dns_records
 from . import dns as monite_dns
-from ._client import MoniteSyncClient
-from ._defaults import DEFAULT_BASE_URL
-from ._dns import dns_records
-from ._errors import ConfigurationError, InvalidRequestError, MoniteError, VerificationTimeoutError
-from ._version import __version__
-from ._versioning import API_VERSION
 
 __all__ = ["EXIT_FAILED", "EXIT_NOT_HELD", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 

@@ -20,7 +20,7 @@ from typing import NoReturn
 from monite_generated.models import DNSRecords, DomainResponse
 from monite_generated.models import DomainResponseDnsRecordsType1 as FreeFormDNSRecords
 
-from ._errors import UnexpectedResponseError
+from .._errors import UnexpectedResponseError
 
 __all__ = ["FreeFormDNSRecords", "dns_records"]
 

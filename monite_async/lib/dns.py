@@ -30,8 +30,8 @@ import sniffio
 from monite_generated.models import DNSRecord, DomainResponse
 from monite_generated.types import Unset
 
-from ._dns import dns_records
-from ._errors import ConfigurationError, DNSLookupError, InvalidRequestError
+from .._errors import ConfigurationError, DNSLookupError, InvalidRequestError
+from ..resources.dns_records import dns_records
 
 if TYPE_CHECKING:
     import dns.asyncresolver

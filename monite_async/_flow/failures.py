@@ -22,9 +22,8 @@ from typing import TypedDict
 import httpx2
 from monite_generated.errors import UnexpectedStatus
 
-from ._answers import error_body, is_stale_token, parse_retry_after, request_id
-from ._defaults import DEFAULT_BASE_URL
-from ._errors import (
+from .._defaults import DEFAULT_BASE_URL
+from .._errors import (
     AuthenticationError,
     BadRequestError,
     ClientStateError,
@@ -44,9 +43,10 @@ from ._errors import (
     ValidationError,
     VerificationTimeoutError,
 )
-from ._rate_limit import RateLimitHold
-from ._transports import ASYNCIO_ONLY_TEXT, TLSError
-from ._waits import ASYNC_SLEEP_TEXT
+from .._http.answers import error_body, is_stale_token, parse_retry_after, request_id
+from .._http.rate import RateLimitHold
+from .._http.transports import ASYNCIO_ONLY_TEXT, TLSError
+from .._http.waits import ASYNC_SLEEP_TEXT
 
 __all__ = [
     "Redactor",
