@@ -67,7 +67,7 @@ from ._http.transports import refuse_foreign_http
 from ._observability.tracing import Tracing
 from .resources.access_tokens import AuthResource, SyncAuthResource
 from .resources.mailbox_domains import MailboxDomains, SyncMailboxDomains
-from .resources.raw import RawResponse
+from .resources.raw import RawResponse, made
 
 __all__ = ["MoniteClient", "MoniteSyncClient", "RawCalls", "SyncRawCalls", "SyncTokenSource", "TokenSource"]
 
@@ -419,8 +419,8 @@ class MoniteClient(_Client):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, Core)
         self._core, self._options = core, options
-        self.mailbox_domains = MailboxDomains(core.flow, options, core.io)
-        self.auth = AuthResource(core.flow, options, core.io)
+        self.mailbox_domains = made(MailboxDomains, core.flow, options, core.io)
+        self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
 
     async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:
@@ -525,8 +525,8 @@ class MoniteSyncClient(_Client):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, SyncCore)
         self._core, self._options = core, options
-        self.mailbox_domains = SyncMailboxDomains(core.flow, options, core.io)
-        self.auth = SyncAuthResource(core.flow, options, core.io)
+        self.mailbox_domains = made(SyncMailboxDomains, core.flow, options, core.io)
+        self.auth = made(SyncAuthResource, core.flow, options, core.io)
         self.with_raw_response = SyncRawCalls(core, options)
 
     def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:

@@ -36,6 +36,7 @@ from ._http.transports import (
     TrailingBytesGuard,
     is_asyncio_only,
 )
+from ._http.waits import AnySleep
 from ._observability.tracing import Tracing
 
 __all__ = ["Core", "LoopBinding", "SyncCore", "connection_slots", "network"]
@@ -110,7 +111,7 @@ class _CoreBase:
         tracing: Tracing,
     ) -> None:
         self.base_url = base_url
-        self.auth_kind = _token_kind(token, credentials)
+        self.auth_kind: str = _token_kind(token, credentials)
         self.http = self._client(
             network,
             base_url=base_url,
@@ -119,7 +120,7 @@ class _CoreBase:
             follow_redirects=False,
         )
         policy = retry_policy if retry_policy is not None else RetryPolicy()
-        self.flow = Flow(
+        self.flow: Flow = Flow(
             http=self.http,
             options=options,
             tokens=self._tokens(token, credentials, options, tracing),
@@ -130,7 +131,7 @@ class _CoreBase:
             pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
             tracing=tracing,
         )
-        self.sleep = policy.sleep
+        self.sleep: AnySleep | None = policy.sleep
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -207,11 +208,13 @@ class Core(_CoreBase):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.loop = LoopBinding()
-        self.io = AsyncIO(functools.partial(self.http.send, stream=True), self.sleep, self.check_usable)
+        self.loop: LoopBinding = LoopBinding()
+        self.io: AsyncIO = AsyncIO(
+            functools.partial(self.http.send, stream=True), self.sleep, self.check_usable
+        )
 
     def _client(self, network: Any, **settings: Any) -> httpx2.AsyncClient:
-        self.asyncio_only = is_asyncio_only(network)
+        self.asyncio_only: bool = is_asyncio_only(network)
         return ApiHttpClient(transport=network, **settings)
 
     def check_usable(self) -> None:
@@ -243,7 +246,9 @@ class SyncCore(_CoreBase):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.io = BlockingIO(functools.partial(self.http.send, stream=True), self.sleep, self.check_usable)
+        self.io: BlockingIO = BlockingIO(
+            functools.partial(self.http.send, stream=True), self.sleep, self.check_usable
+        )
 
     def _client(self, network: Any, **settings: Any) -> httpx2.Client:
         return SyncApiHttpClient(transport=network, **settings)

@@ -22,7 +22,7 @@ from monite_async import (
     MoniteClient,
     UnexpectedResponseError,
 )
-from monite_async import dns as monite_dns
+from monite_async.lib import dns as monite_dns
 from monite_async.testing import FakeMonite
 
 DOMAIN = "mail.example.com"

@@ -31,6 +31,21 @@ EXTERNAL_ONLY = {
     "monite_async.aiohttp_transport": "httpx2.AsyncBaseTransport",
     # headers is an httpx2.Headers, http_response an httpx2.Response.
     "monite_async.RawResponse": "httpx2.Headers, httpx2.Response",
+    "monite_async.resources.raw.RawResponse": "httpx2.Headers, httpx2.Response",
+    "monite_async.resources.raw.RawResponse.__init__": "an Outcome holds the httpx2.Response",
+    "monite_async.resources.raw.RawResponse.http_response": "httpx2.Response",
+    # Each client, and the resources that give RawResponse, reach httpx2.Response through it.
+    "monite_async.MoniteClient": "RawResponse's httpx2 types",
+    "monite_async.MoniteSyncClient": "RawResponse's httpx2 types",
+    "monite_async.lib.demo.MoniteClient": "RawResponse's httpx2 types",
+    "monite_async.lib.demo.Demo.monite": "RawResponse's httpx2 types",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomains": "RawResponse's httpx2 types",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomains.with_raw_response": "RawResponse's httpx2 types",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse": "RawResponse's httpx2 types",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.create": "RawResponse",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.delete": "RawResponse",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.list": "RawResponse",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.verify": "RawResponse",
     # The demo takes a MoniteClient and a FakeMonite: the same httpx2 types, one step further.
     "monite_async.lib.demo.Demo": "MoniteClient and FakeMonite's httpx2 types",
     "monite_async.lib.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx2 types",

@@ -81,6 +81,10 @@ class Token:
 
     __slots__ = ("expires_at", "refresh_at", "value")
 
+    value: str
+    expires_at: float
+    refresh_at: float
+
     def __init__(self, value: str, *, expires_at: float = math.inf, refresh_at: float = math.inf) -> None:
         self.value = value
         self.expires_at = expires_at

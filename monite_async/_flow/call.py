@@ -124,7 +124,7 @@ class Flow:
         self.window = window
         self.pacer = pacer
         self.tracing = tracing
-        self.redactor = errors.Redactor(tokens.secrets)
+        self.redactor: errors.Redactor = errors.Redactor(tokens.secrets)
         self.closed = False
         self._version_watcher = VersionEchoWatcher()
 

@@ -55,6 +55,9 @@ class OperationRecord:
 
     __slots__ = ("name", "span")
 
+    name: str
+    span: Any  # an OpenTelemetry span (opentelemetry-api is optional), or None
+
     def __init__(self, name: str, span: Any) -> None:
         self.name = name
         self.span = span

@@ -23,9 +23,8 @@ __all__ = ["AuthResource", "SyncAuthResource"]
 class _Revoke:
     """What `monite.auth.revoke()` does, for both clients."""
 
-    def __init__(self, flow: Flow, options: CallOptions) -> None:
-        self._flow = flow
-        self._options = options
+    _flow: Flow
+    _options: CallOptions
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -51,8 +50,8 @@ class AuthResource(_Revoke):
     revoked = await monite.auth.revoke()  # True if a cached token was revoked
     """
 
-    def __init__(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
-        super().__init__(flow, options)
+    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
+        self._flow, self._options = flow, options
         self._io = io
 
     async def revoke(self) -> bool:
@@ -67,8 +66,8 @@ class AuthResource(_Revoke):
 class SyncAuthResource(_Revoke):
     """`monite.auth` of the blocking client: `monite.auth.revoke()` as in `AuthResource`."""
 
-    def __init__(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
-        super().__init__(flow, options)
+    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
+        self._flow, self._options = flow, options
         self._io = io
 
     def revoke(self) -> bool:

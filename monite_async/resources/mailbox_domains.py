@@ -30,7 +30,7 @@ from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
 from .._flow.options import CallOptions
 from .._flow.request import Outcome
 from .._flow.steps import Sleep, Step
-from .raw import RawResponse
+from .raw import RawResponse, made
 from .validation import validate_hostname, validate_uuid
 
 __all__ = [
@@ -219,7 +219,7 @@ class MailboxDomainsWithRawResponse(_Resource):
         print(raw.request_id, raw.rate_limit)
     """
 
-    def __init__(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
+    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
         self._io = io
         self._flows = _Flows(flow, options)
 
@@ -244,9 +244,9 @@ class MailboxDomainsWithRawResponse(_Resource):
 class MailboxDomains(_Resource):
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    def __init__(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
-        self.with_raw_response: MailboxDomainsWithRawResponse = MailboxDomainsWithRawResponse(
-            flow, options, io
+    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
+        self.with_raw_response: MailboxDomainsWithRawResponse = made(
+            MailboxDomainsWithRawResponse, flow, options, io
         )
         """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
 
@@ -307,7 +307,7 @@ class MailboxDomains(_Resource):
 class SyncMailboxDomainsWithRawResponse(_Resource):
     """`MailboxDomainsWithRawResponse` for `MoniteSyncClient`: the same calls, blocking."""
 
-    def __init__(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
+    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
         self._io = io
         self._flows = _Flows(flow, options)
 
@@ -331,9 +331,9 @@ class SyncMailboxDomainsWithRawResponse(_Resource):
 class SyncMailboxDomains(_Resource):
     """`MailboxDomains` for `MoniteSyncClient`: the same calls and errors, blocking."""
 
-    def __init__(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
-        self.with_raw_response: SyncMailboxDomainsWithRawResponse = SyncMailboxDomainsWithRawResponse(
-            flow, options, io
+    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
+        self.with_raw_response: SyncMailboxDomainsWithRawResponse = made(
+            SyncMailboxDomainsWithRawResponse, flow, options, io
         )
         """The same calls, returning `RawResponse`s: `mailbox_domains.with_raw_response.list()`."""
 

@@ -16,7 +16,19 @@ from .._flow.request import Outcome
 from .._http.answers import request_id
 from .._http.rate import RateLimit, parse_rate_limit
 
-__all__ = ["RawResponse"]
+__all__ = ["RawResponse", "made"]
+
+_Resource = TypeVar("_Resource")
+
+
+def made(kind: type[_Resource], *parts: object) -> _Resource:
+    """A resource, bound to a client's flow, options and driver by its private `_bind`: a
+    resource has no public constructor (users get theirs from a client), so neither
+    `help()` nor a type checker shows the flow's internals as part of the API."""
+    resource = kind.__new__(kind)
+    resource._bind(*parts)  # type: ignore[attr-defined]
+    return resource
+
 
 T = TypeVar("T")
 
