@@ -85,6 +85,8 @@ class RetryPolicy:
             MoniteSyncClient; None means `anyio.sleep` or `time.sleep` (instant under
             `set_testing(True)`).
 
+    Example:
+
         MoniteClient(retry_policy=RetryPolicy(initial_backoff=1.0, max_backoff=20.0))
     """
 
