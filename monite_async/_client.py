@@ -119,6 +119,16 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
     return parsed_id, SecretStr(secret)  # shown as '[redacted]' in any repr or traceback
 
 
+def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> str | None:
+    """`redis=`, else MONITE_REDIS_URL (for client credentials: a token of the app's own is not shared)."""
+    if redis is not None:
+        if not isinstance(redis, str):
+            raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
+        return redis
+    from_environment = os.environ.get("MONITE_REDIS_URL")
+    return from_environment if from_environment and credentials is not None else None
+
+
 class RawCalls:
     """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
 
@@ -215,6 +225,7 @@ class _Client:
         max_requests_per_second: float | None,
         tracer_provider: object,
         meter_provider: object,
+        redis: str | None,
     ) -> None:
         refuse_foreign_http(transport=transport, http_client=http_client, limits=limits)
         options = CallOptions(
@@ -249,6 +260,7 @@ class _Client:
             retry_policy=retry_policy,
             max_requests_per_second=_check_rate(max_requests_per_second),
             tracing=Tracing(tracer_provider=tracer_provider, meter_provider=meter_provider),
+            redis=_redis_url(redis, credentials),
         )
         self._attach(core, options)
         self._owner = True
@@ -360,6 +372,9 @@ class MoniteClient(_Client):
             Monite's own limit is learned from its answers either way).
         tracer_provider, meter_provider: OpenTelemetry providers for the client's spans and
             metrics (the `otel` extra); default: the global ones.
+        redis: a Redis URL (default MONITE_REDIS_URL): every process of a fleet on the same
+            client credentials shares one token and one rate budget there (the `redis` extra;
+            "Many processes" in the docs). Redis down or slow never fails a call.
 
     Resources: `mailbox_domains` (create, list, verify, delete, wait_until_verified, and
     `.with_raw_response`), `auth` (revoke), `with_raw_response.call(op)`; `call(op)` runs any
@@ -396,6 +411,7 @@ class MoniteClient(_Client):
         max_requests_per_second: float | None = None,
         tracer_provider: object = None,
         meter_provider: object = None,
+        redis: str | None = None,
     ) -> None:
         self._start(
             Core,
@@ -414,6 +430,7 @@ class MoniteClient(_Client):
             max_requests_per_second=max_requests_per_second,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
+            redis=redis,
         )
 
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
@@ -502,6 +519,7 @@ class MoniteSyncClient(_Client):
         max_requests_per_second: float | None = None,
         tracer_provider: object = None,
         meter_provider: object = None,
+        redis: str | None = None,
     ) -> None:
         self._start(
             SyncCore,
@@ -520,6 +538,7 @@ class MoniteSyncClient(_Client):
             max_requests_per_second=max_requests_per_second,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
+            redis=redis,
         )
 
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:

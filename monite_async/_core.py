@@ -109,6 +109,7 @@ class _CoreBase:
         retry_policy: RetryPolicy | None,
         max_requests_per_second: float | None,
         tracing: Tracing,
+        redis: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.auth_kind: str = _token_kind(token, credentials)
@@ -130,6 +131,7 @@ class _CoreBase:
             window=RateWindow(hold_sleep=policy.sleep),
             pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
             tracing=tracing,
+            shared=None if redis is None else self._shared(redis, base_url, credentials),
         )
         self.sleep: AnySleep | None = policy.sleep
 
@@ -151,6 +153,24 @@ class _CoreBase:
 
     def _client(self, network: Any, **settings: Any) -> Any:
         raise NotImplementedError
+
+    def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
+        """The fleet's room on Redis (the `redis` extra, imported only here)."""
+        if credentials is None:
+            raise ConfigurationError(
+                "redis= shares the token of client credentials: pass client_id/client_secret"
+            )
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigurationError("redis= must be a redis://, rediss:// or unix:// URL")
+        try:
+            from ._redis import SharedState, SyncSharedState
+        except ImportError:
+            raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
+        kind = SyncSharedState if isinstance(self, SyncCore) else SharedState
+        try:
+            return kind(url, base_url=base_url, client_id=credentials[0], client_secret=credentials[1])
+        except ImportError:
+            raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
 
     def _tokens(
         self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
@@ -229,6 +249,9 @@ class Core(_CoreBase):
         if self.closed:
             return
         self.flow.closed = True
+        if self.flow.shared is not None:
+            with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
+                await self.flow.shared.aclose()
         if self.loop.first_is_gone():
             # "Event loop is closed" (or trio's equivalent): the sockets died with that loop.
             with contextlib.suppress(RuntimeError):
@@ -267,6 +290,8 @@ class SyncCore(_CoreBase):
     def close(self) -> None:
         if not self.closed:
             self.flow.closed = True
+            if self.flow.shared is not None:
+                self.flow.shared.close()
             self.http.close()
 
 

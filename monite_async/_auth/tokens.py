@@ -100,6 +100,7 @@ class IssuedToken:
 
     value: str
     expires_in: float | None
+    elapsed: float = 0.0  # of its lifetime already (a token another process of the fleet fetched)
 
     def __repr__(self) -> str:
         return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
@@ -262,6 +263,10 @@ class CredentialsCache(TokenSource):
     def current(self, token: Token) -> bool:
         return self.clock() < token.refresh_at
 
+    def margin(self, lifetime: float) -> float:
+        """How long before its expiry a token of `lifetime` seconds is refreshed."""
+        return min(self._max_margin, self._margin_fraction * lifetime)
+
     def _usable(self, token: Token | None) -> bool:
         if token is None:
             return False
@@ -357,7 +362,7 @@ class CredentialsCache(TokenSource):
             token = Token(issued.value, expires_at=started, refresh_at=started)
         else:
             # Counted from before the request was sent: the server's clock started no later.
-            margin = min(self._max_margin, self._margin_fraction * lifetime)
+            margin = self.margin(lifetime)
             token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
         self._token = token
         if self._on_fetch is not None:

@@ -38,6 +38,7 @@ from monite_generated.api.access_tokens import post_auth_token
 from .._auth.tokens import (
     AppTokens,
     CredentialsCache,
+    IssuedToken,
     Refresh,
     Token,
     TokenSource,
@@ -63,7 +64,7 @@ from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import build, parse
-from .steps import TIMED_OUT, Acquire, AppToken, Primitive, Send, Sleep, Step
+from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step, TimedOut
 from .versioning import VersionEchoWatcher
 
 __all__ = ["Flow"]
@@ -75,6 +76,11 @@ Gen = Generator[Step, Any, Any]
 # A little less than what the deadline leaves: an attempt's own timeout (a typed failure of
 # that attempt) should end it before the driver's bound on the step has to.
 _DEADLINE_MARGIN = 0.05
+
+# The fleet's fetch lock lives this long (a process that died holding it frees it then); the
+# others ask for the token this often while it is held.
+_FLEET_LOCK_TTL = 30.0
+_FLEET_POLL = 0.05
 
 # An answer with one of these may say the token was refused (see `_answers.is_stale_token`).
 _REFUSALS = (400, 401, 403)
@@ -96,6 +102,7 @@ class _Exchange:
     replacement: Token | None = None  # fetched after a refusal, for the replay
     hold_served: bool = False  # this request waited out its own 429's hold already
     replayed: bool = False  # sent again once already after a refused token
+    windowed: bool = False  # the client's own rate window admitted this attempt (not the fleet's)
     timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own
 
 
@@ -114,6 +121,7 @@ class Flow:
         window: RateWindow,
         pacer: Pacer | None,
         tracing: Tracing,
+        shared: Any = None,
     ) -> None:
         self.http = http
         self.options = options  # the client's own: the token request runs with them
@@ -124,6 +132,9 @@ class Flow:
         self.window = window
         self.pacer = pacer
         self.tracing = tracing
+        # The fleet's token and rate budget on Redis (`_redis.SharedState`, or its blocking
+        # twin), asked at the admit and sign steps; None: this process alone.
+        self.shared = shared
         self.redactor: errors.Redactor = errors.Redactor(tokens.secrets)
         self.closed = False
         self._version_watcher = VersionEchoWatcher()
@@ -182,8 +193,12 @@ class Flow:
             if isinstance(outcome, httpx2.Response):
                 self._version_watcher.check(outcome)
                 _log_answer(x, outcome)
+                if self.shared is not None:
+                    yield from self._tell_the_fleet(x, outcome)
                 if x.secured and not x.replayed and x.token is not None and _refused(outcome):
                     x.replayed = True
+                    if self.shared is not None and isinstance(self.tokens, CredentialsCache):
+                        yield Call(self.shared.discard, (x.token.value,))  # only if still that one
                     x.replacement = yield from self._token(x, deadline, failed=x.token)
                     if x.replacement is not None:
                         continue  # replayed once, with the new token, and no wait
@@ -244,19 +259,37 @@ class Flow:
             if isinstance(outcome, httpx2.Response):
                 rate = parse_rate_limit(outcome.headers)
         finally:
-            if not blind:
+            if x.windowed:
+                x.windowed = False
                 self.window.done(rate)
         return outcome
 
     def _admit(self, x: _Exchange, deadline: float) -> Generator[Step, Any, bool]:
-        """The rate window's waits (and its 429 hold's); whether there were any."""
+        """The rate window's waits (and its 429 hold's); whether there were any. With a fleet,
+        its budget on Redis decides, and the client's own window only while Redis is away."""
         waited = False
         try:
+            while self.shared is not None:
+                wait = yield Call(self.shared.take, (), x.attempts.deadline_at)
+                if not isinstance(wait, int | float):
+                    break  # Redis is away (None): this process's own window, until it is back
+                if wait <= 0:
+                    x.hold_served = False
+                    return waited
+                if time.monotonic() + wait >= x.attempts.deadline_at:
+                    raise RateLimitHold(
+                        f"the fleet's rate budget has no room for {wait:.3f} s, longer than the "
+                        "call's deadline leaves",
+                        retry_after=wait,
+                    )
+                waited = True
+                yield Sleep(wait, real=True)
             for pause in self.window.admission(x.attempts.deadline_at, hold_served=x.hold_served):
                 waited = True
                 yield Sleep(pause.seconds, real=not pause.hold)
         except RateLimitHold as hold:
             raise self._failure(hold, x, deadline) from None
+        x.windowed = True
         x.hold_served = False
         return waited
 
@@ -268,6 +301,23 @@ class Flow:
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x, deadline)
             raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+
+    def _tell_the_fleet(self, x: _Exchange, response: httpx2.Response) -> Gen:
+        """What an answer says of the budget, told to every process: a 429's hold, or Monite's
+        own count when it runs low (it counts what other clients of the API client sent too)."""
+        if response.status_code == 429:
+            asked = parse_retry_after(response.headers)
+            hold = asked if asked is not None else self.policy.backoff(x.attempts.throttled + 1)
+            yield Call(self.shared.hold, (min(hold, self.policy.max_retry_after),))
+            return
+        rate = parse_rate_limit(response.headers)
+        if (
+            rate is not None
+            and rate.limit
+            and rate.remaining is not None
+            and rate.remaining <= rate.limit // 4
+        ):
+            yield Call(self.shared.learn, (rate.limit, rate.remaining, rate.reset_after))
 
     def _hold(self, x: _Exchange, response: httpx2.Response) -> None:
         """A 429 holds every request of the client (never longer than a call would wait:
@@ -319,14 +369,14 @@ class Flow:
             plan = tokens.plan(seen) if failed is None else tokens.plan_after_refusal(failed, seen)
             if isinstance(plan, Token):
                 return plan
-            return (yield from self._fetch(tokens, plan, x.attempts.deadline_at))
+            return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
         finally:
             tokens.lock.release(x)  # type: ignore[union-attr]
 
     def _app_token(self, tokens: AppTokens, x: _Exchange, deadline: float) -> Gen:
         failure: Exception | None = None
         try:
-            value = yield AppToken(tokens.get_token, x.attempts.deadline_at)
+            value = yield Call(tokens.get_token, (), x.attempts.deadline_at)
         except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
             failure = exc
         if failure is not None:
@@ -337,18 +387,46 @@ class Flow:
             raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
         return tokens.accepted(value)
 
-    def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float) -> Gen:
+    def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float, deadline: float) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
-        options and no longer than the call that needs it; its end is told to the cache."""
+        options and no longer than the call that needs it; its end is told to the cache. With
+        a fleet, a token another process fetched is taken instead, and one process fetches
+        while the others wait for it."""
+        fence = None
+        if self.shared is not None:
+            fence = yield from self._fleet_token(until, deadline)
+            if isinstance(fence, IssuedToken):
+                return tokens.fetched(plan, fence, tokens.clock() - fence.elapsed)
         started = tokens.clock()
         failure: Exception | None = None
         try:
-            outcome = yield from self._request_token(until)
+            issued = yield from self._request_token(until)
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             failure = exc
         if failure is not None:
+            if fence is not None:
+                yield Call(self.shared.release, (fence,))
             return tokens.failed(plan, failure)
-        return tokens.fetched(plan, outcome, started)
+        if fence is not None and issued.expires_in is not None and issued.expires_in > 0:
+            yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
+        return tokens.fetched(plan, issued, started)
+
+    def _fleet_token(self, until: float, deadline: float) -> Gen:
+        """A fresh token from the fleet (an IssuedToken), or the fence of the fetch this process
+        is to run (None: Redis is away, fetch alone). While another process holds the fetch
+        lock, wait for its token, no longer than the lock lives or the call's deadline."""
+        while True:
+            shared = yield Call(self.shared.token, (), until)
+            if shared is not None and not isinstance(shared, TimedOut):
+                margin = self.tokens.margin(shared.lifetime)  # type: ignore[attr-defined]
+                if shared.left > margin:
+                    return IssuedToken(shared.value, shared.lifetime, elapsed=shared.lifetime - shared.left)
+            fence = yield Call(self.shared.lock, (_FLEET_LOCK_TTL,), until)
+            if fence != "held":
+                return None if isinstance(fence, TimedOut) else fence
+            if time.monotonic() + _FLEET_POLL >= until:
+                raise errors.deadline_passed("post_auth_token", deadline, 0)
+            yield Sleep(_FLEET_POLL, real=True)
 
     def _request_token(self, until: float) -> Gen:
         assert self.credentials is not None

@@ -1,7 +1,7 @@
 """Drives the one flow: the only place where the async and the blocking client differ.
 
 The flow (`call.Flow`) is a generator that yields the I/O it needs (`steps.Send`, `Sleep`,
-`Acquire`, `AppToken`) and is sent each step's result, or has its failure thrown in. The
+`Acquire`, `Call`) and is sent each step's result, or has its failure thrown in. The
 async client carries the steps out with `drive` and an `AsyncIO`, the blocking one with
 `drive_blocking` and a `BlockingIO`. This is the shape of httpx's `Auth.auth_flow`, which
 drives one generator from both of its clients.
@@ -26,7 +26,7 @@ import httpx2
 from .._http.forks import on_fork_in_child
 from .._http.transports import DeadlinePassed, plain_error, read_deadline
 from .._http.waits import AnySleep, wait, wait_blocking
-from .steps import TIMED_OUT, Acquire, AppToken, Send, Sleep
+from .steps import TIMED_OUT, Acquire, Call, Send, Sleep
 
 __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]
 
@@ -215,7 +215,7 @@ class AsyncIO:
         self._sleep = sleep
         self.check = check
 
-    async def __call__(self, step: Send | Sleep | Acquire | AppToken) -> object:
+    async def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
         if isinstance(step, Send):
             return await self._exchange(step)
         if isinstance(step, Acquire):
@@ -225,8 +225,8 @@ class AsyncIO:
             await (anyio.sleep(step.seconds) if step.real else wait(step.seconds, self._sleep))
             return None
         with anyio.move_on_after(_left(step.until)):
-            token = step.get_token()
-            return await token if inspect.isawaitable(token) else token
+            answer = step.function(*step.args)
+            return await answer if inspect.isawaitable(answer) else answer
         return TIMED_OUT
 
     async def _exchange(self, step: Send) -> object:
@@ -257,7 +257,7 @@ class BlockingIO:
         self._sleep = sleep
         self.check = check
 
-    def __call__(self, step: Send | Sleep | Acquire | AppToken) -> object:
+    def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
         if isinstance(step, Send):
             return self._exchange(step)
         if isinstance(step, Acquire):
@@ -269,7 +269,7 @@ class BlockingIO:
             else:
                 wait_blocking(step.seconds, self._sleep)
             return None
-        return step.get_token()
+        return step.function(*step.args)
 
     def _exchange(self, step: Send) -> object:
         request = step.request

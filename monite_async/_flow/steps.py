@@ -15,7 +15,7 @@ from typing import Protocol
 
 import httpx2
 
-__all__ = ["TIMED_OUT", "Acquire", "AppToken", "Primitive", "Send", "Sleep", "Step", "TimedOut"]
+__all__ = ["TIMED_OUT", "Acquire", "Call", "Primitive", "Send", "Sleep", "Step", "TimedOut"]
 
 
 class Primitive(Protocol):
@@ -57,11 +57,12 @@ class Acquire:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AppToken:
-    """Call the application's token callable (awaited when it is async): sent back what it
-    returned; what it raised is thrown back in."""
+class Call:
+    """Call `function(*args)`, awaited when it is async (the application's token callable, the
+    fleet's Redis room): sent back what it returned; what it raised is thrown back in."""
 
-    get_token: Callable[[], object]
+    function: Callable[..., object]
+    args: tuple[object, ...] = ()
     until: float = math.inf
 
 
@@ -76,4 +77,4 @@ class TimedOut:
 
 TIMED_OUT = TimedOut()
 
-Step = Send | Sleep | Acquire | AppToken
+Step = Send | Sleep | Acquire | Call

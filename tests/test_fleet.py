@@ -1,0 +1,89 @@
+"""A fleet on one API client (issue 27): worker processes against one fake Monite process
+limited to 30 requests/s per client id, with and without a shared Redis (a real
+redis-server, started by the test)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from fleet_workers import fleet_worker
+from redis_server import RedisServer
+
+LIMIT = 30
+PROCESSES = 4
+CALLS = 30  # per process: 120 in all, at least 4 s at the limit
+
+
+@pytest.fixture
+def limited_fake() -> Iterator[str]:
+    """`python -m monite_async.testing --port 0 --rate-limit 30` in its own process."""
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "monite_async.testing", "--port", "0", "--rate-limit", str(LIMIT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", first)
+        assert match, first
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def run_fleet(base_url: str, redis_url: str | None, during: object = None) -> tuple[dict[str, int], float]:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Manager().Barrier(PROCESSES + 1)
+    with context.Pool(PROCESSES) as pool:
+        pending = [
+            pool.apply_async(fleet_worker, (base_url, redis_url, CALLS, 10, barrier))
+            for _ in range(PROCESSES)
+        ]
+        barrier.wait(timeout=120)
+        started = time.monotonic()
+        if callable(during):
+            during()
+        results = [result.get(timeout=120) for result in pending]
+    took = time.monotonic() - started
+    total = {key: sum(r[key] for r in results) for key in results[0]}
+    return total, took
+
+
+def test_a_fleet_alone_fails_no_call_that_monite_only_throttled(limited_fake: str) -> None:
+    total, took = run_fleet(limited_fake, None)
+    print(f"fleet alone: {total}, {took:.2f} s")
+    assert total["failed"] == 0, total
+    assert total["ok"] == PROCESSES * CALLS
+    assert total["token_requests"] == PROCESSES  # each process its own token
+
+
+def test_a_fleet_on_redis_shares_one_token_and_one_budget(
+    limited_fake: str, redis_server: RedisServer
+) -> None:
+    total, took = run_fleet(limited_fake, redis_server.url)
+    print(f"fleet on redis: {total}, {took:.2f} s")
+    assert total["failed"] == 0, total
+    assert total["ok"] == PROCESSES * CALLS
+    assert total["token_requests"] == 1, total
+    assert total["throttled"] <= 5, total
+    floor = (PROCESSES * CALLS + 1) / LIMIT
+    assert took <= 1.5 * floor + 1.0, (took, floor)
+
+
+def test_redis_restarted_mid_run_fails_no_call(limited_fake: str, redis_server: RedisServer) -> None:
+    def restart() -> None:
+        time.sleep(1.0)
+        redis_server.restart()
+
+    total, _ = run_fleet(limited_fake, redis_server.url, during=restart)
+    assert total["failed"] == 0, total
+    assert total["ok"] == PROCESSES * CALLS
