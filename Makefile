@@ -67,7 +67,7 @@ spec-diff: $(STAMP)
 # Rebuild openapi/mailbox_domains.yaml from Monite's spec (default: the URL in openapi/upstream.yaml),
 # keeping our descriptions: `make sync-spec UPSTREAM=FILE_OR_URL ADD=operationId,...`; then `make generate`.
 # CHECK=1 writes nothing and fails, printing the spec diff, when upstream has moved.
-# CUT=FILE also writes upstream's own text of the wrapped operations (what ../shared/reference/ keeps).
+# CUT=FILE also writes upstream's own text of the wrapped operations (what openapi/reference/ keeps).
 sync-spec: $(STAMP)
 	@$(PY) scripts/sync_spec.py $(if $(UPSTREAM),--upstream '$(UPSTREAM)') $(if $(ADD),--add '$(ADD)') \
 		$(if $(filter 1 yes true,$(CHECK)),--check) $(if $(CUT),--write-cut '$(CUT)')
