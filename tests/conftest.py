@@ -70,3 +70,29 @@ async def http(fake_monite: FakeMonite) -> AsyncIterator[httpx2.AsyncClient]:
         transport=fake_monite.transport(), base_url=FakeMonite.base_url, timeout=5.0
     ) as client:
         yield client
+
+
+# --- pytest-xdist: `make test` runs the suite in parallel workers (`-n N --dist loadgroup`) ---
+
+_SHARED_SCOPES = frozenset({"module", "class", "package"})
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Tests sharing a module- (class-, package-) scoped fixture of ours run on one worker, so
+    that fixture (a regenerated project, a built sdist) is built once, not once per worker;
+    `--dist loadgroup` sends every other test wherever a worker is free. The group is the set
+    of such fixtures a test uses (xdist appends it to the test id: `...@<group>`).
+    Session-scoped fixtures and plugins' fixtures are left out: each worker has its own
+    session anyway."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return
+    shared = sorted(
+        f"{definitions[-1].baseid}::{name}"
+        for name in info.names_closure
+        if (definitions := info.name2fixturedefs.get(name))
+        and definitions[-1].scope in _SHARED_SCOPES
+        and definitions[-1].baseid  # "" for a plugin's fixture
+    )
+    if shared:
+        item.add_marker(pytest.mark.xdist_group(name="+".join(shared)))
