@@ -1,5 +1,6 @@
 # The project's verbs. `make test` and `make demo` work from a fresh clone with only
-# Python 3.11 and make: both install what they need into .venv first.
+# Python 3.11 and make: each installs what it needs first (`make test` into .venv,
+# `make demo` into .venv-demo: the package and the fake Monite, no developer tools).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,12 +11,13 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# Reinstall only when the dependency list changes.
+# Reinstall only when the dependency list changes. uv (from PyPI, into .venv first) installs
+# the dev group from one wheel cache that the other Pythons' venvs share: seconds, not minutes.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.8,<1'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e . --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -37,20 +39,32 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N.
+# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N, one by one.
 test-pythons: $(STAMP)
 	$(PY) scripts/other_pythons.py
 
-# pytest last: its closing line is the last thing `make test` prints.
-test: lint typecheck check-generated test-pythons pytest
+# lint, typecheck, check-generated and the suite on every classified Python, side by side
+# (scripts/make_test.py); every step runs whatever another's outcome, then a summary whose
+# last line counts the tests: `total: N passed, N failed, N skipped`.
+test: $(STAMP)
+	@$(PY) scripts/make_test.py
 
-demo: $(STAMP)
-	$(PY) -m monite_async.demo
+# The walkthrough needs the package and the fake Monite (the testing extra), nothing else.
+DEMO_VENV := $(VENV)-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+$(DEMO_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[testing]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python -m monite_async.demo
 
 # Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check --group bench
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -84,4 +98,4 @@ dist: $(STAMP)
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(VENV)-3.* build dist .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(VENV)-3.* $(DEMO_VENV) .test-logs build dist .pytest_cache .mypy_cache
