@@ -253,6 +253,7 @@ def plan() -> list[Step]:
         Step(
             f"pytest {here}",
             [python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "--durations=20"]
+            + other_pythons.CONTINUE_ARGS
             + (["-n", str(main_workers), *other_pythons.XDIST_ARGS] if main_workers > 1 else []),
             junit=report,
         ),

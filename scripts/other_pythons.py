@@ -69,6 +69,8 @@ TOOLCHAIN_TESTS = (
 RERUN_ARGS = ["--event-loops=asyncio", "--transports=httpx2,sync"]
 # pytest-xdist: tests sharing a module-scoped fixture stay together (tests/conftest.py).
 XDIST_ARGS = ["--dist", "loadgroup"]
+# A module that fails to import fails the run, and the other modules' results still come.
+CONTINUE_ARGS = ["--continue-on-collection-errors"]
 
 
 class OtherPythonError(Exception):
@@ -193,6 +195,7 @@ def rerun_command(python: Path, extra: list[str], *, workers: int) -> list[str]:
         "no:cacheprovider",
         *(f"--ignore={path}" for path in TOOLCHAIN_TESTS),
         *RERUN_ARGS,
+        *CONTINUE_ARGS,
         *(["-n", str(workers), *XDIST_ARGS] if workers > 1 else []),
         *extra,
     ]
