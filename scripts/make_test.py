@@ -83,6 +83,7 @@ class Outcome:
     code: int | None  # None: skipped
     seconds: float
     log: Path
+    cpu: float = 0.0  # seconds of CPU, the step's processes together
     passed: int = 0
     failed: int = 0
     skipped: int = 0
@@ -159,16 +160,20 @@ class Runner:
                 start_new_session=True,  # its own process group: stopped whole on a timeout
             )
             self.groups.add(process.pid)
+            timer = threading.Timer(STEP_TIMEOUT, self.stop, args=(process.pid,))
+            timer.start()
             try:
-                code = process.wait(timeout=STEP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.stop(process.pid)
-                process.wait()
-                sink.write(f"\nmake_test: stopped after {STEP_TIMEOUT:.0f} s\n")
-                code = -1
+                # wait4, not wait: the step's CPU time too (with every process it waited for).
+                _, status, usage = os.wait4(process.pid, 0)
             finally:
+                timer.cancel()
                 self.groups.discard(process.pid)
-        outcome = Outcome(step, code, time.monotonic() - started, log)
+            process.returncode = code = os.waitstatus_to_exitcode(status)
+            seconds = time.monotonic() - started
+            if seconds >= STEP_TIMEOUT:
+                sink.write(f"\nmake_test: stopped after {STEP_TIMEOUT:.0f} s\n")
+                code = code or -1
+        outcome = Outcome(step, code, seconds, log, cpu=usage.ru_utime + usage.ru_stime)
         if step.junit is not None and step.junit.is_file():
             # A report cut short is unreadable: the step's exit code says it failed.
             with contextlib.suppress(ET.ParseError):
@@ -221,11 +226,14 @@ def _shown(path: Path) -> str:
 
 def summary(outcomes: Sequence[Outcome], wall: float) -> list[str]:
     width = max(len(o.step.name) for o in outcomes)
-    lines = [f"make test: {len(outcomes)} steps in {wall:.0f} s"]
+    cpu = sum(o.cpu for o in outcomes)
+    lines = [f"make test: {len(outcomes)} steps in {wall:.0f} s, {cpu:.0f} s of CPU ({os.cpu_count()} cores)"]
     for o in outcomes:
         state = "skipped" if o.code is None else "passed" if o.ok else f"FAILED (exit {o.code})"
         counts = f"  {o.passed} passed, {o.failed} failed, {o.skipped} skipped" if o.step.junit else ""
-        lines.append(f"  {o.step.name.ljust(width)}  {state:<16} {o.seconds:5.0f} s{counts}")
+        lines.append(
+            f"  {o.step.name.ljust(width)}  {state:<16} {o.seconds:5.0f} s (CPU {o.cpu:4.0f} s){counts}"
+        )
     passed = sum(o.passed for o in outcomes)
     failed = sum(o.counted_failures for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)

@@ -24,10 +24,11 @@ pinned generator, ruff, mypy, pyright and Node tools, or check files and scripts
 Python runs pytest, so on another Python they would prove nothing more and take minutes.
 Everything that tests the package's own behaviour runs on every classified Python.
 
-The socket suites' trio half and their aiohttp half (tests/event_loops.py) run on .venv's
-Python only too: these reruns pass `--event-loops=asyncio --transports=httpx2,sync`. What
-varies with the interpreter is asyncio, threads and our code, which the httpx2 and blocking
-clients cover; trio's and aiohttp's behaviour is their own.
+The socket suites' trio, aiohttp and blocking-client halves (tests/event_loops.py) run on
+.venv's Python only too: these reruns pass `--event-loops=asyncio --transports=httpx2`, the
+same tests on the async client over httpx2. The blocking client's own suites (its threads,
+forks and token cache) still run here; what the halves add is trio's, aiohttp's and the
+shared request path's behaviour again, not the interpreter's.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ TOOLCHAIN_TESTS = (
     "tests/test_vendor.py",
 )
 # The trio and aiohttp halves: on .venv's Python only (see above).
-RERUN_ARGS = ["--event-loops=asyncio", "--transports=httpx2,sync"]
+RERUN_ARGS = ["--event-loops=asyncio", "--transports=httpx2"]
 # pytest-xdist: tests sharing a module-scoped fixture stay together (tests/conftest.py).
 XDIST_ARGS = ["--dist", "loadgroup"]
 # A module that fails to import fails the run, and the other modules' results still come.
@@ -231,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             report.append(
                 f"Python {version} ({interpreter}): install {installed:.0f} s, pytest {ran:.0f} s "
-                "(socket suites on asyncio, httpx2 and the blocking client; trio and aiohttp on "
-                ".venv's Python only)"
+                "(socket suites on asyncio and httpx2; their trio, aiohttp and blocking-client "
+                "halves on .venv's Python only)"
             )
     except (OtherPythonError, subprocess.TimeoutExpired) as exc:
         print(f"other_pythons: {exc}", file=sys.stderr)

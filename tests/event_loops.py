@@ -33,8 +33,8 @@ cancellation, an async token callable, event-loop binding) narrows it with
 
 `--event-loops=asyncio` (scripts/other_pythons.py passes it for the reruns on 3.12 and 3.13,
 to keep `make test` short) deselects the trio half; the summary says so. `--transports`
-does the same for kinds of client: the reruns pass `--transports=httpx2,sync`, as the
-aiohttp backend's behaviour is aiohttp's, not the interpreter's.
+does the same for kinds of client: the reruns pass `--transports=httpx2` (why: the
+docstring of scripts/other_pythons.py).
 
 Under pytest-xdist the workers run the tests and the controller prints the summary: each
 worker sends its counts (`workeroutput`) and the controller adds them up before the checks

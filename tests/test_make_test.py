@@ -124,3 +124,19 @@ def test_the_plan_runs_every_check_and_every_classified_python(
     (outcome,) = make_test.Runner(out=io.StringIO(), logs=tmp_path).run_all(required[:1])
     assert outcome.code != 0
     assert "no python" in outcome.log.read_text()
+
+
+def test_a_step_that_hangs_is_stopped_with_its_children_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(make_test, "STEP_TIMEOUT", 1.0)
+    # A shell whose child sleeps: the whole process group goes, not just the shell.
+    hang = make_test.Step("hangs", ["sh", "-c", "sleep 60 & wait"])
+    quick = make_test.Step("quick", [sys.executable, "-c", "print('done')"])
+    started = make_test.time.monotonic()
+    hung, done = make_test.Runner(out=io.StringIO(), logs=tmp_path).run_all([hang, quick])
+    assert make_test.time.monotonic() - started < 30
+    assert hung.code not in (0, None)
+    assert "make_test: stopped after 1 s" in hung.log.read_text()
+    assert done.code == 0
+    assert done.cpu > 0  # the step's CPU time is measured (wait4)
