@@ -13,11 +13,13 @@ install: $(STAMP)
 
 # Reinstall only when the dependency list changes. uv (from PyPI, into .venv first) installs
 # the dev group from one wheel cache that the other Pythons' venvs share: seconds, not minutes.
+# --compile-bytecode, as pip does: else, where PYTHONDONTWRITEBYTECODE is set, every Python
+# process (each test worker, each subprocess of a test) compiles its imports again.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.8,<1'
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e . --group dev
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e . --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -64,7 +66,7 @@ demo: $(DEMO_STAMP)
 # Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --group bench
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

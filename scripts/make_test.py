@@ -17,6 +17,12 @@ reads: `total: N passed, N failed, N skipped`, where `failed` also counts each f
 that is not a test (a lint, a venv that could not be built, a pytest run that ended badly
 with no failed test, such as a collection error). Exit 0 when every step passed, else 1.
 
+Bytecode: the steps run without PYTHONDONTWRITEBYTECODE (where the machine sets it), so
+that what one process compiles, and pytest's assertion rewriting of the test modules and
+of plugins' packages, is written once (`__pycache__`, ignored by git and by every tree
+comparison) and read by every later process, instead of taking each worker, and each
+Python a test starts, 5-15 s of CPU again.
+
 Workers: MONITE_TEST_WORKERS for .venv's suite (default: cores + 1, as much of it waits)
 and MONITE_OTHER_WORKERS for each other Python's (default: half the cores, at least 1).
 A classified Python missing here is skipped with a notice, or with
@@ -125,6 +131,12 @@ def failure_lines(log: Path) -> list[str]:
     return picked + closing[-1:] if picked or closing else lines[-_TAIL:]
 
 
+def step_environment(step: Step) -> dict[str, str]:
+    """The environment a step runs in: ours, bytecode allowed (see the module docstring)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return env | step.env
+
+
 class Runner:
     """Runs steps at once, each in its own process group, and reports each as it ends."""
 
@@ -156,7 +168,7 @@ class Runner:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **step.env},
+                env=step_environment(step),
                 start_new_session=True,  # its own process group: stopped whole on a timeout
             )
             self.groups.add(process.pid)

@@ -151,7 +151,11 @@ def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
     python = venv / "bin" / "python"
     stamp = venv / ".installed"
     wanted = json.dumps(
-        {"pyproject": hashlib.sha256(PYPROJECT.read_bytes()).hexdigest(), "python": interpreter}
+        {
+            "pyproject": hashlib.sha256(PYPROJECT.read_bytes()).hexdigest(),
+            "python": interpreter,
+            "bytecode": 1,
+        }
     )
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python, 0.0
@@ -163,11 +167,9 @@ def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
             [installer, "venv", "--quiet", "--python", interpreter, str(venv)],
             timeout=300,
         )
-        took += step(
-            f"{version}: install",
-            [installer, "pip", "install", "--quiet", "--python", str(python), "-e", ".", "--group", "dev"],
-            timeout=900,
-        )
+        # --compile-bytecode, as pip does (see the Makefile's install).
+        install = [installer, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
+        took += step(f"{version}: install", [*install, "-e", ".", "--group", "dev"], timeout=900)
     else:
         if not python.exists():
             took += step(f"{version}: venv", [interpreter, "-m", "venv", str(venv)], timeout=300)

@@ -207,7 +207,7 @@ def test_developer_tools_are_dependency_groups_not_extras() -> None:
     assert sorted(groups) == ["bench", "dev"]
     assert "zizmor==1.32.0" in groups["dev"]  # pinned exactly: a new release adds audits
     makefile = (ROOT / "Makefile").read_text()
-    assert "uv pip install --quiet --python $(PY) -e . --group dev" in makefile
+    assert "uv pip install --quiet --compile-bytecode --python $(PY) -e . --group dev" in makefile
     assert "--group bench" in makefile
 
 
