@@ -162,6 +162,7 @@ def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
     took = 0.0
     installer = uv()
     if installer is not None:
+        shutil.rmtree(venv, ignore_errors=True)  # a new one: uv does not replace a venv in place
         took += step(
             f"{version}: venv",
             [installer, "venv", "--quiet", "--python", interpreter, str(venv)],

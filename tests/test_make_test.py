@@ -140,3 +140,16 @@ def test_a_step_that_hangs_is_stopped_with_its_children_and_fails(
     assert "make_test: stopped after 1 s" in hung.log.read_text()
     assert done.code == 0
     assert done.cpu > 0  # the step's CPU time is measured (wait4)
+
+
+def test_make_demo_installs_the_package_and_the_fake_and_no_developer_tool() -> None:
+    """`make demo` has a venv of its own with the `testing` extra (the fake Monite): not
+    .venv's dev group (mypy, pyright with Node, schemathesis...)."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\n$(DEMO_STAMP): pyproject.toml\n", 1)[1].split("\n\n", 1)[0]
+    installs = [line.strip() for line in recipe.splitlines() if " install " in line]
+    assert installs == [
+        "$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[testing]'"
+    ]
+    assert "\ndemo: $(DEMO_STAMP)\n\t$(DEMO_VENV)/bin/python -m monite_async.demo\n" in makefile
+    assert "DEMO_VENV := $(VENV)-demo" in makefile
