@@ -1,5 +1,6 @@
 # The project's verbs. `make test` and `make demo` work from a fresh clone with only
-# Python 3.11 and make: both install what they need into .venv first.
+# Python 3.11 and make: each installs what it needs first (`make test` into .venv,
+# `make demo` into .venv-demo: the package and the fake Monite, no developer tools).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,12 +11,15 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# Reinstall only when the dependency list changes.
+# Reinstall only when the dependency list changes. uv (from PyPI, into .venv first) installs
+# the dev group from one wheel cache that the other Pythons' venvs share: seconds, not minutes.
+# --compile-bytecode, as pip does: else, where PYTHONDONTWRITEBYTECODE is set, every Python
+# process (each test worker, each subprocess of a test) compiles its imports again.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.8,<1'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e . --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -37,22 +41,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N.
+# The suite on every other Python the classifiers name (3.12, 3.13), each in .venv-3.N, one by one.
 test-pythons: $(STAMP)
 	$(PY) scripts/other_pythons.py
-
-# pytest last: its closing line is the last thing `make test` prints. `docs` is the strict
-# site build (about 6 s): a broken link, anchor or API reference fails `make test` too.
-test: lint typecheck check-generated docs test-pythons pytest
-
-# The hostile-server suite (tests/hostile/) with many more examples than `make test` runs:
-# `make fuzz FUZZ_EXAMPLES=400`. Its last lines count each broken promise (all 0: nothing found).
-FUZZ_EXAMPLES ?= 60
-fuzz: $(STAMP)
-	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
-
-demo: $(STAMP)
-	$(PY) -m monite_async.lib.demo
 
 # The docs site (docs/, mkdocs.yml) into site/ (ignored by git): mkdocs-material and mkdocstrings,
 # the docs dependency group. --strict: any warning (a broken link or reference) fails the build.
@@ -65,10 +56,35 @@ $(DOCS_STAMP): $(STAMP)
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
+# lint, typecheck, check-generated, the docs build and the suite on every classified Python,
+# side by side (scripts/make_test.py); every step runs whatever another's outcome, then a
+# summary whose last line counts the tests: `total: N passed, N failed, N skipped`.
+test: $(DOCS_STAMP)
+	@$(PY) scripts/make_test.py
+
+# The hostile-server suite (tests/hostile/) with many more examples than `make test` runs:
+# `make fuzz FUZZ_EXAMPLES=400`. Its last lines count each broken promise (all 0: nothing found).
+FUZZ_EXAMPLES ?= 60
+fuzz: $(STAMP)
+	HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -q tests/hostile/test_hostile_fuzz.py
+
+# The walkthrough needs the package and the fake Monite (the testing extra), nothing else.
+DEMO_VENV := $(VENV)-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+$(DEMO_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found $(PYTHON))"; exit 1; }
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[testing]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python -m monite_async.lib.demo
+
+
 # Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check --group bench
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -85,7 +101,7 @@ spec-diff: $(STAMP)
 # Rebuild openapi/mailbox_domains.yaml from Monite's spec (default: the URL in openapi/upstream.yaml),
 # keeping our descriptions: `make sync-spec UPSTREAM=FILE_OR_URL ADD=operationId,...`; then `make generate`.
 # CHECK=1 writes nothing and fails, printing the spec diff, when upstream has moved.
-# CUT=FILE also writes upstream's own text of the wrapped operations (what ../shared/reference/ keeps).
+# CUT=FILE also writes upstream's own text of the wrapped operations (what openapi/reference/ keeps).
 sync-spec: $(STAMP)
 	@$(PY) scripts/sync_spec.py $(if $(UPSTREAM),--upstream '$(UPSTREAM)') $(if $(ADD),--add '$(ADD)') \
 		$(if $(filter 1 yes true,$(CHECK)),--check) $(if $(CUT),--write-cut '$(CUT)')
@@ -102,4 +118,4 @@ dist: $(STAMP)
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(VENV)-3.* build dist site .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(VENV)-3.* $(DEMO_VENV) .test-logs build dist site .pytest_cache .mypy_cache

@@ -3,7 +3,7 @@
     python scripts/generate.py            # rewrite generated/monite_generated
     python scripts/generate.py --check    # regenerate in a temp folder, list what differs
 
-Why a script and not a bare generator call (see ../shared/notes/generator.md):
+Why a script and not a bare generator call:
 - the generator silently drops operations it cannot handle and still exits 0, so it runs
   with --fail-on-warning and we also count the operations it wrote;
 - its output depends on the generator's and ruff's exact versions, so both are checked

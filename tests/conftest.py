@@ -7,10 +7,12 @@ pytest_plugins = ["monite_async.testing.pytest_plugin", "event_loops"]
 
 # --- Socket tests of monite_async (tests/loopback_server.py) --------------------------------
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import httpx2  # noqa: E402
 import pytest  # noqa: E402
 from loopback_server import LoopbackServer  # noqa: E402
+from script_loader import load_script  # noqa: E402
 
 import monite_async  # noqa: E402
 from monite_async.testing import FakeMonite  # noqa: E402
@@ -89,3 +91,49 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
     finally:
         server.kill()
+
+# --- pytest-xdist: `make test` runs the suite in parallel workers (`-n N --dist loadgroup`) ---
+
+_SHARED_SCOPES = frozenset({"module", "class", "package"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Declared here too: `--strict-markers` knows it when xdist is not loaded (-p no:xdist).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
+
+
+def _parallel(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(trylast=True)  # after tests/event_loops.py has swapped in the trio items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the toolchain's tests first: they are the longest (a generator run, a
+    fresh venv, mypy and pyright), and a worker that starts one last keeps the whole run
+    waiting for it while the others have nothing left. Longest first is the classic cure.
+    The order is the same on every worker (xdist requires it); a serial run keeps its order."""
+    if not _parallel(config):
+        return
+    toolchain = {Path(name).name for name in load_script("other_pythons").TOOLCHAIN_TESTS}
+    items.sort(key=lambda item: item.path.name not in toolchain)  # stable: else as collected
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Tests sharing a module- (class-, package-) scoped fixture of ours run on one worker, so
+    that fixture (a regenerated project, a built sdist) is built once, not once per worker;
+    `--dist loadgroup` sends every other test wherever a worker is free. The group is the set
+    of such fixtures a test uses (xdist appends it to the test id: `...@<group>`).
+    Session-scoped fixtures and plugins' fixtures are left out: each worker has its own
+    session anyway."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return
+    shared = sorted(
+        f"{definitions[-1].baseid}::{name}"
+        for name in info.names_closure
+        if (definitions := info.name2fixturedefs.get(name))
+        and definitions[-1].scope in _SHARED_SCOPES
+        and definitions[-1].baseid  # "" for a plugin's fixture
+    )
+    if shared:
+        item.add_marker(pytest.mark.xdist_group(name="+".join(shared)))

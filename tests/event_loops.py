@@ -32,7 +32,13 @@ cancellation, an async token callable, event-loop binding) narrows it with
 `@pytest.mark.async_only("why")`.
 
 `--event-loops=asyncio` (scripts/other_pythons.py passes it for the reruns on 3.12 and 3.13,
-to keep `make test` short) deselects the trio half; the summary says so.
+to keep `make test` short) deselects the trio half; the summary says so. `--transports`
+does the same for kinds of client: the reruns pass `--transports=httpx2` (why: the
+docstring of scripts/other_pythons.py).
+
+Under pytest-xdist the workers run the tests and the controller prints the summary: each
+worker sends its counts (`workeroutput`) and the controller adds them up before the checks
+below, so a lost trio half fails a parallel run as it fails a serial one.
 
 That the trio half really runs: each trio test's body is wrapped in a probe that records
 the run only if it executes under trio (sniffio says "trio" and a trio token exists).
@@ -82,11 +88,32 @@ SOCKET_SUITES = frozenset(
 class _TrioRuns:
     def __init__(self) -> None:
         self.enabled: tuple[str, ...] = LOOPS  # --event-loops
+        self.transports: tuple[str, ...] = TRANSPORTS  # --transports
         self.collected: collections.Counter[str] = collections.Counter()  # module -> trio items
         self.selected: set[str] = set()  # trio items selected to run
         self.called: set[str] = set()  # trio items whose call phase ran
         self.probed: collections.Counter[str] = collections.Counter()  # nodeid -> runs seen under trio
         self.asyncio_called: collections.Counter[str] = collections.Counter()  # module -> asyncio calls
+
+    def to_wire(self) -> dict[str, Any]:
+        """What an xdist worker sends the controller (plain types: execnet serializes them)."""
+        return {
+            "collected": dict(self.collected),
+            "selected": sorted(self.selected),
+            "called": sorted(self.called),
+            "probed": dict(self.probed),
+            "asyncio_called": dict(self.asyncio_called),
+        }
+
+    def merge(self, wire: dict[str, Any]) -> None:
+        """Add one worker's counts. Every worker collects every test: `collected` is the same
+        on each, so it is not added up; the rest is each worker's own share."""
+        for module, count in wire["collected"].items():
+            self.collected[module] = max(self.collected[module], count)
+        self.selected.update(wire["selected"])
+        self.called.update(wire["called"])
+        self.probed.update(wire["probed"])
+        self.asyncio_called.update(wire["asyncio_called"])
 
 
 _runs = _TrioRuns()  # this session's (reset by pytest_configure)
@@ -99,6 +126,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated loops to run the event_loops-marked tests on (default: asyncio,trio); "
         "the others' items are deselected",
     )
+    parser.addoption(
+        "--transports",
+        default=",".join(TRANSPORTS),
+        help="comma-separated kinds of client to run the `loopback` tests on (default: "
+        "httpx2,aiohttp,sync); the others' items are deselected",
+    )
+
+
+def _names(config: pytest.Config, option: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in str(config.getoption(option)).split(",") if name.strip())
+    if not names or set(names) - set(known):
+        raise pytest.UsageError(f"{option} takes some of {','.join(known)}, got {names}")
+    return names
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,12 +159,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     global _runs
     _runs = _TrioRuns()
-    enabled = tuple(
-        name.strip() for name in str(config.getoption("--event-loops")).split(",") if name.strip()
-    )
-    if not enabled or set(enabled) - set(LOOPS):
-        raise pytest.UsageError(f"--event-loops takes some of {','.join(LOOPS)}, got {enabled}")
-    _runs.enabled = enabled
+    _runs.enabled = _names(config, "--event-loops", LOOPS)
+    _runs.transports = _names(config, "--transports", TRANSPORTS)
 
 
 @pytest.fixture
@@ -231,6 +267,11 @@ def _loop_of(item: pytest.Item) -> str | None:
     return None if callspec is None else callspec.params.get("event_loop_name")
 
 
+def _transport_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("transport_name")
+
+
 def _module(nodeid: str) -> str:
     return nodeid.split("::")[0].rsplit("/", 1)[-1]
 
@@ -241,7 +282,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if isinstance(item, pytest.Function) and _loop_of(item) == "trio":
             items[index] = _as_trio_item(item)
             _runs.collected[_module(item.nodeid)] += 1
-    off = [item for item in items if (_loop_of(item) or _runs.enabled[0]) not in _runs.enabled]
+    off = [
+        item
+        for item in items
+        if (_loop_of(item) or _runs.enabled[0]) not in _runs.enabled
+        or (_transport_of(item) or _runs.transports[0]) not in _runs.transports
+    ]
     if off:
         config.hook.pytest_deselected(items=off)
         items[:] = [item for item in items if item not in off]
@@ -301,7 +347,22 @@ def _problems(state: _TrioRuns) -> list[str]:
     return problems
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workeroutput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller: a worker finished; add its counts (see the module docstring)."""
+    wire = getattr(node, "workeroutput", {}).get("event_loops")
+    if wire is not None:
+        _runs.merge(wire)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _is_xdist_worker(session.config):
+        session.config.workeroutput["event_loops"] = _runs.to_wire()  # type: ignore[attr-defined]
+        return  # the controller checks the sum of every worker's counts
     problems = _problems(_runs)
     if problems and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -314,6 +375,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     by_module = collections.Counter(_module(nodeid) for nodeid in state.probed)
     counts = ", ".join(f"{module} {n}" for module, n in sorted(by_module.items())) or "none"
     off = "" if "trio" in state.enabled else "; the trio half deselected by --event-loops"
+    if state.transports != TRANSPORTS:
+        off += f"; clients: {','.join(state.transports)} (--transports)"
     terminalreporter.write_line(
         f"event loops: {sum(state.asyncio_called.values())} socket-suite runs on asyncio, "
         f"{sum(state.probed.values())} on trio ({counts}){off}"

@@ -201,10 +201,55 @@ def test_monite_errors_exit_3_in_one_line_with_the_request_id(shell: Shell) -> N
     assert "HTTP 403, operation post_mailbox_domains_id_verify, request id " in line
     assert "Traceback" not in result.output
 
+
+def test_creating_a_domain_that_exists_exits_4_not_3(shell: Shell) -> None:
+    """3 is "Monite, the network or DNS failed"; a 409 on create is neither: its own code."""
+    shell("domains", "create", DOMAIN)
     conflict = shell("domains", "create", DOMAIN, "--format", "json")
-    assert conflict.exit_code == 3
+    assert conflict.exit_code == 4
     assert conflict.stdout == ""
-    assert "ConflictError" in conflict.stderr
+    error, hint = conflict.stderr.splitlines()
+    assert error.startswith("monite-async: error: ConflictError: ")
+    assert "request id " in error
+    assert hint == (
+        f"monite-async: {DOMAIN} already exists: `monite-async domains records {DOMAIN}` shows its records"
+    )
+    assert "Traceback" not in conflict.output
+    # A 409 elsewhere (verify) is still Monite refusing: 3.
+    shell.fake.faults.fail_next("post_mailbox_domains_id_verify", status=409)
+    assert shell("domains", "verify", DOMAIN).exit_code == 3
+    # --help says so, as the README's table does.
+    assert "4  `domains create`: the domain already exists" in shell("--help").stdout
+    assert "Exits 4 when the partner has DOMAIN already" in shell("domains", "create", "--help").stdout
+
+
+def test_json_is_accepted_before_and_after_the_command(shell: Shell) -> None:
+    created = shell.json("--json", "domains", "create", DOMAIN)
+    assert comparable(created) == comparable(shell.fake.domains[0])
+    assert shell.json("domains", "create", "other.example.com", "--json")["domain"] == "other.example.com"
+    # The same document wherever --json is typed.
+    listed = [
+        shell.json("--json", "domains", "list"),
+        shell.json("domains", "--json", "list"),
+        shell.json("domains", "list", "--json"),
+    ]
+    assert listed[0] == listed[1] == listed[2]
+    assert [d["domain"] for d in listed[0]["data"]] == [DOMAIN, "other.example.com"]
+    assert shell.json("--json", "domains", "records", DOMAIN) == shell.json(
+        "domains", "records", DOMAIN, "--format", "json"
+    )
+    once = shell("--json", "domains", "verify", DOMAIN)  # not verified yet: exit 1, still JSON
+    assert once.exit_code == 1
+    assert json.loads(once.stdout)["domain"] == DOMAIN
+    # --json and an explicit other --format disagree: a usage error, nothing printed.
+    both = shell("--json", "domains", "records", DOMAIN, "--format", "zone")
+    assert both.exit_code == 2
+    assert "--json and --format zone ask for different outputs" in both.stderr
+    assert both.stdout == ""
+    deleted = shell.json("domains", "--json", "delete", "other.example.com", "--yes")
+    assert deleted == {"id": listed[0]["data"][1]["id"], "domain": "other.example.com", "deleted": True}
+    # Without --json anywhere, tables as before.
+    assert shell("domains", "list").stdout.split()[:3] == ["DOMAIN", "STATUS", "ID"]
 
 
 def test_no_credentials_and_no_server(shell: Shell, unused_tcp_port: int) -> None:

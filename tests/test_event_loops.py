@@ -46,3 +46,15 @@ def test_deselecting_the_trio_half_is_said_and_allowed() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 on trio (none); the trio half deselected by --event-loops" in result.stdout
     assert " 3 passed, " in result.stdout
+
+
+def test_under_xdist_a_lost_trio_half_still_fails_and_transports_deselects() -> None:
+    """`make test` runs the suite in xdist workers, and the reruns on other Pythons pass
+    `--transports`: one parallel run shows both. The controller adds up the workers' counts
+    (two asyncio runs: httpx2 and the blocking client, aiohttp deselected) and fails the
+    session when the trio half did not run under trio (anyio's plugin disabled)."""
+    result = pytest_run("-n", "2", "--dist", "loadgroup", "--transports=httpx2,sync", "-p", "no:anyio")
+    assert result.returncode != 0, result.stdout
+    assert "event loops: 2 socket-suite runs on asyncio, 0 on trio (none)" in result.stdout
+    assert "clients: httpx2,sync (--transports)" in result.stdout
+    assert "event loops: FAILED: 1 trio test(s) ran without their body running under trio" in result.stdout

@@ -74,3 +74,35 @@ def test_the_pasted_exports_work_with_a_client() -> None:
         process.wait(timeout=10)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_second_fake_on_a_busy_port_says_to_pass_port_0() -> None:
+    # What a user meets: one fake runs, a second is started on the same port.
+    first = subprocess.Popen(
+        [sys.executable, "-m", "monite_async.testing", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        banner = first.stdout.readline()  # "Fake Monite at http://127.0.0.1:PORT/v1; ..."
+        port = banner.split("http://127.0.0.1:", 1)[1].split("/", 1)[0]
+        assert port.isdigit(), banner
+        second = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "monite_async.testing", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+    assert second.returncode == 2
+    assert second.stdout == ""
+    assert second.stderr == (
+        f"error: port {port} on 127.0.0.1 is already in use (another fake Monite?): "
+        "pass --port 0 to let the system pick a free port, or another --port\n"
+    )
+    assert "Traceback" not in second.stderr

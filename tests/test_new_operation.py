@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import yaml
 from readme_blocks import python_blocks, run_type_checkers, wrap_fragment
+from reference_data import upstream_with_mailboxes
 from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "monite-partner-api.json"
 COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml")
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -188,10 +188,6 @@ PROGRAM = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def project_with_get_mailboxes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not REFERENCE.is_file():
-        pytest.fail(
-            f"{REFERENCE} is missing: clone the shared reference data beside this repository; CI has it."
-        )
     project = tmp_path_factory.mktemp("new-operation") / "project"
     project.mkdir()
     for name in COPIED:
@@ -203,7 +199,7 @@ def project_with_get_mailboxes(tmp_path_factory: pytest.TempPathFactory) -> Path
 
     fragment_path = project / "openapi" / "mailbox_domains.yaml"
     fragment = yaml.safe_load(fragment_path.read_text())
-    upstream = json.loads(REFERENCE.read_text())
+    upstream = upstream_with_mailboxes()  # Monite's text of GET /mailboxes (openapi/reference/)
     assert add_upstream_operation(fragment, upstream, "/mailboxes", "get") == "get_mailboxes"
     fragment_path.write_text(yaml.safe_dump(fragment, sort_keys=False, allow_unicode=True))
 

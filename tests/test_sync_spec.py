@@ -1,10 +1,11 @@
 """`make sync-spec`: the fragment follows Monite's published spec by one command.
 
-From ../shared/reference/monite-partner-api.json the tests build upstream variants in a
-temporary folder and run the real command (scripts/sync_spec.py, what `make sync-spec`
-calls) on a copy of the project: a new optional response field and a new enum value, a
-removed required field, `--add get_mailboxes`, the unchanged reference, and the URL form
-against a loopback HTTP server. The real project is never written to.
+From Monite's published spec as the repository keeps it (openapi/reference/, see
+tests/reference_data.py) the tests build upstream variants in a temporary folder and run
+the real command (scripts/sync_spec.py, what `make sync-spec` calls) on a copy of the
+project: a new optional response field and a new enum value, a removed required field,
+`--add get_mailboxes`, the unchanged reference, and the URL form against a loopback HTTP
+server. The real project is never written to.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from typing import Any
 
 import pytest
 import yaml
+from reference_data import CUT, load, upstream_with_mailboxes, write_upstream_with_mailboxes
 from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "monite-partner-api.json"
+# An upstream document: upstream's own text of the operations we wrap (a cut of Monite's
+# spec, which the sync reads as it reads the whole one).
+REFERENCE = CUT
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 COPIED = ("openapi", "scripts", "generated", "pyproject.toml")
@@ -38,10 +42,7 @@ spec_diff = load_script("spec_diff")
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
-    if not REFERENCE.is_file():
-        pytest.fail(f"{REFERENCE} is missing: clone the shared reference data beside this repository.")
-    document: dict[str, Any] = json.loads(REFERENCE.read_text())
-    return document
+    return load(REFERENCE)
 
 
 def copy_project(folder: Path) -> Path:
@@ -153,13 +154,13 @@ def test_make_sync_spec_check_on_the_unchanged_reference_exits_0() -> None:
 
 
 def test_the_cut_it_writes_is_the_reference_cut(tmp_path: Path) -> None:
-    """`CUT=FILE` writes what ../shared/reference/mailbox_domains.upstream.json holds, byte for byte."""
+    """`CUT=FILE` writes what openapi/reference/mailbox_domains.upstream.json holds, byte for
+    byte, from an upstream document with more operations than we wrap."""
     project = copy_project(tmp_path / "project")
-    result = run(project, "--upstream", str(REFERENCE), "--check", "--write-cut", str(tmp_path / "cut.json"))
+    upstream = write_upstream_with_mailboxes(tmp_path)
+    result = run(project, "--upstream", str(upstream), "--check", "--write-cut", str(tmp_path / "cut.json"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "cut.json").read_bytes() == (
-        REFERENCE.parent / "mailbox_domains.upstream.json"
-    ).read_bytes()
+    assert (tmp_path / "cut.json").read_bytes() == CUT.read_bytes()
 
 
 def test_running_it_twice_writes_the_same_bytes_and_no_diff(
@@ -359,16 +360,15 @@ def test_a_moved_operation_keeps_our_prose(tmp_path: Path, reference: dict[str, 
 
 @pytest.fixture(scope="module")
 def with_mailboxes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    project = copy_project(tmp_path_factory.mktemp("add") / "project")
-    result = run(project, "--upstream", str(REFERENCE), "--add", "get_mailboxes")
+    folder = tmp_path_factory.mktemp("add")
+    project = copy_project(folder / "project")
+    result = run(project, "--upstream", str(write_upstream_with_mailboxes(folder)), "--add", "get_mailboxes")
     assert result.returncode == 0, result.stdout + result.stderr
     generate(project)
     return project, result.stdout
 
 
-def test_add_brings_the_operation_its_entity_header_and_its_schemas(
-    with_mailboxes: tuple[Path, str], reference: dict[str, Any]
-) -> None:
+def test_add_brings_the_operation_its_entity_header_and_its_schemas(with_mailboxes: tuple[Path, str]) -> None:
     project, _ = with_mailboxes
     fragment = fragment_of(project)
     operation = fragment["paths"]["/mailboxes"]["get"]
@@ -388,14 +388,12 @@ def test_add_brings_the_operation_its_entity_header_and_its_schemas(
     assert sorted(operation["responses"]) == ["200", "401", "403", "405", "422", "429", "500"]
     schemas = fragment["components"]["schemas"]
     assert {"MailboxDataResponse", "MailboxResponse"} <= set(schemas)
-    upstream_mailbox = reference["components"]["schemas"]["MailboxResponse"]
+    upstream_mailbox = upstream_with_mailboxes()["components"]["schemas"]["MailboxResponse"]
     assert schemas["MailboxResponse"]["required"] == upstream_mailbox["required"]
     assert list(schemas) == sorted(schemas)
 
 
-def test_add_copies_no_upstream_description(
-    with_mailboxes: tuple[Path, str], reference: dict[str, Any]
-) -> None:
+def test_add_copies_no_upstream_description(with_mailboxes: tuple[Path, str]) -> None:
     project, stdout = with_mailboxes
     fragment = fragment_of(project)
     operation = fragment["paths"]["/mailboxes"]["get"]
@@ -406,7 +404,7 @@ def test_add_copies_no_upstream_description(
     assert all(r.get("description", "") == "" for r in operation["responses"].values())
     assert "description" not in fragment["components"]["schemas"]["MailboxResponse"]["properties"]["id"]
     text = (project / "openapi" / "mailbox_domains.yaml").read_text()
-    upstream_op = reference["paths"]["/mailboxes"]["get"]
+    upstream_op = upstream_with_mailboxes()["paths"]["/mailboxes"]["get"]
     for prose in (upstream_op["summary"], upstream_op["description"], "Mailbox UUID", "Successful Response"):
         assert prose not in text
     assert "18 new elements need a description" in stdout
@@ -576,16 +574,22 @@ def _step(workflow: dict[str, Any], name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def ci_checkout(tmp_path: Path) -> Path:
-    """A git repository like the workflow's checkout, with ../shared/reference/ beside it."""
+    """A git repository like the workflow's checkout (openapi/reference/ included), and the
+    runner's temporary folder beside it, where the workflow fetches Monite's document."""
     repo = copy_project(tmp_path / "repo")
     shutil.copy2(ROOT / "Makefile", repo / "Makefile")
     (repo / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
     os.utime(repo / "pyproject.toml", (0, 0))  # older than .venv/.installed: make installs nothing
-    (tmp_path / "shared" / "reference").mkdir(parents=True)
+    (tmp_path / "runner-temp").mkdir()
     identity = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
     for args in (["init", "-q"], ["add", "openapi", "scripts", "generated"], ["commit", "-q", "-m", "base"]):
         subprocess.run(["git", *identity, *args], cwd=repo, check=True, timeout=30, capture_output=True)  # noqa: S603, S607
     return repo
+
+
+def fetched(repo: Path) -> Path:
+    """Where the fetch step leaves Monite's document: the runner's temporary folder."""
+    return repo.parent / "runner-temp" / "monite-partner-api.json"
 
 
 def _run_step(
@@ -618,16 +622,17 @@ def _run_step(
 def test_the_sync_step_finds_nothing_new_on_the_unchanged_reference(
     workflow: dict[str, Any], ci_checkout: Path
 ) -> None:
-    shutil.copy2(REFERENCE, ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json")
+    write_upstream_with_mailboxes(ci_checkout.parent).rename(fetched(ci_checkout))
+    cut = ci_checkout / "openapi" / "reference" / "mailbox_domains.upstream.json"
+    cut.write_text("{}")  # the step rewrites the repository's cut from what it fetched
     result, output = _run_step(workflow, "make sync-spec", ci_checkout)
     assert result.returncode == 0, result.stdout + result.stderr
     assert output == "changed=false\n"
-    cut = ci_checkout.parent / "shared" / "reference" / "mailbox_domains.upstream.json"
-    assert cut.read_bytes() == (REFERENCE.parent / "mailbox_domains.upstream.json").read_bytes()
+    assert cut.read_bytes() == CUT.read_bytes()
 
 
 def test_the_sync_step_fails_when_the_sync_fails(workflow: dict[str, Any], ci_checkout: Path) -> None:
-    (ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json").write_text("{}")
+    fetched(ci_checkout).write_text("{}")
     result, output = _run_step(workflow, "make sync-spec", ci_checkout)
     assert result.returncode != 0
     assert output == ""
@@ -641,9 +646,7 @@ def test_the_sync_and_body_steps_on_a_breaking_upstream(
         del verify["properties"]["status"]
         verify["required"].remove("status")
 
-    write_variant(reference, ci_checkout.parent / "shared" / "reference", remove_status).rename(
-        ci_checkout.parent / "shared" / "reference" / "monite-partner-api.json"
-    )
+    write_variant(reference, ci_checkout.parent, remove_status).rename(fetched(ci_checkout))
     result, output = _run_step(workflow, "make sync-spec", ci_checkout)
     assert result.returncode == 0, result.stdout + result.stderr
     assert output == "changed=true\n"
@@ -663,5 +666,6 @@ def test_the_sync_and_body_steps_on_a_breaking_upstream(
         check=True,
     ).stdout.split()
     assert "openapi/mailbox_domains.yaml" in listing
+    assert "openapi/reference/mailbox_domains.upstream.json" in listing  # moves with the fragment
     assert any(name.startswith("generated/monite_generated/") for name in listing)
     assert not any("__pycache__" in name for name in listing)

@@ -6,15 +6,16 @@
 
 `python -m monite_async` is the same program. Credentials come from MONITE_CLIENT_ID and
 MONITE_CLIENT_SECRET only: a command line is visible to every user of the machine, so no
-option takes them. Results go to stdout (`--json`: one JSON document), progress and logs
-to stderr.
+option takes them. Results go to stdout (`--json`: one JSON document; accepted before the
+command as well, `monite-async --json domains list`), progress and logs to stderr.
 
 Exit codes: 0 done; 1 the thing did not hold (a record missing or different, the domain
 not verified (before the timeout, with `--wait`), a prompt declined); 2 a usage error,
 nothing sent (click's own, an unknown or malformed DOMAIN, credentials not in the
 environment, an option the client refuses, `delete` off a terminal without `--yes`, the
 `cli` or `dns` extra missing); 3 Monite, the network or DNS failed (a MoniteError: one
-line with its request id on stderr, no traceback); 130 interrupted.
+line with its request id on stderr, no traceback); 4 `create`: the domain already exists
+(Monite answered 409; `records DOMAIN` shows it); 130 interrupted.
 
 Each command runs one blocking `MoniteSyncClient` (it was the async client under
 `anyio.run`): a command is one call after another, so plain functions read simplest, with
@@ -48,12 +49,15 @@ from .._version import __version__
 from ..resources.dns_records import dns_records
 from . import dns as monite_dns
 
-__all__ = ["EXIT_FAILED", "EXIT_NOT_HELD", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+__all__ = ["EXIT_EXISTS", "EXIT_FAILED", "EXIT_NOT_HELD", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
 EXIT_OK = 0
 EXIT_NOT_HELD = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
+# Not a failure of Monite or the network: a script creating a domain it may have created
+# before tells this apart from 3 without reading stderr.
+EXIT_EXISTS = 4
 _EXIT_INTERRUPTED = 130
 _VALUE_WIDTH = 60  # characters of a record's value in a table; --json and zone have it all
 _T = TypeVar("_T")
@@ -63,11 +67,19 @@ _T = TypeVar("_T")
 class _Settings:
     base_url: str
     api_version: str
+    as_json: bool = False  # `--json` given before the command (on `monite-async` or `domains`)
 
 
-def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T]) -> _T:
+def _wants_json(ctx: click.Context, as_json: bool) -> bool:
+    """`--json` given on the command itself or on a group before it."""
+    settings = ctx.find_object(_Settings)
+    return as_json or (settings is not None and settings.as_json)
+
+
+def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T], *, exists: str | None = None) -> _T:
     """Run `work` with a client; a MoniteError exits in one line: 2 when what the user gave
-    cannot work (nothing was sent), 3 when Monite or the network failed."""
+    cannot work (nothing was sent), 3 when Monite or the network failed; with `exists` (the
+    hint to print), a 409 Conflict exits 4: what was to be created is there already."""
     settings = ctx.find_object(_Settings)
     assert settings is not None  # set by `cli`, the group every command is under
     if not (os.environ.get("MONITE_CLIENT_ID") and os.environ.get("MONITE_CLIENT_SECRET")):
@@ -85,6 +97,9 @@ def _run(ctx: click.Context, work: Callable[[MoniteSyncClient], _T]) -> _T:
         if exc.request_id is None:
             line += " (no request id)"
         click.echo(line, err=True)
+        if exists is not None and isinstance(exc, ConflictError):
+            click.echo(f"monite-async: {exists}", err=True)
+            ctx.exit(EXIT_EXISTS)
         ctx.exit(EXIT_USAGE if isinstance(exc, ConfigurationError | InvalidRequestError) else EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("\nmonite-async: interrupted", err=True)
@@ -110,6 +125,9 @@ def _find(monite: MoniteSyncClient, wanted: str) -> DomainResponse:
     raise click.BadParameter(f"no mailbox domain {wanted!r} (the partner has: {known})", param_hint="DOMAIN")
 
 
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--base-url",
@@ -119,32 +137,47 @@ def _find(monite: MoniteSyncClient, wanted: str) -> DomainResponse:
     help="Monite's API base URL, with /v1.",
 )
 @click.option("--api-version", default=API_VERSION, show_default=True, help="The x-monite-version to send.")
+@_JSON
 @click.version_option(__version__, prog_name="monite-async")
 @click.pass_context
-def cli(ctx: click.Context, base_url: str, api_version: str) -> None:
+def cli(ctx: click.Context, base_url: str, api_version: str, as_json: bool) -> None:
     """Monite's mailbox domains from a shell.
 
     Credentials come from MONITE_CLIENT_ID and MONITE_CLIENT_SECRET (never from the command
-    line). Exit codes: 0 done, 1 it did not hold, 2 usage, 3 Monite or the network failed.
+    line). `--json` works here, after `domains` or after the command.
+
+    \b
+    Exit codes:
+      0  done
+      1  it did not hold (a record missing, not verified, a prompt declined)
+      2  usage error, nothing sent
+      3  Monite, the network or DNS failed
+      4  `domains create`: the domain already exists
     """
-    ctx.obj = _Settings(base_url=base_url, api_version=api_version)
+    ctx.obj = _Settings(base_url=base_url, api_version=api_version, as_json=as_json)
 
 
 @cli.group()
-def domains() -> None:
+@_JSON
+@click.pass_context
+def domains(ctx: click.Context, as_json: bool) -> None:
     """Create, inspect, check, verify and delete mailbox domains. DOMAIN is a name or an id."""
+    if as_json:
+        settings = ctx.find_object(_Settings)
+        assert settings is not None  # set by `cli`, the group above
+        ctx.obj = dataclasses.replace(settings, as_json=True)
 
 
 # ---- list, create, records ---------------------------------------------------------------
 
 
 @domains.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_JSON
 @click.pass_context
 def list_domains(ctx: click.Context, as_json: bool) -> None:
     """The partner's mailbox domains."""
     found = _run(ctx, lambda monite: monite.mailbox_domains.list())
-    if as_json:
+    if _wants_json(ctx, as_json):
         _echo_json({"data": [domain.to_dict() for domain in found]})
         return
     rows = [("DOMAIN", "STATUS", "ID")] + [(d.domain, d.status, str(d.id)) for d in found]
@@ -159,15 +192,34 @@ _FORMAT = click.option(
     show_default=True,
     help="table: for reading; zone: lines for a BIND zone file; json: Monite's DomainResponse.",
 )
+_FORMAT_JSON = click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+
+
+def _output(ctx: click.Context, output: str, as_json: bool) -> str:
+    """--format, where --json (here or before the command) means json; a --format given
+    explicitly that says otherwise is a usage error."""
+    if not _wants_json(ctx, as_json) or output == "json":
+        return output
+    if ctx.get_parameter_source("output") is click.core.ParameterSource.DEFAULT:
+        return "json"
+    raise click.UsageError(f"--json and --format {output} ask for different outputs", ctx=ctx)
 
 
 @domains.command()
 @click.argument("domain")
 @_FORMAT
+@_FORMAT_JSON
 @click.pass_context
-def create(ctx: click.Context, domain: str, output: str) -> None:
-    """Create the mailbox domain DOMAIN (a name) and show the DNS records to publish."""
-    created = _run(ctx, lambda monite: monite.mailbox_domains.create(domain))
+def create(ctx: click.Context, domain: str, output: str, as_json: bool) -> None:
+    """Create the mailbox domain DOMAIN (a name) and show the DNS records to publish.
+
+    Exits 4 when the partner has DOMAIN already (`records DOMAIN` shows it)."""
+    output = _output(ctx, output, as_json)
+    created = _run(
+        ctx,
+        lambda monite: monite.mailbox_domains.create(domain),
+        exists=f"{domain} already exists: `monite-async domains records {domain}` shows its records",
+    )
     click.echo(f"created {created.domain} (id {created.id}, status {created.status})", err=True)
     _show_records(created, output)
 
@@ -175,9 +227,11 @@ def create(ctx: click.Context, domain: str, output: str) -> None:
 @domains.command()
 @click.argument("domain")
 @_FORMAT
+@_FORMAT_JSON
 @click.pass_context
-def records(ctx: click.Context, domain: str, output: str) -> None:
+def records(ctx: click.Context, domain: str, output: str, as_json: bool) -> None:
     """The DNS records Monite asks to publish for DOMAIN."""
+    output = _output(ctx, output, as_json)
     _show_records(_run(ctx, lambda monite: _find(monite, domain)), output)
 
 
@@ -238,7 +292,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     help="Ask this DNS server (an IP address) instead of the system's resolvers; "
     "default MONITE_DNS_NAMESERVER.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_JSON
 @click.pass_context
 def check(ctx: click.Context, domain: str, nameserver: str | None, as_json: bool) -> None:
     """Look DOMAIN's records up in DNS: exit 0 when all are published, 1 when not."""
@@ -248,7 +302,7 @@ def check(ctx: click.Context, domain: str, nameserver: str | None, as_json: bool
         return anyio.run(lambda: monite_dns.check(found, nameserver=nameserver))
 
     result = _run(ctx, work)
-    if as_json:
+    if _wants_json(ctx, as_json):
         _echo_json(
             {"domain": result.domain, "ok": result.ok, "records": [_check_json(r) for r in result.records]}
         )
@@ -300,7 +354,7 @@ def _check_table(result: monite_dns.DnsCheck) -> str:
     show_default=True,
     help="Seconds before the second check; later waits grow x1.5, up to 4x (at most 60 s).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_JSON
 @click.pass_context
 def verify(
     ctx: click.Context, domain: str, wait: bool, timeout: float, interval: float, as_json: bool
@@ -327,7 +381,7 @@ def verify(
     domain_id, name, status, checks = _run(ctx, work)
     verified = status == "verified"
     elapsed = time.monotonic() - started
-    if as_json:
+    if _wants_json(ctx, as_json):
         document = {"id": domain_id, "domain": name, "status": status, "verified": verified, "checks": checks}
         _echo_json(document | {"elapsed": round(elapsed, 3)})
     elif verified:
@@ -383,8 +437,9 @@ class _Progress:
 @domains.command()
 @click.argument("domain")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required off a terminal).")
+@_JSON
 @click.pass_context
-def delete(ctx: click.Context, domain: str, yes: bool) -> None:
+def delete(ctx: click.Context, domain: str, yes: bool, as_json: bool) -> None:
     """Delete the mailbox domain DOMAIN (asks first, on a terminal)."""
     if not yes and not (sys.stdin is not None and sys.stdin.isatty()):
         raise click.UsageError("not on a terminal: pass --yes to delete without a prompt", ctx=ctx)
@@ -397,7 +452,10 @@ def delete(ctx: click.Context, domain: str, yes: bool) -> None:
         return found
 
     found = _run(ctx, work)
-    click.echo(f"deleted {found.domain} ({found.id})")
+    if _wants_json(ctx, as_json):
+        _echo_json({"id": str(found.id), "domain": found.domain, "deleted": True})
+    else:
+        click.echo(f"deleted {found.domain} ({found.id})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ second per client id, every token of it and its token requests counted together;
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from collections.abc import Sequence
@@ -52,7 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit=args.rate_limit,
         )
         sock = bind_loopback(args.port)
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            # Most often a fake started earlier still runs there.
+            print(
+                f"error: port {args.port} on {LOOPBACK} is already in use (another fake Monite?): "
+                "pass --port 0 to let the system pick a free port, or another --port",
+                file=sys.stderr,
+            )
+        else:
+            print(f"error: cannot listen on {LOOPBACK}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
