@@ -50,7 +50,7 @@ test-pythons: $(STAMP)
 # NO_MKDOCS_2_WARNING: mkdocs-material's notice about its successor, not about this site.
 DOCS_STAMP := $(VENV)/.installed-docs
 $(DOCS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check --group docs
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --group docs
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)

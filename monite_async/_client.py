@@ -197,8 +197,9 @@ class _Lifetime:
             _warn(self._warning, ResourceWarning, source=self)
 
 
-class _Client:
-    """What both clients are besides their I/O: options, views, what users read."""
+class BaseClient:
+    """What both clients share besides their I/O: options, views (`with_options`), what users
+    read. Make a `MoniteClient` or a `MoniteSyncClient`, never this."""
 
     _core: Core | SyncCore
     _options: CallOptions
@@ -342,7 +343,7 @@ class _Client:
         )
 
 
-class MoniteClient(_Client):
+class MoniteClient(BaseClient):
     """An async client for Monite's mailbox domains API, under asyncio or trio.
 
         async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -475,7 +476,7 @@ class MoniteClient(_Client):
         await self.aclose()
 
 
-class MoniteSyncClient(_Client):
+class MoniteSyncClient(BaseClient):
     """A blocking client for Monite's mailbox domains API: for scripts, Django views, workers.
 
         with MoniteSyncClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -485,6 +486,10 @@ class MoniteSyncClient(_Client):
     errors, logs, retries, deadline and version pinning, with blocking calls; `token` is a
     str or a plain callable, `transport` an httpx2.BaseTransport, `http_client` an
     httpx2.Client (left open by `close`), and a `retry_policy`'s `sleep` a plain function.
+
+    Resources: `mailbox_domains` (create, list, verify, delete, wait_until_verified, and
+    `.with_raw_response`), `auth` (revoke), `with_raw_response.call(op)`; `call(op)` runs any
+    generated operation; `with_options(...)` makes a view with other options.
 
     Thread-safe: share one client among any number of threads. When the token is due or
     refused, exactly one thread fetches a new one; the others wait (no longer than their
@@ -569,3 +574,7 @@ class MoniteSyncClient(_Client):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+# help(), reprs and tracebacks name where users import them from.
+MoniteClient.__module__ = MoniteSyncClient.__module__ = BaseClient.__module__ = "monite_async"

@@ -13,6 +13,7 @@ the pipeline redacts bodies before they get here, and `__str__` never prints hea
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import ClassVar, TypeVar
 
 __all__ = [
@@ -55,6 +56,8 @@ class MoniteError(Exception):
         operation: the operation that failed, such as `post_mailbox_domains`, or None.
         attempts: how many times the request was sent (retries included); 0 when it was
             refused before anything was sent.
+
+    Each class has a `default_message`, the `message` of one raised without a text of its own.
     """
 
     default_message: ClassVar[str] = "monite_async failed"
@@ -157,7 +160,9 @@ class MoniteAPIError(MoniteError):
     """Monite answered with a status that is not success.
 
     Besides the attributes every MoniteError has (`status_code` is always set here):
-        body: the raw response body (secrets redacted).
+        body: what Monite sent, decoded: the JSON value (`{"error": {"message": ...}}`,
+            mostly), else the text (secrets redacted either way).
+        content: the same body as the bytes that came (secrets redacted).
         retry_after: seconds the server asked to wait (Retry-After), if it said.
         retried_after_uncertain_failure: an earlier attempt failed in a way (5xx, dropped
             connection, timeout waiting for the answer) that leaves unknown whether Monite
@@ -192,8 +197,21 @@ class MoniteAPIError(MoniteError):
         return self._status_code
 
     @property
-    def body(self) -> bytes:
-        """The raw response body, secrets redacted."""
+    def body(self) -> object:
+        """The response body decoded: its JSON value, else its text (secrets redacted).
+
+        except ConflictError as exc:
+            print(exc.body)  # {'error': {'message': '...', 'type': 'conflict'}}
+        """
+        text = self._body.decode("utf-8", "replace")
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to be Monite's
+            return text
+
+    @property
+    def content(self) -> bytes:
+        """The response body as the bytes that came, secrets redacted."""
         return self._body
 
     @property
@@ -380,3 +398,11 @@ def fresh_copy(error: _E) -> _E:
     copy = type(error).__new__(type(error), *error.args)
     copy.__dict__.update(vars(error))
     return copy
+
+
+# Tracebacks and reprs name the public path (`monite_async.ConflictError`), where users import
+# them from, not this private module; pickling finds them there too.
+for _public in __all__:
+    _class = globals()[_public]
+    if isinstance(_class, type):
+        _class.__module__ = "monite_async"

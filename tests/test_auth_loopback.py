@@ -190,8 +190,8 @@ async def test_422_from_token_endpoint_is_bad_credentials_with_the_echoed_secret
         with pytest.raises(AuthenticationError) as info:
             await monite.mailbox_domains.list()
     assert loopback.count("POST", "/auth/token") == 1
-    assert CLIENT_SECRET.encode() not in info.value.body
-    assert b"[redacted]" in info.value.body
+    assert CLIENT_SECRET.encode() not in info.value.content
+    assert b"[redacted]" in info.value.content
     assert CLIENT_SECRET not in str(info.value)
 
 
@@ -548,13 +548,13 @@ async def test_each_waiter_gets_its_own_copy_of_a_shared_token_failure(loopback:
     assert isinstance(first, ServerError)
     for r in results:
         assert isinstance(r, ServerError)
-        assert (r.message, r.status_code, r.request_id, r.attempts, r.operation, r.body) == (
+        assert (r.message, r.status_code, r.request_id, r.attempts, r.operation, r.content) == (
             first.message,
             first.status_code,
             first.request_id,
             first.attempts,
             first.operation,
-            first.body,
+            first.content,
         )
         assert r.__cause__ is None
 

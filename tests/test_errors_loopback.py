@@ -46,7 +46,7 @@ async def test_non_standard_5xx_is_a_server_error(loopback: LoopbackServer, stat
             await monite.mailbox_domains.list()
     assert info.value.attempts == 3
     assert info.value.status_code == status
-    assert info.value.body == b"origin unreachable"
+    assert info.value.content == b"origin unreachable"
     assert "not JSON" in info.value.message
 
 
@@ -58,7 +58,7 @@ async def test_non_json_500_body_is_a_typed_server_error(loopback: LoopbackServe
             await monite.mailbox_domains.list()
     assert info.value.attempts == 3
     assert "the body is not JSON (text/html)" in info.value.message
-    assert info.value.body == b"<html>Internal Server Error</html>"
+    assert info.value.content == b"<html>Internal Server Error</html>"
 
 
 async def test_status_errors_carry_status_message_request_id_and_body(loopback: LoopbackServer) -> None:
@@ -69,7 +69,7 @@ async def test_status_errors_carry_status_message_request_id_and_body(loopback: 
     assert exc.status_code == 404
     assert exc.message == "Mailbox domain not found"
     assert exc.request_id == "req-2"  # the token request was req-1
-    assert exc.body == b'{"error": {"message": "Mailbox domain not found"}}'
+    assert exc.content == b'{"error": {"message": "Mailbox domain not found"}}'
     assert exc.operation == "post_mailbox_domains_id_verify"
 
 
@@ -281,7 +281,7 @@ async def test_an_error_body_echoing_a_token_is_redacted(loopback: LoopbackServe
             await monite.mailbox_domains.list()
     (token,) = loopback.valid_tokens
     assert token not in info.value.message
-    assert token.encode() not in info.value.body
+    assert token.encode() not in info.value.content
     assert info.value.message == "bad request with Bearer [redacted]"
 
 
@@ -328,7 +328,7 @@ async def test_a_token_answer_the_parser_rejects_never_carries_the_token(loopbac
         with pytest.raises(UnexpectedResponseError) as info:
             await monite.mailbox_domains.list()
     error = info.value
-    assert error.body == b""
+    assert error.content == b""
     assert error.operation == "post_auth_token"
     assert "token_type" in error.message  # names the problem...
     assert FRESH not in everything_said(error)  # ...never the value
@@ -341,7 +341,7 @@ async def test_a_token_answer_with_a_malformed_value_never_quotes_it(loopback: L
     async with loopback.client() as monite:
         with pytest.raises(UnexpectedResponseError) as info:
             await monite.mailbox_domains.list()
-    assert info.value.body == b""
+    assert info.value.content == b""
     assert FRESH not in everything_said(info.value)
 
 
@@ -359,7 +359,7 @@ async def test_secret_json_keys_are_blanked_in_any_error_body_even_when_escaped(
     async with loopback.client(max_retries=0, retry_policy=RetryPolicy(sleep=no_wait)) as monite:
         with pytest.raises(ServerError) as info:
             await monite.mailbox_domains.list()
-    payload = json.loads(info.value.body)
+    payload = json.loads(info.value.content)
     assert payload == {
         "error": {"message": "upstream failed"},
         "access_token": "[redacted]",
@@ -367,4 +367,4 @@ async def test_secret_json_keys_are_blanked_in_any_error_body_even_when_escaped(
         "token": "[redacted]",
     }
     assert info.value.message == "upstream failed"
-    assert CLIENT_SECRET.encode() not in info.value.body
+    assert CLIENT_SECRET.encode() not in info.value.content

@@ -75,9 +75,8 @@ def test_a_module_imports_only_its_own_room_and_the_rows_below() -> None:
         room = room_of(path)
         for imported in own_imports(path):
             if imported in row_of and imported != room and row_of[imported] <= row_of[room]:
-                upward.append(
-                    f"{path.relative_to(PACKAGE)} (row {row_of[room]}) imports {imported} (row {row_of[imported]})"
-                )
+                where = f"{path.relative_to(PACKAGE)} (row {row_of[room]})"
+                upward.append(f"{where} imports {imported} (row {row_of[imported]})")
     assert upward == []
 
 

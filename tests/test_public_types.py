@@ -40,7 +40,7 @@ EXTERNAL_ONLY = {
     "monite_async.lib.demo.MoniteClient": "RawResponse's httpx2 types",
     "monite_async.lib.demo.Demo.monite": "RawResponse's httpx2 types",
     "monite_async.resources.mailbox_domains.SyncMailboxDomains": "RawResponse's httpx2 types",
-    "monite_async.resources.mailbox_domains.SyncMailboxDomains.with_raw_response": "RawResponse's httpx2 types",
+    "monite_async.resources.mailbox_domains.SyncMailboxDomains.with_raw_response": "RawResponse",
     "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse": "RawResponse's httpx2 types",
     "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.create": "RawResponse",
     "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.delete": "RawResponse",

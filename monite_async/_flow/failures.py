@@ -367,7 +367,7 @@ def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
         f"Monite refused the client credentials: {refusal.message}",
         status_code=refusal.status_code,
         request_id=refusal.request_id,
-        body=refusal.body,  # redacted by from_response already
+        body=refusal.content,  # redacted by from_response already
         operation=refusal.operation,
         attempts=refusal.attempts,
     )

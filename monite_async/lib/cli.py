@@ -43,7 +43,13 @@ from monite_generated.models import DNSRecord, DomainResponse, VerifyResponse
 
 from .._client import MoniteSyncClient
 from .._defaults import DEFAULT_BASE_URL
-from .._errors import ConfigurationError, InvalidRequestError, MoniteError, VerificationTimeoutError
+from .._errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    MoniteError,
+    VerificationTimeoutError,
+)
 from .._flow.versioning import API_VERSION
 from .._version import __version__
 from ..resources.dns_records import dns_records
