@@ -24,6 +24,7 @@ import httpx2
 import pytest
 from fake_requests import auth
 from readme_blocks import code_blocks, file_name_of, python_blocks
+from redis_server import RedisServer
 
 from monite_async.testing import FakeMonite
 
@@ -199,6 +200,20 @@ def test_the_options_example_runs_against_the_fake(fake_monite: FakeMonite, fake
     assert rest == []  # the fake answers well within half a second
     trace_ids = {r.headers.get("x-trace-id") for r in fake_monite.requests_to("get_mailbox_domains")}
     assert trace_ids == {"t-42", None}
+
+
+def test_the_fleet_example_shares_its_token_on_redis(
+    fake_monite: FakeMonite, fake_monite_server: str, redis_server: RedisServer
+) -> None:
+    (block,) = python_blocks("## One token and one rate budget for the fleet", "docs/many-processes.md")
+    env = {**env_for(fake_monite, fake_monite_server), "MONITE_REDIS_URL": redis_server.url}
+    for _ in range(2):  # two processes of a fleet, one after the other: one token between them
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", block], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["0"]
+    assert len(fake_monite.requests_to("post_auth_token")) == 1
 
 
 def test_the_tracing_example_prints_the_spans_of_a_call(

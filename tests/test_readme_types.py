@@ -42,6 +42,7 @@ CHECKED_HERE = {
     ("docs/client.md", "## Per-call options, raw responses and a deadline"): ["options.py"],
     ("docs/client.md", "## The aiohttp transport"): ["fast.py"],
     ("docs/tracing.md", "## OpenTelemetry"): ["tracing.py"],
+    ("docs/many-processes.md", "## One token and one rate budget for the fleet"): ["fleet.py"],
     ("docs/trio.md", "# Under trio"): ["under_trio.py"],
     ("docs/domains.md", "# Setting up a mailbox domain"): ["setup_domain.py"],
     ("docs/testing.md", "## With pytest"): ["conftest.py", "test_domains.py", "test_domains_sync.py"],
