@@ -243,7 +243,8 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
     safe_reason_response = _safe_reason_response(aiohttp)
 
     class MoniteAiohttpTransport(adapter.AiohttpTransport):
-        """httpx-aiohttp, made to fail the way httpx2 does, so the retry layer counts right."""
+        """httpx-aiohttp with aiohttp's own re-sends and cookies off. What it raises, while
+        sending or reading, the flow's driver classifies (`plain_error`) as it does httpx2's."""
 
         asyncio_only = True  # aiohttp runs on asyncio alone (see is_asyncio_only)
 
@@ -260,21 +261,6 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
             if getattr(session, "_response_class", None) is aiohttp.ClientResponse:
                 session._response_class = safe_reason_response
             return session
-
-        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-            failure: Exception | None = None
-            try:
-                response = await super().handle_async_request(request)
-            except (httpx2.TransportError, aiohttp.ClientError, RuntimeError, UnicodeError) as exc:
-                # UnicodeError: a header or phrase httpx-aiohttp could not encode; not valid HTTP.
-                failure = plain_error(exc, request)
-            if failure is not None:
-                # Raised outside the except block: the aiohttp exception is neither its
-                # __cause__ nor its __context__ (its repr quotes the request's headers).
-                raise failure
-            if isinstance(response.stream, httpx2.AsyncByteStream):
-                response.stream = _PlainErrorStream(response.stream, request)
-            return response
 
     transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
     return transport
@@ -341,37 +327,6 @@ def _running_under_trio() -> bool:
         return sniffio.current_async_library() == "trio"
     except sniffio.AsyncLibraryNotFoundError:
         return False  # built outside any event loop: checked again when first used
-
-
-class _PlainErrorStream(httpx2.AsyncByteStream):
-    """The response body, failing as httpx2 does while it is read: no aiohttp error escapes."""
-
-    def __init__(self, stream: httpx2.AsyncByteStream, request: httpx2.Request) -> None:
-        self._stream = stream
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        chunks = self._stream.__aiter__()
-        while True:
-            failure: Exception | None = None
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            except Exception as exc:
-                failure = plain_error(exc, self._request)
-            if failure is not None:
-                raise failure
-            yield chunk
-
-    async def aclose(self) -> None:
-        failure: Exception | None = None
-        try:
-            await self._stream.aclose()
-        except Exception as exc:
-            failure = plain_error(exc, self._request)
-        if failure is not None:
-            raise failure
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -460,17 +415,16 @@ def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.
     return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
 
 
-# -- Prototypes for the request flow (issue 29 classes 5 and 6; the lead wires them in) -------
+# -- What httpx2's own pools cannot do for us (issue 29) --------------------------------------
 #
-# Class 5: httpcore2 2.17 returns an HTTP/1.1 connection to the pool when both sides are DONE
-# (`AsyncHTTP11Connection._response_closed` calls `h11_state.start_next_cycle()`), keeping
-# whatever h11 had read past the answer: bytes after a complete answer become the next
-# request's answer. Its readability check on reuse (`is_readable`) sees only the socket, not
-# h11's buffer. The fix belongs there: after `start_next_cycle()`, close the connection when
-# `self._h11_state.trailing_data[0]` is not empty (same in `_sync/http11.py`). No public API
-# reaches h11's state, so until httpcore2 does it, `TrailingBytesGuard` checks it through
-# httpcore2's private attributes, read with getattr: if they move, it checks nothing (and
-# tests/hostile/test_hostile_flow_prototypes.py fails).
+# A connection with bytes after its answer: httpcore2 2.17 gives an HTTP/1.1 connection back
+# to the pool once both sides are DONE (`_response_closed` calls `start_next_cycle()`),
+# keeping whatever h11 read past the answer, which then becomes the next request's answer.
+# Its check on reuse (`is_readable`) sees only the socket, not h11's buffer. The fix belongs
+# there (close the connection when `_h11_state.trailing_data[0]` is not empty); no public API
+# reaches h11's state, so until httpcore2 does it, `TrailingBytesGuard` reads it through
+# httpcore2's private attributes with getattr: if they move, it checks nothing, and the
+# class-5 cases of tests/hostile/test_hostile_classes.py fail.
 
 
 def _poisoned(pool: object) -> list[object]:
@@ -531,7 +485,7 @@ class _SyncGuardedStream(httpx2.SyncByteStream):
         self._after_close()
 
 
-# Class 6: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
+# A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
 # call going for as long as the server likes (a thread has no cancel scope). `read_deadline`
 # sets, for the calling thread, the monotonic time its reads must end by; the network stream
 # of `ForkSafeHTTPTransport` shrinks each read's timeout to what is left of it
