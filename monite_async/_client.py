@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import http
 import os
+import types
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable
@@ -47,7 +48,7 @@ import httpx2
 from monite_generated.types import Response
 
 from ._auth.secret import SecretStr
-from ._core import Core, SyncCore, connection_slots, network
+from ._core import Core, SyncCore, connection_slots, is_async, network
 from ._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
@@ -207,61 +208,40 @@ class BaseClient:
     _lifetime: _Lifetime | None = None
     _CLOSING: str
 
-    def _start(
-        self,
-        core_class: type[Core] | type[SyncCore],
-        *,
-        client_id: str | uuid.UUID | None,
-        client_secret: str | None,
-        token: object,
-        base_url: str | None,
-        api_version: str | None,
-        max_retries: int,
-        timeout: float | httpx2.Timeout,
-        deadline: float,
-        transport: object,
-        http_client: object,
-        retry_policy: RetryPolicy | None,
-        limits: httpx2.Limits,
-        max_requests_per_second: float | None,
-        tracer_provider: object,
-        meter_provider: object,
-        redis: str | None,
-    ) -> None:
-        refuse_foreign_http(transport=transport, http_client=http_client, limits=limits)
+    def _start(self, core_class: type[Core] | type[SyncCore], arguments: dict[str, Any]) -> None:
+        """Check the constructor's `arguments` (its locals), then build the core."""
+        given = types.SimpleNamespace(**arguments)
+        refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
         options = CallOptions(
-            timeout=check_timeout(timeout),
-            max_retries=check_max_retries(max_retries),
-            deadline=check_deadline(deadline),
-            api_version=validate_api_version(api_version if api_version is not None else API_VERSION),
+            timeout=check_timeout(given.timeout),
+            max_retries=check_max_retries(given.max_retries),
+            deadline=check_deadline(given.deadline),
+            api_version=validate_api_version(API_VERSION if given.api_version is None else given.api_version),
         )
-        url = _check_base_url(
-            base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
-        )
-        if token is not None and (client_id is not None or client_secret is not None):
+        default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
+        url = _check_base_url(default_url if given.base_url is None else given.base_url)
+        if given.token is not None and (given.client_id is not None or given.client_secret is not None):
             raise ConfigurationError("pass token or client_id/client_secret, not both")
-        credentials = _credentials(client_id, client_secret) if token is None else None
-        if not isinstance(limits, httpx2.Limits):
-            raise ConfigurationError(f"limits must be an httpx2.Limits; got {type(limits).__name__}")
-        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        credentials = _credentials(given.client_id, given.client_secret) if given.token is None else None
+        if not isinstance(given.limits, httpx2.Limits):
+            raise ConfigurationError(f"limits must be an httpx2.Limits; got {type(given.limits).__name__}")
+        policy = given.retry_policy
+        if policy is not None and not isinstance(policy, RetryPolicy):
             raise ConfigurationError("retry_policy must be a monite_async.RetryPolicy")
         blocking = core_class is SyncCore
-        if blocking and retry_policy is not None and retry_policy.sleep is not None:
-            from ._core import _is_async
-
-            if _is_async(retry_policy.sleep):
-                raise errors.async_sleep_for_sync_client()  # else refused at its first wait
+        if blocking and policy is not None and policy.sleep is not None and is_async(policy.sleep):
+            raise errors.async_sleep_for_sync_client()  # else refused at its first wait
         core = core_class(
             base_url=url,
             options=options,
-            token=token,
+            token=given.token,
             credentials=credentials,
-            network=network(transport, http_client, limits, blocking=blocking),
-            slots=connection_slots(transport, limits),
-            retry_policy=retry_policy,
-            max_requests_per_second=_check_rate(max_requests_per_second),
-            tracing=Tracing(tracer_provider=tracer_provider, meter_provider=meter_provider),
-            redis=_redis_url(redis, credentials),
+            network=network(given.transport, given.http_client, given.limits, blocking=blocking),
+            slots=connection_slots(given.transport, given.limits),
+            retry_policy=policy,
+            max_requests_per_second=_check_rate(given.max_requests_per_second),
+            tracing=Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider),
+            redis=_redis_url(given.redis, credentials),
         )
         self._attach(core, options)
         self._owner = True
@@ -414,25 +394,7 @@ class MoniteClient(BaseClient):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(
-            Core,
-            client_id=client_id,
-            client_secret=client_secret,
-            token=token,
-            base_url=base_url,
-            api_version=api_version,
-            max_retries=max_retries,
-            timeout=timeout,
-            deadline=deadline,
-            transport=transport,
-            http_client=http_client,
-            retry_policy=retry_policy,
-            limits=limits,
-            max_requests_per_second=max_requests_per_second,
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            redis=redis,
-        )
+        self._start(Core, locals())
 
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, Core)
@@ -526,25 +488,7 @@ class MoniteSyncClient(BaseClient):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(
-            SyncCore,
-            client_id=client_id,
-            client_secret=client_secret,
-            token=token,
-            base_url=base_url,
-            api_version=api_version,
-            max_retries=max_retries,
-            timeout=timeout,
-            deadline=deadline,
-            transport=transport,
-            http_client=http_client,
-            retry_policy=retry_policy,
-            limits=limits,
-            max_requests_per_second=max_requests_per_second,
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            redis=redis,
-        )
+        self._start(SyncCore, locals())
 
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, SyncCore)

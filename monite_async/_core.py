@@ -279,7 +279,7 @@ class SyncCore(_CoreBase):
     def _tokens(
         self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
     ) -> TokenSource:
-        if credentials is None and not isinstance(token, str) and _is_async(token):
+        if credentials is None and not isinstance(token, str) and is_async(token):
             raise errors.async_token_callable()
         return super()._tokens(token, credentials, options, tracing)
 
@@ -295,7 +295,7 @@ class SyncCore(_CoreBase):
             self.http.close()
 
 
-def _is_async(function: object) -> bool:
+def is_async(function: object) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
 
 
