@@ -65,8 +65,8 @@ from ._flow.versioning import API_VERSION, validate_api_version
 from ._http.retry import RetryPolicy
 from ._http.transports import refuse_foreign_http
 from ._observability.tracing import Tracing
+from .resources._generated.clients import Resources, SyncResources
 from .resources.access_tokens import AuthResource, SyncAuthResource
-from .resources.mailbox_domains import MailboxDomains, SyncMailboxDomains
 from .resources.raw import RawResponse, made
 
 __all__ = ["MoniteClient", "MoniteSyncClient", "RawCalls", "SyncRawCalls", "SyncTokenSource", "TokenSource"]
@@ -330,7 +330,7 @@ class _Client:
         )
 
 
-class MoniteClient(_Client):
+class MoniteClient(_Client, Resources):
     """An async client for Monite's mailbox domains API, under asyncio or trio.
 
         async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -371,8 +371,6 @@ class MoniteClient(_Client):
 
     _core: Core
     _CLOSING = "`async with MoniteClient(...)` or `await aclose()`"
-    mailbox_domains: MailboxDomains
-    """Create, list, verify and delete mailbox domains."""
     auth: AuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: RawCalls
@@ -419,7 +417,7 @@ class MoniteClient(_Client):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, Core)
         self._core, self._options = core, options
-        self.mailbox_domains = made(MailboxDomains, core.flow, options, core.io)
+        self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
 
@@ -458,7 +456,7 @@ class MoniteClient(_Client):
         await self.aclose()
 
 
-class MoniteSyncClient(_Client):
+class MoniteSyncClient(_Client, SyncResources):
     """A blocking client for Monite's mailbox domains API: for scripts, Django views, workers.
 
         with MoniteSyncClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -477,8 +475,6 @@ class MoniteSyncClient(_Client):
 
     _core: SyncCore
     _CLOSING = "`with MoniteSyncClient(...)` or `close()`"
-    mailbox_domains: SyncMailboxDomains
-    """Create, list, verify and delete mailbox domains."""
     auth: SyncAuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: SyncRawCalls
@@ -525,7 +521,7 @@ class MoniteSyncClient(_Client):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, SyncCore)
         self._core, self._options = core, options
-        self.mailbox_domains = made(SyncMailboxDomains, core.flow, options, core.io)
+        self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)
         self.with_raw_response = SyncRawCalls(core, options)
 
