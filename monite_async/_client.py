@@ -59,7 +59,15 @@ from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.drive import drive, drive_blocking
 from ._flow.operations import operation_name, resolve_operation
-from ._flow.options import NOT_GIVEN, CallOptions, NotGiven, check_deadline, check_max_retries, check_timeout
+from ._flow.options import (
+    NOT_GIVEN,
+    CallOptions,
+    NotGiven,
+    check_deadline,
+    check_entity_id,
+    check_max_retries,
+    check_timeout,
+)
 from ._flow.request import Outcome
 from ._flow.versioning import API_VERSION, validate_api_version
 from ._http.retry import RetryPolicy
@@ -205,6 +213,7 @@ class _Client:
         token: object,
         base_url: str | None,
         api_version: str | None,
+        entity_id: str | uuid.UUID | None,
         max_retries: int,
         timeout: float | httpx2.Timeout,
         deadline: float,
@@ -222,6 +231,7 @@ class _Client:
             max_retries=check_max_retries(max_retries),
             deadline=check_deadline(deadline),
             api_version=validate_api_version(api_version if api_version is not None else API_VERSION),
+            entity_id=check_entity_id(entity_id),
         )
         url = _check_base_url(
             base_url if base_url is not None else os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
@@ -265,6 +275,7 @@ class _Client:
         deadline: float | NotGiven = NOT_GIVEN,
         headers: dict[str, str] | NotGiven = NOT_GIVEN,
         api_version: str | NotGiven = NOT_GIVEN,
+        entity_id: str | uuid.UUID | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A client for some calls with other options, sharing this one's pool and token cache.
 
@@ -272,7 +283,8 @@ class _Client:
             await urgent.mailbox_domains.list()
 
         Options left out keep this client's values; `headers` are added to its own (they may
-        not set Authorization or x-monite-version: use `api_version=`). No pool, token request
+        not set Authorization, x-monite-version or x-monite-entity-id: use `api_version=`,
+        `entity_id=`; `entity_id=None` drops the client's). No pool, token request
         or event loop of its own: closing a view closes nothing; closing the client that made
         it ends every view. A wrong value is a ConfigurationError naming the argument.
         """
@@ -282,6 +294,7 @@ class _Client:
             deadline=deadline,
             headers=headers,
             api_version=api_version,
+            entity_id=entity_id,
         )
         view = type(self).__new__(type(self))
         # A view holds what warns of an unclosed client, not the client: a view of a client
@@ -300,6 +313,11 @@ class _Client:
     def api_version(self) -> str:
         """The `x-monite-version` every request of this client sends."""
         return self._options.api_version
+
+    @property
+    def entity_id(self) -> str | None:
+        """The entity that entity-scoped operations act for (their `x-monite-entity-id`), or None."""
+        return self._options.entity_id
 
     @property
     def max_retries(self) -> int:
@@ -343,6 +361,9 @@ class MoniteClient(_Client, Resources):
             (awaited before every request) for apps that manage tokens themselves.
         base_url: default MONITE_BASE_URL, else the sandbox (`DEFAULT_BASE_URL`).
         api_version: the `x-monite-version` sent on every request; default `API_VERSION`.
+        entity_id: the entity (a UUID) that entity-scoped operations act for, sent as
+            `x-monite-entity-id` on the operations whose spec declares it and on no other;
+            calling one without it is an InvalidRequestError, nothing sent.
         max_retries: retries after the first attempt for 408/5xx/connection errors/timeouts
             (a 429 is waited out, bounded by the deadline alone).
         timeout: seconds or an httpx2.Timeout per attempt; default `DEFAULT_TIMEOUT`. Never unlimited.
@@ -384,6 +405,7 @@ class MoniteClient(_Client, Resources):
         token: TokenSource | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        entity_id: str | uuid.UUID | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
@@ -402,6 +424,7 @@ class MoniteClient(_Client, Resources):
             token=token,
             base_url=base_url,
             api_version=api_version,
+            entity_id=entity_id,
             max_retries=max_retries,
             timeout=timeout,
             deadline=deadline,
@@ -488,6 +511,7 @@ class MoniteSyncClient(_Client, SyncResources):
         token: SyncTokenSource | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        entity_id: str | uuid.UUID | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
@@ -506,6 +530,7 @@ class MoniteSyncClient(_Client, SyncResources):
             token=token,
             base_url=base_url,
             api_version=api_version,
+            entity_id=entity_id,
             max_retries=max_retries,
             timeout=timeout,
             deadline=deadline,
