@@ -60,14 +60,22 @@ from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.drive import drive, drive_blocking
 from ._flow.operations import operation_name, resolve_operation
-from ._flow.options import NOT_GIVEN, CallOptions, NotGiven, check_deadline, check_max_retries, check_timeout
+from ._flow.options import (
+    NOT_GIVEN,
+    CallOptions,
+    NotGiven,
+    check_deadline,
+    check_entity_id,
+    check_max_retries,
+    check_timeout,
+)
 from ._flow.request import Outcome
 from ._flow.versioning import API_VERSION, validate_api_version
 from ._http.retry import RetryPolicy
 from ._http.transports import refuse_foreign_http
 from ._observability.tracing import Tracing
+from .resources._generated.clients import Resources, SyncResources
 from .resources.access_tokens import AuthResource, SyncAuthResource
-from .resources.mailbox_domains import MailboxDomains, SyncMailboxDomains
 from .resources.raw import RawResponse, made
 
 __all__ = ["MoniteClient", "MoniteSyncClient", "RawCalls", "SyncRawCalls", "SyncTokenSource", "TokenSource"]
@@ -217,6 +225,7 @@ class BaseClient:
             max_retries=check_max_retries(given.max_retries),
             deadline=check_deadline(given.deadline),
             api_version=validate_api_version(API_VERSION if given.api_version is None else given.api_version),
+            entity_id=check_entity_id(given.entity_id),
         )
         default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
         url = _check_base_url(default_url if given.base_url is None else given.base_url)
@@ -258,6 +267,7 @@ class BaseClient:
         deadline: float | NotGiven = NOT_GIVEN,
         headers: dict[str, str] | NotGiven = NOT_GIVEN,
         api_version: str | NotGiven = NOT_GIVEN,
+        entity_id: str | uuid.UUID | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A client for some calls with other options, sharing this one's pool and token cache.
 
@@ -265,7 +275,8 @@ class BaseClient:
             await urgent.mailbox_domains.list()
 
         Options left out keep this client's values; `headers` are added to its own (they may
-        not set Authorization or x-monite-version: use `api_version=`). No pool, token request
+        not set Authorization, x-monite-version or x-monite-entity-id: use `api_version=`,
+        `entity_id=`; `entity_id=None` drops the client's). No pool, token request
         or event loop of its own: closing a view closes nothing; closing the client that made
         it ends every view. A wrong value is a ConfigurationError naming the argument.
         """
@@ -275,6 +286,7 @@ class BaseClient:
             deadline=deadline,
             headers=headers,
             api_version=api_version,
+            entity_id=entity_id,
         )
         view = type(self).__new__(type(self))
         # A view holds what warns of an unclosed client, not the client: a view of a client
@@ -293,6 +305,11 @@ class BaseClient:
     def api_version(self) -> str:
         """The `x-monite-version` every request of this client sends."""
         return self._options.api_version
+
+    @property
+    def entity_id(self) -> str | None:
+        """The entity that entity-scoped operations act for (their `x-monite-entity-id`), or None."""
+        return self._options.entity_id
 
     @property
     def max_retries(self) -> int:
@@ -323,7 +340,7 @@ class BaseClient:
         )
 
 
-class MoniteClient(BaseClient):
+class MoniteClient(BaseClient, Resources):
     """An async client for Monite's mailbox domains API, under asyncio or trio.
 
         async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -336,6 +353,9 @@ class MoniteClient(BaseClient):
             (awaited before every request) for apps that manage tokens themselves.
         base_url: default MONITE_BASE_URL, else the sandbox (`DEFAULT_BASE_URL`).
         api_version: the `x-monite-version` sent on every request; default `API_VERSION`.
+        entity_id: the entity (a UUID) that entity-scoped operations act for, sent as
+            `x-monite-entity-id` on the operations whose spec declares it and on no other;
+            calling one without it is an InvalidRequestError, nothing sent.
         max_retries: retries after the first attempt for 408/5xx/connection errors/timeouts
             (a 429 is waited out, bounded by the deadline alone).
         timeout: seconds or an httpx2.Timeout per attempt; default `DEFAULT_TIMEOUT`. Never unlimited.
@@ -367,8 +387,6 @@ class MoniteClient(BaseClient):
 
     _core: Core
     _CLOSING = "`async with MoniteClient(...)` or `await aclose()`"
-    mailbox_domains: MailboxDomains
-    """Create, list, verify and delete mailbox domains."""
     auth: AuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: RawCalls
@@ -382,6 +400,7 @@ class MoniteClient(BaseClient):
         token: TokenSource | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        entity_id: str | uuid.UUID | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
@@ -399,7 +418,7 @@ class MoniteClient(BaseClient):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, Core)
         self._core, self._options = core, options
-        self.mailbox_domains = made(MailboxDomains, core.flow, options, core.io)
+        self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
 
@@ -438,7 +457,7 @@ class MoniteClient(BaseClient):
         await self.aclose()
 
 
-class MoniteSyncClient(BaseClient):
+class MoniteSyncClient(BaseClient, SyncResources):
     """A blocking client for Monite's mailbox domains API: for scripts, Django views, workers.
 
         with MoniteSyncClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -461,8 +480,6 @@ class MoniteSyncClient(BaseClient):
 
     _core: SyncCore
     _CLOSING = "`with MoniteSyncClient(...)` or `close()`"
-    mailbox_domains: SyncMailboxDomains
-    """Create, list, verify and delete mailbox domains."""
     auth: SyncAuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: SyncRawCalls
@@ -476,6 +493,7 @@ class MoniteSyncClient(BaseClient):
         token: SyncTokenSource | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        entity_id: str | uuid.UUID | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
@@ -493,7 +511,7 @@ class MoniteSyncClient(BaseClient):
     def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
         assert isinstance(core, SyncCore)
         self._core, self._options = core, options
-        self.mailbox_domains = made(SyncMailboxDomains, core.flow, options, core.io)
+        self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)
         self.with_raw_response = SyncRawCalls(core, options)
 

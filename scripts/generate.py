@@ -13,7 +13,9 @@ Why a script and not a bare generator call:
 - the API version the facade pins is written from the fragment's `info.version` here, so
   there is exactly one hand-written copy of it: the fragment;
 - the templates we change (openapi/templates/) are passed the same way to both the
-  generation and the drift check, since both call `generate_into`.
+  generation and the drift check, since both call `generate_into`;
+- the resource methods are rendered from the same fragment (scripts/render_resources.py)
+  into monite_async/resources/_generated/, and checked and replaced with the package.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import render_resources
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "mailbox_domains.yaml"
 CONFIG = ROOT / "openapi" / "generator-config.yaml"
@@ -40,6 +45,7 @@ CONFIG = ROOT / "openapi" / "generator-config.yaml"
 TEMPLATES = ROOT / "openapi" / "templates"
 PACKAGE = "monite_generated"
 TARGET = ROOT / "generated" / PACKAGE
+RESOURCES_TARGET = render_resources.OUTPUT
 PINNED_TOOLS = ("openapi-python-client", "ruff")
 
 API_VERSION_MODULE = '''\
@@ -155,6 +161,21 @@ def differences(expected: Path, actual: Path) -> list[str]:
     return sorted(problems)
 
 
+def replace_tree(fresh: Path, target: Path) -> None:
+    """Put a copy of `fresh` where `target` is, with two renames, so that `target` is never
+    a half-deleted tree."""
+    target.parent.mkdir(exist_ok=True)
+    staging = target.parent / f".{target.name}.new"
+    retired = target.parent / f".{target.name}.old"
+    for leftover in (staging, retired):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(fresh, staging)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,34 +186,33 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="monite-generate-") as tmp:
             fresh = generate_into(Path(tmp), spec=args.spec)
+            rendered = Path(tmp) / "_resources"
+            names = render_resources.render(args.spec, fresh, rendered)
+            pairs = ((fresh, TARGET), (rendered, RESOURCES_TARGET))
             if args.check:
-                if not TARGET.is_dir():
-                    print(f"check-generated: {TARGET.relative_to(ROOT)} does not exist; run `make generate`")
-                    return 1
-                problems = differences(fresh, TARGET)
+                problems = []
+                for made, target in pairs:
+                    shown = target.relative_to(ROOT)
+                    if not target.is_dir():
+                        problems.append(f"{shown}: does not exist")
+                    else:
+                        problems.extend(f"{shown}/{line}" for line in differences(made, target))
                 if problems:
-                    print(f"check-generated: generated/{PACKAGE} does not match {args.spec.name}:")
+                    print(f"check-generated: generated code does not match {args.spec.name}:")
                     for line in problems:
-                        print(f"  generated/{PACKAGE}/{line}")
-                    print("Run `make generate` and commit the result; never edit generated/ by hand.")
+                        print(f"  {line}")
+                    print("Run `make generate` and commit the result; never edit generated code by hand.")
                     return 1
-                print(f"check-generated: generated/{PACKAGE} matches {args.spec.name}")
+                shown = f"generated/{PACKAGE}, {RESOURCES_TARGET.relative_to(ROOT)}"
+                print(f"check-generated: the generated code ({shown}) matches {args.spec.name}")
                 return 0
-            TARGET.parent.mkdir(exist_ok=True)
-            staging = TARGET.parent / f".{PACKAGE}.new"
-            retired = TARGET.parent / f".{PACKAGE}.old"
-            for leftover in (staging, retired):
-                shutil.rmtree(leftover, ignore_errors=True)
-            shutil.copytree(fresh, staging)
-            # Two renames, so generated/ never holds a half-deleted package.
-            if TARGET.exists():
-                TARGET.rename(retired)
-            staging.rename(TARGET)
-            shutil.rmtree(retired)
+            for made, target in pairs:
+                replace_tree(made, target)
             count = sum(1 for _ in TARGET.rglob("*.py"))
             print(f"generate: wrote generated/{PACKAGE} ({count} modules) from {args.spec.name}")
+            print(f"generate: rendered {RESOURCES_TARGET.relative_to(ROOT)}: {', '.join(names)}")
             return 0
-    except (GenerationError, OSError) as exc:
+    except (GenerationError, render_resources.RenderError, OSError) as exc:
         print(f"generate: {exc}", file=sys.stderr)
         return 1
 

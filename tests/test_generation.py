@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 GENERATED = ROOT / "generated" / "monite_generated"
-COPIED = ("openapi", "scripts", "generated", "pyproject.toml", "Makefile")
+COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml", "Makefile")
 OPERATIONS = {
     "mailbox_domains": {
         "get_mailbox_domains",

@@ -42,10 +42,8 @@ EXTERNAL_ONLY = {
     "monite_async.resources.mailbox_domains.SyncMailboxDomains": "RawResponse's httpx2 types",
     "monite_async.resources.mailbox_domains.SyncMailboxDomains.with_raw_response": "RawResponse",
     "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse": "RawResponse's httpx2 types",
+    # The rest of its methods are the rendered base class's (resources/_generated/, not exported).
     "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.create": "RawResponse",
-    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.delete": "RawResponse",
-    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.list": "RawResponse",
-    "monite_async.resources.mailbox_domains.SyncMailboxDomainsWithRawResponse.verify": "RawResponse",
     # The demo takes a MoniteClient and a FakeMonite: the same httpx2 types, one step further.
     "monite_async.lib.demo.Demo": "MoniteClient and FakeMonite's httpx2 types",
     "monite_async.lib.demo.Demo.__init__": "MoniteClient and FakeMonite's httpx2 types",

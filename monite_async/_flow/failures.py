@@ -61,6 +61,7 @@ __all__ = [
     "from_parse_failure",
     "from_response",
     "from_send_failure",
+    "missing_entity_id",
     "nonstandard_status",
     "not_an_operation",
     "unexpected_model",
@@ -402,6 +403,14 @@ def not_an_operation(operation: object) -> InvalidRequestError:
 def client_argument(operation: str) -> InvalidRequestError:
     return InvalidRequestError(
         f"{operation}: do not pass client=; the Monite client supplies it", operation=operation
+    )
+
+
+def missing_entity_id(operation: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{operation} acts for an entity: give the client entity_id= (or a view, "
+        "monite.with_options(entity_id=...)); its x-monite-entity-id header was not sent",
+        operation=operation,
     )
 
 

@@ -29,6 +29,7 @@ from . import failures as _error_mapping
 
 __all__ = [
     "PRIVATE_FUNCTIONS",
+    "accepts_entity",
     "accepts_version",
     "missing_private_functions",
     "operation_name",
@@ -91,6 +92,12 @@ def requires_auth(module: types.ModuleType) -> bool:
 def accepts_version(module: types.ModuleType) -> bool:
     """Whether the operation takes the `x_monite_version` header argument."""
     return "x_monite_version" in inspect.signature(module._get_kwargs).parameters
+
+
+@functools.cache
+def accepts_entity(module: types.ModuleType) -> bool:
+    """Whether the operation's spec declares the `x-monite-entity-id` header (entity-scoped)."""
+    return "x_monite_entity_id" in inspect.signature(module._get_kwargs).parameters
 
 
 @functools.cache

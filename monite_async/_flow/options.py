@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import uuid
 from collections.abc import Mapping
 
 import httpx2
@@ -19,12 +20,23 @@ from .._errors import ConfigurationError
 from .._http.transports import refuse_foreign_http
 from .versioning import VERSION_HEADER, validate_api_version
 
-__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven", "check_deadline", "check_max_retries", "check_timeout"]
+__all__ = [
+    "ENTITY_HEADER",
+    "NOT_GIVEN",
+    "CallOptions",
+    "NotGiven",
+    "check_deadline",
+    "check_entity_id",
+    "check_max_retries",
+    "check_timeout",
+]
 
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# Headers the client owns: a per-call header may not replace them.
-_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER})
+ENTITY_HEADER = "x-monite-entity-id"
+# Headers the client owns: a per-call header may not replace them (the entity header goes
+# only on the operations that declare it: `entity_id=`).
+_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER, ENTITY_HEADER})
 
 
 class NotGiven:
@@ -82,6 +94,18 @@ def check_deadline(deadline: object) -> float:
     return float(deadline)
 
 
+def check_entity_id(entity_id: object) -> str | None:
+    """The entity an entity-scoped operation acts for: a UUID (or its text), or None."""
+    if entity_id is None or isinstance(entity_id, uuid.UUID):
+        return None if entity_id is None else str(entity_id)
+    if isinstance(entity_id, str):
+        try:
+            return str(uuid.UUID(entity_id))
+        except ValueError:
+            pass
+    raise ConfigurationError(f"entity_id must be a UUID (or its text), or None; got {_shown(entity_id)}")
+
+
 def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
     if not isinstance(headers, Mapping):
         raise ConfigurationError(
@@ -96,7 +120,7 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
         if name.lower() in _RESERVED_HEADERS:
             raise ConfigurationError(
                 f"headers may not set {name!r}: the client signs every request itself, and the "
-                "version is set with api_version="
+                "version is set with api_version=, the entity with entity_id="
             )
         if not value.isprintable() or not value.isascii() or not name.isascii():
             raise ConfigurationError(f"header {name[:40]!r} must be printable ASCII (no CR or LF)")
@@ -113,6 +137,7 @@ class CallOptions:
     deadline: float
     api_version: str
     headers: tuple[tuple[str, str], ...] = ()
+    entity_id: str | None = None  # sent as x-monite-entity-id on entity-scoped operations only
 
     def replace(
         self,
@@ -122,6 +147,7 @@ class CallOptions:
         deadline: object = NOT_GIVEN,
         headers: object = NOT_GIVEN,
         api_version: object = NOT_GIVEN,
+        entity_id: object = NOT_GIVEN,
     ) -> CallOptions:
         """These options with the given ones changed (each checked); headers are added."""
         return CallOptions(
@@ -130,6 +156,7 @@ class CallOptions:
             deadline=self.deadline if deadline is NOT_GIVEN else check_deadline(deadline),
             api_version=self.api_version if api_version is NOT_GIVEN else validate_api_version(api_version),
             headers=self.headers if headers is NOT_GIVEN else self._added(_check_headers(headers)),
+            entity_id=self.entity_id if entity_id is NOT_GIVEN else check_entity_id(entity_id),
         )
 
     def _added(self, extra: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -143,6 +170,8 @@ class CallOptions:
             parts.append(f"timeout={self.timeout!r}")
         if self.deadline != DEFAULT_DEADLINE:
             parts.append(f"deadline={self.deadline:g}")
+        if self.entity_id is not None:
+            parts.append(f"entity_id={self.entity_id!r}")
         if self.headers:
             parts.append(f"headers={[name for name, _ in self.headers]!r}")
         return "".join(f", {part}" for part in parts)

@@ -21,7 +21,7 @@ from monite_generated.errors import UnexpectedStatus
 from .._errors import ConfigurationError
 from . import enums  # noqa: F401  (installs lenient enums before anything is parsed)
 from . import failures as errors
-from .operations import accepts_version, parse_success, request_kwargs
+from .operations import accepts_entity, accepts_version, parse_success, request_kwargs
 from .options import CallOptions
 from .versioning import VERSION_HEADER, validate_api_version
 
@@ -72,6 +72,10 @@ def build(
                 validate_api_version(version)
             except ConfigurationError:
                 raise errors.bad_version_argument(name, pinned=options.api_version, got=version) from None
+    if accepts_entity(module) and kwargs.get("x_monite_entity_id") is None:
+        if options.entity_id is None:
+            raise errors.missing_entity_id(name)
+        kwargs = {**kwargs, "x_monite_entity_id": options.entity_id}
     failure: Exception | None = None
     try:
         arguments = request_kwargs(module, args, kwargs)

@@ -7,30 +7,24 @@ for record in domain.dns_records.sending_dns_records:
 
 from __future__ import annotations
 
-import builtins
 import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Generator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import ClassVar
 
-from monite_generated.api.mailbox_domains import (
-    delete_mailbox_domains_id,
-    get_mailbox_domains,
-    post_mailbox_domains,
-    post_mailbox_domains_id_verify,
-)
+from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
 from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
 
 from .._errors import ConflictError
 from .._flow import failures as errors
-from .._flow.call import Flow
-from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
-from .._flow.options import CallOptions
+from .._flow.drive import drive, drive_blocking
 from .._flow.request import Outcome
-from .._flow.steps import Sleep, Step
-from .raw import RawResponse, made
+from .._flow.steps import Sleep
+from ._base import ResourceFlow, expect, items
+from ._generated import mailbox_domains as generated
+from .raw import RawResponse
 from .validation import validate_hostname, validate_uuid
 
 __all__ = [
@@ -41,10 +35,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("monite_async")
-
-_Model = TypeVar("_Model")
-_Result = TypeVar("_Result")
-ResourceFlow = Generator[Step, Any, _Result]
 
 VERIFIED = "verified"
 DEFAULT_VERIFY_TIMEOUT = 600.0
@@ -70,54 +60,13 @@ def interval_cap(interval: float) -> float:
     return max(interval, min(4 * interval, MAX_INTERVAL))
 
 
-def _expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
-    def parse(outcome: Outcome) -> _Model:
-        if isinstance(outcome.parsed, model):
-            return outcome.parsed
-        raise errors.unexpected_model(
-            outcome.response, expected=model.__name__, got=type(outcome.parsed).__name__, operation=operation
-        )
-
-    return parse
+_created = expect(DomainResponse, "post_mailbox_domains")
+_domains = items(DomainListResponse, "get_mailbox_domains")
 
 
-_created = _expect(DomainResponse, "post_mailbox_domains")
-_verified = _expect(VerifyResponse, "post_mailbox_domains_id_verify")
-_listing = _expect(DomainListResponse, "get_mailbox_domains")
-
-
-def _domains(outcome: Outcome) -> builtins.list[DomainResponse]:
-    domains: builtins.list[DomainResponse] = _listing(outcome).data
-    return domains
-
-
-def _nothing(outcome: Outcome) -> None:
-    return None
-
-
-class _Resource:
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class _Flows:
-    """What the mailbox-domain methods do, written once for both clients: each is a part of
-    the one flow (`Flow.call` for each request, `Sleep` between checks) and returns the
-    method's result. A method's span opens before its arguments are checked, so a call
-    refused before anything is sent still shows on a trace; its requests share its deadline."""
-
-    def __init__(self, flow: Flow, options: CallOptions) -> None:
-        self._flow = flow
-        self._options = options
-
-    def _traced(self, operation: str) -> Any:
-        return self._flow.tracing.operation(operation, api_version=self._options.api_version)
-
-    def _call(self, operation: Any, *args: Any, budget_at: float, **kwargs: Any) -> ResourceFlow[Outcome]:
-        return self._flow.call(self._options, operation, args, kwargs, budget_at=budget_at)
-
-    def _budget(self) -> float:
-        return time.monotonic() + self._options.deadline
+class _Flows(generated.MailboxDomainsFlows):
+    """The rendered flows, with what differs by hand: create checks the domain first, takes
+    it positionally, and resolves a 409 met after a retry; `wait_until_verified` loops."""
 
     def create(self, domain: str) -> ResourceFlow[RawResponse[DomainResponse]]:
         with self._traced("post_mailbox_domains"):
@@ -137,24 +86,6 @@ class _Flows:
                     raise
                 return found
             return RawResponse(outcome, _created)
-
-    def list(self) -> ResourceFlow[RawResponse[builtins.list[DomainResponse]]]:
-        with self._traced("get_mailbox_domains"):  # as the others: its span, and its deadline for all it does
-            return RawResponse(
-                (yield from self._call(get_mailbox_domains, budget_at=self._budget())), _domains
-            )
-
-    def verify(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[VerifyResponse]]:
-        with self._traced("post_mailbox_domains_id_verify"):
-            checked = validate_uuid(domain_id)
-            outcome = yield from self._call(post_mailbox_domains_id_verify, checked, budget_at=self._budget())
-            return RawResponse(outcome, _verified)
-
-    def delete(self, domain_id: uuid.UUID | str) -> ResourceFlow[RawResponse[None]]:
-        with self._traced("delete_mailbox_domains_id"):
-            checked = validate_uuid(domain_id)
-            outcome = yield from self._call(delete_mailbox_domains_id, checked, budget_at=self._budget())
-            return RawResponse(outcome, _nothing)
 
     def _find(
         self, domain: str, *, started: float, ends: float, attempts_before: int
@@ -211,44 +142,28 @@ class _Flows:
             wait = min(wait * INTERVAL_GROWTH, cap)
 
 
-class MailboxDomainsWithRawResponse(_Resource):
-    """The same four calls, each returning a `RawResponse` (status, headers, request id,
-    attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
+class MailboxDomainsWithRawResponse(generated.MailboxDomainsWithRawResponse):
+    """The same calls as `MailboxDomains`, each returning a `RawResponse` (status, headers,
+    request id, attempts, elapsed, rate limit) whose `parse()` is what the plain method returns.
 
         raw = await monite.mailbox_domains.with_raw_response.list()
         print(raw.request_id, raw.rate_limit)
     """
 
-    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
-        self._io = io
-        self._flows = _Flows(flow, options)
+    _flows_class = _Flows
+    _flows: _Flows
 
     async def create(self, domain: str) -> RawResponse[DomainResponse]:
         """`MailboxDomains.create`, raw. After a 409 resolved to the existing domain (see there),
         the answer is the lookup's (`GET /mailbox_domains`), and `attempts` counts both calls."""
         return await drive(self._flows.create(domain), self._io)
 
-    async def list(self) -> RawResponse[builtins.list[DomainResponse]]:
-        """`MailboxDomains.list`, raw."""
-        return await drive(self._flows.list(), self._io)
 
-    async def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
-        """`MailboxDomains.verify`, raw."""
-        return await drive(self._flows.verify(domain_id), self._io)
-
-    async def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
-        """`MailboxDomains.delete`, raw (204, no body: `parse()` returns None)."""
-        return await drive(self._flows.delete(domain_id), self._io)
-
-
-class MailboxDomains(_Resource):
+class MailboxDomains(generated.MailboxDomains):
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
-        self.with_raw_response: MailboxDomainsWithRawResponse = made(
-            MailboxDomainsWithRawResponse, flow, options, io
-        )
-        """The same calls, returning `RawResponse`s: `await mailbox_domains.with_raw_response.list()`."""
+    _raw_class: ClassVar[type[generated.MailboxDomainsWithRawResponse]] = MailboxDomainsWithRawResponse
+    with_raw_response: MailboxDomainsWithRawResponse
 
     async def create(self, domain: str) -> DomainResponse:
         """Register `domain` and return it with the DNS records to publish.
@@ -260,18 +175,6 @@ class MailboxDomains(_Resource):
         a 429 or a refused token, which Monite never acted on) is a real ConflictError.
         """
         return (await self.with_raw_response.create(domain)).parse()
-
-    async def list(self) -> builtins.list[DomainResponse]:
-        """All mailbox domains (the API does not paginate)."""
-        return (await self.with_raw_response.list()).parse()
-
-    async def verify(self, domain_id: uuid.UUID | str) -> VerifyResponse:
-        """Ask Monite to check the domain's DNS records again; return the resulting status."""
-        return (await self.with_raw_response.verify(domain_id)).parse()
-
-    async def delete(self, domain_id: uuid.UUID | str) -> None:
-        """Remove the mailbox domain `domain_id`."""
-        (await self.with_raw_response.delete(domain_id)).parse()
 
     async def wait_until_verified(
         self,
@@ -304,54 +207,28 @@ class MailboxDomains(_Resource):
         return await drive(flow, self.with_raw_response._io)
 
 
-class SyncMailboxDomainsWithRawResponse(_Resource):
+class SyncMailboxDomainsWithRawResponse(generated.SyncMailboxDomainsWithRawResponse):
     """`MailboxDomainsWithRawResponse` for `MoniteSyncClient`: the same calls, blocking."""
 
-    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
-        self._io = io
-        self._flows = _Flows(flow, options)
+    _flows_class = _Flows
+    _flows: _Flows
 
     def create(self, domain: str) -> RawResponse[DomainResponse]:
         """`MailboxDomainsWithRawResponse.create`, blocking."""
         return drive_blocking(self._flows.create(domain), self._io)
 
-    def list(self) -> RawResponse[builtins.list[DomainResponse]]:
-        """`MailboxDomainsWithRawResponse.list`, blocking."""
-        return drive_blocking(self._flows.list(), self._io)
 
-    def verify(self, domain_id: uuid.UUID | str) -> RawResponse[VerifyResponse]:
-        """`MailboxDomainsWithRawResponse.verify`, blocking."""
-        return drive_blocking(self._flows.verify(domain_id), self._io)
-
-    def delete(self, domain_id: uuid.UUID | str) -> RawResponse[None]:
-        """`MailboxDomainsWithRawResponse.delete`, blocking."""
-        return drive_blocking(self._flows.delete(domain_id), self._io)
-
-
-class SyncMailboxDomains(_Resource):
+class SyncMailboxDomains(generated.SyncMailboxDomains):
     """`MailboxDomains` for `MoniteSyncClient`: the same calls and errors, blocking."""
 
-    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
-        self.with_raw_response: SyncMailboxDomainsWithRawResponse = made(
-            SyncMailboxDomainsWithRawResponse, flow, options, io
-        )
-        """The same calls, returning `RawResponse`s: `mailbox_domains.with_raw_response.list()`."""
+    _raw_class: ClassVar[type[generated.SyncMailboxDomainsWithRawResponse]] = (
+        SyncMailboxDomainsWithRawResponse
+    )
+    with_raw_response: SyncMailboxDomainsWithRawResponse
 
     def create(self, domain: str) -> DomainResponse:
         """`MailboxDomains.create` (a retried create that meets 409 returns the existing domain)."""
         return self.with_raw_response.create(domain).parse()
-
-    def list(self) -> builtins.list[DomainResponse]:
-        """All mailbox domains (the API does not paginate)."""
-        return self.with_raw_response.list().parse()
-
-    def verify(self, domain_id: uuid.UUID | str) -> VerifyResponse:
-        """Ask Monite to check the domain's DNS records again; return the resulting status."""
-        return self.with_raw_response.verify(domain_id).parse()
-
-    def delete(self, domain_id: uuid.UUID | str) -> None:
-        """Remove the mailbox domain `domain_id`."""
-        self.with_raw_response.delete(domain_id).parse()
 
     def wait_until_verified(
         self,
