@@ -15,6 +15,8 @@ import pytest
 from fleet_workers import fleet_worker
 from redis_server import RedisServer
 
+from monite_async.testing import FakeMonite
+
 LIMIT = 30
 PROCESSES = 4
 CALLS = 30  # per process: 120 in all, at least 4 s at the limit
@@ -87,3 +89,17 @@ def test_redis_restarted_mid_run_fails_no_call(limited_fake: str, redis_server: 
     total, _ = run_fleet(limited_fake, redis_server.url, during=restart)
     assert total["failed"] == 0, total
     assert total["ok"] == PROCESSES * CALLS
+
+
+def test_a_token_revoked_mid_run_is_fetched_again_once_for_the_fleet(redis_server: RedisServer) -> None:
+    fake = FakeMonite(rate_limit=LIMIT)
+
+    def revoke_every_token() -> None:
+        time.sleep(1.5)
+        fake.expire_tokens()  # Monite refuses them now: the fleet's token is stale for everyone
+
+    with fake.serve_in_thread() as base_url:
+        total, _ = run_fleet(base_url, redis_server.url, during=revoke_every_token)
+    assert total["failed"] == 0, total
+    assert total["ok"] == PROCESSES * CALLS
+    assert fake.token_requests == 2  # the first, and one after the revocation: not one per process
