@@ -4,11 +4,12 @@ definite failure is shared with the calls already under way, and the lock cannot
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
@@ -233,3 +234,41 @@ def test_an_interrupt_right_after_the_token_lock_is_taken_does_not_leak_it(serve
         started = time.monotonic()
         assert monite.mailbox_domains.list() == []
         assert time.monotonic() - started < 2.0
+
+
+@pytest.fixture
+def cpu_hog() -> Iterator[None]:
+    """Another process spinning on a core while the test runs (bounded: killed after it)."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait(10)
+
+
+def test_threads_before_during_and_after_a_failed_fetch_share_it_in_50_runs(
+    server: LoopbackServer, instant_retries: None, cpu_hog: None
+) -> None:
+    # Issue 28: threads that reached the token wait after a fetch had failed used to fetch
+    # again. 40 threads through 4 slots: 4 reach the token wait before the (slow) token
+    # request, the others while it is on the wire or after it failed, as slots come free.
+    for run in range(50):
+        before = server.count("POST", "/auth/token")
+        slow = error(500, "auth is down")
+        slow.delay = 0.05
+        server.script("POST", "/auth/token", slow, slow, slow)
+        with sync_client(server, limits=FOUR) as monite:
+            results = in_threads(*[together(threading.Barrier(40), monite)] * 40)
+        assert all(isinstance(r, ServerError) for r in results), (run, {type(r).__name__ for r in results})
+        assert server.count("POST", "/auth/token") == before + 3, run  # one fetch: 1 attempt + 2 retries
+
+
+def together(barrier: threading.Barrier, monite: MoniteSyncClient) -> Callable[[], object]:
+    """A call made once every thread of `barrier` is there."""
+
+    def call() -> object:
+        barrier.wait(30)
+        return monite.mailbox_domains.list()
+
+    return call
