@@ -7,7 +7,7 @@
         domain = monite.mailbox_domains.create("mail.example.com")
 
 The rooms, top to bottom; a module imports only from its own room and the rows below it
-(`tests/test_layout.py` checks it):
+(`tests/project/test_layout.py` checks it):
 
 | room | what it holds |
 |---|---|

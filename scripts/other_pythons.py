@@ -50,25 +50,25 @@ PYPROJECT = ROOT / "pyproject.toml"
 CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 PIP = ["-m", "pip", "--disable-pip-version-check", "--quiet"]
 TOOLCHAIN_TESTS = (
-    "tests/test_event_loops.py",
-    "tests/test_fragment_vs_upstream.py",
-    "tests/test_generation.py",
-    "tests/test_generation_workflow.py",
-    "tests/test_make_test.py",
-    "tests/test_new_operation.py",
-    "tests/test_openapi_lint.py",
-    "tests/test_packaging.py",
-    "tests/test_public_types.py",
-    "tests/test_readme_fresh_project.py",
-    "tests/test_readme_types.py",
-    "tests/test_spec_diff.py",
-    "tests/test_standalone.py",
-    "tests/test_sync_spec.py",
-    "tests/test_vendor.py",
+    "tests/client/test_public_types.py",
+    "tests/project/test_event_loops.py",
+    "tests/project/test_fragment_vs_upstream.py",
+    "tests/project/test_generation.py",
+    "tests/project/test_generation_workflow.py",
+    "tests/project/test_make_test.py",
+    "tests/project/test_new_operation.py",
+    "tests/project/test_openapi_lint.py",
+    "tests/project/test_packaging.py",
+    "tests/project/test_readme_fresh_project.py",
+    "tests/project/test_readme_types.py",
+    "tests/project/test_spec_diff.py",
+    "tests/project/test_standalone.py",
+    "tests/project/test_sync_spec.py",
+    "tests/project/test_vendor.py",
     # Not toolchain, but what they prove is no interpreter's: worker processes sharing Redis
     # (their client is the async one the reruns test anyway), and the hostile server's long
     # property-based run (its hand-written classes still run everywhere).
-    "tests/test_fleet.py",
+    "tests/redis/test_fleet.py",
     "tests/hostile/test_hostile_fuzz.py",
 )
 # The trio and aiohttp halves: on .venv's Python only (see above).

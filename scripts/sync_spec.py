@@ -458,7 +458,7 @@ def cut(upstream: Mapping[str, Any], operation_ids: list[str]) -> dict[str, Any]
     """Upstream's own text of these operations and what they reference, unchanged.
 
     The shape of openapi/reference/mailbox_domains.upstream.json, which
-    tests/test_fragment_vs_upstream.py compares the fragment with; the upstream workflow
+    tests/project/test_fragment_vs_upstream.py compares the fragment with; the upstream workflow
     writes it from the document it fetched.
     """
     facts, _ = extract(upstream, operation_ids, keep_prose=True)

@@ -1,4 +1,9 @@
-"""Shared test set-up."""
+"""Shared test set-up.
+
+The test files sit in one folder per room of monite_async (tests/project/test_layout.py
+holds the map and checks it); this file and the helpers beside it serve every folder
+(pyproject's `pythonpath = ["tests"]` makes them importable by name, as before).
+"""
 
 # The fake Monite's fixtures (fake_monite, fake_monite_server), as users enable them; and
 # tests/event_loops.py: the socket suites on asyncio (pytest-asyncio) and trio (anyio's plugin).

@@ -21,7 +21,7 @@ How the two plugins are kept apart (both are installed; neither is told about th
 
 The transports: a test that uses `loopback` (through `transport_name`) runs on httpx2's
 transport and on the aiohttp backend, except under trio, where aiohttp cannot run (that is
-tested once, as a ConfigurationError, in tests/test_misconfiguration.py).
+tested once, as a ConfigurationError, in tests/client/test_misconfiguration.py).
 
 The blocking client: in a module (or test) marked `@pytest.mark.sync_client`, a third kind,
 "sync", runs the same test body against a real `MoniteSyncClient`, each blocking call in a

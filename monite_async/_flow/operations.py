@@ -9,7 +9,7 @@ on 520 or 599).
 
 Why relying on them is safe: the generator is pinned exactly (scripts/generate.py refuses
 another version), both functions are in every operation module it writes, and
-tests/test_generated_ops.py fails loudly, naming the module, when a regenerated module
+tests/project/test_layout.py fails loudly, naming the module, when a regenerated module
 lacks either, so a generator upgrade cannot break the facade silently.
 """
 

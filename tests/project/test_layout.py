@@ -1,10 +1,18 @@
 """The facade's house rules, checked: the layer map in `_client.py` is the import graph,
-functions stay short, each error text is written once, and the generated modules still
-have the two private functions the facade relies on."""
+functions stay short, each error text is written once, the generated modules still
+have the two private functions the facade relies on, and the tests mirror the rooms.
+
+The tests live in one folder per room (TEST_FOLDERS below says which rooms each covers);
+the helpers they share (loopback_server.py, event_loops.py, ...) stay at tests/'s top,
+on pytest's `pythonpath`. A test goes in the folder of the room whose promise it checks,
+whatever harness it uses: a retry over a socket is `flow/`, the fake's own behaviour is
+`testing/`, the README, docs, packaging, generation and toolchain are `project/`.
+"""
 
 from __future__ import annotations
 
 import ast
+import collections
 import importlib
 import pkgutil
 import re
@@ -17,7 +25,27 @@ import monite_async._client
 from monite_async._flow.operations import PRIVATE_FUNCTIONS, missing_private_functions
 
 PACKAGE = Path(monite_async._client.__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 MAX_FUNCTION_LINES = 60
+
+# Test folder -> the rooms of `_client.py`'s table whose tests it holds.
+TEST_FOLDERS: dict[str, frozenset[str]] = {
+    "lib": frozenset({"lib", "__main__"}),  # the CLI, DNS helpers, the demo; `python -m`
+    "testing": frozenset({"testing"}),  # the fake Monite and its pytest plugin
+    "client": frozenset({"_client", "__init__"}),  # the clients, views, `call()`, the public names
+    "resources": frozenset({"resources"}),
+    "core": frozenset({"_core"}),  # what a client and its views share: slots, close, the loop
+    "redis": frozenset({"_redis"}),  # the Redis room and a fleet on it
+    "flow": frozenset({"_flow"}),  # retries, admission, the token queue, cancellation, enums
+    "auth": frozenset({"_auth"}),
+    "http": frozenset({"_http"}),  # transports, backends, answers, forks, cookies
+    "observability": frozenset({"_observability"}),
+    "errors": frozenset({"_errors"}),
+    # The whole stack against hostile servers (issue 29): every room's promise at once.
+    "hostile": frozenset(),
+    # The package as a whole: README, docs, packaging, generation, the toolchain, this file.
+    "project": frozenset({"_defaults", "_version"}),
+}
 
 
 def layer_rows() -> list[set[str]]:
@@ -78,6 +106,30 @@ def test_a_module_imports_only_its_own_room_and_the_rows_below() -> None:
                 where = f"{path.relative_to(PACKAGE)} (row {row_of[room]})"
                 upward.append(f"{where} imports {imported} (row {row_of[imported]})")
     assert upward == []
+
+
+def test_every_room_has_a_test_folder() -> None:
+    covered = set().union(*TEST_FOLDERS.values())
+    listed = set().union(*layer_rows())
+    assert covered == listed, f"no test folder: {listed - covered}; not a room: {covered - listed}"
+    empty = [folder for folder in TEST_FOLDERS if not any((TESTS / folder).glob("test_*.py"))]
+    assert empty == []
+
+
+def test_every_test_file_lives_in_the_folder_of_a_room() -> None:
+    misplaced = [
+        str(path.relative_to(TESTS))
+        for path in sorted(TESTS.rglob("test_*.py"))
+        if len(path.relative_to(TESTS).parts) != 2 or path.parent.name not in TEST_FOLDERS
+    ]
+    assert misplaced == []
+
+
+def test_test_file_names_are_unique_across_folders() -> None:
+    # pytest's default import mode imports a test file by its name alone (the folders have
+    # no __init__.py), and tests/event_loops.py and scripts/other_pythons.py name suites by it.
+    names = collections.Counter(path.name for path in TESTS.rglob("test_*.py"))
+    assert [name for name, count in names.items() if count > 1] == []
 
 
 def test_no_function_is_longer_than_sixty_lines() -> None:

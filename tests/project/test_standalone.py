@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from reference_data import CUT, MAILBOXES, REFERENCE_DIR, load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # A path out of the checkout into the sibling folder the reference data used to live in,
 # as text ("../" then its name) or built with pathlib (`ROOT.parent / ` then its name).
 # Spelled in pieces so that this file does not match itself.
 OUTSIDE = re.compile(r"\.\./" + "shared" + r"\b|\.parent\s*/\s*[\"']" + "shared" + "[\"']")
 # The spec checks run in the copy: the fragment against upstream's text, and the sync.
 SPEC_CHECKS = [
-    "tests/test_fragment_vs_upstream.py",
-    "tests/test_sync_spec.py::test_the_committed_fragment_is_what_the_sync_writes_from_the_reference",
-    "tests/test_sync_spec.py::test_the_cut_it_writes_is_the_reference_cut",
+    "tests/project/test_fragment_vs_upstream.py",
+    "tests/project/test_sync_spec.py::test_the_committed_fragment_is_what_the_sync_writes_from_the_reference",
+    "tests/project/test_sync_spec.py::test_the_cut_it_writes_is_the_reference_cut",
 ]
 
 

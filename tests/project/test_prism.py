@@ -25,7 +25,7 @@ import pytest
 
 from monite_async import DomainResponse, MoniteClient, VerifyResponse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 NODE_TOOLS = ROOT / "scripts" / "node_tools.py"
 CLIENT_ID = "0b4c7d5e-6f8a-4b9c-8d1e-2f3a4b5c6d7e"

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-ONE_TEST = ["tests/test_auth_loopback.py", "-k", "test_token_is_fetched_lazily_once_and_reused"]
+ROOT = Path(__file__).resolve().parents[2]
+ONE_TEST = ["tests/auth/test_auth_loopback.py", "-k", "test_token_is_fetched_lazily_once_and_reused"]
 
 
 def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import pytest
 from readme_blocks import python_blocks, run_type_checkers, wrap_fragment
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "vendor.py"
 
 

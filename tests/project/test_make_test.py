@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 make_test = load_script("make_test")
 
 JUNIT = (

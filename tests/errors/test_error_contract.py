@@ -5,7 +5,7 @@ None) and `attempts` (int) are readable on every error monite_async raises: each
 and each way the SDK really raises one (refused before sending, no connection, Monite's
 answers, the client's own state), so a handler such as the README web app's
 `except MoniteError as exc: ... exc.message ... exc.request_id` never fails with an
-AttributeError (which a web framework turns into a 500; tests/test_readme.py runs that app).
+AttributeError (which a web framework turns into a 500; tests/project/test_readme.py runs that app).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from readme_blocks import python_blocks, run_type_checkers, wrap_fragment
 from reference_data import upstream_with_mailboxes
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml")
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ROOT / "tests" / "data" / "spec_pairs"
 SCRIPT = ROOT / "scripts" / "spec_diff.py"
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"

@@ -346,7 +346,7 @@ async def test_a_token_callable_returning_nonsense_is_a_configuration_error(loop
 
 SIMULTANEOUS = (
     "premise: every caller's call began before the token answer came (one event-loop turn); "
-    "threads start one by one: the blocking client's storms are in tests/test_sync_threads.py"
+    "threads start one by one: the blocking client's storms are in tests/auth/test_sync_threads.py"
 )
 
 
@@ -638,7 +638,7 @@ async def test_a_short_deadline_fails_only_its_own_call_not_those_waiting_for_th
     assert loopback.count("POST", "/mailbox_domains") == 3
 
 
-@pytest.mark.async_only(SIMULTANEOUS)  # threads: tests/test_sync_token_cache.py
+@pytest.mark.async_only(SIMULTANEOUS)  # threads: tests/auth/test_sync_token_cache.py
 async def test_a_failing_token_endpoint_fails_every_queued_call_with_one_fetch(
     loopback: LoopbackServer, instant_retries: None
 ) -> None:

@@ -32,7 +32,7 @@ from script_loader import load_script
 import monite_async
 from monite_async.testing import FakeMonite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = monite_async.__version__

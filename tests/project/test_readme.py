@@ -2,8 +2,8 @@
 
 Each block is taken from its page by the heading above it (tests/readme_blocks.py), so an
 edit that breaks an example fails here instead of in a user's first five minutes. That the
-blocks type-check is tests/test_readme_types.py; that the testing example passes in a fresh
-project with only its page's install line is tests/test_readme_fresh_project.py. The
+blocks type-check is tests/project/test_readme_types.py; that the testing example passes in a fresh
+project with only its page's install line is tests/project/test_readme_fresh_project.py. The
 programs also run one after another against one fake, in two orders: a user tries them in
 any order against one `python -m monite_async.testing`.
 """

@@ -18,7 +18,7 @@ import yaml
 from reference_data import CUT
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 DEVIATIONS = ROOT / "openapi" / "DEVIATIONS.md"
 # Upstream's text of the operations we wrap, kept in the repository (openapi/reference/).

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from monite_async.testing import FakeMonite
 
-FRAGMENT = Path(__file__).resolve().parents[1] / "openapi" / "mailbox_domains.yaml"
+FRAGMENT = Path(__file__).resolve().parents[2] / "openapi" / "mailbox_domains.yaml"
 CHECKS = [
     status_code_conformance,
     content_type_conformance,

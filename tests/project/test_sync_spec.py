@@ -28,7 +28,7 @@ import yaml
 from reference_data import CUT, load, upstream_with_mailboxes, write_upstream_with_mailboxes
 from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # An upstream document: upstream's own text of the operations we wrap (a cut of Monite's
 # spec, which the sync reads as it reads the whole one).
 REFERENCE = CUT

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 GENERATED = ROOT / "generated" / "monite_generated"
 COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml", "Makefile")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 NODE_TOOLS = ROOT / "scripts" / "node_tools.py"
 NO_NODE = 3

@@ -1,7 +1,7 @@
 """Entity scope: `entity_id=` on a client or a view sends `x-monite-entity-id` on the operations
 whose spec declares that header, and on no other; an entity-scoped call without one is an
 InvalidRequestError before anything is built. (End to end, on a regenerated copy with
-Monite's `/mailboxes`: tests/test_new_operation.py.)"""
+Monite's `/mailboxes`: tests/project/test_new_operation.py.)"""
 
 from __future__ import annotations
 
