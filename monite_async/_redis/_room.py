@@ -28,7 +28,7 @@ __all__ = ["TIMEOUT", "Fence", "Plan", "Room", "SharedToken"]
 _log = logging.getLogger("monite_async")
 T = TypeVar("T", covariant=True)
 
-TIMEOUT = 0.25  # socket connect and read: a slow Redis must cost a call little
+TIMEOUT = 1.0  # socket connect and read: a slow Redis must cost a call little (a busy host is not "down")
 _PAUSE = 1.5  # after a failure, no Redis call for this long; then the next call tries again
 _WINDOW_MS = 1000  # Monite counts per second
 _DEFAULT_LIMIT = 30  # Monite's documented default, until an answer says otherwise

@@ -254,8 +254,10 @@ def test_monite_call_runs_it_with_auth_version_retries_and_errors(
     project_with_get_mailboxes: Path, entity_id_as: str
 ) -> None:
     project = project_with_get_mailboxes
-    # "No facade edit": the copy's monite_async is byte for byte the project's.
-    ours, theirs = _files(ROOT / "monite_async"), _files(project / "monite_async")
+    # "No facade edit": the copy's hand-written monite_async is byte for byte the project's
+    # (`make generate` renders resources/_generated/ from the spec: that part grows).
+    ours = [f for f in _files(ROOT / "monite_async") if "_generated" not in f]
+    theirs = [f for f in _files(project / "monite_async") if "_generated" not in f]
     assert ours == theirs
     _, mismatch, errors = filecmp.cmpfiles(
         ROOT / "monite_async", project / "monite_async", ours, shallow=False
