@@ -32,6 +32,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import anyio
+from exception_chains import chain
 from monite_generated.api.access_tokens import post_auth_token
 from monite_generated.models import GrantType, ObtainTokenPayload
 
@@ -68,7 +69,7 @@ class Report:
         texts = list(self.logs)
         if self.error is not None:
             texts.append("".join(traceback.format_exception(self.error)))
-            for exc in _chain(self.error):
+            for exc in chain(self.error):
                 texts += [str(exc), repr(exc), repr(vars(exc)) if hasattr(exc, "__dict__") else ""]
                 if isinstance(exc, MoniteError):
                     texts += [repr(getattr(exc, name, None)) for name in ("message", "request_id", "body")]
@@ -97,20 +98,6 @@ class Report:
             f"secret(s); follow-up {follow_text!r}, expected request id {self.expected_id}; "
             f"error: {str(self.error)[:300]!r}"
         )
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    todo = [exc]
-    while todo and len(found) < 50:
-        current = todo.pop(0)
-        if any(current is seen for seen in found):
-            continue
-        found.append(current)
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
-        if isinstance(current, BaseExceptionGroup):
-            todo += current.exceptions
-    return found
 
 
 class _Capture(logging.Handler):
