@@ -1351,6 +1351,20 @@ def _met(ok: bool | None) -> str:
     return "-" if ok is None else "yes" if ok else "**no**"
 
 
+def _load_warning(report: Report) -> list[str]:
+    """A line more when other work held the machine's cores during this run."""
+    loads = re.findall(r"[0-9.]+", report.machine.get("load average (1 min) at the start and the end", ""))
+    if not loads or max(float(load) for load in loads) <= (os.cpu_count() or 1):
+        return []
+    return [
+        "**This run shared the machine heavily** (a load average above its cores): its absolute",
+        "figures are low, its wall time long, and besides them the storms' token counts (a storm",
+        "that drains past a 3 s token's refresh point makes one more token request per lifetime) and",
+        "the ratios to Monite's SDK (measured apart, at another moment of the load) are the figures",
+        "to read with that in mind.",
+    ]
+
+
 def write_report(report: Report, *, command: str, out_dir: Path) -> None:
     report.notes = analysis(report)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1369,6 +1383,7 @@ def write_report(report: Report, *, command: str, out_dir: Path) -> None:
         "do, and can move by a third between runs; the ratios of interleaved variants, compared pass by",
         "pass, cancel most of it, least at 100 tasks (each round there is short and bursty) and for",
         "Monite's SDK, which runs in its own process and is compared by its median round.",
+        *_load_warning(report),
         "",
         "## Machine and versions",
         "",
