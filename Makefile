@@ -87,8 +87,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --group bench
 	touch $(BENCH_STAMP)
 
+# About 15 minutes; it rewrites docs/benchmarks.md and .png. `make bench BENCH_QUICK=1`: the same
+# code in well under a minute (no Monite SDK, no generation), written to a temporary folder;
+# tests/test_bench_quick.py runs it in `make test`.
 bench: $(BENCH_STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
 # Compare two OpenAPI documents for clients; exits non-zero when a change breaks them.
 # OLD and NEW are files or git:REV:PATH; the default compares your edit with what is committed.

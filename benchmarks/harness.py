@@ -1,7 +1,8 @@
 """Timing loops shared by every benchmark variant, Monite's own SDK included.
 
-Only the standard library and httpx2: `bench.py` also runs this file inside a throwaway
-environment that has Monite's `monite` package and not ours.
+Only the standard library: `bench.py` also runs this file inside a throwaway environment
+that has Monite's `monite` package (built on httpx) and not ours (built on httpx2), so the
+replaying transports are made for whichever of the two HTTP packages the caller passes.
 """
 
 from __future__ import annotations
@@ -13,34 +14,34 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
-import httpx2
 
+def canned_transports(http: ModuleType) -> tuple[type, type]:
+    """(async, blocking) transports of `http` (the httpx2 or the httpx module) that answer
+    every request with the same recorded response, so a loop over them measures client CPU
+    alone: no socket, no server. Built with `(status, headers, content)`."""
 
-class CannedTransport(httpx2.AsyncBaseTransport):
-    """Answers every request with the same recorded response, so a loop over it measures
-    client CPU alone: no socket, no server."""
+    class CannedTransport(http.AsyncBaseTransport):  # type: ignore[name-defined,misc]
+        def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
+            self._status = status
+            self._headers = headers
+            self._content = content
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
-        self._status = status
-        self._headers = headers
-        self._content = content
+        async def handle_async_request(self, request: Any) -> Any:
+            return http.Response(self._status, headers=self._headers, content=self._content)
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(self._status, headers=self._headers, content=self._content)
+    class SyncCannedTransport(http.BaseTransport):  # type: ignore[name-defined,misc]
+        def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
+            self._status = status
+            self._headers = headers
+            self._content = content
 
+        def handle_request(self, request: Any) -> Any:
+            return http.Response(self._status, headers=self._headers, content=self._content)
 
-class SyncCannedTransport(httpx2.BaseTransport):
-    """`CannedTransport` for blocking clients (httpx2.Client)."""
-
-    def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
-        self._status = status
-        self._headers = headers
-        self._content = content
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(self._status, headers=self._headers, content=self._content)
+    return CannedTransport, SyncCannedTransport
 
 
 async def measure(

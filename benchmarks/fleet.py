@@ -1,0 +1,325 @@
+"""Section 6 of `make bench`: a fleet of processes on one Monite API client (issue 27).
+
+N worker processes (spawned: fresh interpreters, as gunicorn or Celery workers are), each
+one `MoniteClient` with 50 tasks, share the fleet's `list()` calls against ONE fake Monite
+process started as a user starts it: `python -m monite_async.testing --port 0 --rate-limit 30`
+(30 requests a second per client id, token requests included; 429 with `Retry-After` past
+it). Each run gets a fake of its own, so its limit window and its counts start from zero.
+
+What is counted, and from where:
+- the fake's side (authoritative): its access log, one line per request with its status,
+  read from the moment the workers are told to go: token requests and 429s;
+- the client's side, in each worker (a cross-check): the `monite_async` logger's
+  "Fetched a Monite access token" records and the records of a 429 met ("Retrying ...
+  after HTTP 429", "Not retrying ... after HTTP 429"); and every failed call, by error type.
+
+The wall time runs from "go" (every worker has imported, built its client and is waiting)
+to the last worker's last answer; the floor is calls / rate limit.
+
+A fleet variant is a set of extra `MoniteClient` keyword arguments, for example
+`{"redis": "redis://127.0.0.1:6379/0"}` (`bench.py --fleet-client-kwargs`). They reach the
+workers on their standard input, never on a command line, and only their names are shown.
+
+Run as `python fleet.py worker` by `run_fleet` (its configuration on the first stdin line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+RATE_LIMIT = 30
+"""Monite's default: requests per second per API client."""
+TASKS_PER_WORKER = 50
+FLEET_CALLS = 600
+FLEET_SIZES = (1, 4, 8, 16)
+SHORT_TOKEN_LIFETIME = 3.0
+"""The token case: a 3 s token, refreshed many times during the fleet's calls."""
+
+# One process's whole run may not take longer than this (a hung worker is killed, and the
+# run fails): 600 calls at 30/s need 20 s; a call's own deadline is the default 60 s.
+RUN_LIMIT_S = 240.0
+START_LIMIT_S = 60.0
+
+ACCESS_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3})')
+
+
+def variant_label(client_kwargs: dict[str, Any]) -> str:
+    """`MoniteClient(redis=...)`: the names alone (a value may hold a password)."""
+    if not client_kwargs:
+        return "default MoniteClient"
+    return "MoniteClient(" + ", ".join(f"{name}=..." for name in sorted(client_kwargs)) + ")"
+
+
+@contextlib.contextmanager
+def fake_monite(
+    *, rate_limit: int, token_lifetime: float | None, log_dir: Path
+) -> Iterator[tuple[str, Path]]:
+    """The fake as its own command; yields its base URL and the file its log goes to."""
+    command = [sys.executable, "-m", "monite_async.testing", "--port", "0", "--rate-limit", str(rate_limit)]
+    if token_lifetime is not None:
+        command += ["--token-lifetime", str(token_lifetime)]
+    log_path = log_dir / f"fake-{time.monotonic_ns()}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_worker_env())
+    try:
+        deadline = time.monotonic() + START_LIMIT_S
+        while True:  # bounded: until it prints its URL, exits, or START_LIMIT_S pass
+            found = re.search(r"Fake Monite at (\S+);", log_path.read_text())
+            if found:
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the fake Monite did not start:\n{log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield found[1], log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _worker_env() -> dict[str, str]:
+    # No MONITE_* from the caller's shell: the default variant must be the default client
+    # (a MONITE_REDIS_URL would quietly make it a shared one).
+    return {name: value for name, value in os.environ.items() if not name.startswith("MONITE_")}
+
+
+def count_requests(log_text: str) -> dict[str, int]:
+    """Requests, token requests and 429s in the fake's access log text."""
+    requests = tokens = throttled = 0
+    for found in ACCESS_LINE.finditer(log_text):
+        method, path, status = found[1], found[2], int(found[3])
+        requests += 1
+        tokens += method == "POST" and path.rstrip("/").endswith("/auth/token")
+        throttled += status == 429
+    return {"requests": requests, "token_requests": tokens, "429s": throttled}
+
+
+def run_fleet(
+    *,
+    processes: int,
+    calls: int,
+    client_kwargs: dict[str, Any],
+    token_lifetime: float | None = None,
+    rate_limit: int = RATE_LIMIT,
+    tasks: int = TASKS_PER_WORKER,
+) -> dict[str, Any]:
+    """One fleet run against a fresh fake: `processes` workers share `calls` calls."""
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    shares = [calls // processes + (index < calls % processes) for index in range(processes)]
+    with (
+        tempfile.TemporaryDirectory(prefix="monite-fleet-") as log_dir,
+        fake_monite(rate_limit=rate_limit, token_lifetime=token_lifetime, log_dir=Path(log_dir)) as (
+            base_url,
+            log_path,
+        ),
+    ):
+        workers = [
+            subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=_worker_env(),
+            )
+            for _ in shares
+        ]
+        # Whatever happens, no worker outlives the run's limit.
+        watchdog = threading.Timer(RUN_LIMIT_S, lambda: [worker.kill() for worker in workers])
+        watchdog.start()
+        try:
+            for worker, share in zip(workers, shares, strict=True):
+                assert worker.stdin is not None
+                config = {
+                    "base_url": base_url,
+                    "client_id": DEFAULT_CLIENT_ID,
+                    "client_secret": DEFAULT_CLIENT_SECRET,
+                    "calls": share,
+                    "tasks": tasks,
+                    "client_kwargs": client_kwargs,
+                }
+                worker.stdin.write(json.dumps(config) + "\n")
+                worker.stdin.flush()
+            for worker in workers:
+                assert worker.stdout is not None
+                if worker.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"a fleet worker did not start (exit status {worker.wait()})")
+            offset = log_path.stat().st_size  # what the fake logged before "go" is not counted
+            go = time.monotonic()
+            for worker in workers:
+                assert worker.stdin is not None
+                worker.stdin.write("go\n")
+                worker.stdin.flush()
+            results = []
+            for worker in workers:
+                assert worker.stdout is not None
+                line = worker.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"a fleet worker gave no result (exit status {worker.wait()})")
+                results.append(json.loads(line))
+        finally:
+            watchdog.cancel()
+            for worker in workers:
+                with contextlib.suppress(OSError):
+                    if worker.stdin is not None:
+                        worker.stdin.close()
+                try:
+                    worker.wait(10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        wall = max(result["ended"] for result in results) - go
+        time.sleep(0.2)  # the fake's last access lines
+        with log_path.open() as log:
+            log.seek(offset)
+            served = count_requests(log.read())
+    failed: dict[str, int] = {}
+    for result in results:
+        for name, count in result["failed"].items():
+            failed[name] = failed.get(name, 0) + count
+    latencies = sorted(latency for result in results for latency in result["latencies"])
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    floor = calls / rate_limit
+    return {
+        "processes": processes,
+        "calls": calls,
+        "token_lifetime_s": token_lifetime,
+        **served,
+        "client_token_fetches": sum(result["token_fetches"] for result in results),
+        "client_429s": sum(result["throttled"] for result in results),
+        "failures": sum(failed.values()),
+        "failed_by_type": failed,
+        "wall_s": wall,
+        "floor_s": floor,
+        "wall_over_floor": wall / floor,
+        "p50_s": quantiles[49],
+        "p99_s": quantiles[98],
+        "max_s": latencies[-1] if latencies else 0.0,
+    }
+
+
+def fleet_section(
+    variants: dict[str, dict[str, Any]],
+    *,
+    sizes: tuple[int, ...] = FLEET_SIZES,
+    calls: int = FLEET_CALLS,
+    token_sizes: dict[str, tuple[int, ...]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every variant at every fleet size, then its token case (a 3 s token) at the sizes
+    `token_sizes` gives it (default: 1 process). Keys: `"<label>/N"` and `"<label>/token/N"`."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, client_kwargs in variants.items():
+        for processes in sizes:
+            out[f"{label}/{processes}"] = run_fleet(
+                processes=processes, calls=calls, client_kwargs=client_kwargs
+            )
+            _print(label, out[f"{label}/{processes}"])
+        for processes in (token_sizes or {}).get(label, (1,)):
+            result = run_fleet(
+                processes=processes,
+                calls=calls,
+                client_kwargs=client_kwargs,
+                token_lifetime=SHORT_TOKEN_LIFETIME,
+            )
+            out[f"{label}/token/{processes}"] = result
+            _print(f"{label}, {SHORT_TOKEN_LIFETIME:g} s token", result)
+    return out
+
+
+def _print(label: str, result: dict[str, Any]) -> None:
+    print(
+        f"  fleet, {label}, {result['processes']} process(es): {result['token_requests']} token "
+        f"request(s), {result['429s']} 429s (client saw {result['client_429s']}), "
+        f"{result['failures']} failed {result['failed_by_type']}, wall {result['wall_s']:.1f} s = "
+        f"{result['wall_over_floor']:.2f}x the floor",
+        flush=True,
+    )
+
+
+# -- the worker process ---------------------------------------------------------------------------
+
+
+class _Counts(logging.Handler):
+    """Counts the `monite_async` logger's token fetches and 429s met, in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.token_fetches = 0
+        self.throttled = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Fetched a Monite access token"):
+            self.token_fetches += 1
+        elif "after HTTP 429" in message:
+            self.throttled += 1
+
+
+async def _work(config: dict[str, Any]) -> dict[str, Any]:
+    from monite_async import MoniteClient
+
+    counts = _Counts()
+    logger = logging.getLogger("monite_async")
+    logger.addHandler(counts)
+    logger.setLevel(logging.INFO)
+    latencies: list[float] = []
+    failed: dict[str, int] = {}
+    remaining = config["calls"]
+    async with MoniteClient(
+        client_id=config["client_id"],
+        client_secret=config["client_secret"],
+        base_url=config["base_url"],
+        **config["client_kwargs"],
+    ) as monite:
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)  # "go"
+
+        async def task() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.monotonic()
+                try:
+                    await monite.mailbox_domains.list()
+                except Exception as exc:  # counted, never raised: the run shows what failed
+                    failed[type(exc).__name__] = failed.get(type(exc).__name__, 0) + 1
+                latencies.append(time.monotonic() - started)
+
+        await asyncio.gather(*(task() for _ in range(min(config["tasks"], config["calls"]))))
+        # CLOCK_MONOTONIC is one clock for every process of the machine: the parent compares it.
+        ended = time.monotonic()
+    return {
+        "ended": ended,
+        "latencies": latencies,
+        "failed": failed,
+        "token_fetches": counts.token_fetches,
+        "throttled": counts.throttled,
+    }
+
+
+def worker() -> int:
+    config = json.loads(sys.stdin.readline())
+    result = asyncio.run(_work(config))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
+    sys.exit(worker())
