@@ -69,6 +69,7 @@ TOOLCHAIN_TESTS = (
     # (their client is the async one the reruns test anyway), and the hostile server's long
     # property-based run (its hand-written classes still run everywhere).
     "tests/redis/test_fleet.py",
+    "tests/project/test_bench_quick.py",
     "tests/hostile/test_hostile_fuzz.py",
 )
 # The trio and aiohttp halves: on .venv's Python only (see above).
