@@ -7,7 +7,7 @@ use `type: ignore`, `cast` or `Any`.
 
 Two sections show code that only exists in another project; their blocks are checked
 where it exists, not here:
-- "A new operation needs no facade change" (docs/regenerating.md) uses `monite_generated.api.mailboxes`, which
+- "A new operation arrives typed" (docs/regenerating.md) uses `monite_generated.api.mailboxes`, which
   only a project regenerated with `GET /mailboxes` has: tests/test_new_operation.py
   type-checks it in that project.
 - "Vendoring" (docs/vendoring.md) imports `host_sdk._vendor.monite`: tests/test_vendor.py vendors a copy under
@@ -48,7 +48,7 @@ CHECKED_HERE = {
     ("docs/testing.md", "## With pytest"): ["conftest.py", "test_domains.py", "test_domains_sync.py"],
 }
 CHECKED_ELSEWHERE = {
-    ("docs/regenerating.md", "## A new operation needs no facade change"): "tests/test_new_operation.py",
+    ("docs/regenerating.md", "## A new operation arrives typed"): "tests/test_new_operation.py",
     ("docs/vendoring.md", "# Vendoring"): "tests/test_vendor.py",
 }
 
