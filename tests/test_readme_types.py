@@ -101,7 +101,7 @@ def test_the_readme_blocks_are_ruff_clean(tmp_path: Path, page: str, heading: st
             ruff("check", str(path))
         else:  # a fragment: its lines as written, then the wrapped module the type checkers see
             ruff("check", "--select", "E501", str(path))
-            path.write_text(wrap_fragment(block, "monite: object, entity_id: str"))
+            path.write_text(wrap_fragment(block, "monite: object, entity_id: str, domain_id: object"))
             ruff("check", "--extend-ignore", "F401,F841,E501", str(path))
 
 
