@@ -50,6 +50,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 PIP = ["-m", "pip", "--disable-pip-version-check", "--quiet"]
 TOOLCHAIN_TESTS = (
+    "tests/test_call_types.py",
     "tests/test_event_loops.py",
     "tests/test_fragment_vs_upstream.py",
     "tests/test_generation.py",

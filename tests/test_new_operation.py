@@ -388,6 +388,7 @@ PROGRAM = textwrap.dedent(
             )
             listed = await monite.mailboxes.list()
             via_call = await monite.call(get_mailboxes)
+            detailed = await monite.call(get_mailboxes.asyncio_detailed)
             await monite.mailbox_domains.list()  # not entity-scoped: no entity header
             await monite.mailboxes.delete(created.id)
             try:
@@ -399,6 +400,7 @@ PROGRAM = textwrap.dedent(
         kind = [type(created).__name__, created.mailbox_full_address, created.related_object_type]
         return {"created": kind,
                 "listed": [m.mailbox_name for m in listed], "via_call": type(via_call).__name__,
+                "detailed": [int(detailed.status_code), type(detailed.parsed).__name__],
                 "missing": missing, "after": len(after)}
 
 
@@ -411,6 +413,7 @@ PROGRAM = textwrap.dedent(
             )
             listed = monite.mailboxes.list()
             via_call = monite.call(get_mailboxes.sync)
+            detailed = monite.call(get_mailboxes.sync_detailed)
             monite.mailbox_domains.list()
             monite.mailboxes.delete(created.id)
             try:
@@ -422,6 +425,7 @@ PROGRAM = textwrap.dedent(
         kind = [type(created).__name__, created.mailbox_full_address, created.related_object_type]
         return {"created": kind,
                 "listed": [m.mailbox_name for m in listed], "via_call": type(via_call).__name__,
+                "detailed": [int(detailed.status_code), type(detailed.parsed).__name__],
                 "missing": missing, "after": len(after)}
 
 
@@ -469,6 +473,7 @@ def test_the_new_methods_run_retried_refreshed_pinned_and_entity_scoped(
     assert run["created"] == ["MailboxResponse", "invoices@mail.example.com", "payable"]
     assert run["listed"] == ["invoices"]
     assert run["via_call"] == "MailboxDataResponse"
+    assert run["detailed"] == [200, "MailboxDataResponse"]
     assert run["missing"] == "NotFoundError"
     assert run["after"] == 0
     assert run["mailbox_calls"] == [
@@ -477,13 +482,14 @@ def test_the_new_methods_run_retried_refreshed_pinned_and_entity_scoped(
         ["GET", "/v1/mailboxes", 401],  # a stale token: fetched anew, the call replayed once
         ["GET", "/v1/mailboxes", 200],
         ["GET", "/v1/mailboxes", 200],  # call(get_mailboxes)
+        ["GET", "/v1/mailboxes", 200],  # call(get_mailboxes.asyncio_detailed / sync_detailed)
         ["DELETE", "/v1/mailboxes/{id}", 204],
         ["DELETE", "/v1/mailboxes/{id}", 404],  # a typed error, not retried
         ["GET", "/v1/mailboxes", 200],
     ]
     tokens = run["tokens_per_list"]
     assert isinstance(tokens, list)
-    assert tokens[0] != tokens[1] == tokens[2]
+    assert tokens[0] != tokens[1] == tokens[2] == tokens[3]
     assert run["token_requests"] == 2
     assert run["versions"] == [runs["api_version"]]
     assert run["entity_on_mailbox_calls"] == ["9d2b4c8f-2087-4738-ba91-7359683c49a4"]
