@@ -35,6 +35,7 @@ flow is a generator of I/O steps, carried out by `drive` (MoniteClient) or
 
 from __future__ import annotations
 
+import functools
 import http
 import os
 import types
@@ -74,6 +75,7 @@ from ._flow.versioning import API_VERSION, validate_api_version
 from ._http.retry import RetryPolicy
 from ._http.transports import refuse_foreign_http
 from ._observability.tracing import Tracing
+from .resources._generated.calls import Calls, RawCallsBase, SyncCalls, SyncRawCallsBase
 from .resources._generated.clients import Resources, SyncResources
 from .resources.access_tokens import AuthResource, SyncAuthResource
 from .resources.raw import RawResponse, made
@@ -138,35 +140,59 @@ def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> 
     return from_environment if from_environment and credentials is not None else None
 
 
-class RawCalls:
+_Args = tuple[object, ...]
+_Kwargs = dict[str, object]
+
+
+# `call()` and `with_raw_response.call()`: what runs once the rendered overloads
+# (resources/_generated/calls.py, typed per operation) have taken the arguments. Bound with
+# functools.partial to the core and options, not the client: no reference cycle.
+async def _run(core: Core, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs) -> object:
+    return _answer(
+        operation, await drive(core.flow.call(options, resolve_operation(operation), args, kwargs), core.io)
+    )
+
+
+def _run_blocking(
+    core: SyncCore, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
+) -> object:
+    call = core.flow.call(options, resolve_operation(operation), args, kwargs)
+    return _answer(operation, drive_blocking(call, core.io))
+
+
+async def _run_raw(
+    core: Core, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
+) -> object:
+    call = core.flow.call(options, resolve_operation(operation), args, kwargs)
+    return RawResponse(await drive(call, core.io), _parsed)
+
+
+def _run_raw_blocking(
+    core: SyncCore, options: CallOptions, operation: object, args: Any, kwargs: Any
+) -> object:
+    return RawResponse(
+        drive_blocking(core.flow.call(options, resolve_operation(operation), args, kwargs), core.io), _parsed
+    )
+
+
+class RawCalls(RawCallsBase):
     """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
 
     def __init__(self, core: Core, options: CallOptions) -> None:
-        self._core, self._options = core, options  # not the client: no reference cycle
+        self._run_call = functools.partial(_run_raw, core, options)
 
     def __repr__(self) -> str:
         return "RawCalls()"
 
-    async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
-        """As `MoniteClient.call`, returning the answer's status, headers, request id,
-        attempts, elapsed time and rate limit; `parse()` is the parsed model."""
-        call = self._core.flow.call(self._options, resolve_operation(operation), args, kwargs)
-        return RawResponse(await drive(call, self._core.io), _parsed)
 
-
-class SyncRawCalls:
+class SyncRawCalls(SyncRawCallsBase):
     """`RawCalls` for `MoniteSyncClient`: `monite.with_raw_response.call(op, ...)`, blocking."""
 
     def __init__(self, core: SyncCore, options: CallOptions) -> None:
-        self._core, self._options = core, options
+        self._run_call = functools.partial(_run_raw_blocking, core, options)
 
     def __repr__(self) -> str:
         return "SyncRawCalls()"
-
-    def call(self, operation: object, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
-        """`RawCalls.call`, blocking."""
-        call = self._core.flow.call(self._options, resolve_operation(operation), args, kwargs)
-        return RawResponse(drive_blocking(call, self._core.io), _parsed)
 
 
 def _parsed(outcome: Outcome) -> Any:
@@ -340,7 +366,7 @@ class BaseClient:
         )
 
 
-class MoniteClient(BaseClient, Resources):
+class MoniteClient(BaseClient, Resources, Calls):
     """An async client for Monite's mailbox domains API, under asyncio or trio.
 
         async with MoniteClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -421,21 +447,7 @@ class MoniteClient(BaseClient, Resources):
         self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
-
-    async def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:
-        """Run any generated operation with this client's auth, version, retries and errors.
-
-            from monite_generated.api.mailbox_domains import get_mailbox_domains
-            listing = await monite.call(get_mailbox_domains)            # -> DomainListResponse
-            detailed = await monite.call(get_mailbox_domains.asyncio_detailed)  # -> Response[...]
-
-        Pass the operation's own arguments except `client`; `x_monite_version` is filled in
-        (pass one to override it for this call: a YYYY-MM-DD date, else InvalidRequestError,
-        as for any argument that cannot make a request; nothing is sent then).
-        Non-2xx answers raise the same typed errors as the resource methods.
-        """
-        call = self._core.flow.call(self._options, resolve_operation(operation), args, kwargs)
-        return _answer(operation, await drive(call, self._core.io))
+        self._run_call = functools.partial(_run, core, options)  # call(), typed in resources/_generated/
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
@@ -457,7 +469,7 @@ class MoniteClient(BaseClient, Resources):
         await self.aclose()
 
 
-class MoniteSyncClient(BaseClient, SyncResources):
+class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
     """A blocking client for Monite's mailbox domains API: for scripts, Django views, workers.
 
         with MoniteSyncClient() as monite:  # MONITE_CLIENT_ID / MONITE_CLIENT_SECRET
@@ -514,12 +526,7 @@ class MoniteSyncClient(BaseClient, SyncResources):
         self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)
         self.with_raw_response = SyncRawCalls(core, options)
-
-    def call(self, operation: object, /, *args: Any, **kwargs: Any) -> Any:
-        """`MoniteClient.call`, blocking: pass a generated operation module or its `sync` /
-        `sync_detailed` function (a `*_detailed` one returns the generated `Response`)."""
-        call = self._core.flow.call(self._options, resolve_operation(operation), args, kwargs)
-        return _answer(operation, drive_blocking(call, self._core.io))
+        self._run_call = functools.partial(_run_blocking, core, options)
 
     def close(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's

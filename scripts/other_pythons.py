@@ -50,7 +50,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 PIP = ["-m", "pip", "--disable-pip-version-check", "--quiet"]
 TOOLCHAIN_TESTS = (
-    "tests/client/test_public_types.py",
+    "tests/project/test_call_types.py",
     "tests/project/test_event_loops.py",
     "tests/project/test_fragment_vs_upstream.py",
     "tests/project/test_generation.py",
@@ -59,6 +59,7 @@ TOOLCHAIN_TESTS = (
     "tests/project/test_new_operation.py",
     "tests/project/test_openapi_lint.py",
     "tests/project/test_packaging.py",
+    "tests/client/test_public_types.py",
     "tests/project/test_readme_fresh_project.py",
     "tests/project/test_readme_types.py",
     "tests/project/test_spec_diff.py",

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import render_calls
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -449,6 +450,32 @@ def render_clients(resources: Iterable[Resource]) -> str:
     return "".join(out)
 
 
+def calls_of(spec: Spec, generated_package: Path) -> str:
+    """calls.py: `call()`'s overloads for every operation, the flow's own (access tokens) too."""
+    operations, imports = [], {}
+
+    def model(schema_name: str) -> str:
+        found = spec.model(schema_name)
+        imports.setdefault(found, f"from monite_generated.models import {found}")
+        return found
+
+    try:
+        for _path, item in sorted(spec.doc["paths"].items()):
+            for http in HTTP_METHODS:
+                operation = item.get(http)
+                if operation is None:
+                    continue
+                (tag,) = operation.get("tags") or ["default"]
+                operation_id = identifier(operation["operationId"], "operationId")
+                source = generated_package / "api" / snake(tag) / f"{operation_id}.py"
+                module = f"monite_generated.api.{snake(tag)}.{operation_id}"
+                success = render_calls.success_types(operation, model)
+                operations.append(render_calls.read_operation(source, module, success, imports))
+        return render_calls.render_calls(operations, imports, models_of(generated_package), HEADER)
+    except render_calls.CallsError as exc:
+        raise RenderError(str(exc)) from None
+
+
 def models_of(generated_package: Path) -> set[str]:
     init = (generated_package / "models" / "__init__.py").read_text()
     match = re.search(r"__all__ = \((.*?)\)", init, re.S)
@@ -484,6 +511,7 @@ def render(spec_path: Path, generated_package: Path, out: Path) -> list[str]:
     for resource in resources:
         files[f"{resource.name}.py"] = render_resource(resource)
     files["clients.py"] = render_clients(resources)
+    files["calls.py"] = calls_of(spec, generated_package)
     for name, text in files.items():
         (out / name).write_text(_formatted(OUTPUT / name, text))
     return [r.name for r in resources]

@@ -96,14 +96,14 @@ def wrap_fragment(block: str, params: str, *, param_imports: tuple[str, ...] = (
     return "\n".join([*param_imports, *imports, "", "", header, *("    " + line for line in body), ""])
 
 
-def run_type_checkers(
+def type_checker_runs(
     folder: Path, files: list[str], *, extra_paths: tuple[Path, ...] = (), fragment: bool = False
-) -> str:
-    """mypy --strict and strict pyright on `files` in `folder`; fails the test on any error.
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """mypy --strict and strict pyright on `files` in `folder`, as they finished (not judged).
 
     `extra_paths` come before site-packages for both checkers (a vendored copy, a regenerated
     project). For a wrapped fragment (`fragment=True`) pyright does not report unused imports
-    and variables: a fragment shows names, it need not use them. Returns both outputs.
+    and variables: a fragment shows names, it need not use them.
     """
     for name in files:
         text = (folder / name).read_text()
@@ -122,7 +122,6 @@ def run_type_checkers(
         timeout=120,
         check=False,
     )
-    assert mypy.returncode == 0, "mypy --strict:\n" + mypy.stdout + mypy.stderr
     config: dict[str, object] = {
         "typeCheckingMode": "strict",
         "pythonVersion": "3.11",
@@ -141,6 +140,16 @@ def run_type_checkers(
         timeout=120,
         check=False,
     )
+    return mypy, pyright
+
+
+def run_type_checkers(
+    folder: Path, files: list[str], *, extra_paths: tuple[Path, ...] = (), fragment: bool = False
+) -> str:
+    """mypy --strict and strict pyright on `files` in `folder` (`type_checker_runs`); fails
+    the test on any error. Returns both outputs."""
+    mypy, pyright = type_checker_runs(folder, files, extra_paths=extra_paths, fragment=fragment)
+    assert mypy.returncode == 0, "mypy --strict:\n" + mypy.stdout + mypy.stderr
     assert pyright.returncode == 0, "pyright (strict):\n" + pyright.stdout + pyright.stderr
     assert "0 errors, 0 warnings" in pyright.stdout, pyright.stdout
     return mypy.stdout + pyright.stdout

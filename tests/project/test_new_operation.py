@@ -1,47 +1,81 @@
-"""New operations for free: add an upstream operation to the fragment, regenerate, call it.
+"""A new operation arrives typed, with no hand edit: the three commands of docs/regenerating.md.
 
-On a temporary copy of the project, `GET /mailboxes` (upstream's `get_mailboxes`, which also
-needs an `x-monite-entity-id` header) is added to the fragment exactly as Monite's spec has
-it, with the same deviations as the other operations (DEVIATIONS.md). The copy is
-regenerated and, with the copy first on `sys.path`, the new operation runs through
-`MoniteClient.call(...)` against the fake Monite, extended here for that path: token
-fetched and sent, version pinned, a 500 retried, a 403 and a 404 raised as typed errors.
-No file of the facade is edited.
+On a throwaway copy of the project (its git-tracked files), `make sync-spec` adds Monite's
+`/mailboxes` operations (`get_mailboxes`, `post_mailboxes`, `delete_mailboxes_id`, from the
+in-repo cut tests/data/upstream/monite-partner-api.cut.json) to the fragment and `make
+generate` regenerates. Then, in the copy:
+- `monite.mailboxes.create/list/delete` exist on both clients and `call()` has overloads for
+  the three: a user file revealing their types passes mypy --strict and strict pyright, and
+  one with a misspelt keyword fails both;
+- the docs page's block type-checks there;
+- the methods and `call()` run, on both clients, against the fake Monite on a loopback
+  socket, taught the three operations by a small ASGI wrapper here: a 500 retried, a stale
+  token's 401 refreshed and replayed once, `x-monite-version` pinned, `x-monite-entity-id`
+  sent from `entity_id=` (and only on these operations), a 404 a typed error;
+- no file under `monite_async/` differs from the project's except the rendered ones
+  (`resources/_generated/`), and those are what the renderer writes (`make check-generated`).
+One copy serves every test (module-scoped); the checkers run twice: under a minute in all.
 """
 
 from __future__ import annotations
 
-import copy
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from readme_blocks import python_blocks, run_type_checkers, wrap_fragment
-from reference_data import upstream_with_mailboxes
+from readme_blocks import python_blocks, run_type_checkers, type_checker_runs, wrap_fragment
 from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
-COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml")
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+CUT = "tests/data/upstream/monite-partner-api.cut.json"
+ADDED = "get_mailboxes,post_mailboxes,delete_mailboxes_id"
+RENDERED = Path("resources") / "_generated"
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
+def make(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # -o: the install step is this project's business, not the copy's; never reinstall from a test.
+    return subprocess.run(  # noqa: S603
+        ["make", "--no-print-directory", "-o", ".venv/.installed", *args],  # noqa: S607
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The copy, after `make sync-spec UPSTREAM=<cut> ADD=<the three>` and `make generate`."""
+    project = tmp_path_factory.mktemp("new-operation") / "project"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout.decode()
+    for name in filter(None, tracked.split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a file deleted in the work tree but not yet in the index is not copied
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / name)
+    (project / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+
+    synced = make(project, "sync-spec", f"UPSTREAM={CUT}", f"ADD={ADDED}")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    generated = make(project, "generate")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert "rendered monite_async/resources/_generated: mailbox_domains, mailboxes" in generated.stdout
+    return project
 
 
 def _files(folder: Path) -> list[str]:
@@ -50,36 +84,188 @@ def _files(folder: Path) -> list[str]:
     )
 
 
-def add_upstream_operation(fragment: dict[str, Any], upstream: dict[str, Any], path: str, method: str) -> str:
-    """Copy one upstream operation and every schema it reaches into the fragment; return its operationId."""
-    operation = copy.deepcopy(upstream["paths"][path][method])
-    # The same deviations as the six operations we ship (openapi/DEVIATIONS.md).
-    our_version_header = next(
-        p
-        for p in fragment["paths"]["/mailbox_domains"]["get"]["parameters"]
-        if p["name"] == "x-monite-version"
+def test_no_facade_file_is_edited_and_the_rendered_ones_are_current(project: Path) -> None:
+    ours, theirs = _files(ROOT / "monite_async"), _files(project / "monite_async")
+    added = sorted(set(theirs) - set(ours))
+    assert added == [str(RENDERED / "mailboxes.py")]
+    assert set(ours) <= set(theirs)
+    _, mismatch, errors = filecmp.cmpfiles(
+        ROOT / "monite_async", project / "monite_async", ours, shallow=False
     )
-    operation["parameters"] = [
-        copy.deepcopy(our_version_header) if p["name"] == "x-monite-version" else p
-        for p in operation["parameters"]
+    assert errors == []
+    # Only rendered files changed: the mixins that attach resources and type call().
+    assert sorted(mismatch) == [str(RENDERED / "calls.py"), str(RENDERED / "clients.py")]
+    for name in (*mismatch, *added):
+        assert (project / "monite_async" / name).read_text().startswith("# Generated by `make generate`")
+    checked = make(project, "check-generated")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_third_command_make_typecheck_passes_in_the_copy(project: Path) -> None:
+    # The copy shares the project's venv, whose editable install points at the project's own
+    # monite_generated: the copy's regenerated one goes first (a clone has its own venv).
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(project / "generated"), str(project)])}
+    checked = make(project, "typecheck", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Success: no issues found" in checked.stdout
+
+
+def test_the_new_operations_are_generated_with_their_entity_header(project: Path) -> None:
+    api = project / "generated" / "monite_generated" / "api" / "mailboxes"
+    assert sorted(p.name for p in api.glob("*.py")) == [
+        "__init__.py",
+        "delete_mailboxes_id.py",
+        "get_mailboxes.py",
+        "post_mailboxes.py",
     ]
-    operation["responses"]["429"] = {"$ref": "#/components/responses/TooManyRequests"}
-    fragment["paths"].setdefault(path, {})[method] = operation
-
-    schemas = fragment["components"]["schemas"]
-    pending = list(_refs(operation))
-    while pending:
-        ref = pending.pop()
-        prefix = "#/components/schemas/"
-        if not ref.startswith(prefix) or ref[len(prefix) :] in schemas:
-            continue
-        name = ref[len(prefix) :]
-        schemas[name] = copy.deepcopy(upstream["components"]["schemas"][name])
-        pending.extend(_refs(schemas[name]))
-    return str(operation["operationId"])
+    for module in (api / f"{name}.py" for name in ADDED.split(",")):
+        assert "x_monite_entity_id: UUID" in module.read_text(), module.name
+    assert not (
+        ROOT / "generated" / "monite_generated" / "api" / "mailboxes"
+    ).exists()  # the project is untouched
 
 
-# Runs inside the copy. argv: the copy's folder, the entity ID the fake knows, "str" or "uuid".
+def test_the_spec_diff_calls_them_added_operations_and_nothing_breaking(project: Path) -> None:
+    spec_diff = load_script("spec_diff")
+    report = spec_diff.diff(
+        spec_diff.load_document(str(ROOT / "openapi" / "mailbox_domains.yaml")),
+        spec_diff.load_document(str(project / "openapi" / "mailbox_domains.yaml")),
+    )
+    assert sorted((c.kind, c.location, c.breaking) for c in report.changes) == [
+        ("operation-added", "DELETE /mailboxes/{mailbox_id}", False),
+        ("operation-added", "GET /mailboxes", False),
+        ("operation-added", "POST /mailboxes", False),
+    ]
+
+
+USER_FILE = """\
+import uuid
+from typing import reveal_type
+
+from monite_async import MoniteClient, MoniteSyncClient
+from monite_generated.api.mailboxes import delete_mailboxes_id, get_mailboxes, post_mailboxes
+from monite_generated.models import MailboxDomainRequest, MailboxObjectTypeEnum
+
+
+async def with_async(monite: MoniteClient, domain_id: uuid.UUID) -> None:
+    created = await monite.mailboxes.create(
+        mailbox_domain_id=domain_id, mailbox_name="invoices", related_object_type="payable"
+    )
+    reveal_type(created)
+    reveal_type(await monite.mailboxes.list())
+    reveal_type(await monite.mailboxes.delete(created.id))
+    reveal_type(await monite.mailboxes.with_raw_response.list())
+    reveal_type(await monite.call(get_mailboxes))
+    reveal_type(await monite.call(get_mailboxes.asyncio_detailed))
+    body = MailboxDomainRequest(
+        mailbox_domain_id=domain_id, mailbox_name="bills", related_object_type=MailboxObjectTypeEnum.RECEIPT
+    )
+    reveal_type(await monite.call(post_mailboxes.asyncio, body=body))
+    reveal_type(await monite.call(delete_mailboxes_id, created.id))
+    reveal_type(await monite.with_raw_response.call(get_mailboxes))
+
+
+def with_sync(monite: MoniteSyncClient, domain_id: uuid.UUID) -> None:
+    created = monite.mailboxes.create(
+        mailbox_domain_id=domain_id, mailbox_name="invoices", related_object_type="receipt"
+    )
+    reveal_type(created)
+    reveal_type(monite.mailboxes.list())
+    reveal_type(monite.mailboxes.delete(created.id))
+    reveal_type(monite.call(get_mailboxes.sync))
+    reveal_type(monite.call(get_mailboxes.sync_detailed))
+"""
+
+# In USER_FILE's order; mypy spells the full module path, pyright the bare name.
+REVEALED = [
+    "MailboxResponse",
+    "list[MailboxResponse]",
+    "None",
+    "RawResponse[list[MailboxResponse]]",
+    "MailboxDataResponse",
+    "Response[MailboxDataResponse]",
+    "MailboxResponse",
+    "None",
+    "RawResponse[MailboxDataResponse]",
+    "MailboxResponse",
+    "list[MailboxResponse]",
+    "None",
+    "MailboxDataResponse",
+    "Response[MailboxDataResponse]",
+]
+
+
+MISSPELT = {
+    "method-keyword": "await m.mailboxes.create(mailbox_domain_id=d, mailbox_namee=n, related_object_type=t)",
+    "call-keyword": "await m.call(get_mailboxes, x_monite_entity_idd=d)",
+    "call-path-keyword": "await m.call(delete_mailboxes_id, mailbox_idd=d)",
+    "enum-value": 'await m.mailboxes.create(mailbox_domain_id=d, mailbox_name=n, related_object_type="bill")',
+    "sync-call-keyword": "b.call(get_mailboxes.sync_detailed, x_monite_versio=None)",
+}
+WRONG_FILE = (
+    "import uuid\n\nfrom monite_async import MoniteClient, MoniteSyncClient\n"
+    "from monite_generated.api.mailboxes import delete_mailboxes_id, get_mailboxes\n"
+    "from monite_generated.models import MailboxObjectTypeEnum\n\n\n"
+    "async def wrong(\n"
+    "    m: MoniteClient, b: MoniteSyncClient, d: uuid.UUID, t: MailboxObjectTypeEnum, n: str\n"
+    ") -> None:\n" + "".join(f"    {line}\n" for line in MISSPELT.values())
+)
+FIRST_WRONG_LINE = 11  # the first of MISSPELT's lines in WRONG_FILE
+
+
+@pytest.fixture(scope="module")
+def checked(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """mypy --strict and strict pyright, run once on the good files and once on the wrong one
+    (each run costs seconds): the user file, the docs block, and the misspelt calls."""
+    good, bad = tmp_path_factory.mktemp("good"), tmp_path_factory.mktemp("bad")
+    (good / "user.py").write_text(USER_FILE)
+    (block,) = python_blocks("## A new operation arrives typed", "docs/regenerating.md")
+    # The docs block is a fragment (it uses the `monite` and `domain_id` its prose introduces,
+    # and a top-level await), wrapped as tests/readme_blocks.py documents.
+    (good / "new_operation.py").write_text(
+        wrap_fragment(
+            block,
+            "monite: MoniteClient, domain_id: uuid.UUID",
+            param_imports=("import uuid", "from monite_async import MoniteClient"),
+        )
+    )
+    paths = (project, project / "generated")
+    output = run_type_checkers(good, ["user.py", "new_operation.py"], extra_paths=paths, fragment=True)
+    (bad / "wrong.py").write_text(WRONG_FILE)
+    mypy, pyright = type_checker_runs(bad, ["wrong.py"], extra_paths=paths)
+    assert mypy.returncode == 1, mypy.stdout + mypy.stderr
+    assert pyright.returncode == 1, pyright.stdout + pyright.stderr
+    return {"good": output, "mypy_wrong": mypy.stdout, "pyright_wrong": pyright.stdout}
+
+
+def test_a_user_file_sees_the_new_methods_and_call_typed(checked: dict[str, str]) -> None:
+    lines = checked["good"].splitlines()
+    # mypy spells the full module path, pyright the bare name.
+    mypy_seen = [
+        re.sub(r"\b(?:\w+\.)+(\w+)", r"\1", line.split('Revealed type is "', 1)[1].rstrip('"'))
+        for line in lines
+        if "Revealed type is" in line
+    ]
+    pyright_seen = [
+        line.rsplit('" is "', 1)[1].rstrip('"') for line in lines if "information: Type of" in line
+    ]
+    assert mypy_seen == REVEALED
+    assert pyright_seen == REVEALED
+
+
+def test_the_docs_block_type_checks_in_the_regenerated_project(checked: dict[str, str]) -> None:
+    # run_type_checkers failed the fixture on any error; this names what passed.
+    assert "Success: no issues found in 2 source files" in checked["good"]
+
+
+@pytest.mark.parametrize("case", list(MISSPELT))
+def test_a_misspelt_argument_fails_both_checkers(checked: dict[str, str], case: str) -> None:
+    line = FIRST_WRONG_LINE + list(MISSPELT).index(case)
+    assert f"wrong.py:{line}: error:" in checked["mypy_wrong"], checked["mypy_wrong"]
+    assert f"wrong.py:{line}:" in checked["pyright_wrong"], checked["pyright_wrong"]
+
+
+# Runs inside the copy; prints one JSON line. argv: the copy's folder.
 PROGRAM = textwrap.dedent(
     """
     import asyncio
@@ -88,183 +274,176 @@ PROGRAM = textwrap.dedent(
     import uuid
     from pathlib import Path
 
-    import httpx2
     import monite_async
     import monite_generated
     from monite_async.testing import FakeMonite
+    from monite_async.testing._server import serve_in_thread
     from monite_generated.api.mailboxes import get_mailboxes
 
-    project, entity_id = Path(sys.argv[1]).resolve(), sys.argv[2]
-    # The generated signature types the header as UUID; a str works on the wire as well.
-    entity = uuid.UUID(entity_id) if sys.argv[3] == "uuid" else entity_id
+    project = Path(sys.argv[1]).resolve()
     # The copy shadows the installed packages: this is the regenerated code, not the project's.
-    for module in (monite_async, monite_generated, get_mailboxes):
+    for module in (monite_async, monite_generated):
         assert Path(module.__file__).resolve().is_relative_to(project), module.__file__
 
-    fake = FakeMonite()
-    seen = []  # (headers, status) of each GET /mailboxes
-    script = [500, 200]  # answers for the entity the fake knows, in order; then 200s
+    ENTITY = "9d2b4c8f-2087-4738-ba91-7359683c49a4"
+    DOMAIN = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
-    async def mailboxes(scope, receive, send):
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        token = headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in fake.app.state.tokens:
-            status, body = 401, {"error": {"message": "Not authenticated"}}
-        elif headers.get("x-monite-entity-id") != entity_id:
-            known = headers.get("x-monite-entity-id") == "00000000-0000-4000-8000-000000000403"
-            status = 403 if known else 404
-            body = {"error": {"message": "Forbidden" if known else "Entity not found"}}
-        else:
-            status = script.pop(0) if script else 200
-            body = {"error": {"message": "boom"}} if status == 500 else {"data": [{
-                "id": "1d4ad1a5-3c45-4bb6-8b3c-5f0a6b0fc8a1",
-                "mailbox_domain_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-                "mailbox_full_address": "invoices@mail.example.com",
-                "mailbox_name": "invoices",
-                "related_object_type": "payable",
-                "status": "active",
-            }]}
-        seen.append((headers, status))
-        payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"x-monite-version", headers.get("x-monite-version", "").encode())]})
-        await send({"type": "http.response.body", "body": payload})
+    class Mailboxes:
+        '''The fake Monite, taught /mailboxes: an ASGI wrapper with a script of first answers.'''
+
+        def __init__(self) -> None:
+            self.fake = FakeMonite()
+            self.mailboxes = {}
+            self.seen = []  # (method, path, status, headers) of every request
+            self.first = {"POST": 500, "GET": 401}  # create: a 500, then fine; list: a stale token
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http" or not scope["path"].startswith("/v1/mailboxes"):
+                # Record what the fake itself serves, to see which calls carried the entity.
+                async def recording_send(message):
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                        self.seen.append((scope["method"], scope["path"], status, self._headers(scope)))
+                    await send(message)
+
+                return await self.fake.app(scope, receive, recording_send)
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            headers = self._headers(scope)
+            status, answer = self._answer(scope["method"], scope["path"], headers, body)
+            self.seen.append((scope["method"], scope["path"], status, headers))
+            payload = b"" if answer is None else json.dumps(answer).encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": payload})
+
+        @staticmethod
+        def _headers(scope):
+            return {k.decode(): v.decode() for k, v in scope["headers"]}
+
+        def _answer(self, method, path, headers, body):
+            token = headers.get("authorization", "").removeprefix("Bearer ")
+            stored = self.fake.app.state.tokens.get(token)
+            if stored is None or stored.revoked:
+                return 401, {"error": {"message": "Not authenticated"}}
+            if headers.get("x-monite-entity-id") != ENTITY:
+                return 404, {"error": {"message": "Entity not found"}}
+            scripted = self.first.pop(method, None)
+            if scripted == 401:
+                self.fake.revoke(token)  # as if the token had been revoked elsewhere: stale from now on
+                return 401, {"error": {"message": "Token is revoked"}}
+            if scripted is not None:
+                return scripted, {"error": {"message": "boom"}}
+            if method == "POST":
+                request = json.loads(body)
+                mailbox = {
+                    "id": str(uuid.uuid4()),
+                    "mailbox_domain_id": request["mailbox_domain_id"],
+                    "mailbox_name": request["mailbox_name"],
+                    "mailbox_full_address": request["mailbox_name"] + "@mail.example.com",
+                    "related_object_type": request["related_object_type"],
+                    "status": "active",
+                }
+                self.mailboxes[mailbox["id"]] = mailbox
+                return 201, mailbox
+            if method == "GET":
+                return 200, {"data": list(self.mailboxes.values())}
+            gone = self.mailboxes.pop(path.rsplit("/", 1)[1], None)
+            return (204, None) if gone else (404, {"error": {"message": "Mailbox not found"}})
+
+        def report(self, **extra):
+            mailbox_calls = [s for s in self.seen if s[1].startswith("/v1/mailboxes")]
+            return {
+                **extra,
+                "mailbox_calls": [[m, p.replace(p.rsplit("/", 1)[1], "{id}") if p.count("/") > 2 else p, s]
+                                  for m, p, s, _ in mailbox_calls],
+                "entity_on_mailbox_calls": sorted({h.get("x-monite-entity-id") for *_, h in mailbox_calls}),
+                "entity_elsewhere": sorted({str(h.get("x-monite-entity-id")) for m, p, s, h in self.seen
+                                            if not p.startswith("/v1/mailboxes")}),
+                "versions": sorted({h.get("x-monite-version") for *_, h in self.seen}),
+                "token_requests": self.fake.token_requests,
+                "tokens_per_list": [h.get("authorization") for m, p, s, h in mailbox_calls if m == "GET"],
+            }
 
 
-    async def app(scope, receive, send):
-        # The fake serves the six operations; this test teaches it the seventh.
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/v1/mailboxes":
-            await mailboxes(scope, receive, send)
-        else:
-            await fake.app(scope, receive, send)
+    def options(fake, base_url):
+        return dict(client_id=fake.client_id, client_secret=fake.client_secret, base_url=base_url,
+                    entity_id=ENTITY)
 
 
-    async def no_wait(seconds):
-        return None
+    async def run_async(base_url, app):
+        async def no_wait(seconds):
+            return None
 
-
-    async def main():
         async with monite_async.MoniteClient(
-            client_id=fake.client_id,
-            client_secret=fake.client_secret,
-            base_url=fake.base_url,
-            transport=httpx2.ASGITransport(app=app),
-            retry_policy=monite_async.RetryPolicy(sleep=no_wait),
+            **options(app.fake, base_url), retry_policy=monite_async.RetryPolicy(sleep=no_wait)
         ) as monite:
-            listing = await monite.call(get_mailboxes, x_monite_entity_id=entity)
-            detailed = await monite.call(get_mailboxes.asyncio_detailed, x_monite_entity_id=entity)
-            errors = {}
-            for other in ("00000000-0000-4000-8000-000000000403", "00000000-0000-4000-8000-000000000404"):
-                try:
-                    await monite.call(get_mailboxes, x_monite_entity_id=other)
-                except monite_async.MoniteAPIError as exc:
-                    errors[exc.status_code] = type(exc).__name__
-        assert type(listing).__name__ == "MailboxDataResponse", type(listing)
-        assert type(listing).__module__.startswith("monite_generated.models"), type(listing).__module__
-        addresses = [m.mailbox_full_address for m in listing.data]
-        print(json.dumps({
-            "addresses": addresses,
-            "detailed_status": int(detailed.status_code),
-            "detailed_addresses": [m.mailbox_full_address for m in detailed.parsed.data],
-            "statuses": [status for _, status in seen],
-            "authorization": [h.get("authorization", "").startswith("Bearer ") for h, _ in seen],
-            "tokens_valid": all(
-                h["authorization"].removeprefix("Bearer ") in fake.app.state.tokens for h, _ in seen
-            ),
-            "versions": sorted({h.get("x-monite-version") for h, _ in seen}),
-            "entity_ids": [h.get("x-monite-entity-id") for h, _ in seen],
-            "token_requests": fake.token_requests,
-            "errors": {str(k): v for k, v in errors.items()},
-            "api_version": monite_async.API_VERSION,
-        }))
+            created = await monite.mailboxes.create(
+                mailbox_domain_id=DOMAIN, mailbox_name="invoices", related_object_type="payable"
+            )
+            listed = await monite.mailboxes.list()
+            via_call = await monite.call(get_mailboxes)
+            detailed = await monite.call(get_mailboxes.asyncio_detailed)
+            await monite.mailbox_domains.list()  # not entity-scoped: no entity header
+            await monite.mailboxes.delete(created.id)
+            try:
+                await monite.mailboxes.delete(created.id)
+                missing = None
+            except monite_async.NotFoundError as exc:
+                missing = type(exc).__name__
+            after = await monite.mailboxes.list()
+        kind = [type(created).__name__, created.mailbox_full_address, created.related_object_type]
+        return {"created": kind,
+                "listed": [m.mailbox_name for m in listed], "via_call": type(via_call).__name__,
+                "detailed": [int(detailed.status_code), type(detailed.parsed).__name__],
+                "missing": missing, "after": len(after)}
 
 
-    asyncio.run(main())
+    def run_sync(base_url, app):
+        with monite_async.MoniteSyncClient(
+            **options(app.fake, base_url), retry_policy=monite_async.RetryPolicy(sleep=lambda seconds: None)
+        ) as monite:
+            created = monite.mailboxes.create(
+                mailbox_domain_id=DOMAIN, mailbox_name="invoices", related_object_type="payable"
+            )
+            listed = monite.mailboxes.list()
+            via_call = monite.call(get_mailboxes.sync)
+            detailed = monite.call(get_mailboxes.sync_detailed)
+            monite.mailbox_domains.list()
+            monite.mailboxes.delete(created.id)
+            try:
+                monite.mailboxes.delete(created.id)
+                missing = None
+            except monite_async.NotFoundError as exc:
+                missing = type(exc).__name__
+            after = monite.mailboxes.list()
+        kind = [type(created).__name__, created.mailbox_full_address, created.related_object_type]
+        return {"created": kind,
+                "listed": [m.mailbox_name for m in listed], "via_call": type(via_call).__name__,
+                "detailed": [int(detailed.status_code), type(detailed.parsed).__name__],
+                "missing": missing, "after": len(after)}
+
+
+    results = {}
+    for name in ("async", "sync"):
+        app = Mailboxes()
+        with serve_in_thread(app) as origin:
+            base_url = origin + "/v1"
+            outcome = asyncio.run(run_async(base_url, app)) if name == "async" else run_sync(base_url, app)
+        results[name] = app.report(**outcome)
+    results["api_version"] = monite_async.API_VERSION
+    print(json.dumps(results))
     """
 )
 
 
 @pytest.fixture(scope="module")
-def project_with_get_mailboxes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = tmp_path_factory.mktemp("new-operation") / "project"
-    project.mkdir()
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache"))
-        else:
-            shutil.copy2(source, project / name)
-
-    fragment_path = project / "openapi" / "mailbox_domains.yaml"
-    fragment = yaml.safe_load(fragment_path.read_text())
-    upstream = upstream_with_mailboxes()  # Monite's text of GET /mailboxes (openapi/reference/)
-    assert add_upstream_operation(fragment, upstream, "/mailboxes", "get") == "get_mailboxes"
-    fragment_path.write_text(yaml.safe_dump(fragment, sort_keys=False, allow_unicode=True))
-
-    result = subprocess.run(  # noqa: S603
-        [str(VENV_PYTHON), str(project / "scripts" / "generate.py")],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project
-
-
-def test_the_new_operation_is_generated_with_its_entity_header(project_with_get_mailboxes: Path) -> None:
-    module = (
-        project_with_get_mailboxes
-        / "generated"
-        / "monite_generated"
-        / "api"
-        / "mailboxes"
-        / "get_mailboxes.py"
-    )
-    source = module.read_text()
-    assert "async def asyncio_detailed(" in source
-    assert "x_monite_entity_id" in source
-    assert '"url": "/mailboxes"' in source
-    models = project_with_get_mailboxes / "generated" / "monite_generated" / "models"
-    assert (models / "mailbox_data_response.py").is_file()
-    assert (models / "mailbox_response.py").is_file()
-    # The real project is untouched.
-    assert not (ROOT / "generated" / "monite_generated" / "api" / "mailboxes").exists()
-
-
-def test_the_spec_diff_calls_it_an_added_operation_and_nothing_breaking(
-    project_with_get_mailboxes: Path,
-) -> None:
-    spec_diff = load_script("spec_diff")
-    report = spec_diff.diff(
-        spec_diff.load_document(str(ROOT / "openapi" / "mailbox_domains.yaml")),
-        spec_diff.load_document(str(project_with_get_mailboxes / "openapi" / "mailbox_domains.yaml")),
-    )
-    assert [(c.kind, c.location, c.breaking) for c in report.changes] == [
-        ("operation-added", "GET /mailboxes", False)
-    ]
-
-
-# The generated signature types the header as UUID; callers pass a UUID or its text.
-@pytest.mark.parametrize("entity_id_as", ["str", "uuid"])
-def test_monite_call_runs_it_with_auth_version_retries_and_errors(
-    project_with_get_mailboxes: Path, entity_id_as: str
-) -> None:
-    project = project_with_get_mailboxes
-    # "No facade edit": the copy's hand-written monite_async is byte for byte the project's
-    # (`make generate` renders resources/_generated/ from the spec: that part grows).
-    ours = [f for f in _files(ROOT / "monite_async") if "_generated" not in f]
-    theirs = [f for f in _files(project / "monite_async") if "_generated" not in f]
-    assert ours == theirs
-    _, mismatch, errors = filecmp.cmpfiles(
-        ROOT / "monite_async", project / "monite_async", ours, shallow=False
-    )
-    assert mismatch == errors == []
-
-    entity_id = "9d2b4c8f-2087-4738-ba91-7359683c49a4"
+def runs(project: Path) -> dict[str, object]:
     env = {
         **os.environ,
         # The copy first: its monite_async and regenerated monite_generated shadow the installed ones.
@@ -272,7 +451,7 @@ def test_monite_call_runs_it_with_auth_version_retries_and_errors(
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     result = subprocess.run(  # noqa: S603
-        [str(VENV_PYTHON), "-c", PROGRAM, str(project), entity_id, entity_id_as],
+        [str(VENV_PYTHON), "-c", PROGRAM, str(project)],
         cwd=project,
         env=env,
         capture_output=True,
@@ -281,38 +460,37 @@ def test_monite_call_runs_it_with_auth_version_retries_and_errors(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-
-    assert outcome["addresses"] == ["invoices@mail.example.com"]
-    assert outcome["detailed_status"] == 200
-    assert outcome["detailed_addresses"] == ["invoices@mail.example.com"]
-    # The scripted 500 was retried; later calls went straight through; 403 and 404 were not retried.
-    assert outcome["statuses"] == [500, 200, 200, 403, 404]
-    assert outcome["authorization"] == [True] * 5
-    assert outcome["tokens_valid"] is True
-    assert outcome["token_requests"] == 1
-    assert outcome["versions"] == [outcome["api_version"]] == ["2024-05-25"]
-    assert outcome["entity_ids"][:3] == [entity_id] * 3
-    assert outcome["errors"] == {"403": "PermissionDeniedError", "404": "NotFoundError"}
+    outcome: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return outcome
 
 
-def test_the_readme_block_type_checks_in_the_regenerated_project(
-    project_with_get_mailboxes: Path, tmp_path: Path
+@pytest.mark.parametrize("client", ["async", "sync"])
+def test_the_new_methods_run_retried_refreshed_pinned_and_entity_scoped(
+    runs: dict[str, object], client: str
 ) -> None:
-    """The "A new operation needs no facade change" block of docs/regenerating.md, under mypy --strict and
-    strict pyright, in the only place its imports exist: this regenerated project (its copy of
-    monite_async and monite_generated first on both checkers' paths). The block is a fragment
-    (it uses the `monite` and `entity_id` its prose introduces, and a top-level await), so it
-    is wrapped as tests/readme_blocks.py documents."""
-    (block,) = python_blocks("## A new operation needs no facade change", "docs/regenerating.md")
-    (tmp_path / "new_operation.py").write_text(
-        wrap_fragment(
-            block,
-            "monite: MoniteClient, entity_id: str",
-            param_imports=("from monite_async import MoniteClient",),
-        )
-    )
-    project = project_with_get_mailboxes
-    run_type_checkers(
-        tmp_path, ["new_operation.py"], extra_paths=(project, project / "generated"), fragment=True
-    )
+    run = runs[client]
+    assert isinstance(run, dict)
+    assert run["created"] == ["MailboxResponse", "invoices@mail.example.com", "payable"]
+    assert run["listed"] == ["invoices"]
+    assert run["via_call"] == "MailboxDataResponse"
+    assert run["detailed"] == [200, "MailboxDataResponse"]
+    assert run["missing"] == "NotFoundError"
+    assert run["after"] == 0
+    assert run["mailbox_calls"] == [
+        ["POST", "/v1/mailboxes", 500],  # retried
+        ["POST", "/v1/mailboxes", 201],
+        ["GET", "/v1/mailboxes", 401],  # a stale token: fetched anew, the call replayed once
+        ["GET", "/v1/mailboxes", 200],
+        ["GET", "/v1/mailboxes", 200],  # call(get_mailboxes)
+        ["GET", "/v1/mailboxes", 200],  # call(get_mailboxes.asyncio_detailed / sync_detailed)
+        ["DELETE", "/v1/mailboxes/{id}", 204],
+        ["DELETE", "/v1/mailboxes/{id}", 404],  # a typed error, not retried
+        ["GET", "/v1/mailboxes", 200],
+    ]
+    tokens = run["tokens_per_list"]
+    assert isinstance(tokens, list)
+    assert tokens[0] != tokens[1] == tokens[2] == tokens[3]
+    assert run["token_requests"] == 2
+    assert run["versions"] == [runs["api_version"]]
+    assert run["entity_on_mailbox_calls"] == ["9d2b4c8f-2087-4738-ba91-7359683c49a4"]
+    assert run["entity_elsewhere"] == ["None"]  # the token and mailbox_domains calls carry none

@@ -7,7 +7,7 @@ use `type: ignore`, `cast` or `Any`.
 
 Two sections show code that only exists in another project; their blocks are checked
 where it exists, not here:
-- "A new operation needs no facade change" (docs/regenerating.md) uses `monite_generated.api.mailboxes`, which
+- "A new operation arrives typed" (docs/regenerating.md) uses `monite_generated.api.mailboxes`, which
   only a project regenerated with `GET /mailboxes` has: tests/project/test_new_operation.py
   type-checks it in that project.
 - "Vendoring" (docs/vendoring.md) imports `host_sdk._vendor.monite`: tests/project/test_vendor.py
@@ -48,10 +48,7 @@ CHECKED_HERE = {
     ("docs/testing.md", "## With pytest"): ["conftest.py", "test_domains.py", "test_domains_sync.py"],
 }
 CHECKED_ELSEWHERE = {
-    (
-        "docs/regenerating.md",
-        "## A new operation needs no facade change",
-    ): "tests/project/test_new_operation.py",
+    ("docs/regenerating.md", "## A new operation arrives typed"): "tests/project/test_new_operation.py",
     ("docs/vendoring.md", "# Vendoring"): "tests/project/test_vendor.py",
 }
 
@@ -104,7 +101,7 @@ def test_the_readme_blocks_are_ruff_clean(tmp_path: Path, page: str, heading: st
             ruff("check", str(path))
         else:  # a fragment: its lines as written, then the wrapped module the type checkers see
             ruff("check", "--select", "E501", str(path))
-            path.write_text(wrap_fragment(block, "monite: object, entity_id: str"))
+            path.write_text(wrap_fragment(block, "monite: object, entity_id: str, domain_id: object"))
             ruff("check", "--extend-ignore", "F401,F841,E501", str(path))
 
 

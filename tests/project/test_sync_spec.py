@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = CUT
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml")  # generate writes both
+# monite_async too: `generate` renders the resource methods into it.
+COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml")
 
 sync_spec = load_script("sync_spec")
 spec_diff = load_script("spec_diff")

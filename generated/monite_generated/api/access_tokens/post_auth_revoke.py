@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import httpx2 as httpx
 
@@ -10,6 +10,9 @@ from ...models.http_validation_error import HTTPValidationError
 from ...models.message_response import MessageResponse
 from ...models.revoke_token_payload import RevokeTokenPayload
 from ...types import Response
+
+OPERATION_ID: Final = "post_auth_revoke"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import httpx2 as httpx
 
@@ -10,6 +10,9 @@ from ...models.error_schema_response import ErrorSchemaResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...models.obtain_token_payload import ObtainTokenPayload
 from ...types import Response
+
+OPERATION_ID: Final = "post_auth_token"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(

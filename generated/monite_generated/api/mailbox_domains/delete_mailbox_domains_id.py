@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, Final, cast
 from urllib.parse import quote
 from uuid import UUID
 
@@ -10,6 +10,9 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_schema_response import ErrorSchemaResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
+
+OPERATION_ID: Final = "delete_mailbox_domains_id"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import httpx2 as httpx
 
@@ -9,6 +9,9 @@ from ...models.domain_list_response import DomainListResponse
 from ...models.error_schema_response import ErrorSchemaResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
+
+OPERATION_ID: Final = "get_mailbox_domains"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(

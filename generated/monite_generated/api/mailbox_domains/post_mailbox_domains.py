@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import httpx2 as httpx
 
@@ -10,6 +10,9 @@ from ...models.domain_response import DomainResponse
 from ...models.error_schema_response import ErrorSchemaResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
+
+OPERATION_ID: Final = "post_mailbox_domains"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 from uuid import UUID
 
@@ -11,6 +11,9 @@ from ...models.error_schema_response import ErrorSchemaResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...models.verify_response import VerifyResponse
 from ...types import Response
+
+OPERATION_ID: Final = "post_mailbox_domains_id_verify"
+"""The operation this module calls; its literal type tells the module apart from every other."""
 
 
 def _get_kwargs(
