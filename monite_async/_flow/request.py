@@ -53,11 +53,15 @@ def _header_text(value: object) -> str | bytes:
 
 
 @functools.lru_cache(maxsize=256)
-def _absolute(base_url: str, path: str) -> httpx2.URL:
+def _absolute(base_url: httpx2.URL, path: str) -> httpx2.URL:
     # What httpx2's client does with a relative URL (appended to the base path), once per
     # path instead of on every request: it parses both URLs again each time, which was a third
     # of a call's CPU. Bounded: paths with an id (delete, verify) are as many as the ids.
-    return httpx2.URL(base_url + path.lstrip("/"))
+    url = httpx2.URL(path)
+    if not url.is_relative_url:
+        return url
+    base = base_url.raw_path if base_url.raw_path.endswith(b"/") else base_url.raw_path + b"/"
+    return base_url.copy_with(raw_path=base + url.raw_path.lstrip(b"/"))
 
 
 def build(
@@ -88,8 +92,8 @@ def build(
     failure: Exception | None = None
     try:
         arguments = request_kwargs(module, args, kwargs)
-        if isinstance(arguments.get("url"), str) and not arguments["url"].startswith(("http:", "https:")):
-            arguments["url"] = _absolute(str(http.base_url), arguments["url"])
+        if isinstance(arguments.get("url"), str):
+            arguments["url"] = _absolute(http.base_url, arguments["url"])
         headers = {k: _header_text(v) for k, v in (arguments.get("headers") or {}).items()}
         if VERSION_HEADER in headers and headers[VERSION_HEADER] == http.headers.get(VERSION_HEADER):
             del headers[VERSION_HEADER]  # the client sends this very header on every request already

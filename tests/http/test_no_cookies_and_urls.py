@@ -101,3 +101,32 @@ def test_a_request_on_a_client_without_a_version_header_is_built() -> None:
     assert str(created.url) == "http://monite.test/v1/mailbox_domains"
     assert str(ping.url) == "http://monite.test/v1/ping"
     assert "x-monite-version" not in ping.headers
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.sandbox.monite.com/v1",
+        "https://api.sandbox.monite.com/v1/",
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8080/prefix/v1",
+        "https://user@host.example:8443/a%20b/v1",
+    ],
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mailbox_domains",
+        "mailbox_domains",
+        f"/mailbox_domains/{uuid.UUID(int=7)}",
+        "/auth/token",
+        "/mailbox_domains/a b",
+        "/mailbox_domains/é",
+        "https://elsewhere.example/absolute",
+    ],
+)
+def test_the_url_made_once_per_path_is_the_one_httpx2_would_build(base_url: str, path: str) -> None:
+    from monite_async._flow.request import _absolute
+
+    client = httpx2.Client(base_url=base_url)
+    assert str(_absolute(client.base_url, path)) == str(client.build_request("GET", path).url)
