@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = ROOT / "openapi" / "mailbox_domains.yaml"
 GENERATED = ROOT / "generated" / "monite_generated"
-COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml", "Makefile")
+COPIED = ("openapi", "scripts", "generated", "monite_async", "pyproject.toml", "Makefile", ".gitignore")
 OPERATIONS = {
     "mailbox_domains": {
         "get_mailbox_domains",
