@@ -11,11 +11,11 @@ broken: collections.Counter[str] = collections.Counter()
 known: collections.Counter[str] = collections.Counter()
 
 
-def record(found: list[str], *, open_for_lead: list[str]) -> None:
+def record(found: list[str], *, known_open: list[str]) -> None:
     global cases
     cases += 1
     for promise in found:
-        (known if promise in open_for_lead else broken)[promise] += 1
+        (known if promise in known_open else broken)[promise] += 1
 
 
 def summary() -> str:

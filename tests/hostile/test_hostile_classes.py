@@ -21,7 +21,6 @@ JSON = ("content-type", "application/json")
 DEEP = b"[" * 10_000 + b"]" * 10_000
 HUGE = "9" * 400
 ASYNC_VARIANTS = tuple(v for v in VARIANTS if v != "sync")
-REQUEST_FLOW = "lead: request flow"
 
 
 def ok(report: object) -> None:
