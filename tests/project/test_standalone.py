@@ -64,7 +64,7 @@ def test_no_tracked_file_but_markdown_names_a_folder_beside_the_checkout() -> No
 def test_the_pattern_finds_both_spellings() -> None:
     """The check above can fail: both ways the tests used to reach outside are caught."""
     assert OUTSIDE.search('UPSTREAM = ROOT.parent / "' + 'shared" / "reference" / "x.json"')
-    assert OUTSIDE.search("make sync-spec UPSTREAM=../" + "shared/reference/x.json")
+    assert OUTSIDE.search("make sync-spec UPSTREAM=../" + "shared" + "/reference/x.json")
     assert not OUTSIDE.search("a token fetch shared by every waiter")
 
 
