@@ -162,10 +162,8 @@ class _CoreBase:
             )
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigurationError("redis= must be a redis://, rediss:// or unix:// URL")
-        try:
-            from ._redis import SharedState, SyncSharedState
-        except ImportError:
-            raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
+        from ._redis import SharedState, SyncSharedState  # imports redis-py only when made
+
         kind = SyncSharedState if isinstance(self, SyncCore) else SharedState
         try:
             return kind(url, base_url=base_url, client_id=credentials[0], client_secret=credentials[1])
