@@ -294,6 +294,7 @@ def test_close_while_threads_are_queued_gives_each_a_client_state_error(server: 
     results, join = started(20, monite.mailbox_domains.list)
     try:
         until(lambda: len(slots.threads) == 20, "all 20 threads at the connection slot")
+        until(lambda: server.count("GET", "/mailbox_domains") == 2, "the slot holder's request on the wire")
         monite.close()
     finally:
         hold.set()
