@@ -169,7 +169,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert DEFAULT_TIMEOUT.read == 30.0
     assert DEFAULT_TIMEOUT.connect == 5.0
     # The pool size the README promises.
-    assert (DEFAULT_LIMITS.max_connections, DEFAULT_LIMITS.max_keepalive_connections) == (100, 20)
+    assert (DEFAULT_LIMITS.max_connections, DEFAULT_LIMITS.max_keepalive_connections) == (16, 16)
 
 
 @pytest.mark.parametrize("version", ["2024-13-01", "2024-02-30", "latest", "2024-5-25", "", "2024-05-25 "])
