@@ -178,7 +178,8 @@ class Flow:
             finally:
                 if tokens is not None:
                     tokens.end(x.generation)
-            traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
+            if traced.span is not None:  # every call comes here: read the id only for a span
+                traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
             response.extensions[errors.ATTEMPTS_EXTENSION] = max(1, x.attempts.sends)
             response.extensions[errors.UNCERTAIN_EXTENSION] = x.attempts.uncertain
             if not 200 <= response.status_code < 300:
