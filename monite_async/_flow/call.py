@@ -240,7 +240,7 @@ class Flow:
                 if x.secured:
                     yield from self._sign(x, deadline)
                 if blind:
-                    waited = yield from self._admit(x, deadline)
+                    waited = yield from self._admit(x, deadline, sign=True)
                     blind = False
                     if waited:
                         yield from self._sign(x, deadline)  # that wait may have outlasted the token
@@ -265,9 +265,14 @@ class Flow:
                 self.window.done(rate)
         return outcome
 
-    def _admit(self, x: _Exchange, deadline: float) -> Generator[Step, Any, bool]:
+    def _admit(self, x: _Exchange, deadline: float, *, sign: bool = False) -> Generator[Step, Any, bool]:
         """The rate window's waits (and its 429 hold's); whether there were any. With a fleet,
-        its budget on Redis decides, and the client's own window only while Redis is away."""
+        its budget on Redis decides, and the client's own window only while Redis is away.
+
+        `sign`: after each of the fleet's waits, sign again before asking for the unit, so that
+        a token due meanwhile is fetched (or waited for) before the unit, not between the unit
+        and the send: a unit counts from when Redis gives it, and requests that each waited for
+        the fleet's fetch after their unit reached Monite together, past the limit."""
         waited = False
         try:
             while self.shared is not None:
@@ -285,6 +290,8 @@ class Flow:
                     )
                 waited = True
                 yield Sleep(wait, real=True)
+                if sign:
+                    yield from self._sign(x, deadline)
             for pause in self.window.admission(x.attempts.deadline_at, hold_served=x.hold_served):
                 waited = True
                 yield Sleep(pause.seconds, real=not pause.hold)

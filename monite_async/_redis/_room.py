@@ -30,7 +30,11 @@ T = TypeVar("T", covariant=True)
 
 TIMEOUT = 1.0  # socket connect and read: a slow Redis must cost a call little (a busy host is not "down")
 _PAUSE = 1.5  # after a failure, no Redis call for this long; then the next call tries again
-_WINDOW_MS = 1000  # Monite counts per second
+# Monite counts per second; the log keeps each grant a little longer than that, as the
+# client's own window waits `_RESET_MARGIN` past a reset (monite_async/_http/rate.py): a
+# grant is sent some milliseconds after Redis's clock gave it (the event loop, the pool), and
+# Monite's window starts at the arrival of a request, not at the grant.
+_WINDOW_MS = 1000 + 50
 _DEFAULT_LIMIT = 30  # Monite's documented default, until an answer says otherwise
 _MAX_LIMIT = 1_000  # Monite grants 30 per second by default
 _MAX_HOLD = 600.0  # a Retry-After beyond ten minutes is taken as ten minutes

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from redis_server import find_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
@@ -58,6 +59,13 @@ def test_the_quick_bench_completes_and_writes_its_page_elsewhere_than_docs(tmp_p
     assert "facade time per call / raw httpx2, socket, 1 task(s) (<= 1.05)" in page
     assert "facade default / raw httpx2 default AsyncClient, calls/s, 100 tasks (>= 1.0)" in page
     assert "| default MoniteClient | 2 | 1 h |" in page  # the fleet row of a quick run
+    if find_binary() is not None:  # the same redis-server the bench finds: its redis= rows
+        assert "| MoniteClient(redis=...) | 2 | 1 h |" in page
+        row = "| fleet, MoniteClient(redis=...), 2 process(es) x 50 tasks, 30 calls: token requests (== 1) |"
+        assert row in page
+        assert "| MoniteClient(redis=...) | " in page.split("What `redis=` costs a call", 1)[-1]
+    else:
+        assert "No `redis=` rows: no redis-server on this machine" in page
     rows = [line for line in page.splitlines() if line.startswith("| ")]
     assert not [row for row in rows if "with_options" in row]  # retired: no row measures it
     assert (ROOT / "docs" / "benchmarks.md").read_bytes() == docs_page
