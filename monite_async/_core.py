@@ -38,7 +38,7 @@ from ._http.transports import (
 )
 from ._observability.tracing import Tracing
 
-__all__ = ["Core", "LoopBinding", "SyncCore", "connection_slots", "network"]
+__all__ = ["Core", "SyncCore", "connection_slots", "network"]
 
 
 class LoopBinding:

@@ -43,7 +43,6 @@ from .forks import on_fork_in_child
 
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
-    "CLOSED_TEXT",
     "NEVER_SENT",
     "ApiHttpClient",
     "CallerClientTransport",
