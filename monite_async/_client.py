@@ -66,6 +66,7 @@ from ._flow.request import Outcome
 from ._flow.versioning import API_VERSION
 from ._http.retry import RetryPolicy
 from ._http.transports import refuse_foreign_http
+from ._http.waits import ASYNC_SLEEP_TEXT
 from ._observability.tracing import Tracing
 from .resources._generated.calls import Calls, RawCallsBase, SyncCalls, SyncRawCallsBase
 from .resources._generated.clients import Resources, SyncResources
@@ -256,7 +257,7 @@ class BaseClient:
             raise ConfigurationError("retry_policy must be a monite_async.RetryPolicy")
         blocking = core_class is SyncCore
         if blocking and policy is not None and policy.sleep is not None and is_async(policy.sleep):
-            raise errors.async_sleep_for_sync_client()  # else refused at its first wait
+            raise ConfigurationError(ASYNC_SLEEP_TEXT)  # else refused at its first wait
         core = core_class(
             base_url=url,
             options=options,

@@ -28,6 +28,7 @@ from ._flow.versioning import VERSION_HEADER
 from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
 from ._http.transports import (
+    ASYNCIO_ONLY_TEXT,
     ApiHttpClient,
     CallerClientTransport,
     ForkSafeHTTPTransport,
@@ -242,7 +243,7 @@ class Core(_CoreBase):
             raise errors.closed_client()
         self.loop.check()
         if self.asyncio_only and self.loop.library == "trio":
-            raise errors.asyncio_only_transport()
+            raise ConfigurationError(ASYNCIO_ONLY_TEXT)
 
     async def aclose(self) -> None:
         if self.closed:
