@@ -61,19 +61,12 @@ from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.drive import drive, drive_blocking
 from ._flow.operations import operation_name, resolve_operation
-from ._flow.options import (
-    NOT_GIVEN,
-    CallOptions,
-    NotGiven,
-    check_deadline,
-    check_entity_id,
-    check_max_retries,
-    check_timeout,
-)
+from ._flow.options import NOT_GIVEN, CallOptions, NotGiven
 from ._flow.request import Outcome
-from ._flow.versioning import API_VERSION, validate_api_version
+from ._flow.versioning import API_VERSION
 from ._http.retry import RetryPolicy
 from ._http.transports import refuse_foreign_http
+from ._http.waits import ASYNC_SLEEP_TEXT
 from ._observability.tracing import Tracing
 from .resources._generated.calls import Calls, RawCallsBase, SyncCalls, SyncRawCallsBase
 from .resources._generated.clients import Resources, SyncResources
@@ -140,46 +133,43 @@ def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> 
     return from_environment if from_environment and credentials is not None else None
 
 
+_DEFAULT_OPTIONS = CallOptions(
+    timeout=DEFAULT_TIMEOUT,
+    max_retries=DEFAULT_MAX_RETRIES,
+    deadline=DEFAULT_DEADLINE,
+    api_version=API_VERSION,
+)
+
 _Args = tuple[object, ...]
 _Kwargs = dict[str, object]
 
 
 # `call()` and `with_raw_response.call()`: what runs once the rendered overloads
-# (resources/_generated/calls.py, typed per operation) have taken the arguments. Bound with
-# functools.partial to the core and options, not the client: no reference cycle.
-async def _run(core: Core, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs) -> object:
-    return _answer(
-        operation, await drive(core.flow.call(options, resolve_operation(operation), args, kwargs), core.io)
-    )
+# (resources/_generated/calls.py, typed per operation) have taken the arguments, `finish`
+# making the answer (`_answer`, or `_raw`). Bound with functools.partial to the core and
+# options, not the client: no reference cycle.
+_Finish = Callable[[object, Outcome], object]
+
+
+async def _run(
+    finish: _Finish, core: Core, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
+) -> object:
+    call = core.flow.call(options, resolve_operation(operation), args, kwargs)
+    return finish(operation, await drive(call, core.io))
 
 
 def _run_blocking(
-    core: SyncCore, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
+    finish: _Finish, core: SyncCore, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
 ) -> object:
     call = core.flow.call(options, resolve_operation(operation), args, kwargs)
-    return _answer(operation, drive_blocking(call, core.io))
-
-
-async def _run_raw(
-    core: Core, options: CallOptions, operation: object, args: _Args, kwargs: _Kwargs
-) -> object:
-    call = core.flow.call(options, resolve_operation(operation), args, kwargs)
-    return RawResponse(await drive(call, core.io), _parsed)
-
-
-def _run_raw_blocking(
-    core: SyncCore, options: CallOptions, operation: object, args: Any, kwargs: Any
-) -> object:
-    return RawResponse(
-        drive_blocking(core.flow.call(options, resolve_operation(operation), args, kwargs), core.io), _parsed
-    )
+    return finish(operation, drive_blocking(call, core.io))
 
 
 class RawCalls(RawCallsBase):
     """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
 
     def __init__(self, core: Core, options: CallOptions) -> None:
-        self._run_call = functools.partial(_run_raw, core, options)
+        self._run_call = functools.partial(_run, _raw, core, options)
 
     def __repr__(self) -> str:
         return "RawCalls()"
@@ -189,10 +179,14 @@ class SyncRawCalls(SyncRawCallsBase):
     """`RawCalls` for `MoniteSyncClient`: `monite.with_raw_response.call(op, ...)`, blocking."""
 
     def __init__(self, core: SyncCore, options: CallOptions) -> None:
-        self._run_call = functools.partial(_run_raw_blocking, core, options)
+        self._run_call = functools.partial(_run_blocking, _raw, core, options)
 
     def __repr__(self) -> str:
         return "SyncRawCalls()"
+
+
+def _raw(operation: object, outcome: Outcome) -> object:
+    return RawResponse(outcome, _parsed)
 
 
 def _parsed(outcome: Outcome) -> Any:
@@ -246,12 +240,10 @@ class BaseClient:
         """Check the constructor's `arguments` (its locals), then build the core."""
         given = types.SimpleNamespace(**arguments)
         refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
-        options = CallOptions(
-            timeout=check_timeout(given.timeout),
-            max_retries=check_max_retries(given.max_retries),
-            deadline=check_deadline(given.deadline),
-            api_version=validate_api_version(API_VERSION if given.api_version is None else given.api_version),
-            entity_id=check_entity_id(given.entity_id),
+        # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
+        options = _DEFAULT_OPTIONS.replace(
+            api_version=NOT_GIVEN if given.api_version is None else given.api_version,
+            **{name: arguments[name] for name in ("timeout", "max_retries", "deadline", "entity_id")},
         )
         default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
         url = _check_base_url(default_url if given.base_url is None else given.base_url)
@@ -265,7 +257,7 @@ class BaseClient:
             raise ConfigurationError("retry_policy must be a monite_async.RetryPolicy")
         blocking = core_class is SyncCore
         if blocking and policy is not None and policy.sleep is not None and is_async(policy.sleep):
-            raise errors.async_sleep_for_sync_client()  # else refused at its first wait
+            raise ConfigurationError(ASYNC_SLEEP_TEXT)  # else refused at its first wait
         core = core_class(
             base_url=url,
             options=options,
@@ -447,7 +439,9 @@ class MoniteClient(BaseClient, Resources, Calls):
         self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
-        self._run_call = functools.partial(_run, core, options)  # call(), typed in resources/_generated/
+        self._run_call = functools.partial(
+            _run, _answer, core, options
+        )  # call(), typed in resources/_generated/
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
@@ -526,7 +520,7 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
         self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)
         self.with_raw_response = SyncRawCalls(core, options)
-        self._run_call = functools.partial(_run_blocking, core, options)
+        self._run_call = functools.partial(_run_blocking, _answer, core, options)
 
     def close(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's

@@ -28,6 +28,7 @@ from ._flow.versioning import VERSION_HEADER
 from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
 from ._http.transports import (
+    ASYNCIO_ONLY_TEXT,
     ApiHttpClient,
     CallerClientTransport,
     ForkSafeHTTPTransport,
@@ -36,10 +37,9 @@ from ._http.transports import (
     TrailingBytesGuard,
     is_asyncio_only,
 )
-from ._http.waits import AnySleep
 from ._observability.tracing import Tracing
 
-__all__ = ["Core", "LoopBinding", "SyncCore", "connection_slots", "network"]
+__all__ = ["Core", "SyncCore", "connection_slots", "network"]
 
 
 class LoopBinding:
@@ -95,7 +95,10 @@ class _CoreBase:
     """Builds the flow from a client's arguments (checked already)."""
 
     _primitive: Callable[[int], Any]
+    _http_class: Any  # ApiHttpClient, SyncApiHttpClient
+    _io_class: Any  # AsyncIO, BlockingIO
     http: httpx2.AsyncClient | httpx2.Client
+    io: Any
 
     def __init__(
         self,
@@ -113,8 +116,9 @@ class _CoreBase:
     ) -> None:
         self.base_url = base_url
         self.auth_kind: str = _token_kind(token, credentials)
-        self.http = self._client(
-            network,
+        self.asyncio_only: bool = is_asyncio_only(network)
+        self.http = self._http_class(
+            transport=network,
             base_url=base_url,
             timeout=options.timeout,
             headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
@@ -133,7 +137,9 @@ class _CoreBase:
             tracing=tracing,
             shared=None if redis is None else self._shared(redis, base_url, credentials),
         )
-        self.sleep: AnySleep | None = policy.sleep
+        self.io = self._io_class(
+            functools.partial(self.http.send, stream=True), policy.sleep, self.check_usable
+        )
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -151,7 +157,7 @@ class _CoreBase:
     def provider(self) -> TokenSource:
         return self.flow.tokens
 
-    def _client(self, network: Any, **settings: Any) -> Any:
+    def check_usable(self) -> None:
         raise NotImplementedError
 
     def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
@@ -183,6 +189,8 @@ class _CoreBase:
             )
         if isinstance(token, str):
             return StaticToken(token)
+        if isinstance(self, SyncCore) and is_async(token):
+            raise errors.async_token_callable()
         return AppTokens(token)
 
 
@@ -190,13 +198,11 @@ def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str
     """Which token source `token`/`credentials` name; a bad token is refused here."""
     if credentials is not None:
         return "client credentials"
-    if isinstance(token, str):
-        if not is_valid_token(token):
-            raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-        return "static token"
-    if callable(token):
-        return "token callable"
-    raise ConfigurationError("token must be a str or an async callable returning one")
+    if isinstance(token, str) and not is_valid_token(token):
+        raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
+    if not isinstance(token, str) and not callable(token):
+        raise ConfigurationError("token must be a str or an async callable returning one")
+    return "static token" if isinstance(token, str) else "token callable"
 
 
 def connection_slots(transport: object, limits: httpx2.Limits) -> int:
@@ -222,18 +228,14 @@ class Core(_CoreBase):
     """What `MoniteClient` and its views share (see the module docstring)."""
 
     http: httpx2.AsyncClient
+    io: AsyncIO
     _primitive = AsyncPrimitive
+    _http_class = ApiHttpClient
+    _io_class = AsyncIO
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.loop: LoopBinding = LoopBinding()
-        self.io: AsyncIO = AsyncIO(
-            functools.partial(self.http.send, stream=True), self.sleep, self.check_usable
-        )
-
-    def _client(self, network: Any, **settings: Any) -> httpx2.AsyncClient:
-        self.asyncio_only: bool = is_asyncio_only(network)
-        return ApiHttpClient(transport=network, **settings)
 
     def check_usable(self) -> None:
         """Raise the typed error that says why this client cannot send now, if it cannot."""
@@ -241,7 +243,7 @@ class Core(_CoreBase):
             raise errors.closed_client()
         self.loop.check()
         if self.asyncio_only and self.loop.library == "trio":
-            raise errors.asyncio_only_transport()
+            raise ConfigurationError(ASYNCIO_ONLY_TEXT)
 
     async def aclose(self) -> None:
         if self.closed:
@@ -250,12 +252,11 @@ class Core(_CoreBase):
         if self.flow.shared is not None:
             with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
                 await self.flow.shared.aclose()
-        if self.loop.first_is_gone():
-            # "Event loop is closed" (or trio's equivalent): the sockets died with that loop.
-            with contextlib.suppress(RuntimeError):
-                await self.http.aclose()
-            return
-        await self.http.aclose()
+        # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
+        # the sockets died with that loop.
+        gone = self.loop.first_is_gone()
+        with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
+            await self.http.aclose()
 
 
 class SyncCore(_CoreBase):
@@ -263,23 +264,10 @@ class SyncCore(_CoreBase):
     number of threads (no event loop to belong to)."""
 
     http: httpx2.Client
+    io: BlockingIO
     _primitive = ThreadPrimitive
-
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        self.io: BlockingIO = BlockingIO(
-            functools.partial(self.http.send, stream=True), self.sleep, self.check_usable
-        )
-
-    def _client(self, network: Any, **settings: Any) -> httpx2.Client:
-        return SyncApiHttpClient(transport=network, **settings)
-
-    def _tokens(
-        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
-    ) -> TokenSource:
-        if credentials is None and not isinstance(token, str) and is_async(token):
-            raise errors.async_token_callable()
-        return super()._tokens(token, credentials, options, tracing)
+    _http_class = SyncApiHttpClient
+    _io_class = BlockingIO
 
     def check_usable(self) -> None:
         if self.closed:
@@ -309,7 +297,7 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
         if not isinstance(http_client, client_type):
             raise ConfigurationError(f"{name}'s http_client must be an httpx2.{client_type.__name__}")
         wrap = SyncCallerClientTransport if blocking else CallerClientTransport
-        return wrap(http_client, user_agent=USER_AGENT)  # type: ignore[arg-type]
+        return wrap(http_client, user_agent=USER_AGENT)
     if transport is not None:
         if not isinstance(transport, transport_type):
             raise ConfigurationError(f"{name}'s transport must be an httpx2.{transport_type.__name__}")

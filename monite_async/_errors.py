@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "AuthenticationError",
@@ -271,24 +271,10 @@ class ValidationError(MoniteAPIError):
         *,
         status_code: int = 422,
         field_errors: tuple[FieldError, ...] = (),
-        request_id: str | None = None,
-        body: bytes = b"",
-        operation: str | None = None,
-        attempts: int = 1,
-        retry_after: float | None = None,
-        retried_after_uncertain_failure: bool = False,
+        **fields: Any,  # MoniteAPIError's: request_id, body, operation, attempts, retry_after...
     ) -> None:
         self._field_errors = field_errors
-        super().__init__(
-            message,
-            status_code=status_code,
-            request_id=request_id,
-            body=body,
-            operation=operation,
-            attempts=attempts,
-            retry_after=retry_after,
-            retried_after_uncertain_failure=retried_after_uncertain_failure,
-        )
+        super().__init__(message, status_code=status_code, **fields)
 
     @property
     def field_errors(self) -> tuple[FieldError, ...]:

@@ -76,19 +76,14 @@ def is_valid_token(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
 
 
+@dataclasses.dataclass(slots=True, repr=False, eq=False)
 class Token:
     """A bearer token and when to stop using it. Its repr never shows the value."""
 
-    __slots__ = ("expires_at", "refresh_at", "value")
-
     value: str
-    expires_at: float
-    refresh_at: float
-
-    def __init__(self, value: str, *, expires_at: float = math.inf, refresh_at: float = math.inf) -> None:
-        self.value = value
-        self.expires_at = expires_at
-        self.refresh_at = refresh_at
+    _: dataclasses.KW_ONLY
+    expires_at: float = math.inf
+    refresh_at: float = math.inf
 
     def __repr__(self) -> str:
         return "Token(<redacted>)"

@@ -21,7 +21,7 @@ import monite_generated.models
 
 from .._http.forks import on_fork_in_child
 
-__all__ = ["install_lenient_enums", "is_known"]
+__all__ = ["is_known"]
 
 # Bounded: a misbehaving server must not grow memory without limit. Past the bound, unknown
 # values still parse; they are just not interned.

@@ -45,12 +45,10 @@ from .._errors import (
 )
 from .._http.answers import error_body, is_stale_token, parse_retry_after, request_id
 from .._http.rate import RateLimitHold
-from .._http.transports import ASYNCIO_ONLY_TEXT, TLSError
-from .._http.waits import ASYNC_SLEEP_TEXT
+from .._http.transports import TLSError
 
 __all__ = [
     "Redactor",
-    "asyncio_only_transport",
     "bad_arguments",
     "bad_token_answer",
     "bad_version_argument",
@@ -459,14 +457,6 @@ def async_token_callable() -> ConfigurationError:
         "MoniteSyncClient's token= must be a str or a plain callable returning one; an async "
         "callable needs MoniteClient (there is no event loop here to await it in)"
     )
-
-
-def async_sleep_for_sync_client() -> ConfigurationError:
-    return ConfigurationError(ASYNC_SLEEP_TEXT)
-
-
-def asyncio_only_transport() -> ConfigurationError:
-    return ConfigurationError(ASYNCIO_ONLY_TEXT)
 
 
 def wrong_event_loop() -> ClientStateError:

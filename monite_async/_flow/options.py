@@ -20,16 +20,7 @@ from .._errors import ConfigurationError
 from .._http.transports import refuse_foreign_http
 from .versioning import VERSION_HEADER, validate_api_version
 
-__all__ = [
-    "ENTITY_HEADER",
-    "NOT_GIVEN",
-    "CallOptions",
-    "NotGiven",
-    "check_deadline",
-    "check_entity_id",
-    "check_max_retries",
-    "check_timeout",
-]
+__all__ = ["NOT_GIVEN", "CallOptions", "NotGiven"]
 
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

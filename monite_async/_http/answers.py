@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import httpx2
 
-__all__ = ["ErrorBody", "error_body", "is_stale_token", "parse_retry_after", "request_id", "token_lifetime"]
+__all__ = ["error_body", "is_stale_token", "parse_retry_after", "request_id", "token_lifetime"]
 
 _ERROR_BODY_EXTENSION = "monite_async.error_body"
 
@@ -140,11 +140,12 @@ def parse_retry_after(
     if raw is None:
         return None
     raw = raw.strip()
-    seconds = _finite(raw)
-    if seconds is not None:
-        return max(0.0, seconds)
-    if _is_number(raw):
-        return None  # NaN or infinity: no usable wait
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass  # not a number: an HTTP date, perhaps
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None  # NaN or infinity: no usable wait
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
@@ -152,14 +153,6 @@ def parse_retry_after(
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
         when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - now())
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _finite(text: str) -> float | None:

@@ -35,7 +35,7 @@ from .forks import on_fork_in_child
 from .transports import PlainTransportError
 from .waits import AnySleep, wait
 
-__all__ = ["Pacer", "Pause", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
+__all__ = ["Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
 # RateLimit-Reset is delta-seconds in the IETF draft; Monite calls it a timestamp. A value
 # this large can only be a Unix time (about 2001-09-09 onwards).

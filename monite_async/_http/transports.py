@@ -43,7 +43,6 @@ from .forks import on_fork_in_child
 
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
-    "CLOSED_TEXT",
     "NEVER_SENT",
     "ApiHttpClient",
     "CallerClientTransport",
@@ -57,10 +56,8 @@ __all__ = [
     "aiohttp_transport",
     "is_asyncio_only",
     "plain_error",
-    "plain_transport_error",
     "read_deadline",
     "refuse_foreign_http",
-    "with_backend",
 ]
 
 # What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
@@ -79,7 +76,7 @@ NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 class PlainTransportError(httpx2.TransportError):
     """A transport failure the facade made itself: plain already (nothing chained, no
-    header in its text), so `plain_transport_error` passes it on as it is."""
+    header in its text), so `plain_error` passes it on as it is."""
 
 
 class DeadlinePassed(PlainTransportError):
@@ -103,10 +100,13 @@ class _CallerClient:
     """What both caller-client transports add to a request before it goes through the
     caller's client (its pool, proxies, TLS settings, event hooks)."""
 
-    def __init__(self, headers: httpx2.Headers, *, user_agent: str) -> None:
-        self._headers = headers
+    _client: httpx2.AsyncClient | httpx2.Client
+
+    def __init__(self, client: httpx2.AsyncClient | httpx2.Client, *, user_agent: str) -> None:
+        self._client = client
+        self._headers = client.headers
         # Theirs first, ours appended: a proxy or log still sees who the app is.
-        caller_agent = headers.get("user-agent")
+        caller_agent = self._headers.get("user-agent")
         self._user_agent = f"{caller_agent} {user_agent}" if caller_agent else user_agent
 
     def _prepared(self, request: httpx2.Request) -> httpx2.Request:
@@ -121,34 +121,26 @@ class _CallerClient:
 
 class CallerClientTransport(_CallerClient, httpx2.AsyncBaseTransport):
     """Sends through an httpx2.AsyncClient the caller owns. The caller closes it, so
-    `aclose` here does nothing."""
+    `aclose` here does nothing (the base class's)."""
 
-    def __init__(self, client: httpx2.AsyncClient, *, user_agent: str) -> None:
-        super().__init__(client.headers, user_agent=user_agent)
-        self._client = client
+    _client: httpx2.AsyncClient
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         # auth=None: Authorization is ours; the caller client's own auth must not replace it.
         # A closed caller client raises httpx2's RuntimeError, which the pipeline maps.
-        prepared = self._prepared(request)
-        return await self._client.send(prepared, stream=True, auth=None, follow_redirects=False)
-
-    async def aclose(self) -> None:
-        return None
+        return await self._client.send(
+            self._prepared(request), stream=True, auth=None, follow_redirects=False
+        )
 
 
 class SyncCallerClientTransport(_CallerClient, httpx2.BaseTransport):
-    """`CallerClientTransport` for the blocking client: through the caller's httpx2.Client."""
+    """`CallerClientTransport` for the blocking client: through the caller's httpx2.Client
+    (left open: `close` is the base class's, which does nothing)."""
 
-    def __init__(self, client: httpx2.Client, *, user_agent: str) -> None:
-        super().__init__(client.headers, user_agent=user_agent)
-        self._client = client
+    _client: httpx2.Client
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._client.send(self._prepared(request), stream=True, auth=None, follow_redirects=False)
-
-    def close(self) -> None:
-        return None
 
 
 class _NoCookies(httpx2.Cookies):
@@ -204,11 +196,19 @@ class ForkSafeHTTPTransport(httpx2.BaseTransport):
 
     def _start_over(self) -> None:
         self._backend = _DeadlineBackend(httpcore2.SyncBackend())
-        self._pool = with_backend(httpx2.HTTPTransport(limits=self.limits), self._backend)
+        self._pool = httpx2.HTTPTransport(limits=self.limits)
+        # httpx2.HTTPTransport takes no network backend: it is swapped into its httpcore2 pool,
+        # a private attribute, checked here and by the tests.
+        pool = getattr(self._pool, "_pool", None)
+        if not isinstance(getattr(pool, "_network_backend", None), httpcore2.NetworkBackend):
+            raise RuntimeError(
+                "httpx2.HTTPTransport no longer keeps an httpcore2 pool with a network backend"
+            )
+        pool._network_backend = self._backend  # type: ignore[union-attr]
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         response = self._pool.handle_request(request)
-        response.stream = _SyncGuardedStream(response.stream, self._drop_poisoned)
+        response.stream = _GuardedStream(response.stream, self._drop_poisoned)
         return response
 
     def _drop_poisoned(self) -> None:
@@ -356,11 +356,7 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
         if "closed" in str(exc).lower():  # httpx2's closed client; aiohttp's "Session is closed"
             return RuntimeError(CLOSED_TEXT)
         return RuntimeError(str(exc)[:200])
-    return plain_transport_error(exc, request)
-
-
-def plain_transport_error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError:
-    """`plain_error` for a network failure: always one of httpx2's transport errors."""
+    # A network failure: always one of httpx2's transport errors.
     linked = list(_chain(exc))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
     if tls:
@@ -458,24 +454,21 @@ class TrailingBytesGuard(httpx2.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-class _GuardedStream(httpx2.AsyncByteStream):
-    def __init__(self, stream: httpx2.AsyncByteStream | httpx2.SyncByteStream, after_close: Any) -> None:
+class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
+    """A response's stream that calls `after_close` once closed (async or blocking, as the
+    transport that made it)."""
+
+    def __init__(self, stream: Any, after_close: Any) -> None:
         self._stream = stream
         self._after_close = after_close
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:  # type: ignore[union-attr]
+        async for chunk in self._stream:
             yield chunk
 
     async def aclose(self) -> None:
-        await self._stream.aclose()  # type: ignore[union-attr]
+        await self._stream.aclose()
         await self._after_close()
-
-
-class _SyncGuardedStream(httpx2.SyncByteStream):
-    def __init__(self, stream: Any, after_close: Any) -> None:
-        self._stream = stream
-        self._after_close = after_close
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._stream
@@ -565,20 +558,5 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
             self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
         )
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore2.NetworkStream:
-        return self._track(self._backend.connect_unix_socket(path, _bounded(timeout), socket_options))
-
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
-
-
-def with_backend(transport: httpx2.HTTPTransport, backend: httpcore2.NetworkBackend) -> httpx2.HTTPTransport:
-    """`transport` on `backend` (httpx2.HTTPTransport takes no network backend: it is swapped
-    into its httpcore2 pool, a private attribute, checked here and by the tests)."""
-    pool = getattr(transport, "_pool", None)
-    if not isinstance(getattr(pool, "_network_backend", None), httpcore2.NetworkBackend):
-        raise RuntimeError("httpx2.HTTPTransport no longer keeps an httpcore2 pool with a network backend")
-    pool._network_backend = backend  # type: ignore[union-attr]
-    return transport

@@ -17,7 +17,6 @@ from .._errors import ConfigurationError
 __all__ = [
     "ASYNC_SLEEP_TEXT",
     "AnySleep",
-    "BlockingSleep",
     "Sleep",
     "is_testing",
     "set_testing",

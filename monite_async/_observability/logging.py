@@ -23,7 +23,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 
-__all__ = ["ENVIRONMENT_VARIABLE", "install_from_environment"]
+__all__ = ["install_from_environment"]
 
 ENVIRONMENT_VARIABLE = "MONITE_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}

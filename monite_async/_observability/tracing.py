@@ -34,7 +34,7 @@ import httpx2
 
 from .._version import __version__
 
-__all__ = ["AttemptRecord", "OperationRecord", "Tracing"]
+__all__ = ["Tracing"]
 
 _SCOPE = "monite_async"
 # The semantic conventions' advice for http.client.request.duration, in seconds.
