@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypedDict, TypeVar, Unpack
 
 __all__ = [
     "AuthenticationError",
@@ -260,6 +260,17 @@ class ConflictError(MoniteAPIError):
     default_message = "Conflict"
 
 
+class _APIErrorFields(TypedDict, total=False):
+    """MoniteAPIError's keyword arguments besides `status_code`, for its subclasses to pass on."""
+
+    request_id: str | None
+    body: bytes
+    operation: str | None
+    attempts: int
+    retry_after: float | None
+    retried_after_uncertain_failure: bool
+
+
 class ValidationError(MoniteAPIError):
     """422: the request did not validate; `field_errors` says which fields and why."""
 
@@ -271,7 +282,7 @@ class ValidationError(MoniteAPIError):
         *,
         status_code: int = 422,
         field_errors: tuple[FieldError, ...] = (),
-        **fields: Any,  # MoniteAPIError's: request_id, body, operation, attempts, retry_after...
+        **fields: Unpack[_APIErrorFields],
     ) -> None:
         self._field_errors = field_errors
         super().__init__(message, status_code=status_code, **fields)
