@@ -116,7 +116,8 @@ def _parallel(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist, the toolchain's tests first: they are the longest (a generator run, a
     fresh venv, mypy and pyright), and a worker that starts one last keeps the whole run
-    waiting for it while the others have nothing left. Longest first is the classic cure.
+    waiting for it while the others have nothing left. Longest first is the classic cure;
+    the slowest behaviour tests (SLOW_FIRST) come next, for the other Pythons' runs too.
     The order is the same on every worker (xdist requires it); a serial run keeps its order."""
     if not _parallel(config):
         return
@@ -128,7 +129,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if lost:
             raise pytest.UsageError(f"--dist loadgroup lost its groups (pytest-xdist issue 1386): {lost[0]}")
     toolchain = {Path(name).name for name in load_script("other_pythons").TOOLCHAIN_TESTS}
-    items.sort(key=lambda item: item.path.name not in toolchain)  # stable: else as collected
+    # stable: else as collected
+    items.sort(key=lambda item: (item.path.name not in toolchain, item.path.name not in SLOW_FIRST))
+
+
+# Behaviour tests of several seconds each (their waits: a fake's whole-second rate windows,
+# a transcript of commands, 50 runs of a race), started next, after the toolchain's: one of
+# them dealt last to a worker would be the run's tail (the 3.11 run's slowest 80, 2026-12).
+SLOW_FIRST = frozenset(
+    {
+        "test_readme_setup.py",  # 25 s: the docs' transcript twice, against one fake command
+        "test_sync_token_cache.py",  # 50 runs of a race beside a CPU hog
+        "test_rate_limit.py",  # the fake's whole-second windows, 3-6 s a test
+        "test_token_queue.py",
+        "test_cli.py",
+        "test_cli_terminal.py",
+        "test_readme.py",
+        "test_redis_room.py",
+    }
+)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
