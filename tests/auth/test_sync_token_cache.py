@@ -253,12 +253,10 @@ def test_threads_before_during_and_after_a_failed_fetch_share_it_in_50_runs(
     # Issue 28: threads that reached the token wait after a fetch had failed used to fetch
     # again. 40 threads through 4 slots: 4 reach the token wait before the (slow) token
     # request, the others while it is on the wire or after it failed, as slots come free.
-    # 20 ms an attempt (the fetch: 60 ms) is still far longer than 40 threads take to pass
-    # the barrier, and keeps the 50 runs (and the hog beside them) short.
     for run in range(50):
         before = server.count("POST", "/auth/token")
         slow = error(500, "auth is down")
-        slow.delay = 0.02
+        slow.delay = 0.05
         server.script("POST", "/auth/token", slow, slow, slow)
         with sync_client(server, limits=FOUR) as monite:
             results = in_threads(*[together(threading.Barrier(40), monite)] * 40)
