@@ -1829,17 +1829,19 @@ class Sizes:
     memory: tuple[int, int] = (1000, 10000)  # calls before the first reading, then between the two
 
 
+# A quick run's socket calls are most of its time (tests/project/test_bench_quick.py runs it
+# in `make test`): few of them, in as many rounds as a full run's code needs to compare.
 QUICK = Sizes(
-    per_call=(20, 2),
-    tracing=(20, 2),
+    per_call=(5, 2),
+    tracing=(5, 2),
     concurrency=(20, 1),
     concurrency_tasks=(100,),
     concurrency_calls_per_task=1,
     storm_tasks=50,
     burst_calls=30,
     import_repeat=1,
-    loops=(30, 1),
-    sync=(20, 2),
+    loops=(10, 1),
+    sync=(5, 2),
     fleet_sizes=(2,),
     fleet_calls=30,
     fleet_redis_token_sizes=(),

@@ -23,8 +23,11 @@ of plugins' packages, is written once (`__pycache__`, ignored by git and by ever
 comparison) and read by every later process, instead of taking each worker, and each
 Python a test starts, 5-15 s of CPU again.
 
-Workers: MONITE_TEST_WORKERS for .venv's suite (default: cores + 1, as much of it waits)
-and MONITE_OTHER_WORKERS for each other Python's (default: half the cores, at least 1).
+Workers: MONITE_TEST_WORKERS for .venv's suite (default: 2 x cores + 1) and
+MONITE_OTHER_WORKERS for each other Python's (default: the cores). More workers than cores, as
+most of a test's time is waiting (on sockets, sleeps, subprocesses): measured on 2 cores, the
+suites' own CPU is about half their workers' time together; each worker costs seconds of CPU
+to start (imports, collection), so not more.
 A classified Python missing here is skipped with a notice, or with
 MONITE_REQUIRE_ALL_PYTHONS=1 (.ci/run) fails the run.
 """
@@ -260,8 +263,8 @@ def default_workers(variable: str, fallback: int) -> int:
 
 def plan() -> list[Step]:
     cores = os.cpu_count() or 1
-    main_workers = default_workers("MONITE_TEST_WORKERS", cores + 1)
-    other_workers = default_workers("MONITE_OTHER_WORKERS", max(1, cores // 2))
+    main_workers = default_workers("MONITE_TEST_WORKERS", 2 * cores + 1)
+    other_workers = default_workers("MONITE_OTHER_WORKERS", cores)
     python = sys.executable
     make = [shutil.which("make") or "make", "--no-print-directory", "-o", ".venv/.installed"]
     here = "{}.{}".format(*sys.version_info[:2])

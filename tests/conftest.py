@@ -116,30 +116,62 @@ def _parallel(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist, the toolchain's tests first: they are the longest (a generator run, a
     fresh venv, mypy and pyright), and a worker that starts one last keeps the whole run
-    waiting for it while the others have nothing left. Longest first is the classic cure.
+    waiting for it while the others have nothing left. Longest first is the classic cure;
+    the slowest behaviour tests (SLOW_FIRST) come next, for the other Pythons' runs too.
     The order is the same on every worker (xdist requires it); a serial run keeps its order."""
     if not _parallel(config):
         return
+    # A worker under `--dist loadgroup`: pytest-xdist has suffixed each grouped test's id with
+    # `@<group>` (its hook runs before this one); where it could not (pytest 9.2, see
+    # pyproject.toml), the groups would be ignored and each worker build the shared fixtures.
+    if getattr(config.option, "loadgroup", False):
+        lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise pytest.UsageError(f"--dist loadgroup lost its groups (pytest-xdist issue 1386): {lost[0]}")
     toolchain = {Path(name).name for name in load_script("other_pythons").TOOLCHAIN_TESTS}
-    items.sort(key=lambda item: item.path.name not in toolchain)  # stable: else as collected
+    # stable: else as collected
+    items.sort(key=lambda item: (item.path.name not in toolchain, item.path.name not in SLOW_FIRST))
+
+
+# Behaviour tests of several seconds each (their waits: a fake's whole-second rate windows,
+# a transcript of commands, 50 runs of a race), started next, after the toolchain's: one of
+# them dealt last to a worker would be the run's tail (the 3.11 run's slowest 80, 2026-12).
+SLOW_FIRST = frozenset(
+    {
+        "test_readme_setup.py",  # 25 s: the docs' transcript twice, against one fake command
+        "test_sync_token_cache.py",  # 50 runs of a race beside a CPU hog
+        "test_rate_limit.py",  # the fake's whole-second windows, 3-6 s a test
+        "test_token_queue.py",
+        "test_cli.py",
+        "test_cli_terminal.py",
+        "test_readme.py",
+        "test_redis_room.py",
+    }
+)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Tests sharing a module- (class-, package-) scoped fixture of ours run on one worker, so
     that fixture (a regenerated project, a built sdist) is built once, not once per worker;
-    `--dist loadgroup` sends every other test wherever a worker is free. The group is the set
-    of such fixtures a test uses (xdist appends it to the test id: `...@<group>`).
+    `--dist loadgroup` sends every other test wherever a worker is free. The group is the unit
+    such a fixture lives in: the test's module (for a module- or class-scoped one), or the
+    package (for a package-scoped one); xdist appends it to the test id: `...@<group>`.
+    Not the set of fixtures a test uses: tests of one module that use `project` alone and
+    `project` with `checked` would be two groups, and each worker given one would build
+    `project` again (it did: three builds of tests/project/test_new_operation.py's copy).
     Session-scoped fixtures and plugins' fixtures are left out: each worker has its own
     session anyway."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return
-    shared = sorted(
-        f"{definitions[-1].baseid}::{name}"
+    scopes = {
+        definitions[-1].scope: definitions[-1].baseid
         for name in info.names_closure
         if (definitions := info.name2fixturedefs.get(name))
         and definitions[-1].scope in _SHARED_SCOPES
         and definitions[-1].baseid  # "" for a plugin's fixture
-    )
-    if shared:
-        item.add_marker(pytest.mark.xdist_group(name="+".join(shared)))
+    }
+    if "package" in scopes:
+        item.add_marker(pytest.mark.xdist_group(name=scopes["package"]))
+    elif scopes:
+        item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::", 1)[0]))

@@ -186,7 +186,14 @@ def test_a_replay_is_not_signed_with_a_replacement_that_went_stale_while_it_wait
 def test_a_failing_token_endpoint_fails_every_queued_thread_with_one_fetch(
     server: LoopbackServer, instant_retries: None
 ) -> None:
-    server.script("POST", "/auth/token", *[error(500, "auth is down")] * 100)
+    # Each answer 50 ms late, so the fetch's wave (the calls it fails) outlasts a thread that
+    # is descheduled between the barrier and its call on a loaded machine: with instant
+    # answers, such a thread could begin its call after the wave had ended, and rightly fetch
+    # again (the same margin as the 50-run race below).
+    failures = [error(500, "auth is down") for _ in range(100)]
+    for failure in failures:
+        failure.delay = 0.05
+    server.script("POST", "/auth/token", *failures)
     with sync_client(server, limits=FOUR) as monite:
         barrier = threading.Barrier(40)
 
