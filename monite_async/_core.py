@@ -35,6 +35,7 @@ from ._http.transports import (
     SyncApiHttpClient,
     SyncCallerClientTransport,
     TrailingBytesGuard,
+    default_tls,
     is_asyncio_only,
 )
 from ._observability.tracing import Tracing
@@ -305,4 +306,4 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
     pooled = _pool_limits(limits)
     if blocking:
         return ForkSafeHTTPTransport(limits=pooled)
-    return TrailingBytesGuard(httpx2.AsyncHTTPTransport(limits=pooled))
+    return TrailingBytesGuard(httpx2.AsyncHTTPTransport(limits=pooled, verify=default_tls()))

@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
+import os
 import socket
 import ssl
 import time
@@ -54,6 +56,7 @@ __all__ = [
     "TLSError",
     "TrailingBytesGuard",
     "aiohttp_transport",
+    "default_tls",
     "is_asyncio_only",
     "plain_error",
     "read_deadline",
@@ -175,6 +178,19 @@ class SyncApiHttpClient(_WithoutCookies, httpx2.Client):
     """The blocking client's own httpx2 client: no cookies."""
 
 
+def default_tls() -> ssl.SSLContext:
+    """The TLS context of the clients' own pools: httpx2's default (the system's trust store),
+    made once per process. Loading the trust store takes ~18 ms of CPU, nearly all of what
+    building a client costs; an SSLContext serves any number of connections and threads.
+    Made again when SSL_CERT_FILE or SSL_CERT_DIR (which httpx2 reads) change."""
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpcore2.default_ssl_context()
+
+
 class ForkSafeHTTPTransport(httpx2.BaseTransport):
     """The blocking client's default transport: httpx2's own pool, with what a thread needs.
 
@@ -196,7 +212,7 @@ class ForkSafeHTTPTransport(httpx2.BaseTransport):
 
     def _start_over(self) -> None:
         self._backend = _DeadlineBackend(httpcore2.SyncBackend())
-        self._pool = httpx2.HTTPTransport(limits=self.limits)
+        self._pool = httpx2.HTTPTransport(limits=self.limits, verify=default_tls())
         # httpx2.HTTPTransport takes no network backend: it is swapped into its httpcore2 pool,
         # a private attribute, checked here and by the tests.
         pool = getattr(self._pool, "_pool", None)
