@@ -19,7 +19,7 @@ httpx2) is installed from the package index into `.tools/monite-sdk-venv` and me
 with the same loop. The fleet (section 6, benchmarks/fleet.py) runs worker processes against
 the fake started as its own command, `python -m monite_async.testing --rate-limit 30`, each
 fleet with and without `redis=` (a fresh redis-server of the run's own per fleet run,
-benchmarks/redis_server.py).
+tests/redis_server.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ A fleet variant is a set of extra `MoniteClient` keyword arguments, for example
 `{"redis": "redis://127.0.0.1:6379/0"}` (`bench.py --fleet-client-kwargs`). They reach the
 workers on their standard input, never on a command line, and only their names are shown.
 `{"redis": OWN_REDIS}` (what `make bench` runs) means: a fresh redis-server of the run's own
-on 127.0.0.1 (benchmarks/redis_server.py), started for that run and stopped after it, so no
+on 127.0.0.1 (tests/redis_server.py), started for that run and stopped after it, so no
 two runs share a token or a budget; `restart_redis_after` kills it that many seconds after
 "go" and starts it again on the same port `REDIS_DOWN_S` later.
 
@@ -45,6 +45,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The tests' real redis-server (tests/redis_server.py): one copy serves both.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
 from redis_server import RedisServer, find_binary
 
 RATE_LIMIT = 30
@@ -123,7 +125,7 @@ def own_redis(
         return
     binary = find_binary()
     if binary is None:
-        raise RuntimeError("no redis-server here (see benchmarks/redis_server.py)")
+        raise RuntimeError("no redis-server here (see tests/redis_server.py)")
     server = RedisServer(binary, workdir)
     server.start()
     try:

