@@ -439,9 +439,8 @@ class MoniteClient(BaseClient, Resources, Calls):
         self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
         self.with_raw_response = RawCalls(core, options)
-        self._run_call = functools.partial(
-            _run, _answer, core, options
-        )  # call(), typed in resources/_generated/
+        # call(), typed in resources/_generated/
+        self._run_call = functools.partial(_run, _answer, core, options)
 
     async def aclose(self) -> None:
         """Close what this client owns (its connection pool); idempotent. A caller's
