@@ -15,16 +15,18 @@ from monite_async.testing import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 class _Tally(logging.Handler):
-    """Counts the answers the client logs at DEBUG: token answers, 429s."""
+    """Counts the answers the client logs at DEBUG: token answers (`token_requests`, a 429
+    to a token request included), tokens issued (`tokens_fetched`, the 2xx ones), 429s."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.counts = {"token_requests": 0, "throttled": 0}
+        self.counts = {"token_requests": 0, "tokens_fetched": 0, "throttled": 0}
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("%s %s -> HTTP"):
             if getattr(record, "monite_operation", None) == "post_auth_token":
                 self.counts["token_requests"] += 1
+                self.counts["tokens_fetched"] += 200 <= getattr(record, "monite_status", 0) < 300
             if getattr(record, "monite_status", None) == 429:
                 self.counts["throttled"] += 1
 

@@ -67,7 +67,9 @@ def test_a_fleet_alone_fails_no_call_that_monite_only_throttled(limited_fake: st
     print(f"fleet alone: {total}, {took:.2f} s")
     assert total["failed"] == 0, total
     assert total["ok"] == PROCESSES * CALLS
-    assert total["token_requests"] == PROCESSES  # each process its own token
+    # Each process its own token. Counted as issued: alone, a process's token request may
+    # itself meet a 429 (the limit counts token requests too) and be sent again.
+    assert total["tokens_fetched"] == PROCESSES, total
 
 
 def test_a_fleet_on_redis_shares_one_token_and_one_budget(
