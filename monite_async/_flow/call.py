@@ -54,7 +54,7 @@ from .._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from .._http.answers import is_stale_token, parse_retry_after, request_id
+from .._http.answers import REDACT_EXTENSION, is_stale_token, parse_retry_after, request_id
 from .._http.rate import Pacer, RateLimitHold, RateWindow, parse_rate_limit
 from .._http.retry import Attempts, RetryPolicy, next_wait
 from .._http.transports import DeadlinePassed
@@ -192,6 +192,7 @@ class Flow:
         while True:
             outcome = yield from self._attempt(x, deadline)
             if isinstance(outcome, httpx2.Response):
+                outcome.extensions[REDACT_EXTENSION] = self.redactor.text  # for every reader of its id
                 self._version_watcher.check(outcome)
                 _log_answer(x, outcome)
                 if self.shared is not None:

@@ -20,9 +20,20 @@ from collections.abc import Callable, Mapping
 
 import httpx2
 
-__all__ = ["error_body", "is_stale_token", "parse_retry_after", "request_id", "token_lifetime"]
+__all__ = [
+    "REDACT_EXTENSION",
+    "error_body",
+    "is_stale_token",
+    "parse_retry_after",
+    "request_id",
+    "token_lifetime",
+]
 
 _ERROR_BODY_EXTENSION = "monite_async.error_body"
+# Put by the flow on every answer: a function that blanks each secret the client knows (its
+# client secret, its recent tokens), which a request carries only some of (a GET carries no
+# client secret, yet a server may echo it).
+REDACT_EXTENSION = "monite_async.redact"
 
 # Monite's mocks answer 400 "The token has been revoked, expired or not found."; its older
 # SDK refreshed on 400/401/403 with such a message. Matched on the lower-cased message.
@@ -93,10 +104,14 @@ def is_stale_token(response: httpx2.Response) -> bool:
 
 def request_id(response: httpx2.Response) -> str | None:
     """The answer's `x-request-id`, to quote to Monite's support, without any secret the
-    request carried (a server may echo its bearer token or client secret there)."""
+    request carried or the client knows (a server may echo its bearer token or client secret
+    there): every reader of it (logs, spans, errors, RawResponse) gets it from here."""
     value = response.headers.get("x-request-id")
     if not isinstance(value, str):
         return None
+    redact = response.extensions.get(REDACT_EXTENSION)
+    if callable(redact):
+        value = redact(value)
     try:
         request = response.request
     except RuntimeError:  # a response built without one (a test's): it carried nothing

@@ -188,6 +188,20 @@ def test_class8_request_id_echoes_the_bearer_token(raw_server: RawServer, varian
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_class8_request_id_echoes_the_client_secret_a_get_never_carried(
+    raw_server: RawServer, variant: str
+) -> None:
+    # The client secret travels in the token request alone; an answer to a GET may echo it
+    # all the same. It was logged in clear in the DEBUG answer line (found by `make fuzz`).
+    answer = head(500, JSON, ("x-request-id", "{secret}"), body=b'{"error": {"message": "boom"}}')
+    raw_server.script("GET", "/mailbox_domains", Answer([answer]))  # once: the retry succeeds
+    report = exercise(variant, raw_server)
+    ok(report)  # the secret in no log line, error or span
+    assert report.error is None, report
+    assert any("request id [redacted]" in line for line in report.logs), report.logs
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_class8_token_refusal_quotes_the_secret_in_loc(raw_server: RawServer, variant: str) -> None:
     detail = {"detail": [{"loc": ["body", "{secret}"], "msg": "bad {secret}", "type": "value_error"}]}
     answer = head(422, JSON, ("x-request-id", "{secret}"), body=json.dumps(detail).encode())
