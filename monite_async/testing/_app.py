@@ -133,22 +133,26 @@ class MoniteApp:
         request = Request(scope, receive)
         raw_body = await request.body()
         operation, path_params = _route(request.method, request.url.path)
-        status: int | None = None
+        # Recorded before its answer (or the dropped connection) goes out: a test that has the
+        # answer finds the request in `requests` already (the server may run in another thread).
+        recorded = False
         try:
             fault = self.faults.take(operation.operation_id) if operation else None
             if fault is not None and fault.delay:
                 await anyio.sleep(fault.delay)
             if fault is not None and fault.drop_connection:
+                recorded = self._record(request, operation, raw_body, None)
                 await _drop_connection(send)
                 return
             with self.lock:
                 client = self._client_of(operation, request, raw_body)
             reply = self._answer(request, operation, path_params, raw_body, fault, client)
             response = self._render(request, reply, fault, client)
-            status = response.status_code
+            recorded = self._record(request, operation, raw_body, response.status_code)
             await response(scope, receive, send)
         finally:
-            self._record(request, operation, raw_body, status)
+            if not recorded:  # failed before an answer (or cancelled): recorded without a status
+                self._record(request, operation, raw_body, None)
 
     def _answer(
         self,
@@ -333,7 +337,8 @@ class MoniteApp:
 
     def _record(
         self, request: Request, operation: _Operation | None, raw_body: bytes, status: int | None
-    ) -> None:
+    ) -> bool:
+        """Add the request to the log; True (it is recorded)."""
         headers = {
             name: _REDACTED if name in _SECRET_HEADERS else value for name, value in request.headers.items()
         }
@@ -347,6 +352,7 @@ class MoniteApp:
         )
         with self.lock:
             self.log.append(entry)
+        return True
 
 
 def _route(method: str, path: str) -> tuple[_Operation | None, dict[str, str]]:

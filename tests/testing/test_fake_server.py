@@ -136,3 +136,38 @@ async def test_keep_alive_answers_do_not_wait_for_a_delayed_ack() -> None:
             times.append(time.perf_counter() - started)
     times.sort()
     assert times[len(times) // 2] < 0.030, times  # the median: a busy machine may slow a few
+
+
+async def test_a_request_is_recorded_before_its_answer_goes_out() -> None:
+    """A test that has the answer finds the request in `requests` already, wherever the fake
+    runs (another thread, another task). It was recorded after the answer went out, so a test
+    counting requests right after a call could miss the last one, or find it after clearing."""
+    fake = FakeMonite()
+    token = fake.issue_token()
+    recorded_when_answered: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            recorded_when_answered.append(len(fake.requests))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/mailbox_domains",
+        "raw_path": b"/v1/mailbox_domains",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"x-monite-version", b"2024-05-25"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    for _ in range(3):  # bounded: three requests, each recorded as its answer starts
+        await fake.app(scope, receive, send)
+    assert recorded_when_answered == [1, 2, 3]
+    assert [entry.status for entry in fake.requests] == [200, 200, 200]
