@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import uuid
 import weakref
@@ -24,15 +23,14 @@ from ._flow import failures as errors
 from ._flow.call import Flow
 from ._flow.drive import AsyncIO, AsyncPrimitive, BlockingIO, ThreadPrimitive
 from ._flow.options import CallOptions
+from ._flow.request import Target
 from ._flow.versioning import VERSION_HEADER
 from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
 from ._http.transports import (
     ASYNCIO_ONLY_TEXT,
-    ApiHttpClient,
     CallerClientTransport,
     ForkSafeHTTPTransport,
-    SyncApiHttpClient,
     SyncCallerClientTransport,
     TrailingBytesGuard,
     default_tls,
@@ -96,9 +94,8 @@ class _CoreBase:
     """Builds the flow from a client's arguments (checked already)."""
 
     _primitive: Callable[[int], Any]
-    _http_class: Any  # ApiHttpClient, SyncApiHttpClient
     _io_class: Any  # AsyncIO, BlockingIO
-    http: httpx2.AsyncClient | httpx2.Client
+    _send_method: str  # the transport's: requests go straight to it (see `Target`)
     io: Any
 
     def __init__(
@@ -118,16 +115,16 @@ class _CoreBase:
         self.base_url = base_url
         self.auth_kind: str = _token_kind(token, credentials)
         self.asyncio_only: bool = is_asyncio_only(network)
-        self.http = self._http_class(
-            transport=network,
-            base_url=base_url,
-            timeout=options.timeout,
-            headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        # The flow sends straight to it (see `Target`): closed with the client, as httpx2 does.
+        self.network = network
         policy = retry_policy if retry_policy is not None else RetryPolicy()
+        target = Target(
+            base_url,
+            headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
+            timeout=options.timeout,
+        )
         self.flow: Flow = Flow(
-            http=self.http,
+            target=target,
             options=options,
             tokens=self._tokens(token, credentials, options, tracing),
             credentials=credentials,
@@ -138,9 +135,7 @@ class _CoreBase:
             tracing=tracing,
             shared=None if redis is None else self._shared(redis, base_url, credentials),
         )
-        self.io = self._io_class(
-            functools.partial(self.http.send, stream=True), policy.sleep, self.check_usable
-        )
+        self.io = self._io_class(getattr(network, self._send_method), policy.sleep, self.check_usable)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -158,7 +153,7 @@ class _CoreBase:
     def provider(self) -> TokenSource:
         return self.flow.tokens
 
-    def check_usable(self) -> None:
+    def check_usable(self) -> str | None:
         raise NotImplementedError
 
     def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
@@ -228,23 +223,25 @@ def _pool_limits(limits: httpx2.Limits) -> httpx2.Limits:
 class Core(_CoreBase):
     """What `MoniteClient` and its views share (see the module docstring)."""
 
-    http: httpx2.AsyncClient
     io: AsyncIO
     _primitive = AsyncPrimitive
-    _http_class = ApiHttpClient
+    _send_method = "handle_async_request"
     _io_class = AsyncIO
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.loop: LoopBinding = LoopBinding()
 
-    def check_usable(self) -> None:
-        """Raise the typed error that says why this client cannot send now, if it cannot."""
+    def check_usable(self) -> str | None:
+        """Raise the typed error that says why this client cannot send now, if it cannot;
+        else the event loop's library ("asyncio" or "trio")."""
         if self.closed:
             raise errors.closed_client()
         self.loop.check()
-        if self.asyncio_only and self.loop.library == "trio":
+        library = self.loop.library
+        if self.asyncio_only and library == "trio":
             raise ConfigurationError(ASYNCIO_ONLY_TEXT)
+        return library
 
     async def aclose(self) -> None:
         if self.closed:
@@ -257,29 +254,29 @@ class Core(_CoreBase):
         # the sockets died with that loop.
         gone = self.loop.first_is_gone()
         with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
-            await self.http.aclose()
+            await self.network.aclose()
 
 
 class SyncCore(_CoreBase):
     """What `MoniteSyncClient` and its views share: the same flow over httpx2.Client, for any
     number of threads (no event loop to belong to)."""
 
-    http: httpx2.Client
     io: BlockingIO
     _primitive = ThreadPrimitive
-    _http_class = SyncApiHttpClient
+    _send_method = "handle_request"
     _io_class = BlockingIO
 
-    def check_usable(self) -> None:
+    def check_usable(self) -> str | None:
         if self.closed:
             raise errors.closed_client()
+        return None
 
     def close(self) -> None:
         if not self.closed:
             self.flow.closed = True
             if self.flow.shared is not None:
                 self.flow.shared.close()
-            self.http.close()
+            self.network.close()
 
 
 def is_async(function: object) -> bool:

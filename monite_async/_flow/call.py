@@ -55,7 +55,7 @@ from .._errors import (
     ValidationError,
 )
 from .._http.answers import REDACT_EXTENSION, is_stale_token, parse_retry_after, request_id
-from .._http.rate import Pacer, RateLimitHold, RateWindow, parse_rate_limit
+from .._http.rate import RATE_HEADERS, Pacer, RateLimitHold, RateWindow, parse_rate_limit
 from .._http.retry import Attempts, RetryPolicy, next_wait
 from .._http.transports import DeadlinePassed
 from .._observability.tracing import Tracing
@@ -63,9 +63,9 @@ from . import failures as errors
 from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
-from .request import build, parse
+from .request import Target, build, parse
 from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step, TimedOut
-from .versioning import VersionEchoWatcher
+from .versioning import VERSION_HEADER, VersionEchoWatcher
 
 __all__ = ["Flow"]
 
@@ -82,6 +82,9 @@ _DEADLINE_MARGIN = 0.05
 _FLEET_LOCK_TTL = 30.0
 _FLEET_POLL = 0.05
 
+# What the flow reads of every answer: the rate limit, and the version Monite served.
+_WATCHED = frozenset(name.encode() for name in RATE_HEADERS | {VERSION_HEADER})
+
 # An answer with one of these may say the token was refused (see `_answers.is_stale_token`).
 _REFUSALS = (400, 401, 403)
 
@@ -96,6 +99,7 @@ class _Exchange:
     secured: bool
     queued: bool  # takes a slot and is paced (the token request, which slot holders await, is not)
     traced: bool
+    api_version: str  # the call's: an answer echoing it needs no closer look
     template: str = ""
     generation: int = 0  # the token source's fetch count when the call began
     token: Token | None = None  # what the last send was signed with
@@ -112,7 +116,7 @@ class Flow:
     def __init__(
         self,
         *,
-        http: httpx2.AsyncClient | httpx2.Client,
+        target: Target,
         options: CallOptions,
         tokens: TokenSource,
         credentials: tuple[uuid.UUID, str] | None,
@@ -123,7 +127,7 @@ class Flow:
         tracing: Tracing,
         shared: Any = None,
     ) -> None:
-        self.http = http
+        self.target = target
         self.options = options  # the client's own: the token request runs with them
         self.tokens = tokens
         self.credentials = credentials
@@ -140,7 +144,7 @@ class Flow:
         self._version_watcher = VersionEchoWatcher()
 
     def __repr__(self) -> str:
-        return f"Flow(base_url={str(self.http.base_url)!r}, {self.window!r})"
+        return f"Flow(base_url={str(self.target.base_url)!r}, {self.window!r})"
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class Flow:
         name = operation_name(module)
         with self.tracing.operation(name, api_version=options.api_version) as traced:
             started = time.monotonic()
-            request = build(self.http, module, name, (args, kwargs or {}), options, self.redactor)
+            request = build(self.target, module, name, (args, kwargs or {}), options, self.redactor)
             request.extensions[errors.ATTEMPTS_EXTENSION] = 0  # sent so far: what errors report
             x = _Exchange(
                 request,
@@ -167,10 +171,11 @@ class Flow:
                 secured=requires_auth(module),
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.enabled(),
+                api_version=options.api_version,
                 timeout=dict(request.extensions.get("timeout") or {}),
             )
             if x.traced:
-                x.template = url_template(module, args, _relative(request, self.http.base_url))
+                x.template = url_template(module, args, _relative(request, self.target.base_url))
             tokens = self.tokens if x.secured else None
             x.generation = tokens.begin() if tokens is not None else 0
             try:
@@ -193,7 +198,6 @@ class Flow:
             outcome = yield from self._attempt(x, deadline)
             if isinstance(outcome, httpx2.Response):
                 outcome.extensions[REDACT_EXTENSION] = self.redactor.text  # for every reader of its id
-                self._version_watcher.check(outcome)
                 _log_answer(x, outcome)
                 if self.shared is not None:
                     yield from self._tell_the_fleet(x, outcome)
@@ -259,7 +263,15 @@ class Flow:
             finally:
                 self.slots.release(x)  # whatever x holds: nothing if it took no slot
             if isinstance(outcome, httpx2.Response):
-                rate = parse_rate_limit(outcome.headers)
+                said = {  # one pass over the raw headers: decoding them all costs more
+                    key.decode(): value.decode("latin-1")
+                    for name, value in outcome.headers.raw
+                    if (key := name.lower()) in _WATCHED
+                }
+                rate = parse_rate_limit(said)
+                echoed = said.get(VERSION_HEADER)
+                if echoed != x.api_version:
+                    self._version_watcher.check(echoed, x.request)
         finally:
             if x.windowed:
                 x.windowed = False
@@ -303,6 +315,8 @@ class Flow:
         return waited
 
     def _take_slot(self, x: _Exchange, deadline: float) -> Gen:
+        if self.slots.take(x):
+            return  # free: no step (nearly every request)
         pool = x.timeout.get("pool")
         patience = pool if isinstance(pool, int | float) else math.inf
         if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):

@@ -11,8 +11,10 @@ drives one generator from both of its clients.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
+import datetime
 import inspect
 import threading
 import time
@@ -123,16 +125,20 @@ class AsyncPrimitive:
     def free(self) -> int:
         return self._count if self._semaphore is None else self._semaphore.value
 
-    async def acquire(self, holder: object, patience: float) -> bool:
+    def take(self, holder: object) -> bool:
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
-        semaphore = self._semaphore
-        if semaphore.value > 0:
-            # Free: taken without building a timeout scope (every call comes here first).
-            await anyio.lowlevel.checkpoint_if_cancelled()
-            semaphore.acquire_nowait()
-            self._holders.add(holder)  # no checkpoint between: taken is owned
+        if self._semaphore.value <= 0:
+            return False
+        self._semaphore.acquire_nowait()
+        self._holders.add(holder)
+        return True
+
+    async def acquire(self, holder: object, patience: float) -> bool:
+        if self.take(holder):
             return True
+        semaphore = self._semaphore
+        assert semaphore is not None
         with anyio.move_on_after(patience):
             await semaphore.acquire()
             self._holders.add(holder)
@@ -172,10 +178,19 @@ class ThreadPrimitive:
     def free(self) -> int:
         return self._count - len(self._holders)
 
+    def take(self, holder: object) -> bool:
+        with self._mutex:
+            return self._take(holder)
+
+    def _take(self, holder: object) -> bool:
+        if self._queue or len(self._holders) >= self._count:
+            return False
+        self._holders.add(holder)
+        return True
+
     def acquire(self, holder: object, timeout: float) -> bool:
         with self._mutex:
-            if not self._queue and len(self._holders) < self._count:
-                self._holders.add(holder)
+            if self._take(holder):
                 return True
             bell = threading.Lock()
             bell.acquire()
@@ -210,10 +225,15 @@ class AsyncIO:
     or a caller's client), `sleep` is the RetryPolicy's (None: anyio's); `check` raises why
     the client cannot run a call now (closed, another event loop), before anything starts."""
 
-    def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], None]) -> None:
+    def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
         self._send = send
         self._sleep = sleep
-        self.check = check
+        self._check = check
+        self._trio = False
+
+    def check(self) -> None:
+        # `check` answers the event loop's library: one per client (another is refused there).
+        self._trio = self._check() == "trio"
 
     async def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
         if isinstance(step, Send):
@@ -232,27 +252,41 @@ class AsyncIO:
     async def _exchange(self, step: Send) -> object:
         """The answer, read whole; or the failure, plain (nothing chained), returned."""
         request = step.request
-        response: httpx2.Response | None = None
-        failure: BaseException | None = None
-        with anyio.move_on_after(_left(step.until)) as scope:
-            try:
-                response = await self._send(request)
-                response.request = request
-                await response.aread()
-            except Exception as exc:
-                failure = exc
-        if response is not None and (failure is not None or scope.cancelled_caught):
+        received: list[httpx2.Response] = []  # the answer, once its head has come
+        failure: Exception | None = None
+        expired = False
+        timer: asyncio.Timeout | None = None
+        try:
+            if self._trio:
+                with anyio.move_on_after(_left(step.until)) as scope:
+                    await self._read(request, received)
+                expired = scope.cancelled_caught
+            else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
+                async with asyncio.timeout(_left(step.until)) as timer:
+                    await self._read(request, received)
+        except Exception as exc:
+            expired = timer is not None and timer.expired()
+            failure = None if expired else exc
+        if received and (failure is not None or expired):
             with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
-                await response.aclose()  # an answer not read whole: its connection goes
-        if scope.cancelled_caught:
+                await received[0].aclose()  # an answer not read whole: its connection goes
+        if expired:
             return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
-        return plain_error(failure, request) if failure is not None else response
+        return plain_error(failure, request) if failure is not None else received[0]
+
+    async def _read(self, request: httpx2.Request, received: list[httpx2.Response]) -> None:
+        started = time.perf_counter()
+        response = await self._send(request)
+        received.append(response)
+        response.request = request
+        await response.aread()
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)  # as httpx2's client
 
 
 class BlockingIO:
     """`AsyncIO` for `MoniteSyncClient`: the thread waits."""
 
-    def __init__(self, send: BlockingSend, sleep: AnySleep | None, check: Callable[[], None]) -> None:
+    def __init__(self, send: BlockingSend, sleep: AnySleep | None, check: Callable[[], object]) -> None:
         self._send = send
         self._sleep = sleep
         self.check = check
@@ -277,9 +311,11 @@ class BlockingIO:
         failure: Exception | None = None
         try:
             with read_deadline(step.until):  # every read ends by it: a thread has no cancel scope
+                started = time.perf_counter()
                 response = self._send(request)
                 response.request = request
                 response.read()
+                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         except Exception as exc:
             failure = exc
         if failure is None:

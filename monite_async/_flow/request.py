@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import types
 from typing import Any
 
@@ -24,9 +23,9 @@ from . import enums  # noqa: F401  (installs lenient enums before anything is pa
 from . import failures as errors
 from .operations import accepts_entity, accepts_version, parse_success, request_kwargs
 from .options import CallOptions
-from .versioning import VERSION_HEADER, validate_api_version
+from .versioning import validate_api_version
 
-__all__ = ["Outcome", "build", "parse"]
+__all__ = ["Outcome", "Target", "build", "parse"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,11 +39,13 @@ class Outcome:
     elapsed: float = 0.0
 
 
-def _header_text(value: object) -> str | bytes:
+def _header_text(value: object) -> str:
     # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
-    # unconverted; httpx2 accepts only str or bytes.
-    if isinstance(value, str | bytes):
+    # unconverted; httpx2 accepts only text.
+    if isinstance(value, str):
         return value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, bool):
@@ -52,20 +53,67 @@ def _header_text(value: object) -> str | bytes:
     return str(value)
 
 
-@functools.lru_cache(maxsize=256)
-def _absolute(base_url: httpx2.URL, path: str) -> httpx2.URL:
-    # What httpx2's client does with a relative URL (appended to the base path), once per
-    # path instead of on every request: it parses both URLs again each time, which was a third
-    # of a call's CPU. Bounded: paths with an id (delete, verify) are as many as the ids.
-    url = httpx2.URL(path)
-    if not url.is_relative_url:
+class Target:
+    """Where a client's requests go and what each carries before its own arguments: the base
+    URL, httpx2's default headers with ours (`x-monite-version`, `User-Agent`), the timeout.
+
+    What an httpx2 client would merge into every request; the flow builds its requests itself
+    and sends them straight to the transport, for an httpx2 client has nothing to add to them
+    (no auth, redirects, cookies or hooks: the flow does the first, Monite needs none of the
+    rest) and its `build_request` and `send` were a third of a call's CPU.
+    """
+
+    __slots__ = ("_headers", "_urls", "base_url", "headers", "timeout")
+
+    def __init__(self, base_url: str, *, headers: dict[str, str], timeout: httpx2.Timeout) -> None:
+        url = httpx2.URL(base_url)
+        # As httpx2's client: a base path ends with "/", and a request path is appended to it.
+        self.base_url: httpx2.URL = (
+            url if url.raw_path.endswith(b"/") else url.copy_with(raw_path=url.raw_path + b"/")
+        )
+        self.headers: httpx2.Headers = _httpx2_default_headers()
+        self.headers.update(headers)
+        self.timeout: httpx2.Timeout = timeout
+        self._urls: dict[str, httpx2.URL] = {}
+        self._headers: dict[tuple[tuple[str, str], ...], httpx2.Headers] = {}
+
+    def url(self, path: str) -> httpx2.URL:
+        """`path` joined to the base URL, once per path (paths with an id are as many as the
+        ids: the memo is bounded)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx2.URL(path)
+            if url.is_relative_url:
+                url = self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            self._urls[path] = url
         return url
-    base = base_url.raw_path if base_url.raw_path.endswith(b"/") else base_url.raw_path + b"/"
-    return base_url.copy_with(raw_path=base + url.raw_path.lstrip(b"/"))
+
+    def headers_with(self, *added: tuple[str, str]) -> httpx2.Headers:
+        """These headers with `added` (a view's own, then the operation's) put over them, once
+        per combination (they are few: API versions, entities; the memo is bounded). Not to be
+        changed: a request copies it."""
+        headers = self._headers.get(added)
+        if headers is None:
+            headers = self.headers.copy()
+            for name, value in added:
+                headers[name] = value
+            if len(self._headers) >= 256:
+                self._headers.clear()
+            self._headers[added] = headers
+        return headers
+
+
+def _httpx2_default_headers() -> httpx2.Headers:
+    # Accept, Accept-Encoding (the decoders this httpx2 has), Connection, User-Agent: read from
+    # an httpx2 client itself, so they follow httpx2 (no socket, no TLS context is made).
+    with httpx2.Client(transport=httpx2.BaseTransport()) as client:
+        return client.headers.copy()
 
 
 def build(
-    http: httpx2.AsyncClient | httpx2.Client,
+    target: Target,
     module: types.ModuleType,
     name: str,
     call: tuple[tuple[Any, ...], dict[str, Any]],
@@ -93,14 +141,11 @@ def build(
     try:
         arguments = request_kwargs(module, args, kwargs)
         if isinstance(arguments.get("url"), str):
-            arguments["url"] = _absolute(http.base_url, arguments["url"])
-        headers = {k: _header_text(v) for k, v in (arguments.get("headers") or {}).items()}
-        if VERSION_HEADER in headers and headers[VERSION_HEADER] == http.headers.get(VERSION_HEADER):
-            del headers[VERSION_HEADER]  # the client sends this very header on every request already
-        arguments["headers"] = {**dict(options.headers), **headers}
-        if options.timeout != http.timeout:  # the client's own is the default: not passed again
-            arguments["timeout"] = options.timeout
-        return http.build_request(**arguments)
+            arguments["url"] = target.url(arguments["url"])
+        own = tuple((key, _header_text(value)) for key, value in (arguments.get("headers") or {}).items())
+        arguments["headers"] = target.headers_with(*options.headers, *own)
+        arguments["extensions"] = {"timeout": options.timeout.as_dict()}
+        return httpx2.Request(**arguments)
     except (TypeError, ValueError, AttributeError, httpx2.InvalidURL) as exc:
         failure = exc  # ValueError covers UnicodeEncodeError (a header value httpx2 cannot encode)
     raise errors.bad_arguments(name, failure, redactor)  # unchained: nothing of the arguments kept

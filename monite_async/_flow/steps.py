@@ -21,7 +21,10 @@ __all__ = ["TIMED_OUT", "Acquire", "Call", "Primitive", "Send", "Sleep", "Step",
 class Primitive(Protocol):
     """A slot semaphore or a lock: the driver acquires it for a holder (within a step's
     `until`); the flow gives back what that holder has with `release(holder)`, which never
-    blocks, and frees nothing for a holder that has nothing."""
+    blocks, and frees nothing for a holder that has nothing. `take(holder)` takes one that is
+    free now, without waiting (True), so that a free slot costs the flow no step."""
+
+    def take(self, holder: object) -> bool: ...
 
     def release(self, holder: object) -> None: ...
 

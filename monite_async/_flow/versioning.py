@@ -43,21 +43,17 @@ def validate_api_version(version: object) -> str:
 
 
 class VersionEchoWatcher:
-    """An httpx2 response hook: Monite echoes the version it served; warn once if it differs
-    from the version the request asked for (a view's own `api_version` included)."""
+    """Monite echoes the version it served; warn once if it differs from the version the
+    request asked for (a view's own `api_version` included)."""
 
     def __init__(self) -> None:
         self.warned = False
 
-    async def __call__(self, response: httpx2.Response) -> None:
-        self.check(response)
-
-    def check(self, response: httpx2.Response) -> None:
-        """The hook itself: httpx2.Client calls it as it is, httpx2.AsyncClient awaits `self(...)`."""
-        echoed = response.headers.get(VERSION_HEADER)
+    def check(self, echoed: str | None, request: httpx2.Request) -> None:
+        """`echoed`: the answer's `x-monite-version` (None: it had none)."""
         if echoed is None or self.warned:
             return
-        asked = response.request.headers.get(VERSION_HEADER)
+        asked = request.headers.get(VERSION_HEADER)
         if asked is None or echoed == asked:
             return
         # Set first: concurrent responses must not each log the same warning.

@@ -35,7 +35,7 @@ from .forks import on_fork_in_child
 from .transports import PlainTransportError
 from .waits import AnySleep, wait
 
-__all__ = ["Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
+__all__ = ["RATE_HEADERS", "Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
 # RateLimit-Reset is delta-seconds in the IETF draft; Monite calls it a timestamp. A value
 # this large can only be a Unix time (about 2001-09-09 onwards).
@@ -78,7 +78,7 @@ def _number(headers: Mapping[str, str], *names: str) -> float | None:
     return None
 
 
-_RATE_HEADERS = frozenset(
+RATE_HEADERS = frozenset(
     {
         "ratelimit-limit",
         "ratelimit-remaining",
@@ -92,7 +92,7 @@ _RATE_HEADERS = frozenset(
 def _rate_headers(headers: httpx2.Headers | Mapping[str, str]) -> dict[str, str]:
     # Runs on every answer: one pass over the headers, keeping only the five that matter.
     items = headers.multi_items() if isinstance(headers, httpx2.Headers) else headers.items()
-    return {k.lower(): v for k, v in items if k[:1] in "rRxX" and k.lower() in _RATE_HEADERS}
+    return {k.lower(): v for k, v in items if k[:1] in "rRxX" and k.lower() in RATE_HEADERS}
 
 
 def parse_rate_limit(

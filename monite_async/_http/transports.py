@@ -4,8 +4,8 @@ Everything here speaks httpx2: a transport raises httpx2's own exceptions (never
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- httpx2's own pool (the default), through `ApiHttpClient` (the blocking client:
-  `SyncApiHttpClient`), which keeps and sends no cookies;
+- httpx2's own pool (the default): `httpx2.AsyncHTTPTransport` (the blocking client:
+  `ForkSafeHTTPTransport`), which the flow sends to directly (no httpx2 client: no cookies);
 - an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx2.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra,
@@ -46,12 +46,10 @@ from .forks import on_fork_in_child
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
     "NEVER_SENT",
-    "ApiHttpClient",
     "CallerClientTransport",
     "DeadlinePassed",
     "ForkSafeHTTPTransport",
     "PlainTransportError",
-    "SyncApiHttpClient",
     "SyncCallerClientTransport",
     "TLSError",
     "TrailingBytesGuard",
@@ -144,38 +142,6 @@ class SyncCallerClientTransport(_CallerClient, httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._client.send(self._prepared(request), stream=True, auth=None, follow_redirects=False)
-
-
-class _NoCookies(httpx2.Cookies):
-    """A jar that keeps nothing. Monite's API authenticates with bearer tokens alone, so a
-    cookie a proxy or load balancer sets would only carry state from one call into the next;
-    and httpx2 builds a urllib request and an email message per response to store one."""
-
-    def extract_cookies(self, response: httpx2.Response) -> None:
-        return None
-
-
-class _WithoutCookies:
-    """The facade's own httpx2 clients (never a caller's) neither store nor send cookies."""
-
-    @property
-    def cookies(self) -> httpx2.Cookies:
-        jar = self.__dict__.get("_no_cookies")  # one per client: a jar is mutable
-        if jar is None:
-            jar = self.__dict__["_no_cookies"] = _NoCookies()
-        return jar
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise AttributeError("the Monite client's HTTP client keeps no cookies")
-
-
-class ApiHttpClient(_WithoutCookies, httpx2.AsyncClient):
-    """The async client's own httpx2 client: no cookies."""
-
-
-class SyncApiHttpClient(_WithoutCookies, httpx2.Client):
-    """The blocking client's own httpx2 client: no cookies."""
 
 
 def default_tls() -> ssl.SSLContext:
@@ -478,16 +444,16 @@ class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
         self._stream = stream
         self._after_close = after_close
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks: AsyncIterator[bytes] = self._stream.__aiter__()  # the transport's own: no layer per chunk
+        return chunks
 
     async def aclose(self) -> None:
         await self._stream.aclose()
         await self._after_close()
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        return iter(self._stream)
 
     def close(self) -> None:
         self._stream.close()

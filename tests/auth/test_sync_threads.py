@@ -88,7 +88,7 @@ def until(condition: Callable[[], bool], what: str) -> None:
 
 class Counted:
     """A lock or the connection slots of the client, counting the threads that came to take
-    it (`acquire` a lock, `take` a slot); everything else goes to the object underneath."""
+    it (`acquire`, or `take` a free one); everything else goes to the object underneath."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -106,9 +106,9 @@ class Counted:
         self._came()
         return bool(self.inner.acquire(*args, **kwargs))
 
-    def take(self, holder: object, timeout: float) -> bool:
+    def take(self, holder: object) -> bool:
         self._came()
-        return bool(self.inner.take(holder, timeout))
+        return bool(self.inner.take(holder))
 
     def release(self, holder: object) -> None:
         self.inner.release(holder)

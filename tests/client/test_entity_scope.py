@@ -17,7 +17,7 @@ from monite_generated.api.mailbox_domains import get_mailbox_domains
 from monite_async import ConfigurationError, InvalidRequestError, MoniteClient, MoniteSyncClient
 from monite_async._flow.failures import Redactor
 from monite_async._flow.options import CallOptions
-from monite_async._flow.request import build
+from monite_async._flow.request import Target, build
 
 ENTITY = "9d2b4c8f-2087-4738-ba91-7359683c49a4"
 OPTIONS = CallOptions(timeout=httpx2.Timeout(5.0), max_retries=0, deadline=10.0, api_version="2024-05-25")
@@ -37,9 +37,9 @@ def _scoped_module() -> types.ModuleType:
 
 
 def _build(module: types.ModuleType, options: CallOptions, **kwargs: Any) -> httpx2.Request:
-    http = httpx2.Client(base_url="http://monite.test/v1")
+    target = Target("http://monite.test/v1", headers={}, timeout=httpx2.Timeout(5))
     name = module.__name__.rpartition(".")[2]
-    return build(http, module, name, ((), kwargs), options, Redactor(list))
+    return build(target, module, name, ((), kwargs), options, Redactor(list))
 
 
 def test_an_entity_scoped_operation_carries_the_clients_entity() -> None:

@@ -78,7 +78,7 @@ async def test_views_share_one_pool_one_token_and_one_loop(loopback: LoopbackSer
         await gather(*(view.mailbox_domains.list() for view in [monite, *views]))
         for view in views:
             assert view._core is monite._core  # the pool, token cache, rate window and loop binding
-            assert view._core.http is monite._core.http
+            assert view._core.network is monite._core.network
     assert loopback.count("POST", "/auth/token") == 1
     assert loopback.count("GET", "/mailbox_domains") == 4
 

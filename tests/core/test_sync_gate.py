@@ -85,13 +85,13 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
         monite.mailbox_domains.list()
         slots = monite._core.flow.slots
         assert isinstance(slots, _ThreadSlots)
-        take = slots.acquire
+        take = slots.take  # a free slot is taken without waiting (the flow asks no step for it)
 
-        def take_then_interrupted(holder: object, timeout: float) -> bool:
-            take(holder, timeout)
+        def take_then_interrupted(holder: object) -> bool:
+            take(holder)
             raise KeyboardInterrupt("as from SIGINT")
 
-        monkeypatch.setattr(slots, "acquire", take_then_interrupted)
+        monkeypatch.setattr(slots, "take", take_then_interrupted)
         for _ in range(CONNECTIONS + 1):  # more than there are slots: none may be lost
             with pytest.raises(KeyboardInterrupt):
                 monite.mailbox_domains.list()
