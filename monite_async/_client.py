@@ -17,7 +17,7 @@ The rooms, top to bottom; a module imports only from its own room and the rows b
 | `__init__.py` | the public names |
 | `_client.py` | MoniteClient, MoniteSyncClient: arguments, views (`with_options`), `call()` |
 | `resources/` | `mailbox_domains`, `auth`, raw responses, DNS records: arguments checked, models returned |
-| `_core.py` | what a client and its views share: the flow, the HTTP client, the event loop |
+| `_core.py` | what a client and its views share: the flow, the transport it sends to, the event loop |
 | `_redis/` | a fleet's shared token and rate budget (the `redis` extra) |
 | `_flow/` | the one flow of a call, its steps and drivers; request, options, operations, failures |
 | `_auth/` | where tokens come from: the credentials cache, a fixed token, an app's callable |

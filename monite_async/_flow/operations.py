@@ -2,7 +2,7 @@
 
 Every module openapi-python-client writes under `api/` has `_get_kwargs(...)` (the
 request as httpx2 keyword arguments) and `_parse_response(client=, response=)` (the model
-for a status). The facade needs both apart: it sends through its own httpx2 client (auth,
+for a status). The facade needs both apart: it sends straight to its transport (auth,
 retries, typed errors), which the public `asyncio_detailed` cannot do, and it must map an
 error status before the generated `_build_response` calls `HTTPStatus(code)` (which fails
 on 520 or 599).

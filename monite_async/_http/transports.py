@@ -237,7 +237,7 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
             # retry layer may re-send. (aiohttp's own test client switches it off this way.)
             if hasattr(session, "_retry_connection"):
                 session._retry_connection = False
-            # As on httpx2's transport (see ApiHttpClient): no cookie is kept or sent.
+            # As with httpx2's transport (the flow sends to it with no client): no cookie is kept or sent.
             if hasattr(session, "_cookie_jar"):
                 session._cookie_jar = aiohttp.DummyCookieJar()
             if getattr(session, "_response_class", None) is aiohttp.ClientResponse:
