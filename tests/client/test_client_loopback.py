@@ -6,6 +6,7 @@ import asyncio
 import gc
 import http
 import importlib.metadata
+import logging
 import types
 import uuid
 import warnings
@@ -308,10 +309,15 @@ async def test_a_bad_x_monite_version_is_an_invalid_request(loopback: LoopbackSe
     assert loopback.count() == 0
 
 
-async def test_a_good_x_monite_version_is_sent(loopback: LoopbackServer) -> None:
+async def test_a_good_x_monite_version_is_sent(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="monite_async")
     async with loopback.client() as monite:
         await monite.call(get_mailbox_domains, x_monite_version="2024-01-31")
     assert loopback.recorded("GET", "/mailbox_domains")[0].headers["x-monite-version"] == "2024-01-31"
+    # Monite echoed the version this call asked for (not the client's): nothing to warn of.
+    assert [r.getMessage() for r in caplog.records if r.name == "monite_async"] == []
 
 
 def operation(kwargs: dict[str, Any]) -> types.ModuleType:
