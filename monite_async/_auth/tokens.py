@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from .._errors import (
     fresh_copy,
 )
 from .._http.answers import token_lifetime
+from .._http.forks import on_fork_in_child
 from .._http.retry import is_retryable_status
 from .secret import SecretStr
 
@@ -238,6 +240,10 @@ class CredentialsCache(TokenSource):
         # Calls in flight, by the fetch count when each began: a failure is shared while calls
         # that began before it are still here (see `_raise_shared_failure`).
         self._in_flight: collections.Counter[int] = collections.Counter()
+        # The blocking client's threads begin and end calls at once: a count's read and write
+        # are two steps (two threads ending the last calls of a count both deleted it).
+        self._counting = threading.Lock()
+        on_fork_in_child(self._new_counting_lock)
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
 
@@ -274,15 +280,20 @@ class CredentialsCache(TokenSource):
             return token
         return None
 
+    def _new_counting_lock(self) -> None:
+        self._counting = threading.Lock()  # in a forked child: a parent's thread may have held it
+
     def begin(self) -> int:
-        since = self._fetches_ended
-        self._in_flight[since] += 1
-        return since
+        with self._counting:
+            since = self._fetches_ended
+            self._in_flight[since] += 1
+            return since
 
     def end(self, since: int) -> None:
-        self._in_flight[since] -= 1
-        if self._in_flight[since] <= 0:
-            del self._in_flight[since]
+        with self._counting:
+            self._in_flight[since] -= 1
+            if self._in_flight[since] <= 0:
+                del self._in_flight[since]
 
     def seen(self, since: int) -> tuple[int, int]:
         """Where the fetches stand for a caller about to wait for the lock: the count now (a
@@ -325,7 +336,9 @@ class CredentialsCache(TokenSource):
         if self._last_failure is None:
             return
         ended = self._fetches_ended
-        if ended != began or any(since < ended for since in self._in_flight):
+        with self._counting:
+            earlier = any(since < ended for since in self._in_flight)
+        if ended != began or earlier:
             raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token) -> None:

@@ -282,3 +282,34 @@ def together(barrier: threading.Barrier, monite: MoniteSyncClient) -> Callable[[
         return monite.mailbox_domains.list()
 
     return call
+
+
+def test_calls_beginning_and_ending_on_many_threads_keep_the_count() -> None:
+    # The blocking client's threads begin and end calls at once (make bench's 10 threads met
+    # a KeyError from deep inside: two threads ending a count's last calls both deleted it).
+    from monite_async._flow.drive import ThreadPrimitive
+
+    cache = SyncClientCredentialsProvider(client_secret="s3cret", lock=ThreadPrimitive(1))
+    failures: list[BaseException] = []
+
+    def calls() -> None:
+        try:
+            for _ in range(3000):
+                since = cache.begin()
+                cache._raise_shared_failure(since)  # reads the counts while others change them
+                cache.end(since)
+        except BaseException as exc:
+            failures.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # a thread switch at nearly every bytecode: races show at once
+    try:
+        threads = [threading.Thread(target=calls) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert not cache._in_flight
