@@ -239,7 +239,7 @@ class CredentialsCache(TokenSource):
         self._last_failure: Exception | None = None
         # Calls in flight, by the fetch count when each began: a failure is shared while calls
         # that began before it are still here (see `_raise_shared_failure`).
-        self._in_flight: collections.Counter[int] = collections.Counter()
+        self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
         # The blocking client's threads begin and end calls at once: a count's read and write
         # are two steps (two threads ending the last calls of a count both deleted it).
         self._counting = threading.Lock()
@@ -286,14 +286,16 @@ class CredentialsCache(TokenSource):
     def begin(self) -> int:
         with self._counting:
             since = self._fetches_ended
-            self._in_flight[since] += 1
+            self._in_flight[since] = self._in_flight.get(since, 0) + 1
             return since
 
     def end(self, since: int) -> None:
         with self._counting:
-            self._in_flight[since] -= 1
-            if self._in_flight[since] <= 0:
-                del self._in_flight[since]
+            left = self._in_flight.get(since, 0) - 1
+            if left > 0:
+                self._in_flight[since] = left
+            else:
+                self._in_flight.pop(since, None)
 
     def seen(self, since: int) -> tuple[int, int]:
         """Where the fetches stand for a caller about to wait for the lock: the count now (a

@@ -107,7 +107,8 @@ class _Exchange:
     hold_served: bool = False  # this request waited out its own 429's hold already
     replayed: bool = False  # sent again once already after a refused token
     windowed: bool = False  # the client's own rate window admitted this attempt (not the fleet's)
-    timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own
+    timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own, never changed
+    longest: float = math.inf  # its longest part
 
 
 class Flow:
@@ -172,8 +173,9 @@ class Flow:
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.enabled(),
                 api_version=options.api_version,
-                timeout=dict(request.extensions.get("timeout") or {}),
+                timeout=request.extensions.get("timeout") or {},
             )
+            x.longest = max(x.timeout.values(), default=math.inf)  # every part finite (check_timeout)
             if x.traced:
                 x.template = url_template(module, args, _relative(request, self.target.base_url))
             tokens = self.tokens if x.secured else None
@@ -502,6 +504,8 @@ def _shrink_timeout(x: _Exchange) -> None:
     if x.attempts.deadline_at == math.inf or not x.timeout:
         return
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
+    if x.request.extensions.get("timeout") is x.timeout and x.longest <= left:
+        return  # every part already ends before the deadline (nearly every first attempt)
     x.request.extensions["timeout"] = {
         name: left if value is None else min(value, left) for name, value in x.timeout.items()
     }
