@@ -130,7 +130,7 @@ class _CoreBase:
             credentials=credentials,
             slots=self._primitive(slots),
             policy=policy,
-            window=RateWindow(hold_sleep=policy.sleep),
+            window=RateWindow(),
             pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
             tracing=tracing,
             shared=None if redis is None else self._shared(redis, base_url, credentials),

@@ -10,9 +10,9 @@ the client, not only the one that got it. Before any answer has shown the header
 nothing is known, and everything is admitted.
 
 `Pacer` is the opt-in `max_requests_per_second=`: requests start at most that often.
-Both wait with `anyio.sleep`, so they work under asyncio and trio alike (the limiter
-libraries around, aiolimiter and asyncio-throttle, are asyncio-only), and the blocking
-client's threads with `time.sleep`: what to wait for is decided once (`admission`, `_claim`).
+Both only decide what to wait for (`admission`, `pauses`); the flow's driver waits (anyio
+under asyncio and trio alike, where the limiter libraries around, aiolimiter and
+asyncio-throttle, are asyncio-only; `time.sleep` in the blocking client's threads).
 
     >>> parse_rate_limit({"RateLimit-Limit": "30", "RateLimit-Remaining": "29", "RateLimit-Reset": "1"})
     RateLimit(limit=30, remaining=29, reset_after=1.0)
@@ -28,12 +28,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-import anyio
 import httpx2
 
 from .forks import on_fork_in_child
 from .transports import PlainTransportError
-from .waits import AnySleep, wait
 
 __all__ = ["RATE_HEADERS", "Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
@@ -134,20 +132,19 @@ class RateLimitHold(PlainTransportError):
 
 
 class RateWindow:
-    """The client's view of Monite's window; `admit()` before every send, `done()` after.
+    """The client's view of Monite's window; `admission()` before every send, `done()` after.
 
-    `hold_sleep` waits out a 429's Retry-After (a RetryPolicy's sleep; instant under
-    `set_testing(True)`, as retry waits are); the window's own resets are waited for real.
+    It decides the waits (`admission`); the flow's driver waits them out: a 429's hold with
+    the RetryPolicy's sleep (instant under `set_testing(True)`, as retry waits are), the
+    window's own resets for real.
     """
 
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.monotonic,
-        hold_sleep: AnySleep | None = None,
     ) -> None:
         self._clock = clock
-        self.hold_sleep = hold_sleep
         self._limit: int | None = None
         self._remaining: int | None = None  # None: nothing learned yet, admit everyone
         self._reset_at = -math.inf
@@ -179,20 +176,6 @@ class RateWindow:
     def known(self) -> bool:
         """Whether an answer has told the window yet (before that, everything is admitted)."""
         return self._remaining is not None and self._limit is not None
-
-    def admits_now(self) -> bool:
-        """Whether `admit()` would return at once, without waiting."""
-        now = self._clock()
-        if now < self._hold_until:
-            return False
-        if not self.known or now >= self._reset_at:
-            return True
-        return self._remaining is not None and self._remaining > 0
-
-    async def admit(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> None:
-        """Wait until the window has room for one more request, and take it (see `admission`)."""
-        for pause in self.admission(deadline_at, hold_served=hold_served):
-            await (wait(pause.seconds, self.hold_sleep) if pause.hold else anyio.sleep(pause.seconds))
 
     def admission(self, deadline_at: float = math.inf, *, hold_served: bool = False) -> Iterator[Pause]:
         """The waits before the window has room for one more request; when they are over, it

@@ -40,19 +40,25 @@ def test_a_reset_above_a_billion_is_a_unix_timestamp() -> None:
     assert parsed == RateLimit(limit=None, remaining=None, reset_after=3.0)
 
 
+async def admit(window: RateWindow) -> None:
+    """Wait as the flow does (a `Sleep` step per pause), then be admitted."""
+    for pause in window.admission():
+        await anyio.sleep(pause.seconds)
+
+
 async def test_the_window_admits_what_is_left_then_waits_for_the_reset() -> None:
     window = RateWindow()
-    await window.admit()  # nothing known yet: admitted
+    await admit(window)  # nothing known yet: admitted
     window.done(RateLimit(limit=2, remaining=1, reset_after=0.4))
     started = time.monotonic()
-    await window.admit()  # the one left
+    await admit(window)  # the one left
     window.done(RateLimit(limit=2, remaining=0, reset_after=0.3))
     assert time.monotonic() - started < 0.1
-    await window.admit()  # none left: waits for the reset
+    await admit(window)  # none left: waits for the reset
     assert time.monotonic() - started >= 0.3
-    await window.admit()  # the new window's second
+    await admit(window)  # the new window's second
     with anyio.move_on_after(0.2) as scope:
-        await window.admit()  # the new window is spent: waits again
+        await admit(window)  # the new window is spent: waits again
     assert scope.cancelled_caught
 
 
