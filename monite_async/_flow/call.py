@@ -243,7 +243,6 @@ class Flow:
             try:
                 if x.queued:
                     yield from self._take_slot(x, deadline)
-                self._check_open()  # the client may have been closed while this request waited
                 if x.secured:
                     yield from self._sign(x, deadline)
                 if blind:
@@ -251,6 +250,9 @@ class Flow:
                     blind = False
                     if waited:
                         yield from self._sign(x, deadline)  # that wait may have outlasted the token
+                # The client may have been closed while this request waited (a slot, a token):
+                # the transport itself would send anyway (httpx2's pool opens a new connection).
+                self._check_open()
                 _shrink_timeout(x)
                 x.attempts.sends += 1
                 x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends

@@ -20,7 +20,7 @@ import httpx2
 import pytest
 import trio
 from anyio_tasks import gather
-from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, error
+from loopback_server import CLIENT_ID, CLIENT_SECRET, STALE_MESSAGE, LoopbackServer, Recorded, Reply, error
 from monite_generated.api.access_tokens import post_auth_token
 from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
 from monite_generated.models import DomainRequest, GrantType, ObtainTokenPayload
@@ -393,6 +393,31 @@ async def test_calls_cut_by_aclose_are_not_retried_on_the_closed_client(loopback
     assert all(isinstance(r, ClientStateError) for r in results), [type(r) for r in results]
     assert loopback.count("GET", "/mailbox_domains") == 1 + 10
     assert loopback.count("POST", "/auth/token") == 1
+
+
+async def test_a_call_whose_token_arrives_after_aclose_sends_nothing(loopback: LoopbackServer) -> None:
+    # A caller's http_client stays open, so the token answer arrives after the close; the
+    # request it was fetched for must not go out then (the transport itself would send it).
+    def slow_token(request: Recorded) -> Reply:
+        reply = loopback._issue_token(request)
+        reply.delay = 0.5
+        return reply
+
+    loopback.script("POST", "/auth/token", slow_token)
+    async with loopback.caller_client() as own:
+        monite = loopback.client(http_client=own)
+        results: list[object] = []
+
+        async def one_call() -> None:
+            results.extend(await gather(monite.mailbox_domains.list(), return_exceptions=True))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(one_call)
+                await loopback.wait_for("POST", "/auth/token", 1)
+                await monite.aclose()
+    assert [type(r) for r in results] == [ClientStateError]
+    assert loopback.count("GET", "/mailbox_domains") == 0
 
 
 def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None:
