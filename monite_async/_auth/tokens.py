@@ -243,7 +243,7 @@ class CredentialsCache(TokenSource):
         # The blocking client's threads begin and end calls at once: a count's read and write
         # are two steps (two threads ending the last calls of a count both deleted it).
         self._counting = threading.Lock()
-        on_fork_in_child(self._new_counting_lock)
+        on_fork_in_child(self._start_over_counting)
         self._token_generation = 0  # the fetch generation the cached token came from
         self._token_has_lifetime = True
 
@@ -280,8 +280,11 @@ class CredentialsCache(TokenSource):
             return token
         return None
 
-    def _new_counting_lock(self) -> None:
-        self._counting = threading.Lock()  # in a forked child: a parent's thread may have held it
+    def _start_over_counting(self) -> None:
+        # In a forked child: a parent's thread may have held the lock, and the calls it
+        # counted are the parent's, not in flight here.
+        self._counting = threading.Lock()
+        self._in_flight = {}
 
     def begin(self) -> int:
         with self._counting:
