@@ -221,9 +221,10 @@ class ThreadPrimitive:
 
 
 class AsyncIO:
-    """Carries out the flow's steps for `MoniteClient`: `send` sends one request (a transport,
-    or a caller's client), `sleep` is the RetryPolicy's (None: anyio's); `check` raises why
-    the client cannot run a call now (closed, another event loop), before anything starts."""
+    """Carries out the flow's steps for `MoniteClient`: `send` sends one request (a transport's
+    own method; a caller's client comes wrapped as a transport), `sleep` is the RetryPolicy's
+    (None: anyio's); `check` raises why the client cannot run a call now (closed, another event
+    loop), before anything starts, and answers the loop's library."""
 
     def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
         self._send = send

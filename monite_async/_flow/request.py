@@ -61,7 +61,8 @@ class Target:
     What an httpx2 client would merge into every request; the flow builds its requests itself
     and sends them straight to the transport, for an httpx2 client has nothing to add to them
     (no auth, redirects, cookies or hooks: the flow does the first, Monite needs none of the
-    rest) and its `build_request` and `send` were a third of a call's CPU.
+    rest), and its `build_request` and `send` were a large part of a call's CPU (the
+    'tuned' variant of docs/benchmarks.md sends as the flow does).
     """
 
     __slots__ = ("_headers", "_urls", "base_url", "headers", "timeout")
