@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.dns_record import DNSRecord
-
 
 T = TypeVar("T", bound="DNSRecords")
 
@@ -50,8 +46,6 @@ class DNSRecords:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.dns_record import DNSRecord  # noqa: PLC0415
-
         d = dict(src_dict)
         receiving_dns_records = []
         _receiving_dns_records = d.pop("receiving_dns_records")
@@ -90,3 +84,7 @@ class DNSRecords:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one holds, imported after its class (see the template's header).
+from ..models.dns_record import DNSRecord

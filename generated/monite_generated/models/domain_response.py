@@ -2,18 +2,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.dns_records import DNSRecords
-    from ..models.domain_response_dns_records_type_1 import DomainResponseDnsRecordsType1
-
 
 T = TypeVar("T", bound="DomainResponse")
 
@@ -40,8 +35,6 @@ class DomainResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.dns_records import DNSRecords  # noqa: PLC0415
-
         id = str(self.id)
 
         dns_records: dict[str, Any]
@@ -79,9 +72,6 @@ class DomainResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.dns_records import DNSRecords  # noqa: PLC0415
-        from ..models.domain_response_dns_records_type_1 import DomainResponseDnsRecordsType1  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
@@ -142,3 +132,8 @@ class DomainResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one holds, imported after its class (see the template's header).
+from ..models.dns_records import DNSRecords
+from ..models.domain_response_dns_records_type_1 import DomainResponseDnsRecordsType1

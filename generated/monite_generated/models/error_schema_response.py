@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.error_schema import ErrorSchema
-
 
 T = TypeVar("T", bound="ErrorSchemaResponse")
 
@@ -39,8 +35,6 @@ class ErrorSchemaResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_schema import ErrorSchema  # noqa: PLC0415
-
         d = dict(src_dict)
         error = ErrorSchema.from_dict(d.pop("error"))
 
@@ -66,3 +60,7 @@ class ErrorSchemaResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one holds, imported after its class (see the template's header).
+from ..models.error_schema import ErrorSchema
