@@ -60,6 +60,14 @@ class LoopBinding:
         return "trio" if self._trio is not None else "asyncio" if self._asyncio is not None else None
 
     def check(self) -> None:
+        bound = self._asyncio
+        if (
+            bound is not None
+            and sniffio.thread_local.name is None  # what trio (and trio-asyncio) set
+            and sniffio.current_async_library_cvar.get() is None
+            and asyncio._get_running_loop() is bound()
+        ):
+            return  # the loop it is bound to, as sniffio would find, without its import per call
         if sniffio.current_async_library() == "trio":
             import trio
 
