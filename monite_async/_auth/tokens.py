@@ -202,6 +202,13 @@ class AppTokens(TokenSource):
         return Token(value)
 
 
+# A token is refreshed a tenth of its lifetime before it expires, at most five minutes before.
+_MAX_MARGIN = 300.0
+_MARGIN_FRACTION = 0.1
+# How long a failed early refresh pauses refreshing, at most (see `_keep_after_failed_refresh`).
+_MAX_REFRESH_PAUSE = 30.0
+
+
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
@@ -214,9 +221,6 @@ class CredentialsCache(TokenSource):
         *,
         client_secret: str,
         lock: Lock,
-        max_margin: float = 300.0,
-        margin_fraction: float = 0.1,
-        max_refresh_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[str], None] | None = None,
         fetch_attempts: int = 1,
@@ -225,9 +229,6 @@ class CredentialsCache(TokenSource):
         self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
         self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
         self._client_secret = client_secret
-        self._max_margin = max_margin
-        self._margin_fraction = margin_fraction
-        self._max_refresh_pause = max_refresh_pause
         self.clock = clock
         self._token: Token | None = None
         # After a failed early refresh the cached token (still valid) serves until then.
@@ -266,11 +267,9 @@ class CredentialsCache(TokenSource):
 
     def margin(self, lifetime: float) -> float:
         """How long before its expiry a token of `lifetime` seconds is refreshed."""
-        return min(self._max_margin, self._margin_fraction * lifetime)
+        return min(_MAX_MARGIN, _MARGIN_FRACTION * lifetime)
 
-    def _usable(self, token: Token | None) -> bool:
-        if token is None:
-            return False
+    def _usable(self, token: Token) -> bool:
         now = self.clock()
         return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
 
@@ -395,9 +394,9 @@ class CredentialsCache(TokenSource):
     def _keep_after_failed_refresh(self, token: Token, failure: Exception, now: float) -> Token:
         # The refresh was early: the token has time left. Failing every call now would turn a
         # token-endpoint outage into a full one: keep it, and pause refreshing (half the time
-        # left, at most max_refresh_pause), so the outage costs one fetch, not one per caller.
+        # left, at most _MAX_REFRESH_PAUSE), so the outage costs one fetch, not one per caller.
         remaining = token.expires_at - now
-        pause = min(self._max_refresh_pause, remaining / 2)
+        pause = min(_MAX_REFRESH_PAUSE, remaining / 2)
         self._refresh_paused_until = now + pause
         self._last_failure = None
         status = getattr(failure, "status_code", None)

@@ -365,7 +365,7 @@ class Flow:
             return errors.deadline_passed(x.operation, deadline, x.attempts.sends)
         assert isinstance(failure, Exception)
         return errors.from_send_failure(
-            failure, request=x.request, operation=x.operation, redactor=self.redactor, pool_closed=self.closed
+            failure, request=x.request, operation=x.operation, redactor=self.redactor
         )
 
     # -- sign -------------------------------------------------------------------------------

@@ -59,15 +59,12 @@ def is_known(member: enum.Enum) -> bool:
     return type(member)._value2member_map_.get(member.value) is member
 
 
-def install_lenient_enums() -> list[type[enum.StrEnum]]:
-    """Install the hook on every StrEnum in monite_generated.models; return the classes patched."""
-    patched: list[type[enum.StrEnum]] = []
+def install_lenient_enums() -> None:
+    """Install the hook on every StrEnum in monite_generated.models."""
     for candidate in vars(monite_generated.models).values():
         if isinstance(candidate, type) and issubclass(candidate, enum.StrEnum):
             # Enum looks `_missing_` up on the class, so a classmethod set here is honoured.
             candidate._missing_ = classmethod(_lenient_missing)  # type: ignore[assignment,method-assign]
-            patched.append(candidate)
-    return patched
 
 
 install_lenient_enums()

@@ -17,7 +17,6 @@ import http
 import json
 import re
 from collections.abc import Callable
-from typing import TypedDict
 
 import httpx2
 from monite_generated.errors import UnexpectedStatus
@@ -42,6 +41,7 @@ from .._errors import (
     UnexpectedResponseError,
     ValidationError,
     VerificationTimeoutError,
+    _APIErrorFields,
 )
 from .._http.answers import error_body, is_stale_token, parse_retry_after, request_id
 from .._http.rate import RateLimitHold
@@ -118,16 +118,6 @@ class Redactor:
         return None if value is None else self.text(value)
 
 
-class _ApiErrorFields(TypedDict):
-    status_code: int
-    request_id: str | None
-    body: bytes
-    operation: str
-    attempts: int
-    retry_after: float | None
-    retried_after_uncertain_failure: bool
-
-
 def _reason(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
@@ -152,8 +142,7 @@ def from_response(response: httpx2.Response, *, operation: str, redactor: Redact
     status = response.status_code
     parsed = error_body(response)
     field_errors = _field_errors(parsed.payload, redactor) if status == 422 else ()
-    fields = _ApiErrorFields(
-        status_code=status,
+    fields = _APIErrorFields(
         request_id=redactor.request_id(response),
         body=redactor.bytes(response.content),
         operation=operation,
@@ -164,8 +153,8 @@ def from_response(response: httpx2.Response, *, operation: str, redactor: Redact
     error_class = _error_class(response)
     message = _message(response, operation, field_errors, redactor)
     if error_class is ValidationError:
-        return ValidationError(message, field_errors=field_errors, **fields)
-    return error_class(message, **fields)
+        return ValidationError(message, status_code=status, field_errors=field_errors, **fields)
+    return error_class(message, status_code=status, **fields)
 
 
 def _error_class(response: httpx2.Response) -> type[MoniteAPIError]:
@@ -241,12 +230,11 @@ def _scalar(value: object) -> str:
 
 
 def from_send_failure(
-    failure: Exception, *, request: httpx2.Request, operation: str, redactor: Redactor, pool_closed: bool
+    failure: Exception, *, request: httpx2.Request, operation: str, redactor: Redactor
 ) -> MoniteError:
-    """The typed error for what sending `request` raised (httpx2's errors, a RuntimeError)."""
+    """The typed error for what sending `request` raised: what `plain_error` made of it (httpx2's
+    errors, a RuntimeError), or the flow's own refusal (`RateLimitHold`, `httpx2.PoolTimeout`)."""
     attempts = _attempts(request)
-    if isinstance(failure, MoniteError):
-        return failure  # already typed (a token fetch this call waited for, say)
     if isinstance(failure, httpx2.TimeoutException):
         return MoniteTimeoutError(
             f"{MoniteTimeoutError.default_message}: {type(failure).__name__}",
@@ -271,14 +259,6 @@ def from_send_failure(
             f"{MoniteConnectionError.default_message}: {type(failure).__name__}: {detail}",
             operation=operation,
             attempts=attempts,
-        )
-    if pool_closed:
-        # aclose() ran while this call was in flight (a token fetch it needed started after it).
-        return ClientStateError(_CLOSED_IN_FLIGHT, operation=operation)
-    if isinstance(failure, RecursionError):
-        # A RuntimeError, but no client's state: reading an answer (nested too deep) failed.
-        return MoniteError(
-            f"{operation}: Monite's answer could not be read (RecursionError)", operation=operation
         )
     detail = redactor.text(str(failure))[:200]
     return ClientStateError(

@@ -155,13 +155,10 @@ def parse_retry_after(
     if raw is None:
         return None
     raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass  # not a number: an HTTP date, perhaps
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None  # NaN or infinity: no usable wait
-    try:
+    seconds = _finite(raw)
+    if seconds is not None:
+        return max(0.0, seconds)
+    try:  # not a finite number: an HTTP date, perhaps (NaN and infinity are none either)
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None

@@ -139,12 +139,8 @@ class RateWindow:
     window's own resets for real.
     """
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
+        self._clock = time.monotonic
         self._limit: int | None = None
         self._remaining: int | None = None  # None: nothing learned yet, admit everyone
         self._reset_at = -math.inf
@@ -226,25 +222,22 @@ class RateWindow:
     def done(self, rate: RateLimit | None) -> None:
         """An admitted request ended; `rate` is what its answer said (None: no answer or no headers)."""
         with self._mutex:
-            self._learn(rate)
-
-    def _learn(self, rate: RateLimit | None) -> None:
-        self._in_flight = max(0, self._in_flight - 1)
-        if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
-            return  # nothing usable (a limit of 0 would admit nothing ever again)
-        now = self._clock()
-        if rate.reset_after is not None and rate.reset_after > 0:
-            self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
-        reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
-        reset_at = now + reset_after + _RESET_MARGIN
-        # What Monite counted left, less what we sent that it had not counted yet: it counts
-        # every process sharing the credentials, so its figure wins over ours when lower.
-        left = max(0, rate.remaining - self._in_flight)
-        self._limit = rate.limit
-        if self._remaining is None or reset_at > self._reset_at:
-            self._remaining, self._reset_at = left, reset_at
-        else:
-            self._remaining = min(self._remaining, left)
+            self._in_flight = max(0, self._in_flight - 1)
+            if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
+                return  # nothing usable (a limit of 0 would admit nothing ever again)
+            now = self._clock()
+            if rate.reset_after is not None and rate.reset_after > 0:
+                self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
+            reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
+            reset_at = now + reset_after + _RESET_MARGIN
+            # What Monite counted left, less what we sent that it had not counted yet: it counts
+            # every process sharing the credentials, so its figure wins over ours when lower.
+            left = max(0, rate.remaining - self._in_flight)
+            self._limit = rate.limit
+            if self._remaining is None or reset_at > self._reset_at:
+                self._remaining, self._reset_at = left, reset_at
+            else:
+                self._remaining = min(self._remaining, left)
 
     def hold(self, seconds: float, *, refuse: bool = False) -> None:
         """Monite asked (429 Retry-After) to wait: no request of this client goes before then.

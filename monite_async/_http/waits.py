@@ -17,7 +17,6 @@ from .._errors import ConfigurationError
 __all__ = [
     "ASYNC_SLEEP_TEXT",
     "AnySleep",
-    "Sleep",
     "is_testing",
     "set_testing",
     "wait",
@@ -31,8 +30,6 @@ ASYNC_SLEEP_TEXT = (
     "(an async one belongs to MoniteClient)"
 )
 
-Sleep = Callable[[float], Awaitable[None]]
-BlockingSleep = Callable[[float], None]
 # What a RetryPolicy's `sleep` may be: async for MoniteClient, plain for MoniteSyncClient.
 AnySleep = Callable[[float], Awaitable[None] | None]
 
