@@ -7,6 +7,7 @@ The comparison of the fragment with upstream is in test_fragment_vs_upstream.py.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import importlib
@@ -200,8 +201,31 @@ def test_generation_and_the_drift_check_use_our_template(tmp_path: Path) -> None
 
 
 # What our copies change in the pinned generator's templates (openapi/DEVIATIONS.md): the
-# httpx2 import, and the endpoint modules' OPERATION_ID (how `call(module)` is typed).
+# httpx2 import, the endpoint modules' OPERATION_ID (how `call(module)` is typed), and the
+# models' imports of the models they hold, made once at the end of the module.
+_LAZY_IMPORTS_INSIDE = [
+    "-    {% for lazy_import in model.lazy_imports | sort %}",
+    "-        {{ lazy_import }} # noqa: PLC0415",
+    "-    {% endfor %}",
+]
 TEMPLATE_CHANGES = {
+    "model.py.jinja": [
+        "-{% for lazy_import in model.lazy_imports | sort %}",
+        "-{% if loop.first %}",
+        "-if TYPE_CHECKING:",
+        "-{% endif %}",
+        "-  {{ lazy_import }}",
+        "-{% endfor %}",
+        *_LAZY_IMPORTS_INSIDE * 3,  # to_dict, to_multipart, from_dict
+        "+",
+        "+",
+        "+{% for lazy_import in model.lazy_imports | sort %}",
+        "+{% if loop.first %}",
+        "+# The models this one holds, imported after its class (see the template's header).",
+        "+{% endif %}",
+        "+{{ lazy_import }}",
+        "+{% endfor %}",
+    ],
     "client.py.jinja": ["-import httpx", "+import httpx2 as httpx"],
     "endpoint_module.py.jinja": [
         "-from typing import Any, cast",
@@ -231,3 +255,19 @@ def test_the_template_copies_differ_from_the_generators_by_the_listed_lines_alon
     assert changed == TEMPLATE_CHANGES[name]
     httpx_importers = [p for p in GENERATED.rglob("*.py") if "import httpx" in p.read_text().splitlines()]
     assert httpx_importers == []
+
+
+def test_no_generated_model_imports_inside_a_method() -> None:
+    # A relative import inside from_dict resolves the package on every call; the models
+    # import what they hold once, at the end of the module (openapi/templates/model.py.jinja).
+    inside = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted((GENERATED / "models").glob("*.py"))
+        for function in ast.walk(ast.parse(path.read_text()))
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    held = (GENERATED / "models" / "domain_list_response.py").read_text()
+    assert inside == []
+    assert held.rstrip().endswith("from ..models.domain_response import DomainResponse")
