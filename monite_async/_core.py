@@ -60,14 +60,15 @@ class LoopBinding:
         return "trio" if self._trio is not None else "asyncio" if self._asyncio is not None else None
 
     def check(self) -> None:
-        bound = self._asyncio
+        running = asyncio._get_running_loop()
         if (
-            bound is not None
+            running is not None
+            and self._asyncio is not None
+            and running is self._asyncio()
             and sniffio.thread_local.name is None  # what trio (and trio-asyncio) set
             and sniffio.current_async_library_cvar.get() is None
-            and asyncio._get_running_loop() is bound()
         ):
-            return  # the loop it is bound to, as sniffio would find, without its import per call
+            return  # the running loop is the bound one: no sniffing (sniffio imports per call)
         if sniffio.current_async_library() == "trio":
             import trio
 
