@@ -14,44 +14,29 @@ the raw value, so the model still parses:
 from __future__ import annotations
 
 import enum
-import threading
+import functools
 from typing import Any
 
 import monite_generated.models
 
-from .._http.forks import on_fork_in_child
-
 __all__ = ["is_known"]
 
 # Bounded: a misbehaving server must not grow memory without limit. Past the bound, unknown
-# values still parse; they are just not interned.
+# values still parse; the least recently seen are just no longer interned.
 _MAX_CACHED = 256
-_cache: dict[tuple[type[enum.Enum], str], enum.Enum] = {}
-_cache_lock = threading.Lock()
 
 
-def _start_over() -> None:
-    global _cache_lock
-    _cache_lock = threading.Lock()  # in a forked child: a parent's thread may have held it
-
-
-on_fork_in_child(_start_over)
-
-
-def _lenient_missing(cls: type[enum.StrEnum], value: object) -> Any:
-    if not isinstance(value, str):
-        return None  # not a string at all: let Enum raise its ValueError
-    key = (cls, value)
-    member = _cache.get(key)
-    if member is not None:
-        return member
+@functools.lru_cache(maxsize=_MAX_CACHED)  # thread-safe, and holds no lock a fork could inherit
+def _pseudo_member(cls: type[enum.StrEnum], value: str) -> enum.StrEnum:
     pseudo = str.__new__(cls, value)
     pseudo._name_ = value
     pseudo._value_ = value
-    with _cache_lock:
-        if len(_cache) < _MAX_CACHED:
-            _cache.setdefault(key, pseudo)
     return pseudo
+
+
+def _lenient_missing(cls: type[enum.StrEnum], value: object) -> Any:
+    # Not a string at all: None, and Enum raises its ValueError.
+    return _pseudo_member(cls, value) if isinstance(value, str) else None
 
 
 def is_known(member: enum.Enum) -> bool:
