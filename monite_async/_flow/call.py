@@ -64,7 +64,7 @@ from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
-from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step, TimedOut
+from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step
 from .versioning import VERSION_HEADER, VersionEchoWatcher
 
 __all__ = ["Flow"]
@@ -445,7 +445,7 @@ class Flow:
         fence = None
         while True:
             shared = yield Call(self.shared.token, (), until)
-            if shared is not None and not isinstance(shared, TimedOut):
+            if shared is not None and shared is not TIMED_OUT:
                 margin = self.tokens.margin(shared.lifetime)  # type: ignore[attr-defined]
                 if shared.left > margin:
                     if fence is not None:  # stored by another process just before we locked
@@ -454,7 +454,7 @@ class Flow:
             if fence is not None:
                 return fence  # locked, and still no fresh token: this process fetches
             fence = yield Call(self.shared.lock, (_FLEET_LOCK_TTL,), until)
-            if fence is None or isinstance(fence, TimedOut):
+            if fence is None or fence is TIMED_OUT:
                 return None  # Redis is away: fetch alone
             if fence == "held":
                 fence = None

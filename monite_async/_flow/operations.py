@@ -19,6 +19,8 @@ import functools
 import inspect
 import sys
 import types
+import typing
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -29,10 +31,9 @@ from . import failures as _error_mapping
 
 __all__ = [
     "PRIVATE_FUNCTIONS",
-    "accepts_entity",
-    "accepts_version",
     "missing_private_functions",
     "operation_name",
+    "parameters",
     "parse_success",
     "request_kwargs",
     "requires_auth",
@@ -75,42 +76,26 @@ def operation_name(module: types.ModuleType) -> str:
 def requires_auth(module: types.ModuleType) -> bool:
     """Whether the operation is secured. The generator types `client` as
     `AuthenticatedClient` for secured operations and as `AuthenticatedClient | Client` for
-    open ones (POST /auth/token): the spec's security, read back from the code."""
+    open ones (POST /auth/token): the spec's security, read back from the code (a module
+    without it is taken as secured)."""
     detailed = getattr(module, "asyncio_detailed", None)
-    if detailed is None:
-        return True
-    parameter = inspect.signature(detailed).parameters.get("client")
-    if parameter is None:
-        return True
-    annotation = parameter.annotation
-    if isinstance(annotation, str):
-        return annotation.strip() == "AuthenticatedClient"
-    return annotation is AuthenticatedClient
+    hints = typing.get_type_hints(detailed) if detailed is not None else {}
+    return hints.get("client", AuthenticatedClient) is AuthenticatedClient
 
 
 @functools.cache
-def accepts_version(module: types.ModuleType) -> bool:
-    """Whether the operation takes the `x_monite_version` header argument."""
-    return "x_monite_version" in inspect.signature(module._get_kwargs).parameters
-
-
-@functools.cache
-def accepts_entity(module: types.ModuleType) -> bool:
-    """Whether the operation's spec declares the `x-monite-entity-id` header (entity-scoped)."""
-    return "x_monite_entity_id" in inspect.signature(module._get_kwargs).parameters
-
-
-@functools.cache
-def _path_parameters(module: types.ModuleType) -> tuple[str, ...]:
-    # The generator makes path parameters positional and everything else keyword-only.
-    parameters = inspect.signature(module._get_kwargs).parameters.values()
-    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+def parameters(module: types.ModuleType) -> Mapping[str, inspect.Parameter]:
+    """The operation's request arguments: `x_monite_version` and `x_monite_entity_id` among
+    them when it takes the version header or is entity-scoped (its spec declares the header);
+    its path parameters positional, everything else keyword-only (as the generator writes them)."""
+    return inspect.signature(module._get_kwargs).parameters
 
 
 def url_template(module: types.ModuleType, args: tuple[Any, ...], url: str) -> str:
     """The path as the spec writes it (`/mailbox_domains/{domain_id}`), from the built one."""
     template = url
-    for name, value in zip(_path_parameters(module), args, strict=False):
+    path = [p.name for p in parameters(module).values() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    for name, value in zip(path, args, strict=False):
         text = str(value)
         if text:
             template = template.replace(text, "{" + name + "}", 1)
@@ -128,20 +113,23 @@ def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
     (ValueError, KeyError, TypeError, ...) or `UnexpectedStatus`, never chained to one
     another, and none holding the body: for a token answer that body is a token."""
     parsed, failure = _parse_once(module, response)
-    if not isinstance(failure, UnexpectedStatus):
-        return _result(parsed, failure)
-    # Success codes differ between API versions (create: 201, but 200 under 2023-09-01).
-    # Parse as a success the operation does declare, from the bytes already decoded: a
-    # stand-in with the answer's Content-Encoding would decode them a second time.
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
-    for code in _SUCCESS_CODES:
-        if code == response.status_code:
-            continue
-        stand_in = httpx2.Response(code, headers=headers, content=response.content, request=response.request)
-        parsed, failure = _parse_once(module, stand_in)
-        if not isinstance(failure, UnexpectedStatus):
-            return _result(parsed, failure)
-    raise UnexpectedStatus(response.status_code, b"")
+    if isinstance(failure, UnexpectedStatus):
+        # Success codes differ between API versions (create: 201, but 200 under 2023-09-01).
+        # Parse as a success the operation does declare, from the bytes already decoded: a
+        # stand-in with the answer's Content-Encoding would decode them a second time.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
+        for code in _SUCCESS_CODES:
+            stand_in = httpx2.Response(
+                code, headers=headers, content=response.content, request=response.request
+            )
+            parsed, failure = _parse_once(module, stand_in)
+            if not isinstance(failure, UnexpectedStatus):
+                break
+        else:
+            raise UnexpectedStatus(response.status_code, b"")
+    if failure is not None:
+        raise failure
+    return parsed
 
 
 def _parse_once(module: types.ModuleType, response: httpx2.Response) -> tuple[Any, Exception | None]:
@@ -153,9 +141,3 @@ def _parse_once(module: types.ModuleType, response: httpx2.Response) -> tuple[An
         return None, ValueError("the body is nested too deeply to parse")
     except Exception as exc:
         return None, exc
-
-
-def _result(parsed: Any, failure: Exception | None) -> Any:
-    if failure is not None:
-        raise failure
-    return parsed

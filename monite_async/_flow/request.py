@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import functools
 import types
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -22,7 +23,7 @@ from monite_generated.errors import UnexpectedStatus
 from .._errors import ConfigurationError
 from . import enums  # noqa: F401  (installs lenient enums before anything is parsed)
 from . import failures as errors
-from .operations import accepts_entity, accepts_version, parse_success, request_kwargs
+from .operations import parameters, parse_success, request_kwargs
 from .options import CallOptions
 from .versioning import validate_api_version
 
@@ -42,16 +43,11 @@ class Outcome:
 
 def _header_text(value: object) -> str:
     # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
-    # unconverted; httpx2 accepts only text.
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, enum.Enum):
-        return str(value.value)
+    # unconverted; httpx2 accepts only text (and str() of a (str, Enum) member on 3.11 is
+    # "Class.member").
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 class Target:
@@ -63,9 +59,14 @@ class Target:
     (no auth, redirects, cookies or hooks: the flow does the first, Monite needs none of the
     rest), and its `build_request` and `send` were a large part of a call's CPU (the
     'tuned' variant of docs/benchmarks.md sends as the flow does).
+
+    `url(path)`: `path` joined to the base URL, made once per path (paths with an id are as
+    many as the ids: the memo is bounded). `headers_with(*added)`: these headers with `added`
+    (a view's own, then the operation's) put over them, once per combination (they are few:
+    API versions, entities; bounded too); not to be changed: a request copies it.
     """
 
-    __slots__ = ("_headers", "_urls", "base_url", "headers", "timeout")
+    __slots__ = ("base_url", "headers", "headers_with", "timeout", "url")
 
     def __init__(self, base_url: str, *, headers: dict[str, str], timeout: httpx2.Timeout) -> None:
         url = httpx2.URL(base_url)
@@ -76,35 +77,26 @@ class Target:
         self.headers: httpx2.Headers = _httpx2_default_headers().copy()
         self.headers.update(headers)
         self.timeout: httpx2.Timeout = timeout
-        self._urls: dict[str, httpx2.URL] = {}
-        self._headers: dict[tuple[tuple[str, str], ...], httpx2.Headers] = {}
+        # The memos hold the base URL and headers, not the Target: no reference cycle.
+        self.url: Callable[[str], httpx2.URL] = _MEMO(functools.partial(_joined, self.base_url))
+        self.headers_with: Callable[..., httpx2.Headers] = _MEMO(functools.partial(_merged, self.headers))
 
-    def url(self, path: str) -> httpx2.URL:
-        """`path` joined to the base URL, once per path (paths with an id are as many as the
-        ids: the memo is bounded)."""
-        url = self._urls.get(path)
-        if url is None:
-            url = httpx2.URL(path)
-            if url.is_relative_url:
-                url = self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
-            if len(self._urls) >= 256:
-                self._urls.clear()
-            self._urls[path] = url
+
+_MEMO = functools.lru_cache(maxsize=256)
+
+
+def _joined(base_url: httpx2.URL, path: str) -> httpx2.URL:
+    url = httpx2.URL(path)
+    if not url.is_relative_url:
         return url
+    return base_url.copy_with(raw_path=base_url.raw_path + url.raw_path.lstrip(b"/"))
 
-    def headers_with(self, *added: tuple[str, str]) -> httpx2.Headers:
-        """These headers with `added` (a view's own, then the operation's) put over them, once
-        per combination (they are few: API versions, entities; the memo is bounded). Not to be
-        changed: a request copies it."""
-        headers = self._headers.get(added)
-        if headers is None:
-            headers = self.headers.copy()
-            for name, value in added:
-                headers[name] = value
-            if len(self._headers) >= 256:
-                self._headers.clear()
-            self._headers[added] = headers
-        return headers
+
+def _merged(headers: httpx2.Headers, *added: tuple[str, str]) -> httpx2.Headers:
+    headers = headers.copy()
+    for name, value in added:
+        headers[name] = value
+    return headers
 
 
 @functools.cache
@@ -128,7 +120,8 @@ def build(
     args, kwargs = call
     if "client" in kwargs:
         raise errors.client_argument(name)
-    if accepts_version(module):
+    accepted = parameters(module)
+    if "x_monite_version" in accepted:
         version = kwargs.get("x_monite_version")
         if version is None:
             kwargs = {**kwargs, "x_monite_version": options.api_version}
@@ -137,7 +130,7 @@ def build(
                 validate_api_version(version)
             except ConfigurationError:
                 raise errors.bad_version_argument(name, pinned=options.api_version, got=version) from None
-    if accepts_entity(module) and kwargs.get("x_monite_entity_id") is None:
+    if "x_monite_entity_id" in accepted and kwargs.get("x_monite_entity_id") is None:
         if options.entity_id is None:
             raise errors.missing_entity_id(name)
         kwargs = {**kwargs, "x_monite_entity_id": options.entity_id}

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import httpx2
 
-__all__ = ["TIMED_OUT", "Acquire", "Call", "Primitive", "Send", "Sleep", "Step", "TimedOut"]
+__all__ = ["TIMED_OUT", "Acquire", "Call", "Primitive", "Send", "Sleep", "Step"]
 
 
 class Primitive(Protocol):
@@ -69,15 +69,7 @@ class Call:
     until: float = math.inf
 
 
-class TimedOut:
-    """What a step that reached its `until` is answered with (besides Acquire's False)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "TIMED_OUT"
-
-
-TIMED_OUT = TimedOut()
+TIMED_OUT: Final = object()
+"""What a step that reached its `until` is answered with (besides Acquire's False)."""
 
 Step = Send | Sleep | Acquire | Call
