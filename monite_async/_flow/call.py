@@ -65,7 +65,7 @@ from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
 from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step
-from .versioning import VERSION_HEADER, VersionEchoWatcher
+from .versioning import VERSION_HEADER, warn_of_version
 
 __all__ = ["Flow"]
 
@@ -84,9 +84,6 @@ _FLEET_POLL = 0.05
 
 # What the flow reads of every answer: the rate limit, and the version Monite served.
 _WATCHED = frozenset(name.encode() for name in RATE_HEADERS | {VERSION_HEADER})
-
-# An answer with one of these may say the token was refused (see `_answers.is_stale_token`).
-_REFUSALS = (400, 401, 403)
 
 
 @dataclasses.dataclass(slots=True, eq=False)  # eq=False: hashed by identity (a slot's holder)
@@ -111,38 +108,28 @@ class _Exchange:
     longest: float = math.inf  # its longest part
 
 
+@dataclasses.dataclass(eq=False, kw_only=True, repr=False)  # its own repr: nothing secret
 class Flow:
     """Runs generated operations: everything a client and its views share but the I/O."""
 
-    def __init__(
-        self,
-        *,
-        target: Target,
-        options: CallOptions,
-        tokens: TokenSource,
-        credentials: tuple[uuid.UUID, str] | None,
-        slots: Primitive,
-        policy: RetryPolicy,
-        window: RateWindow,
-        pacer: Pacer | None,
-        tracing: Tracing,
-        shared: Any = None,
-    ) -> None:
-        self.target = target
-        self.options = options  # the client's own: the token request runs with them
-        self.tokens = tokens
-        self.credentials = credentials
-        self.slots = slots
-        self.policy = policy
-        self.window = window
-        self.pacer = pacer
-        self.tracing = tracing
-        # The fleet's token and rate budget on Redis (`_redis.SharedState`, or its blocking
-        # twin), asked at the admit and sign steps; None: this process alone.
-        self.shared = shared
-        self.redactor: errors.Redactor = errors.Redactor(tokens.secrets)
-        self.closed = False
-        self._version_watcher = VersionEchoWatcher()
+    target: Target
+    options: CallOptions  # the client's own: the token request runs with them
+    tokens: TokenSource
+    credentials: tuple[uuid.UUID, str] | None
+    slots: Primitive
+    policy: RetryPolicy
+    window: RateWindow
+    pacer: Pacer | None
+    tracing: Tracing
+    # The fleet's token and rate budget on Redis (`_redis.SharedState`, or its blocking
+    # twin), asked at the admit and sign steps; None: this process alone.
+    shared: Any = None
+    closed: bool = False
+    redactor: errors.Redactor = dataclasses.field(init=False)
+    version_warned: bool = False  # Monite served another API version than asked: said once
+
+    def __post_init__(self) -> None:
+        self.redactor = errors.Redactor(self.tokens.secrets)
 
     def __repr__(self) -> str:
         return f"Flow(base_url={str(self.target.base_url)!r}, {self.window!r})"
@@ -173,9 +160,9 @@ class Flow:
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.enabled(),
                 api_version=options.api_version,
-                timeout=request.extensions.get("timeout") or {},
+                timeout=request.extensions["timeout"],
             )
-            x.longest = max(x.timeout.values(), default=math.inf)  # every part finite (check_timeout)
+            x.longest = max(x.timeout.values())
             if x.traced:
                 x.template = url_template(module, args, _relative(request, self.target.base_url))
             tokens = self.tokens if x.secured else None
@@ -201,17 +188,18 @@ class Flow:
             if isinstance(outcome, httpx2.Response):
                 outcome.extensions[REDACT_EXTENSION] = self.redactor.text  # for every reader of its id
                 _log_answer(x, outcome)
-                if self.shared is not None:
-                    yield from self._tell_the_fleet(x, outcome)
-                if x.secured and not x.replayed and x.token is not None and _refused(outcome):
+                if outcome.status_code == 429:
+                    yield from self._hold(x, outcome)
+                elif self.shared is not None:
+                    yield from self._tell_the_fleet(outcome)
+                # Monite refused the token (a 401, or a 400/403 that says it is stale)?
+                if x.secured and not x.replayed and x.token is not None and is_stale_token(outcome):
                     x.replayed = True
                     if self.shared is not None and isinstance(self.tokens, CredentialsCache):
                         yield Call(self.shared.discard, (x.token.value,))  # only if still that one
                     x.replacement = yield from self._token(x, deadline, failed=x.token)
                     if x.replacement is not None:
                         continue  # replayed once, with the new token, and no wait
-                if outcome.status_code == 429:
-                    self._hold(x, outcome)
             delay = next_wait(self.policy, x.attempts, outcome, x.request)
             if delay is None:
                 if isinstance(outcome, httpx2.Response):
@@ -230,7 +218,8 @@ class Flow:
 
     def _attempt(self, x: _Exchange, deadline: float) -> Gen:
         """Admit, take a slot, sign and send once: the answer or the plain failure."""
-        self._check_open()
+        if self.closed:
+            raise errors.closed_in_flight()
         # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
         blind = x.secured and not self.window.known
         if not blind:
@@ -252,7 +241,8 @@ class Flow:
                         yield from self._sign(x, deadline)  # that wait may have outlasted the token
                 # The client may have been closed while this request waited (a slot, a token):
                 # the transport itself would send anyway (httpx2's pool opens a new connection).
-                self._check_open()
+                if self.closed:
+                    raise errors.closed_in_flight()
                 _shrink_timeout(x)
                 x.attempts.sends += 1
                 x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends
@@ -274,8 +264,8 @@ class Flow:
                 }
                 rate = parse_rate_limit(said)
                 echoed = said.get(VERSION_HEADER)
-                if echoed != x.api_version:
-                    self._version_watcher.check(echoed, x.request)
+                if echoed != x.api_version and not self.version_warned:
+                    self.version_warned = warn_of_version(echoed, x.request)
         finally:
             if x.windowed:
                 x.windowed = False
@@ -321,22 +311,16 @@ class Flow:
     def _take_slot(self, x: _Exchange, deadline: float) -> Gen:
         if self.slots.take(x):
             return  # free: no step (nearly every request)
-        pool = x.timeout.get("pool")
-        patience = pool if isinstance(pool, int | float) else math.inf
+        patience = x.timeout["pool"]
         if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):
             if patience < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x, deadline)
             raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
 
-    def _tell_the_fleet(self, x: _Exchange, response: httpx2.Response) -> Gen:
-        """What an answer says of the budget, told to every process: a 429's hold, or Monite's
-        own count when it runs low (it counts what other clients of the API client sent too)."""
-        if response.status_code == 429:
-            asked = parse_retry_after(response.headers)
-            hold = asked if asked is not None else self.policy.backoff(x.attempts.throttled + 1)
-            yield Call(self.shared.hold, (min(hold, self.policy.max_retry_after),))
-            return
+    def _tell_the_fleet(self, response: httpx2.Response) -> Gen:
+        """Monite's own count, told to every process when it runs low (it counts what other
+        clients of the API client sent too)."""
         rate = parse_rate_limit(response.headers)
         if (
             rate is not None
@@ -346,24 +330,21 @@ class Flow:
         ):
             yield Call(self.shared.learn, (rate.limit, rate.remaining, rate.reset_after))
 
-    def _hold(self, x: _Exchange, response: httpx2.Response) -> None:
-        """A 429 holds every request of the client (never longer than a call would wait:
-        a longer ask refuses the others at once while it lasts)."""
+    def _hold(self, x: _Exchange, response: httpx2.Response) -> Gen:
+        """A 429 holds every request of the client, and with a fleet every process's (never
+        longer than a call would wait: a longer ask refuses the others at once while it lasts)."""
         asked = parse_retry_after(response.headers)
         hold = asked if asked is not None else self.policy.backoff(x.attempts.throttled + 1)
         longest = self.policy.max_retry_after
         self.window.hold(min(hold, longest), refuse=hold > longest)
+        if self.shared is not None:
+            yield Call(self.shared.hold, (min(hold, longest),))
 
-    def _check_open(self) -> None:
-        if self.closed:
-            raise errors.closed_in_flight()
-
-    def _failure(self, failure: BaseException, x: _Exchange, deadline: float) -> MoniteError:
+    def _failure(self, failure: Exception, x: _Exchange, deadline: float) -> MoniteError:
         if self.closed:
             return errors.closed_in_flight()  # whatever the send met: the client was closed under it
         if isinstance(failure, DeadlinePassed):
             return errors.deadline_passed(x.operation, deadline, x.attempts.sends)
-        assert isinstance(failure, Exception)
         return errors.from_send_failure(
             failure, request=x.request, operation=x.operation, redactor=self.redactor
         )
@@ -382,8 +363,16 @@ class Flow:
         """The token to sign with; after Monite refused `failed`, a different one or None."""
         tokens = self.tokens
         if isinstance(tokens, AppTokens):
-            value = yield from self._app_token(tokens, x, deadline)
-            return None if failed is not None and value.value == failed.value else value
+            try:
+                value = yield Call(tokens.get_token, (), x.attempts.deadline_at)
+            except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
+                raise ConfigurationError(
+                    f"the token callable raised {type(exc).__name__}; no request was sent"
+                ) from exc
+            if value is TIMED_OUT:
+                raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+            given = tokens.accepted(value)
+            return None if failed is not None and given.value == failed.value else given
         if not isinstance(tokens, CredentialsCache):
             return None if failed is not None else tokens.ready(x.generation)
         token = tokens.ready(x.generation) if failed is None else None
@@ -399,20 +388,6 @@ class Flow:
             return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
         finally:
             tokens.lock.release(x)  # type: ignore[union-attr]
-
-    def _app_token(self, tokens: AppTokens, x: _Exchange, deadline: float) -> Gen:
-        failure: Exception | None = None
-        try:
-            value = yield Call(tokens.get_token, (), x.attempts.deadline_at)
-        except Exception as exc:  # the app's own failure (a vault sealed, say): named, chained
-            failure = exc
-        if failure is not None:
-            raise ConfigurationError(
-                f"the token callable raised {type(failure).__name__}; no request was sent"
-            ) from failure
-        if value is TIMED_OUT:
-            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
-        return tokens.accepted(value)
 
     def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float, deadline: float) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
@@ -490,11 +465,6 @@ class Flow:
         return issued
 
 
-def _refused(response: httpx2.Response) -> bool:
-    """Whether Monite refused the token (401, or a 400/403 whose message says it is stale)."""
-    return response.status_code in _REFUSALS and is_stale_token(response)
-
-
 def _relative(request: httpx2.Request, base_url: httpx2.URL) -> str:
     base = base_url.path.rstrip("/")
     path = request.url.path
@@ -503,14 +473,11 @@ def _relative(request: httpx2.Request, base_url: httpx2.URL) -> str:
 
 def _shrink_timeout(x: _Exchange) -> None:
     """Give this attempt no more time than the call's deadline leaves."""
-    if x.attempts.deadline_at == math.inf or not x.timeout:
-        return
+    # The deadline and every part of the timeout are finite (`check_deadline`, `check_timeout`).
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
-    if x.request.extensions.get("timeout") is x.timeout and x.longest <= left:
+    if x.request.extensions["timeout"] is x.timeout and x.longest <= left:
         return  # every part already ends before the deadline (nearly every first attempt)
-    x.request.extensions["timeout"] = {
-        name: left if value is None else min(value, left) for name, value in x.timeout.items()
-    }
+    x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
 
 
 def _log_answer(x: _Exchange, response: httpx2.Response) -> None:

@@ -17,7 +17,7 @@ from monite_generated.api_version import API_VERSION
 
 from .._errors import ConfigurationError
 
-__all__ = ["API_VERSION", "VERSION_HEADER", "VersionEchoWatcher", "validate_api_version"]
+__all__ = ["API_VERSION", "VERSION_HEADER", "validate_api_version", "warn_of_version"]
 
 VERSION_HEADER = "x-monite-version"
 
@@ -42,30 +42,22 @@ def validate_api_version(version: object) -> str:
     return version
 
 
-class VersionEchoWatcher:
-    """Monite echoes the version it served; warn once if it differs from the version the
-    request asked for (a view's own `api_version` included)."""
-
-    def __init__(self) -> None:
-        self.warned = False
-
-    def check(self, echoed: str | None, request: httpx2.Request) -> None:
-        """`echoed`: the answer's `x-monite-version` (None: it had none)."""
-        if echoed is None or self.warned:
-            return
-        asked = request.headers.get(VERSION_HEADER)
-        if asked is None or echoed == asked:
-            return
-        # Set first: concurrent responses must not each log the same warning.
-        self.warned = True
-        # Quoted only when it is a version: the header is the server's text, and a server
-        # may echo anything there, a secret of ours included.
-        is_date = _VERSION_SHAPE.fullmatch(echoed) is not None
-        shown = echoed if is_date else f"<not a YYYY-MM-DD date, {len(echoed)} chars>"
-        _logger.warning(
-            "Monite answered with API version %s, but this client asked for %s; "
-            "responses may not match the models of monite_async",
-            shown,
-            asked[:32],
-            extra={"monite_expected_version": asked[:32], "monite_echoed_version": shown},
-        )
+def warn_of_version(echoed: str | None, request: httpx2.Request) -> bool:
+    """Monite echoes the version it served (`echoed`, None: it did not): warn if it differs
+    from the version the request asked for (a view's own `api_version` included); whether
+    it warned (the flow warns once)."""
+    asked = request.headers.get(VERSION_HEADER)
+    if echoed is None or asked is None or echoed == asked:
+        return False
+    # Quoted only when it is a version: the header is the server's text, and a server
+    # may echo anything there, a secret of ours included.
+    is_date = _VERSION_SHAPE.fullmatch(echoed) is not None
+    shown = echoed if is_date else f"<not a YYYY-MM-DD date, {len(echoed)} chars>"
+    _logger.warning(
+        "Monite answered with API version %s, but this client asked for %s; "
+        "responses may not match the models of monite_async",
+        shown,
+        asked[:32],
+        extra={"monite_expected_version": asked[:32], "monite_echoed_version": shown},
+    )
+    return True
