@@ -12,7 +12,6 @@ drives one generator from both of its clients.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime
 import inspect
@@ -169,7 +168,7 @@ class ThreadPrimitive:
         # Also in a forked child: the parent's other threads, their slots and places, are not here.
         self._mutex = threading.Lock()
         self._holders: set[object] = set()
-        self._queue: collections.deque[tuple[object, threading.Lock]] = collections.deque()
+        self._queue: dict[object, threading.Lock] = {}  # the waiters, oldest first, and their bells
 
     def __repr__(self) -> str:
         return f"ThreadPrimitive(free={self.free}, waiting={len(self._queue)})"
@@ -194,30 +193,23 @@ class ThreadPrimitive:
                 return True
             bell = threading.Lock()
             bell.acquire()
-            self._queue.append((holder, bell))
+            self._queue[holder] = bell
         bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
         with self._mutex:
             if holder in self._holders:
                 return True  # handed over, perhaps just as the wait ran out: it is ours
-            self._leave(holder)
+            self._queue.pop(holder, None)
             return False
 
     def release(self, holder: object) -> None:
         with self._mutex:
-            if holder in self._holders:
-                self._holders.discard(holder)
-            else:
-                self._leave(holder)
+            # A holder is either served or still waiting (interrupted in `acquire`), or neither.
+            self._holders.discard(holder)
+            self._queue.pop(holder, None)
             while self._queue and len(self._holders) < self._count:
-                waiter, bell = self._queue.popleft()
+                waiter = next(iter(self._queue))
                 self._holders.add(waiter)  # owned before it wakes: nothing can fall between
-                bell.release()
-
-    def _leave(self, holder: object) -> None:
-        for entry in self._queue:
-            if entry[0] is holder:
-                self._queue.remove(entry)
-                return
+                self._queue.pop(waiter).release()
 
 
 class AsyncIO:

@@ -156,13 +156,10 @@ class CallOptions:
 
     def changes(self) -> str:
         """What these options change from the defaults, for a repr (header names, never values)."""
-        parts = []
-        if self.timeout != DEFAULT_TIMEOUT:
-            parts.append(f"timeout={self.timeout!r}")
-        if self.deadline != DEFAULT_DEADLINE:
-            parts.append(f"deadline={self.deadline:g}")
-        if self.entity_id is not None:
-            parts.append(f"entity_id={self.entity_id!r}")
-        if self.headers:
-            parts.append(f"headers={[name for name, _ in self.headers]!r}")
-        return "".join(f", {part}" for part in parts)
+        parts = (
+            (self.timeout != DEFAULT_TIMEOUT, f"timeout={self.timeout!r}"),
+            (self.deadline != DEFAULT_DEADLINE, f"deadline={self.deadline:g}"),
+            (self.entity_id is not None, f"entity_id={self.entity_id!r}"),
+            (bool(self.headers), f"headers={[name for name, _ in self.headers]!r}"),
+        )
+        return "".join(f", {part}" for changed, part in parts if changed)
