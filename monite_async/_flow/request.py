@@ -45,6 +45,8 @@ def _header_text(value: object) -> str:
     # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
     # unconverted; httpx2 accepts only text (and str() of a (str, Enum) member on 3.11 is
     # "Class.member").
+    if isinstance(value, str):
+        return value  # nearly every header
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value.value if isinstance(value, enum.Enum) else value)
