@@ -164,7 +164,8 @@ class Flow:
             )
             x.longest = max(x.timeout.values())
             if x.traced:
-                x.template = url_template(module, args, _relative(request, self.target.base_url))
+                path = request.url.path.removeprefix(self.target.base_url.path.rstrip("/"))
+                x.template = url_template(module, args, path)  # the path below the base URL's
             tokens = self.tokens if x.secured else None
             x.generation = tokens.begin() if tokens is not None else 0
             try:
@@ -463,12 +464,6 @@ class Flow:
             del outcome  # raised from a frame that holds no parsed answer (error trackers keep locals)
             raise errors.bad_token_answer(response, issued)
         return issued
-
-
-def _relative(request: httpx2.Request, base_url: httpx2.URL) -> str:
-    base = base_url.path.rstrip("/")
-    path = request.url.path
-    return path[len(base) :] if base and path.startswith(base) else path
 
 
 def _shrink_timeout(x: _Exchange) -> None:
