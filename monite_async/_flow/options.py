@@ -7,6 +7,7 @@ changes for some. Checked here once, so a bad value fails where it is given.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import re
@@ -89,11 +90,9 @@ def check_entity_id(entity_id: object) -> str | None:
     """The entity an entity-scoped operation acts for: a UUID (or its text), or None."""
     if entity_id is None or isinstance(entity_id, uuid.UUID):
         return None if entity_id is None else str(entity_id)
-    if isinstance(entity_id, str):
-        try:
+    with contextlib.suppress(ValueError):  # not a UUID's text
+        if isinstance(entity_id, str):
             return str(uuid.UUID(entity_id))
-        except ValueError:
-            pass
     raise ConfigurationError(f"entity_id must be a UUID (or its text), or None; got {_shown(entity_id)}")
 
 
