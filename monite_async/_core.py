@@ -130,7 +130,6 @@ class _CoreBase:
         target = Target(
             base_url,
             headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
-            timeout=options.timeout,
         )
         self.flow: Flow = Flow(
             target=target,

@@ -54,7 +54,8 @@ def _header_text(value: object) -> str:
 
 class Target:
     """Where a client's requests go and what each carries before its own arguments: the base
-    URL, httpx2's default headers with ours (`x-monite-version`, `User-Agent`), the timeout.
+    URL, httpx2's default headers with ours (`x-monite-version`, `User-Agent`) (each request
+    carries its call's own timeout: `CallOptions.timeout`).
 
     What an httpx2 client would merge into every request; the flow builds its requests itself
     and sends them straight to the transport, for an httpx2 client has nothing to add to them
@@ -68,9 +69,9 @@ class Target:
     API versions, entities; bounded too); not to be changed: a request copies it.
     """
 
-    __slots__ = ("base_url", "headers", "headers_with", "timeout", "url")
+    __slots__ = ("base_url", "headers", "headers_with", "url")
 
-    def __init__(self, base_url: str, *, headers: dict[str, str], timeout: httpx2.Timeout) -> None:
+    def __init__(self, base_url: str, *, headers: dict[str, str]) -> None:
         url = httpx2.URL(base_url)
         # As httpx2's client: a base path ends with "/", and a request path is appended to it.
         self.base_url: httpx2.URL = (
@@ -78,7 +79,6 @@ class Target:
         )
         self.headers: httpx2.Headers = _httpx2_default_headers().copy()
         self.headers.update(headers)
-        self.timeout: httpx2.Timeout = timeout
         # The memos hold the base URL and headers, not the Target: no reference cycle.
         self.url: Callable[[str], httpx2.URL] = _MEMO(functools.partial(_joined, self.base_url))
         self.headers_with: Callable[..., httpx2.Headers] = _MEMO(functools.partial(_merged, self.headers))

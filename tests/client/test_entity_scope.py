@@ -37,7 +37,7 @@ def _scoped_module() -> types.ModuleType:
 
 
 def _build(module: types.ModuleType, options: CallOptions, **kwargs: Any) -> httpx2.Request:
-    target = Target("http://monite.test/v1", headers={}, timeout=httpx2.Timeout(5))
+    target = Target("http://monite.test/v1", headers={})
     name = module.__name__.rpartition(".")[2]
     return build(target, module, name, ((), kwargs), options, Redactor(list))
 

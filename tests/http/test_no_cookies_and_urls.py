@@ -91,7 +91,7 @@ def test_a_request_on_a_client_without_a_version_header_is_built() -> None:
     from monite_async._flow.request import Target, build
 
     options = CallOptions(timeout=httpx2.Timeout(5.0), max_retries=0, deadline=10.0, api_version="2024-05-25")
-    http = Target("http://monite.test/v1", headers={}, timeout=options.timeout)
+    http = Target("http://monite.test/v1", headers={})
     redactor = Redactor(list)
     body = {"body": DomainRequest(domain="m.example.com")}
     created = build(http, post_mailbox_domains, "post_mailbox_domains", ((), body), options, redactor)
@@ -132,6 +132,6 @@ def test_the_url_made_once_per_path_is_the_one_httpx2_would_build(base_url: str,
     from monite_async._flow.request import Target
 
     client = httpx2.Client(base_url=base_url)
-    target = Target(base_url, headers={}, timeout=httpx2.Timeout(5.0))
+    target = Target(base_url, headers={})
     assert str(target.url(path)) == str(client.build_request("GET", path).url)
     assert target.url(path) is target.url(path)  # made once
