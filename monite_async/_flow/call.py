@@ -191,6 +191,8 @@ class Flow:
                 _log_answer(x, outcome)
                 if outcome.status_code == 429:
                     yield from self._hold(x, outcome)
+                elif self.shared is not None:
+                    yield from self._tell_the_fleet(outcome)
                 # Monite refused the token (a 401, or a 400/403 that says it is stale)?
                 if x.secured and not x.replayed and x.token is not None and is_stale_token(outcome):
                     x.replayed = True
@@ -269,17 +271,6 @@ class Flow:
             if x.windowed:
                 x.windowed = False
                 self.window.done(rate)
-        # Monite's own count, told to every process when it runs low (it counts what other
-        # clients of the API client sent too); a 429's hold is told instead (`_hold`).
-        if (
-            self.shared is not None
-            and rate is not None
-            and rate.limit
-            and rate.remaining is not None
-            and rate.remaining <= rate.limit // 4
-            and outcome.status_code != 429
-        ):
-            yield Call(self.shared.learn, (rate.limit, rate.remaining, rate.reset_after))
         return outcome
 
     def _admit(self, x: _Exchange, deadline: float, *, sign: bool = False) -> Generator[Step, Any, bool]:
@@ -327,6 +318,15 @@ class Flow:
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x, deadline)
             raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+
+    def _tell_the_fleet(self, response: httpx2.Response) -> Gen:
+        """Monite's own count, told to every process when it runs low (it counts what other
+        clients of the API client sent too); a 429's hold is told instead (`_hold`)."""
+        rate = parse_rate_limit(response.headers)
+        if rate is None or not rate.limit or rate.remaining is None:
+            return
+        if rate.remaining <= rate.limit // 4:
+            yield Call(self.shared.learn, (rate.limit, rate.remaining, rate.reset_after))
 
     def _hold(self, x: _Exchange, response: httpx2.Response) -> Gen:
         """A 429 holds every request of the client, and with a fleet every process's (never
