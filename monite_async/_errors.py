@@ -225,9 +225,7 @@ class MoniteAPIError(MoniteError):
         return self._retried_after_uncertain_failure
 
     def _details(self) -> list[str]:
-        if self._retry_after is None:
-            return []
-        return [f"server asked to wait {self._retry_after:g} s"]
+        return [] if self._retry_after is None else [f"server asked to wait {self._retry_after:g} s"]
 
 
 class BadRequestError(MoniteAPIError):
