@@ -86,9 +86,6 @@ _BY_STATUS: dict[int, type[MoniteAPIError]] = {
     429: RateLimitError,
 }
 
-_CLOSED = "this client is closed; create a new one"
-_CLOSED_IN_FLIGHT = "this client was closed while the call was in flight; create a new one"
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Redactor:
@@ -381,11 +378,11 @@ def deadline_passed(operation: str, deadline: float, attempts: int) -> MoniteTim
 
 
 def closed_client() -> ClientStateError:
-    return ClientStateError(_CLOSED)
+    return ClientStateError("this client is closed; create a new one")
 
 
 def closed_in_flight() -> ClientStateError:
-    return ClientStateError(_CLOSED_IN_FLIGHT)
+    return ClientStateError("this client was closed while the call was in flight; create a new one")
 
 
 def async_token_callable() -> ConfigurationError:
