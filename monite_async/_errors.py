@@ -225,9 +225,7 @@ class MoniteAPIError(MoniteError):
         return self._retried_after_uncertain_failure
 
     def _details(self) -> list[str]:
-        if self._retry_after is None:
-            return []
-        return [f"server asked to wait {self._retry_after:g} s"]
+        return [] if self._retry_after is None else [f"server asked to wait {self._retry_after:g} s"]
 
 
 class BadRequestError(MoniteAPIError):
@@ -399,7 +397,5 @@ def fresh_copy(error: _E) -> _E:
 
 # Tracebacks and reprs name the public path (`monite_async.ConflictError`), where users import
 # them from, not this private module; pickling finds them there too.
-for _public in __all__:
-    _class = globals()[_public]
-    if isinstance(_class, type):
-        _class.__module__ = "monite_async"
+for _public in __all__:  # every one a class
+    globals()[_public].__module__ = "monite_async"

@@ -451,8 +451,9 @@ class Flow:
         except UnexpectedResponseError as exc:
             if not 200 <= exc.status_code < 300:
                 raise
-            # A success the parser refused: its body holds a token nobody knows to redact yet.
-            failure = errors.without_body(exc)
+            # A success the parser refused: its body holds a token nobody knows to redact yet, so
+            # the error carries none, and no traceback either (the parser's frames hold the body).
+            failure = exc.with_traceback(None)
         if failure is not None:
             raise failure  # outside the except block: nothing chained, no body in any context
         issued = issued_token(outcome.parsed)

@@ -13,7 +13,7 @@ error is chained to httpx2's exceptions (they hold the request and its headers).
 
 from __future__ import annotations
 
-import http
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -74,9 +74,6 @@ _REDACTED = b"[redacted]"
 _SECRET_JSON_VALUE = re.compile(
     rb'("(?:access_token|refresh_token|client_secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"'
 )
-# Answers whose success body is itself a secret (a fresh token the redactor does not know
-# yet): such a body never goes on an error, nor does a parser's detail text about it.
-_SECRET_ANSWERS = frozenset({"post_auth_token"})
 
 # The status table: statuses with their own class. Others: 5xx ServerError, 4xx MoniteAPIError.
 _BY_STATUS: dict[int, type[MoniteAPIError]] = {
@@ -89,40 +86,22 @@ _BY_STATUS: dict[int, type[MoniteAPIError]] = {
     429: RateLimitError,
 }
 
-_CLOSED = "this client is closed; create a new one"
-_CLOSED_IN_FLIGHT = "this client was closed while the call was in flight; create a new one"
 
-
+@dataclasses.dataclass(frozen=True, slots=True)
 class Redactor:
     """Blanks every known secret value (`secrets()`: client secret, recent tokens) and every
     value under a secret JSON key, in bytes and texts that go on an error or a log line."""
 
-    def __init__(self, secrets: Callable[[], list[str]]) -> None:
-        self._secrets = secrets
-
-    def __repr__(self) -> str:
-        return "Redactor(<secrets>)"
+    secrets: Callable[[], list[str]] = dataclasses.field(repr=False)
 
     def bytes(self, data: bytes) -> bytes:
-        for secret in self._secrets():
+        for secret in self.secrets():
             if secret:
                 data = data.replace(secret.encode(), _REDACTED)
         return _SECRET_JSON_VALUE.sub(rb'\1"' + _REDACTED + b'"', data)
 
     def text(self, text: str) -> str:
         return self.bytes(text.encode("utf-8", "replace")).decode("utf-8", "replace")
-
-    def request_id(self, response: httpx2.Response) -> str | None:
-        """The answer's request id (what the server sent: it may echo a secret), redacted."""
-        value = request_id(response)
-        return None if value is None else self.text(value)
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:  # 499, 520-527, 599: proxies and CDNs send what HTTPStatus lacks
-        return "non-standard status"
 
 
 # Put by the flow on the request (how often it was sent) and on the final response.
@@ -140,34 +119,22 @@ def _attempts(message: httpx2.Request | httpx2.Response) -> int:
 def from_response(response: httpx2.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
     """The typed error for a non-2xx answer (the body must have been read)."""
     status = response.status_code
-    parsed = error_body(response)
-    field_errors = _field_errors(parsed.payload, redactor) if status == 422 else ()
+    field_errors = _field_errors(error_body(response).payload, redactor) if status == 422 else ()
     fields = _APIErrorFields(
-        request_id=redactor.request_id(response),
+        request_id=request_id(response),  # redacted: the flow put its redactor on every answer
         body=redactor.bytes(response.content),
         operation=operation,
         attempts=_attempts(response),
         retry_after=parse_retry_after(response.headers),
         retried_after_uncertain_failure=bool(response.extensions.get(UNCERTAIN_EXTENSION, False)),
     )
-    error_class = _error_class(response)
     message = _message(response, operation, field_errors, redactor)
+    # 1xx/3xx: nothing the API declares. A stale token is one still refused after one refresh and replay.
+    other = ServerError if status >= 500 else MoniteAPIError if status >= 400 else UnexpectedResponseError
+    error_class = AuthenticationError if is_stale_token(response) else _BY_STATUS.get(status, other)
     if error_class is ValidationError:
         return ValidationError(message, status_code=status, field_errors=field_errors, **fields)
     return error_class(message, status_code=status, **fields)
-
-
-def _error_class(response: httpx2.Response) -> type[MoniteAPIError]:
-    status = response.status_code
-    if is_stale_token(response):
-        return AuthenticationError  # still stale after one refresh and replay
-    if status in _BY_STATUS:
-        return _BY_STATUS[status]
-    if status >= 500:
-        return ServerError
-    if 400 <= status < 500:
-        return MoniteAPIError
-    return UnexpectedResponseError  # 1xx/3xx: nothing the API declares
 
 
 def _message(
@@ -175,8 +142,10 @@ def _message(
 ) -> str:
     status = response.status_code
     parsed = error_body(response)
+    # 499, 520-527, 599: proxies and CDNs send statuses that have no standard phrase.
+    reason = httpx2.codes.get_reason_phrase(status) or "non-standard status"
     if not 400 <= status < 600:
-        return f"HTTP {status} {_reason(status)} is a status the API does not declare for {operation}"
+        return f"HTTP {status} {reason} is a status the API does not declare for {operation}"
     if status == 404 and operation == "post_auth_token":
         return _no_token_endpoint(response.request.url)
     if field_errors:
@@ -187,9 +156,12 @@ def _message(
     if parsed.message is not None:
         return redactor.text(parsed.message)[:500]
     if not parsed.is_json:
-        content_type = response.headers.get("content-type", "no content type")
-        return f"HTTP {status} {_reason(status)}; the body is not JSON ({content_type[:60]})"
-    return f"HTTP {status} {_reason(status)}" + ("" if response.content else "; empty body")
+        return f"HTTP {status} {reason}; the body is not JSON ({_content_type(response)})"
+    return f"HTTP {status} {reason}" + ("" if response.content else "; empty body")
+
+
+def _content_type(response: httpx2.Response) -> str:
+    return response.headers.get("content-type", "no content type")[:60]
 
 
 def _no_token_endpoint(url: httpx2.URL) -> str:
@@ -214,16 +186,14 @@ def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]
         # Redacted, each: a server may echo the value it refused (a secret, a token) in any
         # of them, the location included.
         loc = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
-        message = redactor.text(_scalar(item.get("msg")))
-        found.append(FieldError(location=loc, message=message, type=redactor.text(_scalar(item.get("type")))))
+        found.append(FieldError(loc, _text(item.get("msg"), redactor), _text(item.get("type"), redactor)))
     return tuple(found)
 
 
-def _scalar(value: object) -> str:
+def _text(value: object, redactor: Redactor) -> str:
     # A str, or a number's text; never str() of a nested list or dict (a deep one recurses).
-    if isinstance(value, str):
-        return value[:500]
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return redactor.text(value[:500] if isinstance(value, str) else str(value) if number else "")
 
 
 # -- no answer: the request could not be sent, or its answer never came ------------------
@@ -235,12 +205,6 @@ def from_send_failure(
     """The typed error for what sending `request` raised: what `plain_error` made of it (httpx2's
     errors, a RuntimeError), or the flow's own refusal (`RateLimitHold`, `httpx2.PoolTimeout`)."""
     attempts = _attempts(request)
-    if isinstance(failure, httpx2.TimeoutException):
-        return MoniteTimeoutError(
-            f"{MoniteTimeoutError.default_message}: {type(failure).__name__}",
-            operation=operation,
-            attempts=attempts,
-        )
     if isinstance(failure, RateLimitHold):
         return RateLimitError(
             f"{failure}; not sent",
@@ -249,22 +213,22 @@ def from_send_failure(
             attempts=attempts,
             retry_after=failure.retry_after,
         )
-    if isinstance(failure, TLSError):
-        return MoniteConnectionError(
-            _tls_message(failure, request.url), operation=operation, attempts=attempts
-        )
-    if isinstance(failure, httpx2.HTTPError):
-        detail = redactor.text(str(failure))[:200] or type(failure).__name__
-        return MoniteConnectionError(
-            f"{MoniteConnectionError.default_message}: {type(failure).__name__}: {detail}",
-            operation=operation,
-            attempts=attempts,
-        )
     detail = redactor.text(str(failure))[:200]
-    return ClientStateError(
-        f"{operation}: the HTTP client cannot send (is an http_client of yours closed?): {detail}",
-        operation=operation,
-    )
+    if not isinstance(failure, httpx2.HTTPError):
+        return ClientStateError(
+            f"{operation}: the HTTP client cannot send (is an http_client of yours closed?): {detail}",
+            operation=operation,
+        )
+    name = type(failure).__name__
+    timed_out = isinstance(failure, httpx2.TimeoutException)
+    error_class = MoniteTimeoutError if timed_out else MoniteConnectionError
+    if isinstance(failure, TLSError):
+        message = _tls_message(failure, request.url)
+    elif timed_out:
+        message = f"{error_class.default_message}: {name}"
+    else:
+        message = f"{error_class.default_message}: {name}: {detail or name}"
+    return error_class(message, operation=operation, attempts=attempts)
 
 
 def _tls_message(failure: TLSError, url: httpx2.URL) -> str:
@@ -289,12 +253,13 @@ def from_parse_failure(
 ) -> UnexpectedResponseError:
     """The error for a success answer the generated parser rejected with `failure`."""
     status = response.status_code
-    secret_answer = operation in _SECRET_ANSWERS
+    # A token answer's success body is itself a secret (a fresh token the redactor does not know
+    # yet): it never goes on an error, nor does a parser's detail text about it.
+    secret_answer = operation == "post_auth_token"
     if isinstance(failure, UnexpectedStatus):
         problem = f"HTTP {status} is a success status the API does not declare for {operation}"
     elif isinstance(failure, json.JSONDecodeError):
-        content_type = response.headers.get("content-type", "no content type")
-        problem = f"{operation}: the HTTP {status} body is not JSON ({content_type[:60]})"
+        problem = f"{operation}: the HTTP {status} body is not JSON ({_content_type(response)})"
     elif isinstance(failure, KeyError):
         field = failure.args[0] if failure.args else "?"
         problem = f"{operation}: the HTTP {status} body lacks the required field {field!r}"
@@ -304,22 +269,21 @@ def from_parse_failure(
         problem = (
             f"{operation}: the HTTP {status} body has a malformed value ({type(failure).__name__}{detail})"
         )
-    return UnexpectedResponseError(
-        problem,
-        status_code=status,
-        request_id=redactor.request_id(response),
-        body=b"" if secret_answer else redactor.bytes(response.content),
-        operation=operation,
-        attempts=_attempts(response),
+    return _unexpected(
+        response, problem, operation, b"" if secret_answer else redactor.bytes(response.content)
     )
 
 
-def _unexpected(response: httpx2.Response, message: str, operation: str) -> UnexpectedResponseError:
-    # No body: callers of this say what was wrong in words, and a token answer's body is a token.
+def _unexpected(
+    response: httpx2.Response, message: str, operation: str, body: bytes = b""
+) -> UnexpectedResponseError:
+    # No body unless given: the other callers say what was wrong in words, and a token
+    # answer's body is a token. The request id was redacted by the flow's redactor on the answer.
     return UnexpectedResponseError(
         message,
         status_code=response.status_code,
         request_id=request_id(response),
+        body=body,
         operation=operation,
         attempts=_attempts(response),
     )
@@ -355,17 +319,6 @@ def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
 def bad_token_answer(response: httpx2.Response, problem: str) -> UnexpectedResponseError:
     """A token answer that parsed but cannot be used; never quotes the body (a token)."""
     return _unexpected(response, f"post_auth_token: {problem}", "post_auth_token")
-
-
-def without_body(error: UnexpectedResponseError) -> UnexpectedResponseError:
-    """`error` without its body: a token answer's body holds a token nobody can redact yet."""
-    return UnexpectedResponseError(
-        error.message,
-        status_code=error.status_code,
-        request_id=error.request_id,
-        operation=error.operation,
-        attempts=error.attempts,
-    )
 
 
 # -- refused before anything was sent ----------------------------------------------------
@@ -425,11 +378,11 @@ def deadline_passed(operation: str, deadline: float, attempts: int) -> MoniteTim
 
 
 def closed_client() -> ClientStateError:
-    return ClientStateError(_CLOSED)
+    return ClientStateError("this client is closed; create a new one")
 
 
 def closed_in_flight() -> ClientStateError:
-    return ClientStateError(_CLOSED_IN_FLIGHT)
+    return ClientStateError("this client was closed while the call was in flight; create a new one")
 
 
 def async_token_callable() -> ConfigurationError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 import uuid
 
 import pytest
@@ -333,6 +334,10 @@ async def test_a_token_answer_the_parser_rejects_never_carries_the_token(loopbac
     assert "token_type" in error.message  # names the problem...
     assert FRESH not in everything_said(error)  # ...never the value
     assert loopback.count("GET", "/mailbox_domains") == 0
+    # Nor in its traceback's locals, as error trackers record them (the parser's frames held the body).
+    inside = error.__traceback__.tb_next if error.__traceback__ else None  # past this test's frame
+    recorded = "".join(traceback.TracebackException(type(error), error, inside, capture_locals=True).format())
+    assert FRESH not in recorded
 
 
 async def test_a_token_answer_with_a_malformed_value_never_quotes_it(loopback: LoopbackServer) -> None:
