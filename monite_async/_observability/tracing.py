@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -91,7 +92,7 @@ def _source(given: Any, api: Any, kind: str, make: Callable[[Any], Any]) -> Call
     kept = vars(api)
     if given is not None or attribute not in kept or f"OTEL_PYTHON{attribute}" in os.environ:
         kept = {attribute: True}
-    made: dict[int, Any] = {}
+    made = functools.cache(make)  # once per provider
 
     def now() -> Any:
         if kept[attribute] is None:
@@ -99,10 +100,7 @@ def _source(given: Any, api: Any, kind: str, make: Callable[[Any], Any]) -> Call
         provider = given if given is not None else get()
         if type(provider).__name__ in _NO_SDK:
             return None  # no SDK configured: the API's no-op, without building anything
-        found = made.get(id(provider))
-        if found is None:
-            found = made[id(provider)] = make(provider)
-        return found
+        return made(provider)
 
     return now
 
@@ -154,9 +152,6 @@ class Tracing:
             tracer_provider, trace, "tracer", methodcaller("get_tracer", _SCOPE, __version__)
         )
         self._meters = _source(meter_provider, metrics, "meter", _make_meters)
-
-    def __repr__(self) -> str:
-        return f"Tracing(available={self._trace is not None})"
 
     def metered(self) -> bool:
         """Whether anything records metrics now (an SDK configured, or a meter provider given)."""
