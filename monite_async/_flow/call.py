@@ -158,7 +158,7 @@ class Flow:
                 Attempts(options.max_retries, min(budget_at, started + options.deadline)),
                 secured=requires_auth(module),
                 queued=module is not post_auth_token,
-                traced=traced.span is not None or self.tracing.enabled(),
+                traced=traced.span is not None or self.tracing.metered(),
                 api_version=options.api_version,
                 timeout=request.extensions["timeout"],
             )
@@ -254,7 +254,7 @@ class Flow:
                     with self.tracing.attempt(x.request, template=x.template, resends=resends) as traced:
                         outcome = yield Send(x.request, x.attempts.deadline_at)
                         if isinstance(outcome, httpx2.Response):
-                            traced.answered(outcome)
+                            traced.status = outcome.status_code
             finally:
                 self.slots.release(x)  # whatever x holds: nothing if it took no slot
             if isinstance(outcome, httpx2.Response):

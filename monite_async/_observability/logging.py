@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import warnings
-from collections.abc import Mapping
 
 __all__ = ["install_from_environment"]
 
-ENVIRONMENT_VARIABLE = "MONITE_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LOGGER = "monite_async"
 
@@ -34,34 +31,26 @@ class _EnvironmentHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to stderr only while the app has no logging config of its own."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        logger = logging.getLogger(_LOGGER)
-        theirs = [h for h in logger.handlers if h is not self] or logging.getLogger().handlers
-        if theirs:
-            return  # the app's handlers get the record by propagation: no second copy
-        super().emit(record)
+        theirs = [handler for handler in logging.getLogger(_LOGGER).handlers if handler is not self]
+        if not theirs and not logging.getLogger().handlers:
+            super().emit(record)  # else the app's handlers get it by propagation: no second copy
 
 
-def install_from_environment(environ: Mapping[str, str] = os.environ) -> logging.Handler | None:
-    """Install the stderr handler MONITE_LOG asks for; return it (None when unset)."""
-    value = environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
-    if not value:
-        return None
-    level = _LEVELS.get(value)
-    if level is None:
+def install_from_environment() -> None:
+    """Install the stderr handler MONITE_LOG asks for (unset: nothing)."""
+    value = os.environ.get("MONITE_LOG", "").strip().lower()
+    if value and value not in _LEVELS:
         warnings.warn(
-            f"{ENVIRONMENT_VARIABLE}={value[:20]!r} is not one of debug, info, warning: ignored",
+            f"MONITE_LOG={value[:20]!r} is not one of debug, info, warning: ignored",
             RuntimeWarning,
             stacklevel=2,
         )
-        return None
     logger = logging.getLogger(_LOGGER)
-    for handler in logger.handlers:
-        if isinstance(handler, _EnvironmentHandler):
-            return handler  # imported twice (a reload): one handler is enough
+    if value not in _LEVELS or any(isinstance(handler, _EnvironmentHandler) for handler in logger.handlers):
+        return  # unset or unknown; or imported twice (a reload): one handler is enough
     if logger.level == logging.NOTSET:
-        logger.setLevel(level)
-    handler = _EnvironmentHandler(sys.stderr)
-    handler.setLevel(level)
+        logger.setLevel(_LEVELS[value])
+    handler = _EnvironmentHandler()  # on sys.stderr
+    handler.setLevel(_LEVELS[value])
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    return handler
