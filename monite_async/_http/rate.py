@@ -257,9 +257,6 @@ class Pacer:
     def _start_over(self) -> None:
         self._mutex = threading.Lock()  # in a forked child: a parent's thread may have held it
 
-    def __repr__(self) -> str:
-        return f"Pacer(per_second={1.0 / self._interval:g})"
-
     def pauses(self) -> Iterator[Pause]:
         """The waits before the next start is due; when they are over, it is taken."""
         while True:
