@@ -14,7 +14,7 @@ Both only decide what to wait for (`admission`, `pauses`); the flow's driver wai
 under asyncio and trio alike, where the limiter libraries around, aiolimiter and
 asyncio-throttle, are asyncio-only; `time.sleep` in the blocking client's threads).
 
-    >>> parse_rate_limit({"RateLimit-Limit": "30", "RateLimit-Remaining": "29", "RateLimit-Reset": "1"})
+    >>> parse_rate_limit({"ratelimit-limit": "30", "ratelimit-remaining": "29", "ratelimit-reset": "1"})
     RateLimit(limit=30, remaining=29, reset_after=1.0)
 """
 
@@ -27,6 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 
 import httpx2
 
@@ -68,11 +69,9 @@ class RateLimit:
 def _number(headers: Mapping[str, str], *names: str) -> float | None:
     for name in names:
         raw = headers.get(name)
-        if raw is None:
-            continue
-        match = _LEADING_NUMBER.match(raw)  # "30" or the draft's "30, 30;w=1"
-        if match is not None:
-            return min(float(match.group(1)), _MAX_NUMBER)  # digits only: never negative or NaN
+        # "30" or the draft's "30, 30;w=1"; digits only: never negative or NaN
+        if raw is not None and (match := _LEADING_NUMBER.match(raw)) is not None:
+            return min(float(match.group(1)), _MAX_NUMBER)
     return None
 
 
@@ -87,22 +86,14 @@ RATE_HEADERS = frozenset(
 )
 
 
-def _rate_headers(headers: httpx2.Headers | Mapping[str, str]) -> dict[str, str]:
-    # Runs on every answer: one pass over the headers, keeping only the five that matter.
-    items = headers.multi_items() if isinstance(headers, httpx2.Headers) else headers.items()
-    return {k.lower(): v for k, v in items if k[:1] in "rRxX" and k.lower() in RATE_HEADERS}
+def parse_rate_limit(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> RateLimit | None:
+    """The RateLimit an answer's headers describe, or None when they carry none.
 
-
-def parse_rate_limit(
-    headers: httpx2.Headers | Mapping[str, str], *, now: Callable[[], float] = time.time
-) -> RateLimit | None:
-    """The RateLimit an answer's headers describe, or None when they carry none."""
-    lowered = _rate_headers(headers)
-    if not lowered:
-        return None
-    limit = _number(lowered, "ratelimit-limit", "x-ratelimit-limit-second")
-    remaining = _number(lowered, "ratelimit-remaining", "x-ratelimit-remaining-second")
-    reset = _number(lowered, "ratelimit-reset")
+    `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names (the
+    flow's one pass over the raw headers, on every answer)."""
+    limit = _number(headers, "ratelimit-limit", "x-ratelimit-limit-second")
+    remaining = _number(headers, "ratelimit-remaining", "x-ratelimit-remaining-second")
+    reset = _number(headers, "ratelimit-reset")
     if limit is None and remaining is None and reset is None:
         return None
     if reset is not None and reset > _TIMESTAMP_FLOOR:
@@ -114,8 +105,7 @@ def parse_rate_limit(
     )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Pause:
+class Pause(NamedTuple):
     """A wait before the window admits: out a 429's hold (`hold`) or until the window resets."""
 
     seconds: float
@@ -131,6 +121,19 @@ class RateLimitHold(PlainTransportError):
         self.retry_after = retry_after
 
 
+def _pause(until: float, now: float, refuse_at: float, what: str, *, hold: bool) -> Pause:
+    """The wait until `until`; RateLimitHold instead when it reaches `refuse_at` (the call's
+    deadline, or -inf: a hold longer than any call waits)."""
+    if until >= refuse_at:
+        longer = "a call waits" if refuse_at == -math.inf else "the call's deadline leaves"
+        raise RateLimitHold(
+            f"Monite's rate limit holds this client for {until - now:.3f} s more ({what}), "
+            f"longer than {longer}",
+            retry_after=until - now,
+        )
+    return Pause(until - now, hold)
+
+
 class RateWindow:
     """The client's view of Monite's window; `admission()` before every send, `done()` after.
 
@@ -140,7 +143,6 @@ class RateWindow:
     """
 
     def __init__(self) -> None:
-        self._clock = time.monotonic
         self._limit: int | None = None
         self._remaining: int | None = None  # None: nothing learned yet, admit everyone
         self._reset_at = -math.inf
@@ -190,34 +192,20 @@ class RateWindow:
             held = held or pause.hold  # served, even by an instant test sleep
 
     def _admit_or_pause(self, deadline_at: float, held: bool) -> Pause | None:
-        now = self._clock()
+        now = time.monotonic()
         if now < self._hold_until and not held:
-            if self._hold_refuses:
-                raise RateLimitHold(
-                    f"Monite's rate limit holds this client for {self._hold_until - now:.3f} s more "
-                    "(a 429's Retry-After longer than a call waits)",
-                    retry_after=self._hold_until - now,
-                )
-            self._check_deadline(self._hold_until, now, deadline_at, "a 429's Retry-After")
-            return Pause(self._hold_until - now, hold=True)
+            # A Retry-After longer than any call waits: refused at once, whatever the deadline.
+            refuse_at = -math.inf if self._hold_refuses else deadline_at
+            return _pause(self._hold_until, now, refuse_at, "a 429's Retry-After", hold=True)
         if self._remaining is not None and self._limit is not None:
             if now >= self._reset_at:  # the window Monite described is over: a new one
                 self._remaining = self._limit
                 self._reset_at = now + self._window + _RESET_MARGIN
             if self._remaining <= 0:
-                self._check_deadline(self._reset_at, now, deadline_at, "the rate window's reset")
-                return Pause(self._reset_at - now, hold=False)
+                return _pause(self._reset_at, now, deadline_at, "the rate window's reset", hold=False)
             self._remaining -= 1
         self._in_flight += 1
         return None
-
-    def _check_deadline(self, until: float, now: float, deadline_at: float, what: str) -> None:
-        if until >= deadline_at:
-            raise RateLimitHold(
-                f"Monite's rate limit holds this client for {until - now:.3f} s more ({what}), "
-                "longer than the call's deadline leaves",
-                retry_after=until - now,
-            )
 
     def done(self, rate: RateLimit | None) -> None:
         """An admitted request ended; `rate` is what its answer said (None: no answer or no headers)."""
@@ -225,7 +213,7 @@ class RateWindow:
             self._in_flight = max(0, self._in_flight - 1)
             if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
                 return  # nothing usable (a limit of 0 would admit nothing ever again)
-            now = self._clock()
+            now = time.monotonic()
             if rate.reset_after is not None and rate.reset_after > 0:
                 self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
             reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
@@ -245,11 +233,10 @@ class RateWindow:
         `refuse`: Monite asked for longer than a call waits (`seconds` is then that longest
         wait): until then the others are refused at once (RateLimitHold), not held."""
         with self._mutex:
-            until = self._clock() + seconds
-            if until >= self._hold_until:
-                self._hold_until, self._hold_refuses = until, refuse
-            else:
-                self._hold_refuses = self._hold_refuses or refuse
+            until = time.monotonic() + seconds
+            # The longer hold says whether it refuses; a shorter one can only add refusing.
+            self._hold_refuses = refuse or (self._hold_refuses and until < self._hold_until)
+            self._hold_until = max(self._hold_until, until)
             if self._remaining is not None:
                 self._remaining, self._reset_at = 0, max(self._reset_at, until)
 
@@ -261,9 +248,8 @@ class Pacer:
     (its deadline) leaves nothing behind that would delay the others.
     """
 
-    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second
-        self._clock = clock
         self._last = -math.inf
         self._mutex = threading.Lock()
         on_fork_in_child(self._start_over)
@@ -271,18 +257,12 @@ class Pacer:
     def _start_over(self) -> None:
         self._mutex = threading.Lock()  # in a forked child: a parent's thread may have held it
 
-    def __repr__(self) -> str:
-        return f"Pacer(per_second={1.0 / self._interval:g})"
-
     def pauses(self) -> Iterator[Pause]:
         """The waits before the next start is due; when they are over, it is taken."""
-        while (gap := self._claim()) > 0:
+        while True:
+            with self._mutex:
+                now = time.monotonic()
+                if (gap := self._last + self._interval - now) <= 0:
+                    self._last = now
+                    return
             yield Pause(gap, hold=False)
-
-    def _claim(self) -> float:
-        """Take the next start if it is due (0), else how long until it is."""
-        with self._mutex:
-            gap = self._last + self._interval - self._clock()
-            if gap <= 0:
-                self._last = self._clock()
-            return gap if gap > 0 else 0.0

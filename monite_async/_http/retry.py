@@ -59,9 +59,6 @@ _PERMANENT = (
     RuntimeError,
 )
 
-# 501 and 505 say the server will never do this; every other 5xx may pass.
-_PERMANENT_5XX = frozenset({501, 505})
-
 
 def is_retryable_status(status: int) -> bool:
     """Whether an answer with `status` is worth sending again.
@@ -69,7 +66,8 @@ def is_retryable_status(status: int) -> bool:
     >>> [code for code in (408, 429, 500, 501, 503, 505, 520, 404) if is_retryable_status(code)]
     [408, 429, 500, 503, 520]
     """
-    return status in (408, 429) or (500 <= status <= 599 and status not in _PERMANENT_5XX)
+    # 501 and 505 say the server will never do this; every other 5xx may pass.
+    return status in (408, 429) or (500 <= status <= 599 and status not in (501, 505))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -154,11 +152,9 @@ def next_wait(
     if time.monotonic() + delay >= attempts.deadline_at:
         _no_retry(request, attempts, what, delay, "past the call's deadline")
         return None
-    # Going to retry: did the failed attempt leave unknown whether Monite acted on it?
-    if status is None:
-        attempts.uncertain = attempts.uncertain or not isinstance(outcome, NEVER_SENT)
-    elif status not in (408, 429):  # a 5xx may come after Monite (or the service behind it) acted
-        attempts.uncertain = True
+    # Going to retry: did the failed attempt leave unknown whether Monite acted on it? A 5xx
+    # may come after Monite (or the service behind it) acted; a 408 or 429 says it did not.
+    attempts.uncertain |= status not in (408, 429) and not isinstance(outcome, NEVER_SENT)
     if status == 429:
         attempts.throttled += 1
     else:

@@ -61,10 +61,8 @@ async def wait(seconds: float, sleep: AnySleep | None = None) -> None:
         waited = sleep(seconds)
         if inspect.isawaitable(waited):  # a plain function recording waits works too
             await waited
-    elif _testing:
-        await anyio.sleep(0)  # noqa: ASYNC115 - a wait of 0 s, as a spy on sleep sees it
-    else:
-        await anyio.sleep(seconds)
+    else:  # under set_testing, a wait of 0 s (as a spy on sleep sees it): still a checkpoint
+        await anyio.sleep(0 if _testing else seconds)
 
 
 def wait_blocking(seconds: float, sleep: AnySleep | None = None) -> None:
@@ -74,11 +72,8 @@ def wait_blocking(seconds: float, sleep: AnySleep | None = None) -> None:
     if sleep is not None:
         waited = sleep(seconds)
         if inspect.isawaitable(waited):
-            close = getattr(waited, "close", None)
-            if callable(close):
-                close()  # no "coroutine was never awaited" warning on top of the error
+            if inspect.iscoroutine(waited):
+                waited.close()  # no "coroutine was never awaited" warning on top of the error
             raise ConfigurationError(ASYNC_SLEEP_TEXT)
-    elif _testing:
-        time.sleep(0)  # still lets other threads run, as a real wait would
-    else:
-        time.sleep(seconds)
+    else:  # under set_testing, 0 s: still lets other threads run, as a real wait would
+        time.sleep(0 if _testing else seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import anyio
+import httpx2
 import pytest
 from anyio_tasks import gather
 from loopback_server import LoopbackServer, Reply, error
@@ -32,11 +33,11 @@ pytestmark = [
     ],
 )
 def test_the_documented_headers_are_parsed(headers: dict[str, str], expected: RateLimit | None) -> None:
-    assert parse_rate_limit(headers) == expected
+    assert parse_rate_limit(httpx2.Headers(headers)) == expected  # as an answer carries them
 
 
 def test_a_reset_above_a_billion_is_a_unix_timestamp() -> None:
-    parsed = parse_rate_limit({"RateLimit-Reset": "2000000003"}, now=lambda: 2_000_000_000.0)
+    parsed = parse_rate_limit(httpx2.Headers({"RateLimit-Reset": "2000000003"}), now=lambda: 2_000_000_000.0)
     assert parsed == RateLimit(limit=None, remaining=None, reset_after=3.0)
 
 
