@@ -30,7 +30,6 @@ import os
 import socket
 import ssl
 import time
-import types
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -208,8 +207,10 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
         monite = MoniteClient(transport=aiohttp_transport(limits=httpx2.Limits(max_connections=50)))
     """
-    if _running_under_trio():
-        raise ConfigurationError(ASYNCIO_ONLY_TEXT)
+    # Built outside any event loop: checked again when first used (see is_asyncio_only).
+    with contextlib.suppress(sniffio.AsyncLibraryNotFoundError):
+        if sniffio.current_async_library() == "trio":
+            raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
 
@@ -222,7 +223,16 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
             "pip install '.[fast]' from a checkout of monite_async"
         ) from None
 
-    safe_reason_response = _safe_reason_response(aiohttp)
+    class SafeReasonResponse(aiohttp.ClientResponse):
+        """A reason phrase that encodes: aiohttp keeps bytes that are not UTF-8 as surrogates,
+        and httpx-aiohttp's `reason.encode()` would raise on them with the response left
+        open. The phrase means nothing to us; its text is kept."""
+
+        async def start(self, connection: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+            await super().start(connection)
+            if self.reason:
+                self.reason = self.reason.encode("utf-8", "replace").decode()
+            return self
 
     class MoniteAiohttpTransport(adapter.AiohttpTransport):
         """httpx-aiohttp with aiohttp's own re-sends and cookies off. What it raises, while
@@ -232,20 +242,16 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
         def get_client(self) -> aiohttp.ClientSession:
             session = super().get_client()
-            # aiohttp silently re-sends an idempotent request once when a kept-alive
+            # aiohttp (3.11+) silently re-sends an idempotent request once when a kept-alive
             # connection drops; then one attempt of ours would be two on the wire. Only our
             # retry layer may re-send. (aiohttp's own test client switches it off this way.)
-            if hasattr(session, "_retry_connection"):
-                session._retry_connection = False
+            session._retry_connection = False
             # As with httpx2's transport (the flow sends to it with no client): no cookie is kept or sent.
-            if hasattr(session, "_cookie_jar"):
-                session._cookie_jar = aiohttp.DummyCookieJar()
-            if getattr(session, "_response_class", None) is aiohttp.ClientResponse:
-                session._response_class = safe_reason_response
+            session._cookie_jar = aiohttp.DummyCookieJar()
+            session._response_class = SafeReasonResponse
             return session
 
-    transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
-    return transport
+    return MoniteAiohttpTransport(limits=limits)
 
 
 def refuse_foreign_http(**arguments: object) -> None:
@@ -280,35 +286,9 @@ def _root_module(kind: type) -> str:
     return str(getattr(kind, "__module__", "") or "").partition(".")[0]
 
 
-def _safe_reason_response(aiohttp: types.ModuleType) -> type:
-    """aiohttp's response class, with a reason phrase that encodes: aiohttp keeps bytes that
-    are not UTF-8 as surrogates, and httpx-aiohttp's `reason.encode()` would raise on them
-    with the response left open. The phrase means nothing to us; its text is kept."""
-
-    class SafeReasonResponse(aiohttp.ClientResponse):  # type: ignore[name-defined,misc]
-        @property
-        def reason(self) -> str | None:
-            return self.__dict__.get("_monite_reason")
-
-        @reason.setter
-        def reason(self, value: str | None) -> None:
-            self.__dict__["_monite_reason"] = (
-                None if value is None else value.encode("utf-8", "replace").decode("utf-8")
-            )
-
-    return SafeReasonResponse
-
-
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
     """Whether `transport` can run only under asyncio (aiohttp's can; httpx2's own runs on anyio)."""
     return bool(getattr(transport, "asyncio_only", False))
-
-
-def _running_under_trio() -> bool:
-    try:
-        return sniffio.current_async_library() == "trio"
-    except sniffio.AsyncLibraryNotFoundError:
-        return False  # built outside any event loop: checked again when first used
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
