@@ -22,13 +22,13 @@ a refused connection a `ConnectError` that says so, whatever the backend.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import functools
 import os
 import socket
 import ssl
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -301,9 +301,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.append(current)
         yield current
-        os_error = getattr(current, "os_error", None)  # aiohttp's connector errors hold it here
-        linked = (current.__cause__, current.__context__, os_error)
-        todo.extend(e for e in linked if isinstance(e, BaseException))
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         if isinstance(current, BaseExceptionGroup):
             todo.extend(current.exceptions)
 
@@ -314,10 +312,9 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
     Texts name the failure, never headers: httpx-aiohttp chains aiohttp's exception, whose
     repr can hold the Authorization header, and re-raises unmapped ones as they are.
     """
-    if isinstance(exc, RuntimeError) and not isinstance(exc, httpx2.HTTPError):
-        if "closed" in str(exc).lower():  # httpx2's closed client; aiohttp's "Session is closed"
-            return RuntimeError(CLOSED_TEXT)
-        return RuntimeError(str(exc)[:200])
+    if isinstance(exc, RuntimeError):
+        # httpx2's closed client; aiohttp's "Session is closed"
+        return RuntimeError(CLOSED_TEXT if "closed" in str(exc).lower() else str(exc)[:200])
     # A network failure: always one of httpx2's transport errors.
     linked = list(_chain(exc))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
@@ -330,15 +327,13 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
         return TLSError(_ssl_text(error), reason=reason, request=request)
     if any(isinstance(e, ConnectionRefusedError) for e in linked):
         return httpx2.ConnectError("connection refused", request=request)
-    if isinstance(exc, httpx2.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
+    cause = exc.__cause__
+    aiohttp_failure = _root_module(type(cause)) == "aiohttp" and not isinstance(cause, TimeoutError)
+    if isinstance(exc, httpx2.ConnectTimeout) and aiohttp_failure:
         # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
         # for to ConnectTimeout, a dropped connection included: that would surface as a
         # timeout. Give it the error httpx2 itself raises.
-        return _from_aiohttp(exc.__cause__, request)
-    if isinstance(exc, PlainTransportError) and exc.__cause__ is None and exc.__context__ is None:
-        return exc
-    if isinstance(exc, TLSError):
-        return TLSError(str(exc), reason=exc.reason, request=request)
+        return _from_aiohttp(cause, request)
     if isinstance(exc, httpx2.TransportError):
         return type(exc)(str(exc)[:200] or type(exc).__name__, request=request)
     return _from_aiohttp(exc, request)
@@ -349,28 +344,20 @@ def _ssl_text(error: ssl.SSLError) -> str:
     return str(text)[:120]
 
 
-def _is_aiohttp_non_timeout(exc: httpx2.ConnectTimeout) -> bool:
-    cause = exc.__cause__
-    return cause is not None and not isinstance(cause, asyncio.TimeoutError | httpx2.TimeoutException)
-
-
 def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.TransportError:
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - only aiohttp's errors reach here
-        return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
-    if isinstance(exc, UnicodeError):
-        text = f"The answer is not valid HTTP ({type(exc).__name__})"
-        return httpx2.RemoteProtocolError(text, request=request)
+    """The error httpx2's own transport raises where aiohttp raised `exc` (unmapped by
+    httpx-aiohttp, or mapped to ConnectTimeout); anything else a caller's transport raised
+    is a ReadError."""
+    aiohttp: Any = sys.modules.get("aiohttp")  # not imported: none of its errors can exist
+    name = type(exc).__name__
+    if aiohttp is None:
+        return httpx2.ReadError(f"Connection failed: {name}", request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx2.RemoteProtocolError(
-            f"The answer is not valid HTTP ({type(exc).__name__}, status {exc.status})", request=request
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx2.ConnectError(f"Connection failed: {type(exc).__name__}", request=request)
-    return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+    if isinstance(exc, UnicodeError | aiohttp.ClientResponseError):
+        return httpx2.RemoteProtocolError(f"The answer is not valid HTTP ({name})", request=request)
+    kind = httpx2.ConnectError if isinstance(exc, aiohttp.ClientConnectorError) else httpx2.ReadError
+    return kind(f"Connection failed: {name}", request=request)
 
 
 # -- What httpx2's own pools cannot do for us (issue 29) --------------------------------------
