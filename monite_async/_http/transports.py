@@ -76,7 +76,7 @@ NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 class PlainTransportError(httpx2.TransportError):
     """A transport failure the facade made itself: plain already (nothing chained, no
-    header in its text), so `plain_error` passes it on as it is."""
+    header in its text)."""
 
 
 class DeadlinePassed(PlainTransportError):
