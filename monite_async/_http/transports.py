@@ -30,7 +30,6 @@ import socket
 import ssl
 import sys
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -156,7 +155,7 @@ def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpcore2.default_ssl_context()
 
 
-class ForkSafeHTTPTransport(httpx2.BaseTransport):
+class ForkSafeHTTPTransport(httpx2.HTTPTransport):
     """The blocking client's default transport: httpx2's own pool, with what a thread needs.
 
     - Started afresh in a forked child: a prefork server's child (gunicorn `--preload`,
@@ -166,39 +165,25 @@ class ForkSafeHTTPTransport(httpx2.BaseTransport):
     - Every read, write and connect ends by the call's deadline (`read_deadline`): a thread
       has no cancel scope, and a server trickling a byte at a time defeats a read timeout.
     - `close()` shuts the pool's sockets down, which wakes the threads blocked reading them
-      (closing a socket does not).
+      (closing a socket does not; see `_DeadlineStream.close`).
     - A connection left with bytes after a complete answer is closed, not reused.
     """
 
     def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
-        self.limits = limits  # what connection_slots() reads
+        self.limits = limits
         self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
-        self._backend = _DeadlineBackend(httpcore2.SyncBackend())
-        self._pool = httpx2.HTTPTransport(limits=self.limits, verify=default_tls())
-        # httpx2.HTTPTransport takes no network backend: it is swapped into its httpcore2 pool,
-        # a private attribute, checked here and by the tests.
-        pool = getattr(self._pool, "_pool", None)
-        if not isinstance(getattr(pool, "_network_backend", None), httpcore2.NetworkBackend):
-            raise RuntimeError(
-                "httpx2.HTTPTransport no longer keeps an httpcore2 pool with a network backend"
-            )
-        pool._network_backend = self._backend  # type: ignore[union-attr]
+        super().__init__(limits=self.limits, verify=default_tls())
+        # httpx2.HTTPTransport takes no network backend: it goes into its httpcore2 pool, a
+        # private attribute (if it moves, the trickle cases of tests/hostile fail).
+        self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = self._pool.handle_request(request)
-        response.stream = _GuardedStream(response.stream, self._drop_poisoned)
+        response = super().handle_request(request)
+        response.stream = _GuardedStream(response.stream, self._pool)
         return response
-
-    def _drop_poisoned(self) -> None:
-        for connection in _poisoned(getattr(self._pool, "_pool", None)):
-            connection.close()  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        self._backend.shut_down()
-        self._pool.close()
 
 
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
@@ -372,44 +357,33 @@ def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.
 # class-5 cases of tests/hostile/test_hostile_classes.py fail.
 
 
-def _poisoned(pool: object) -> list[object]:
+def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) -> list[Any]:
     """The idle connections of an httpcore2 pool whose h11 state holds bytes past an answer."""
-    found: list[object] = []
-    for connection in getattr(pool, "connections", ()):
+    found: list[Any] = []
+    for connection in pool.connections:
         h11_state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
-        is_idle = getattr(connection, "is_idle", None)
-        if h11_state is not None and callable(is_idle) and is_idle() and h11_state.trailing_data[0]:
+        if h11_state is not None and connection.is_idle() and h11_state.trailing_data[0]:
             found.append(connection)
     return found
 
 
-class TrailingBytesGuard(httpx2.AsyncBaseTransport):
+class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
     """httpx2's transport, closing every connection left with bytes after a complete answer
     (instead of letting the pool hand them to the next request) once an answer is closed."""
 
-    def __init__(self, transport: httpx2.AsyncHTTPTransport) -> None:
-        self._transport = transport
-
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self._transport.handle_async_request(request)
-        response.stream = _GuardedStream(response.stream, self._drop_poisoned)
+        response = await super().handle_async_request(request)
+        response.stream = _GuardedStream(response.stream, self._pool)
         return response
-
-    async def _drop_poisoned(self) -> None:
-        for connection in _poisoned(getattr(self._transport, "_pool", None)):
-            await connection.aclose()  # type: ignore[attr-defined]
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
 
 
 class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
-    """A response's stream that calls `after_close` once closed (async or blocking, as the
-    transport that made it)."""
+    """A response's stream that, once closed (async or blocking, as the transport that made
+    it), closes the poisoned connections of `pool`."""
 
-    def __init__(self, stream: Any, after_close: Any) -> None:
+    def __init__(self, stream: Any, pool: Any) -> None:
         self._stream = stream
-        self._after_close = after_close
+        self._pool = pool
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         chunks: AsyncIterator[bytes] = self._stream.__aiter__()  # the transport's own: no layer per chunk
@@ -417,14 +391,16 @@ class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
 
     async def aclose(self) -> None:
         await self._stream.aclose()
-        await self._after_close()
+        for connection in _poisoned(self._pool):
+            await connection.aclose()
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._stream)
 
     def close(self) -> None:
         self._stream.close()
-        self._after_close()
+        for connection in _poisoned(self._pool):
+            connection.close()
 
 
 # A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
@@ -467,6 +443,10 @@ class _DeadlineStream(httpcore2.NetworkStream):
         self._stream.write(buffer, _bounded(timeout))
 
     def close(self) -> None:
+        # Shut down first: that wakes a thread blocked reading the socket, closing it does
+        # not (how the blocking client's close() fails the calls in flight at once).
+        with contextlib.suppress(OSError, AttributeError):
+            self._stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         self._stream.close()
 
     def start_tls(
@@ -478,23 +458,7 @@ class _DeadlineStream(httpcore2.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore2.NetworkBackend):
-    def __init__(self, backend: httpcore2.NetworkBackend) -> None:
-        self._backend = backend
-        self._streams: weakref.WeakSet[_DeadlineStream] = weakref.WeakSet()
-
-    def _track(self, stream: httpcore2.NetworkStream) -> _DeadlineStream:
-        tracked = _DeadlineStream(stream)
-        self._streams.add(tracked)
-        return tracked
-
-    def shut_down(self) -> None:
-        """Shut every socket down: a thread blocked reading one wakes with an error now."""
-        for stream in list(self._streams):
-            sock = stream.get_extra_info("socket")
-            with contextlib.suppress(OSError, AttributeError):
-                sock.shutdown(socket.SHUT_RDWR)
-
+class _DeadlineBackend(httpcore2.SyncBackend):
     def connect_tcp(
         self,
         host: str,
@@ -503,9 +467,5 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore2.NetworkStream:
-        return self._track(
-            self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
+        stream = super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
