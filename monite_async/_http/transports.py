@@ -59,11 +59,11 @@ __all__ = [
     "refuse_foreign_http",
 ]
 
-# What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
-# here raise the same for a pool closed under a request in flight.
+# What httpx2 raises (a RuntimeError) when a closed client is asked to send; `plain_error`
+# says the same for aiohttp's closed session.
 CLOSED_TEXT = "Cannot send a request, as the client has been closed."
 
-# Building or using aiohttp_transport() under trio; written once, here (see _error_mapping).
+# Building or using aiohttp_transport() under trio; written once, here (see is_asyncio_only).
 ASYNCIO_ONLY_TEXT = (
     "aiohttp_transport() runs only under asyncio; under trio, use the default transport "
     "(leave MoniteClient's transport= unset)"
@@ -254,13 +254,9 @@ def refuse_foreign_http(**arguments: object) -> None:
         name = foreign.__qualname__
         subclass = type(value) is not foreign
         passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
-        instead = (
-            "its httpx2 equivalent"
-            if not hasattr(httpx2, name)
-            else f"a subclass of httpx2.{name}"
-            if subclass
-            else f"an httpx2.{name}"
-        )
+        instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
+        if not hasattr(httpx2, name):
+            instead = "its httpx2 equivalent"
         raise ConfigurationError(
             f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
             f"pass {instead} instead (import httpx2)"
@@ -268,7 +264,7 @@ def refuse_foreign_http(**arguments: object) -> None:
 
 
 def _root_module(kind: type) -> str:
-    return str(getattr(kind, "__module__", "") or "").partition(".")[0]
+    return kind.__module__.partition(".")[0]
 
 
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
@@ -306,10 +302,9 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
     if tls:
         # The standard library's own error, not a wrapper of it (aiohttp's subclass one).
         error = next((e for e in tls if type(e).__module__ == "ssl"), tls[0])
-        reason = (
-            "certificate" if any(isinstance(e, ssl.SSLCertVerificationError) for e in tls) else "protocol"
-        )
-        return TLSError(_ssl_text(error), reason=reason, request=request)
+        text = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
+        certificate = any(isinstance(e, ssl.SSLCertVerificationError) for e in tls)
+        return TLSError(str(text)[:120], reason="certificate" if certificate else "protocol", request=request)
     if any(isinstance(e, ConnectionRefusedError) for e in linked):
         return httpx2.ConnectError("connection refused", request=request)
     cause = exc.__cause__
@@ -322,11 +317,6 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
     if isinstance(exc, httpx2.TransportError):
         return type(exc)(str(exc)[:200] or type(exc).__name__, request=request)
     return _from_aiohttp(exc, request)
-
-
-def _ssl_text(error: ssl.SSLError) -> str:
-    text = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
-    return str(text)[:120]
 
 
 def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.TransportError:
@@ -357,14 +347,12 @@ def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.
 # class-5 cases of tests/hostile/test_hostile_classes.py fail.
 
 
-def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) -> list[Any]:
+def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) -> Iterator[Any]:
     """The idle connections of an httpcore2 pool whose h11 state holds bytes past an answer."""
-    found: list[Any] = []
-    for connection in pool.connections:
+    for connection in pool.connections:  # a copy: closing one changes nothing here
         h11_state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
         if h11_state is not None and connection.is_idle() and h11_state.trailing_data[0]:
-            found.append(connection)
-    return found
+            yield connection
 
 
 class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
