@@ -47,7 +47,6 @@ __all__ = [
     "CallerClientTransport",
     "DeadlinePassed",
     "ForkSafeHTTPTransport",
-    "PlainTransportError",
     "SyncCallerClientTransport",
     "TLSError",
     "TrailingBytesGuard",
@@ -73,17 +72,12 @@ ASYNCIO_ONLY_TEXT = (
 NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
-class PlainTransportError(httpx2.TransportError):
-    """A transport failure the facade made itself: plain already (nothing chained, no
-    header in its text)."""
-
-
-class DeadlinePassed(PlainTransportError):
+class DeadlinePassed(httpx2.TransportError):
     """Not sent: the call's deadline passed while it waited (the blocking client's threads
     cannot be cancelled as an async task is, so its waits are bounded by the deadline)."""
 
 
-class TLSError(httpx2.ConnectError, PlainTransportError):
+class TLSError(httpx2.ConnectError):
     """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
 
     `reason` is "certificate" (verification failed) or "protocol" (the other side does
@@ -98,8 +92,6 @@ class TLSError(httpx2.ConnectError, PlainTransportError):
 class _CallerClient:
     """What both caller-client transports add to a request before it goes through the
     caller's client (its pool, proxies, TLS settings, event hooks)."""
-
-    _client: httpx2.AsyncClient | httpx2.Client
 
     def __init__(self, client: httpx2.AsyncClient | httpx2.Client, *, user_agent: str) -> None:
         self._client = client
@@ -374,8 +366,7 @@ class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
         self._pool = pool
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        chunks: AsyncIterator[bytes] = self._stream.__aiter__()  # the transport's own: no layer per chunk
-        return chunks
+        return aiter(self._stream)  # the transport's own: no layer per chunk
 
     async def aclose(self) -> None:
         await self._stream.aclose()
