@@ -37,8 +37,7 @@ def on_fork_in_child(start_over: Callable[[], None]) -> None:
 
 
 def _start_over_in_child() -> None:
-    for ref in list(_registry):
-        start_over = ref()
+    for start_over in [ref() for ref in _registry]:  # all held while any runs
         if start_over is not None:
             start_over()
 
