@@ -173,7 +173,7 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = super().handle_request(request)
+        response = httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
         response.stream = _GuardedStream(response.stream, self._pool)
         return response
 
@@ -352,7 +352,8 @@ class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
     (instead of letting the pool hand them to the next request) once an answer is closed."""
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await super().handle_async_request(request)
+        # Fast path: the base class's method named, not a super() object made per call.
+        response = await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
         response.stream = _GuardedStream(response.stream, self._pool)
         return response
 
