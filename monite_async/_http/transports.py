@@ -4,8 +4,9 @@ Everything here speaks httpx2: a transport raises httpx2's own exceptions (never
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- httpx2's own pool (the default): `httpx2.AsyncHTTPTransport` (the blocking client:
-  `ForkSafeHTTPTransport`), which the flow sends to directly (no httpx2 client: no cookies);
+- httpx2's own pool (the default): `httpx2.AsyncHTTPTransport` as `TrailingBytesGuard` (the
+  blocking client: `ForkSafeHTTPTransport`), which the flow sends to directly (no httpx2
+  client: no cookies);
 - an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx2.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra,
