@@ -311,4 +311,4 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
     pooled = _pool_limits(limits)
     if blocking:
         return ForkSafeHTTPTransport(limits=pooled)
-    return TrailingBytesGuard(httpx2.AsyncHTTPTransport(limits=pooled, verify=default_tls()))
+    return TrailingBytesGuard(limits=pooled, verify=default_tls())

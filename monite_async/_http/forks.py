@@ -19,37 +19,25 @@ Registered methods are held weakly: a client that is collected leaves nothing he
 from __future__ import annotations
 
 import os
-import threading
 import weakref
 from collections.abc import Callable
 
 __all__ = ["on_fork_in_child"]
 
+# Each reference drops itself from the list once what it refers to is collected (its callback:
+# list.remove, atomic, so no lock that a fork could leave held).
 _registry: list[weakref.ref[Callable[[], None]]] = []
-_registry_lock = threading.Lock()
-_PRUNE_AT = 64  # drop dead references when the list has grown by this many since the last prune
-_pruned_size = 0
 
 
 def on_fork_in_child(start_over: Callable[[], None]) -> None:
     """Call `start_over` (a bound method or a function, held weakly) in a child right after
     `os.fork()`."""
-    global _pruned_size
-    ref: weakref.ref[Callable[[], None]]
-    ref = weakref.WeakMethod(start_over) if hasattr(start_over, "__self__") else weakref.ref(start_over)
-    with _registry_lock:
-        _registry.append(ref)
-        if len(_registry) >= _pruned_size + _PRUNE_AT:
-            _registry[:] = [ref for ref in _registry if ref() is not None]
-            _pruned_size = len(_registry)
+    weak = weakref.WeakMethod if hasattr(start_over, "__self__") else weakref.ref
+    _registry.append(weak(start_over, _registry.remove))
 
 
 def _start_over_in_child() -> None:
-    global _registry_lock
-    # The parent may have forked while another of its threads registered a client.
-    _registry_lock = threading.Lock()
-    for ref in list(_registry):
-        start_over = ref()
+    for start_over in [ref() for ref in _registry]:  # all held while any runs
         if start_over is not None:
             start_over()
 

@@ -32,7 +32,6 @@ from typing import NamedTuple
 import httpx2
 
 from .forks import on_fork_in_child
-from .transports import PlainTransportError
 
 __all__ = ["RATE_HEADERS", "Pacer", "RateLimit", "RateLimitHold", "RateWindow", "parse_rate_limit"]
 
@@ -112,7 +111,7 @@ class Pause(NamedTuple):
     hold: bool
 
 
-class RateLimitHold(PlainTransportError):
+class RateLimitHold(httpx2.TransportError):
     """Not sent: Monite asked this client to wait (a 429's Retry-After, or a spent window)
     longer than the call's deadline leaves. `retry_after`: seconds the wait still takes."""
 

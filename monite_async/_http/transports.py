@@ -4,8 +4,9 @@ Everything here speaks httpx2: a transport raises httpx2's own exceptions (never
 `MoniteError`; the pipeline maps failures to those, once), with nothing chained that
 could quote a request's headers. Three ways to send:
 
-- httpx2's own pool (the default): `httpx2.AsyncHTTPTransport` (the blocking client:
-  `ForkSafeHTTPTransport`), which the flow sends to directly (no httpx2 client: no cookies);
+- httpx2's own pool (the default): `httpx2.AsyncHTTPTransport` as `TrailingBytesGuard` (the
+  blocking client: `ForkSafeHTTPTransport`), which the flow sends to directly (no httpx2
+  client: no cookies);
 - an `httpx2.AsyncClient` the caller owns (`CallerClientTransport`), or the blocking
   client's `httpx2.Client` (`SyncCallerClientTransport`);
 - aiohttp, opt-in, faster under high concurrency (`aiohttp_transport`, the `fast` extra,
@@ -22,16 +23,14 @@ a refused connection a `ConnectError` that says so, whatever the backend.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import functools
 import os
 import socket
 import ssl
+import sys
 import time
-import types
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -49,7 +48,6 @@ __all__ = [
     "CallerClientTransport",
     "DeadlinePassed",
     "ForkSafeHTTPTransport",
-    "PlainTransportError",
     "SyncCallerClientTransport",
     "TLSError",
     "TrailingBytesGuard",
@@ -61,11 +59,11 @@ __all__ = [
     "refuse_foreign_http",
 ]
 
-# What httpx2 raises (a RuntimeError) when a closed client is asked to send; the transports
-# here raise the same for a pool closed under a request in flight.
+# What httpx2 raises (a RuntimeError) when a closed client is asked to send; `plain_error`
+# says the same for aiohttp's closed session.
 CLOSED_TEXT = "Cannot send a request, as the client has been closed."
 
-# Building or using aiohttp_transport() under trio; written once, here (see _error_mapping).
+# Building or using aiohttp_transport() under trio; written once, here (see is_asyncio_only).
 ASYNCIO_ONLY_TEXT = (
     "aiohttp_transport() runs only under asyncio; under trio, use the default transport "
     "(leave MoniteClient's transport= unset)"
@@ -75,17 +73,12 @@ ASYNCIO_ONLY_TEXT = (
 NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
-class PlainTransportError(httpx2.TransportError):
-    """A transport failure the facade made itself: plain already (nothing chained, no
-    header in its text), so `plain_error` passes it on as it is."""
-
-
-class DeadlinePassed(PlainTransportError):
+class DeadlinePassed(httpx2.TransportError):
     """Not sent: the call's deadline passed while it waited (the blocking client's threads
     cannot be cancelled as an async task is, so its waits are bounded by the deadline)."""
 
 
-class TLSError(httpx2.ConnectError, PlainTransportError):
+class TLSError(httpx2.ConnectError):
     """The TLS handshake failed: a wrong scheme or port, or a certificate not trusted.
 
     `reason` is "certificate" (verification failed) or "protocol" (the other side does
@@ -100,8 +93,6 @@ class TLSError(httpx2.ConnectError, PlainTransportError):
 class _CallerClient:
     """What both caller-client transports add to a request before it goes through the
     caller's client (its pool, proxies, TLS settings, event hooks)."""
-
-    _client: httpx2.AsyncClient | httpx2.Client
 
     def __init__(self, client: httpx2.AsyncClient | httpx2.Client, *, user_agent: str) -> None:
         self._client = client
@@ -157,7 +148,7 @@ def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpcore2.default_ssl_context()
 
 
-class ForkSafeHTTPTransport(httpx2.BaseTransport):
+class ForkSafeHTTPTransport(httpx2.HTTPTransport):
     """The blocking client's default transport: httpx2's own pool, with what a thread needs.
 
     - Started afresh in a forked child: a prefork server's child (gunicorn `--preload`,
@@ -167,39 +158,25 @@ class ForkSafeHTTPTransport(httpx2.BaseTransport):
     - Every read, write and connect ends by the call's deadline (`read_deadline`): a thread
       has no cancel scope, and a server trickling a byte at a time defeats a read timeout.
     - `close()` shuts the pool's sockets down, which wakes the threads blocked reading them
-      (closing a socket does not).
+      (closing a socket does not; see `_DeadlineStream.close`).
     - A connection left with bytes after a complete answer is closed, not reused.
     """
 
     def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
-        self.limits = limits  # what connection_slots() reads
+        self.limits = limits
         self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
-        self._backend = _DeadlineBackend(httpcore2.SyncBackend())
-        self._pool = httpx2.HTTPTransport(limits=self.limits, verify=default_tls())
-        # httpx2.HTTPTransport takes no network backend: it is swapped into its httpcore2 pool,
-        # a private attribute, checked here and by the tests.
-        pool = getattr(self._pool, "_pool", None)
-        if not isinstance(getattr(pool, "_network_backend", None), httpcore2.NetworkBackend):
-            raise RuntimeError(
-                "httpx2.HTTPTransport no longer keeps an httpcore2 pool with a network backend"
-            )
-        pool._network_backend = self._backend  # type: ignore[union-attr]
+        super().__init__(limits=self.limits, verify=default_tls())
+        # httpx2.HTTPTransport takes no network backend: it goes into its httpcore2 pool, a
+        # private attribute (if it moves, the trickle cases of tests/hostile fail).
+        self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = self._pool.handle_request(request)
-        response.stream = _GuardedStream(response.stream, self._drop_poisoned)
+        response = httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
+        response.stream = _GuardedStream(response.stream, self._pool)
         return response
-
-    def _drop_poisoned(self) -> None:
-        for connection in _poisoned(getattr(self._pool, "_pool", None)):
-            connection.close()  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        self._backend.shut_down()
-        self._pool.close()
 
 
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
@@ -208,8 +185,10 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
         monite = MoniteClient(transport=aiohttp_transport(limits=httpx2.Limits(max_connections=50)))
     """
-    if _running_under_trio():
-        raise ConfigurationError(ASYNCIO_ONLY_TEXT)
+    # Built outside any event loop: checked again when first used (see is_asyncio_only).
+    with contextlib.suppress(sniffio.AsyncLibraryNotFoundError):
+        if sniffio.current_async_library() == "trio":
+            raise ConfigurationError(ASYNCIO_ONLY_TEXT)
     try:
         import aiohttp
 
@@ -222,7 +201,16 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
             "pip install '.[fast]' from a checkout of monite_async"
         ) from None
 
-    safe_reason_response = _safe_reason_response(aiohttp)
+    class SafeReasonResponse(aiohttp.ClientResponse):
+        """A reason phrase that encodes: aiohttp keeps bytes that are not UTF-8 as surrogates,
+        and httpx-aiohttp's `reason.encode()` would raise on them with the response left
+        open. The phrase means nothing to us; its text is kept."""
+
+        async def start(self, connection: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+            await super().start(connection)
+            if self.reason:
+                self.reason = self.reason.encode("utf-8", "replace").decode()
+            return self
 
     class MoniteAiohttpTransport(adapter.AiohttpTransport):
         """httpx-aiohttp with aiohttp's own re-sends and cookies off. What it raises, while
@@ -232,20 +220,16 @@ def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.Async
 
         def get_client(self) -> aiohttp.ClientSession:
             session = super().get_client()
-            # aiohttp silently re-sends an idempotent request once when a kept-alive
+            # aiohttp (3.11+) silently re-sends an idempotent request once when a kept-alive
             # connection drops; then one attempt of ours would be two on the wire. Only our
             # retry layer may re-send. (aiohttp's own test client switches it off this way.)
-            if hasattr(session, "_retry_connection"):
-                session._retry_connection = False
+            session._retry_connection = False
             # As with httpx2's transport (the flow sends to it with no client): no cookie is kept or sent.
-            if hasattr(session, "_cookie_jar"):
-                session._cookie_jar = aiohttp.DummyCookieJar()
-            if getattr(session, "_response_class", None) is aiohttp.ClientResponse:
-                session._response_class = safe_reason_response
+            session._cookie_jar = aiohttp.DummyCookieJar()
+            session._response_class = SafeReasonResponse
             return session
 
-    transport: httpx2.AsyncBaseTransport = MoniteAiohttpTransport(limits=limits)
-    return transport
+    return MoniteAiohttpTransport(limits=limits)
 
 
 def refuse_foreign_http(**arguments: object) -> None:
@@ -263,13 +247,9 @@ def refuse_foreign_http(**arguments: object) -> None:
         name = foreign.__qualname__
         subclass = type(value) is not foreign
         passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
-        instead = (
-            "its httpx2 equivalent"
-            if not hasattr(httpx2, name)
-            else f"a subclass of httpx2.{name}"
-            if subclass
-            else f"an httpx2.{name}"
-        )
+        instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
+        if not hasattr(httpx2, name):
+            instead = "its httpx2 equivalent"
         raise ConfigurationError(
             f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
             f"pass {instead} instead (import httpx2)"
@@ -277,38 +257,12 @@ def refuse_foreign_http(**arguments: object) -> None:
 
 
 def _root_module(kind: type) -> str:
-    return str(getattr(kind, "__module__", "") or "").partition(".")[0]
-
-
-def _safe_reason_response(aiohttp: types.ModuleType) -> type:
-    """aiohttp's response class, with a reason phrase that encodes: aiohttp keeps bytes that
-    are not UTF-8 as surrogates, and httpx-aiohttp's `reason.encode()` would raise on them
-    with the response left open. The phrase means nothing to us; its text is kept."""
-
-    class SafeReasonResponse(aiohttp.ClientResponse):  # type: ignore[name-defined,misc]
-        @property
-        def reason(self) -> str | None:
-            return self.__dict__.get("_monite_reason")
-
-        @reason.setter
-        def reason(self, value: str | None) -> None:
-            self.__dict__["_monite_reason"] = (
-                None if value is None else value.encode("utf-8", "replace").decode("utf-8")
-            )
-
-    return SafeReasonResponse
+    return kind.__module__.partition(".")[0]
 
 
 def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
     """Whether `transport` can run only under asyncio (aiohttp's can; httpx2's own runs on anyio)."""
     return bool(getattr(transport, "asyncio_only", False))
-
-
-def _running_under_trio() -> bool:
-    try:
-        return sniffio.current_async_library() == "trio"
-    except sniffio.AsyncLibraryNotFoundError:
-        return False  # built outside any event loop: checked again when first used
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -321,9 +275,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.append(current)
         yield current
-        os_error = getattr(current, "os_error", None)  # aiohttp's connector errors hold it here
-        linked = (current.__cause__, current.__context__, os_error)
-        todo.extend(e for e in linked if isinstance(e, BaseException))
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         if isinstance(current, BaseExceptionGroup):
             todo.extend(current.exceptions)
 
@@ -334,63 +286,46 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
     Texts name the failure, never headers: httpx-aiohttp chains aiohttp's exception, whose
     repr can hold the Authorization header, and re-raises unmapped ones as they are.
     """
-    if isinstance(exc, RuntimeError) and not isinstance(exc, httpx2.HTTPError):
-        if "closed" in str(exc).lower():  # httpx2's closed client; aiohttp's "Session is closed"
-            return RuntimeError(CLOSED_TEXT)
-        return RuntimeError(str(exc)[:200])
+    if isinstance(exc, RuntimeError):
+        # httpx2's closed client; aiohttp's "Session is closed"
+        return RuntimeError(CLOSED_TEXT if "closed" in str(exc).lower() else str(exc)[:200])
     # A network failure: always one of httpx2's transport errors.
     linked = list(_chain(exc))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
     if tls:
         # The standard library's own error, not a wrapper of it (aiohttp's subclass one).
         error = next((e for e in tls if type(e).__module__ == "ssl"), tls[0])
-        reason = (
-            "certificate" if any(isinstance(e, ssl.SSLCertVerificationError) for e in tls) else "protocol"
-        )
-        return TLSError(_ssl_text(error), reason=reason, request=request)
+        text = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
+        certificate = any(isinstance(e, ssl.SSLCertVerificationError) for e in tls)
+        return TLSError(str(text)[:120], reason="certificate" if certificate else "protocol", request=request)
     if any(isinstance(e, ConnectionRefusedError) for e in linked):
         return httpx2.ConnectError("connection refused", request=request)
-    if isinstance(exc, httpx2.ConnectTimeout) and _is_aiohttp_non_timeout(exc):
+    cause = exc.__cause__
+    aiohttp_failure = _root_module(type(cause)) == "aiohttp" and not isinstance(cause, TimeoutError)
+    if isinstance(exc, httpx2.ConnectTimeout) and aiohttp_failure:
         # httpx-aiohttp maps every aiohttp.ClientConnectionError it has no better entry
         # for to ConnectTimeout, a dropped connection included: that would surface as a
         # timeout. Give it the error httpx2 itself raises.
-        return _from_aiohttp(exc.__cause__, request)
-    if isinstance(exc, PlainTransportError) and exc.__cause__ is None and exc.__context__ is None:
-        return exc
-    if isinstance(exc, TLSError):
-        return TLSError(str(exc), reason=exc.reason, request=request)
+        return _from_aiohttp(cause, request)
     if isinstance(exc, httpx2.TransportError):
         return type(exc)(str(exc)[:200] or type(exc).__name__, request=request)
     return _from_aiohttp(exc, request)
 
 
-def _ssl_text(error: ssl.SSLError) -> str:
-    text = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
-    return str(text)[:120]
-
-
-def _is_aiohttp_non_timeout(exc: httpx2.ConnectTimeout) -> bool:
-    cause = exc.__cause__
-    return cause is not None and not isinstance(cause, asyncio.TimeoutError | httpx2.TimeoutException)
-
-
 def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.TransportError:
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - only aiohttp's errors reach here
-        return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
-    if isinstance(exc, UnicodeError):
-        text = f"The answer is not valid HTTP ({type(exc).__name__})"
-        return httpx2.RemoteProtocolError(text, request=request)
+    """The error httpx2's own transport raises where aiohttp raised `exc` (unmapped by
+    httpx-aiohttp, or mapped to ConnectTimeout); anything else a caller's transport raised
+    is a ReadError."""
+    aiohttp: Any = sys.modules.get("aiohttp")  # not imported: none of its errors can exist
+    name = type(exc).__name__
+    if aiohttp is None:
+        return httpx2.ReadError(f"Connection failed: {name}", request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx2.RemoteProtocolError(
-            f"The answer is not valid HTTP ({type(exc).__name__}, status {exc.status})", request=request
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx2.ConnectError(f"Connection failed: {type(exc).__name__}", request=request)
-    return httpx2.ReadError(f"Connection failed: {type(exc).__name__}", request=request)
+    if isinstance(exc, UnicodeError | aiohttp.ClientResponseError):
+        return httpx2.RemoteProtocolError(f"The answer is not valid HTTP ({name})", request=request)
+    kind = httpx2.ConnectError if isinstance(exc, aiohttp.ClientConnectorError) else httpx2.ReadError
+    return kind(f"Connection failed: {name}", request=request)
 
 
 # -- What httpx2's own pools cannot do for us (issue 29) --------------------------------------
@@ -405,59 +340,48 @@ def _from_aiohttp(exc: BaseException | None, request: httpx2.Request) -> httpx2.
 # class-5 cases of tests/hostile/test_hostile_classes.py fail.
 
 
-def _poisoned(pool: object) -> list[object]:
+def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) -> Iterator[Any]:
     """The idle connections of an httpcore2 pool whose h11 state holds bytes past an answer."""
-    found: list[object] = []
-    for connection in getattr(pool, "connections", ()):
+    for connection in pool.connections:  # a copy: closing one changes nothing here
         h11_state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
-        is_idle = getattr(connection, "is_idle", None)
-        if h11_state is not None and callable(is_idle) and is_idle() and h11_state.trailing_data[0]:
-            found.append(connection)
-    return found
+        if h11_state is not None and connection.is_idle() and h11_state.trailing_data[0]:
+            yield connection
 
 
-class TrailingBytesGuard(httpx2.AsyncBaseTransport):
+class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
     """httpx2's transport, closing every connection left with bytes after a complete answer
     (instead of letting the pool hand them to the next request) once an answer is closed."""
 
-    def __init__(self, transport: httpx2.AsyncHTTPTransport) -> None:
-        self._transport = transport
-
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self._transport.handle_async_request(request)
-        response.stream = _GuardedStream(response.stream, self._drop_poisoned)
+        # Fast path: the base class's method named, not a super() object made per call.
+        response = await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
+        response.stream = _GuardedStream(response.stream, self._pool)
         return response
-
-    async def _drop_poisoned(self) -> None:
-        for connection in _poisoned(getattr(self._transport, "_pool", None)):
-            await connection.aclose()  # type: ignore[attr-defined]
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
 
 
 class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
-    """A response's stream that calls `after_close` once closed (async or blocking, as the
-    transport that made it)."""
+    """A response's stream that, once closed (async or blocking, as the transport that made
+    it), closes the poisoned connections of `pool`."""
 
-    def __init__(self, stream: Any, after_close: Any) -> None:
+    def __init__(self, stream: Any, pool: Any) -> None:
         self._stream = stream
-        self._after_close = after_close
+        self._pool = pool
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        chunks: AsyncIterator[bytes] = self._stream.__aiter__()  # the transport's own: no layer per chunk
-        return chunks
+        return aiter(self._stream)  # the transport's own: no layer per chunk
 
     async def aclose(self) -> None:
         await self._stream.aclose()
-        await self._after_close()
+        for connection in _poisoned(self._pool):
+            await connection.aclose()
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._stream)
 
     def close(self) -> None:
         self._stream.close()
-        self._after_close()
+        for connection in _poisoned(self._pool):
+            connection.close()
 
 
 # A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
@@ -500,6 +424,10 @@ class _DeadlineStream(httpcore2.NetworkStream):
         self._stream.write(buffer, _bounded(timeout))
 
     def close(self) -> None:
+        # Shut down first: that wakes a thread blocked reading the socket, closing it does
+        # not (how the blocking client's close() fails the calls in flight at once).
+        with contextlib.suppress(OSError, AttributeError):
+            self._stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         self._stream.close()
 
     def start_tls(
@@ -511,23 +439,7 @@ class _DeadlineStream(httpcore2.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore2.NetworkBackend):
-    def __init__(self, backend: httpcore2.NetworkBackend) -> None:
-        self._backend = backend
-        self._streams: weakref.WeakSet[_DeadlineStream] = weakref.WeakSet()
-
-    def _track(self, stream: httpcore2.NetworkStream) -> _DeadlineStream:
-        tracked = _DeadlineStream(stream)
-        self._streams.add(tracked)
-        return tracked
-
-    def shut_down(self) -> None:
-        """Shut every socket down: a thread blocked reading one wakes with an error now."""
-        for stream in list(self._streams):
-            sock = stream.get_extra_info("socket")
-            with contextlib.suppress(OSError, AttributeError):
-                sock.shutdown(socket.SHUT_RDWR)
-
+class _DeadlineBackend(httpcore2.SyncBackend):
     def connect_tcp(
         self,
         host: str,
@@ -536,9 +448,5 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore2.NetworkStream:
-        return self._track(
-            self._backend.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
+        stream = super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
