@@ -15,8 +15,6 @@ AttributeError deep in the app. Code that wants the free-form alternative reads
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from monite_generated.models import DNSRecords, DomainResponse
 from monite_generated.models import DomainResponseDnsRecordsType1 as FreeFormDNSRecords
 
@@ -40,10 +38,6 @@ def dns_records(domain: DomainResponse) -> DNSRecords:
     records = domain.dns_records
     if isinstance(records, DNSRecords):
         return records
-    return _refuse(domain, records)
-
-
-def _refuse(domain: DomainResponse, records: FreeFormDNSRecords) -> NoReturn:
     sent = records.additional_properties
     problems = [f"{name} is missing" for name in _FIELDS if name not in sent]
     problems += [

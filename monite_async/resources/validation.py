@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
@@ -37,7 +38,8 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
         raise InvalidRequestError(_non_ascii(value, shown, name))
     if len(value) > _MAX_HOSTNAME:
         raise InvalidRequestError(f"{name} {shown!r} is {len(value)} characters long; at most 253 allowed")
-    for label in value.split("."):
+    labels = value.split(".")
+    for label in labels:
         if not label:
             raise InvalidRequestError(
                 f"{name} {shown!r} has an empty label (two dots, or a leading/trailing dot)"
@@ -49,14 +51,11 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
                 f"{name} {shown!r}: label {label[:63]!r} must contain only letters, digits and hyphens, "
                 "and start and end with a letter or digit"
             )
-    labels = value.split(".")
-    if len(labels) < 2:
+    # No top-level domain is all digits: a last label of digits is an IP address.
+    if len(labels) < 2 or labels[-1].isdigit():
+        what = "a single label" if len(labels) < 2 else "an IP address"
         raise InvalidRequestError(
-            f"{name} {shown!r} is a single label; Monite wants a mail domain such as 'mail.mycompany.com'"
-        )
-    if labels[-1].isdigit():  # no top-level domain is all digits: this is an IP address
-        raise InvalidRequestError(
-            f"{name} {shown!r} is an IP address; Monite wants a mail domain such as 'mail.mycompany.com'"
+            f"{name} {shown!r} is {what}; Monite wants a mail domain such as 'mail.mycompany.com'"
         )
     return value
 
@@ -77,10 +76,8 @@ def validate_uuid(value: object, *, name: str = "domain_id") -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             return uuid.UUID(value)
-        except ValueError:
-            pass
     shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     raise InvalidRequestError(
         f"{name} must be a UUID such as '3fa85f64-5717-4562-b3fc-2c963f66afa6'; got {shown}"
