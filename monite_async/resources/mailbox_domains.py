@@ -89,7 +89,6 @@ class _Flows(generated.MailboxDomainsFlows):
     def wait_until_verified(
         self,
         domain_id: uuid.UUID | str,
-        *,
         timeout: float,
         interval: float,
         on_check: Callable[[int, VerifyResponse], object] | None,
@@ -174,8 +173,8 @@ class MailboxDomains(generated.MailboxDomains):
         """Call verify until Monite says `verified`; return that `VerifyResponse`.
 
         The first check is at once; the waits between checks grow by `INTERVAL_GROWTH`
-        (x1.5) from `interval`, capped at 4x the first wait (at
-        most 60 s unless `interval` itself is longer). One INFO line is logged per check
+        (x1.5) from `interval`, capped at 4x the first wait (at most 60 s unless `interval`
+        itself is longer). One INFO line is logged per check
         (logger `monite_async`). The last wait is cut short so that one last check happens
         when `timeout` seconds have passed; each verify call keeps its own deadline and
         retries, so a call in flight then may end a little later.
@@ -189,8 +188,7 @@ class MailboxDomains(generated.MailboxDomains):
                 requests sent over all checks).
             InvalidRequestError: a bad `domain_id`, `timeout` or `interval` (nothing sent).
         """
-        flows = self.with_raw_response._flows
-        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        flow = self.with_raw_response._flows.wait_until_verified(domain_id, timeout, interval, on_check)
         return await drive(flow, self.with_raw_response._io)
 
 
@@ -224,6 +222,5 @@ class SyncMailboxDomains(generated.SyncMailboxDomains):
         on_check: Callable[[int, VerifyResponse], object] | None = None,
     ) -> VerifyResponse:
         """`MailboxDomains.wait_until_verified`, blocking: the thread sleeps between checks."""
-        flows = self.with_raw_response._flows
-        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        flow = self.with_raw_response._flows.wait_until_verified(domain_id, timeout, interval, on_check)
         return drive_blocking(flow, self.with_raw_response._io)

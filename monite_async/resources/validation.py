@@ -17,7 +17,6 @@ __all__ = ["validate_hostname", "validate_uuid"]
 # The seed's rule for a mailbox domain: letters, digits, dots and hyphens; every label starts
 # and ends with a letter or digit; at most 63 characters per label and 253 in all.
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_MAX_HOSTNAME = 253
 
 
 def validate_hostname(value: object, *, name: str = "domain") -> str:
@@ -36,7 +35,7 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
         raise InvalidRequestError(f"{name} must not be empty")
     if not value.isascii():
         raise InvalidRequestError(_non_ascii(value, shown, name))
-    if len(value) > _MAX_HOSTNAME:
+    if len(value) > 253:
         raise InvalidRequestError(f"{name} {shown!r} is {len(value)} characters long; at most 253 allowed")
     labels = value.split(".")
     for label in labels:
