@@ -3,6 +3,7 @@ Fetching tokens is the flow's own work (`_flow.call.Flow._fetch`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Generic, TypeVar
 
 from monite_generated.api.access_tokens import post_auth_revoke
@@ -13,18 +14,18 @@ from .._errors import ConfigurationError
 from .._flow.call import Flow
 from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
 from .._flow.options import CallOptions
-from ._base import FlowsBase, Resource, ResourceFlow
+from ._base import Resource, ResourceFlow
 
 __all__ = ["AuthResource", "SyncAuthResource"]
 
 _IO = TypeVar("_IO", AsyncIO, BlockingIO)
 
 
-class _Revoke(Resource, FlowsBase, Generic[_IO]):
+class _Revoke(Resource, Generic[_IO]):
     """What `monite.auth.revoke()` does, for both clients."""
 
     def _bind(self, flow: Flow, options: CallOptions, io: _IO) -> None:
-        FlowsBase.__init__(self, flow, options)
+        self._flow, self._options = flow, options
         self._io: _IO = io
 
     def _revoke(self) -> ResourceFlow[bool]:
@@ -36,7 +37,8 @@ class _Revoke(Resource, FlowsBase, Generic[_IO]):
             return False
         client_id, secret = credentials
         body = RevokeTokenPayload(client_id=client_id, client_secret=secret, token=token.value)
-        yield from self._call(post_auth_revoke, body=body, budget_at=self._budget())
+        budget = time.monotonic() + self._options.deadline
+        yield from self._flow.call(self._options, post_auth_revoke, kwargs={"body": body}, budget_at=budget)
         tokens.forget(token)
         return True
 
