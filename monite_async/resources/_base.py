@@ -92,8 +92,9 @@ def nothing(outcome: Outcome) -> None:
 
 
 def enum_value(kind: type[_Enum], value: object, *, name: str) -> _Enum:
-    """`value` as a member of `kind` (a member or its value), else InvalidRequestError.
-    (An Enum called with one of its members returns that member.)"""
+    """`value` as a member of `kind` (a member or its value), else InvalidRequestError."""
+    if isinstance(value, kind):  # fast path: a member as it is, without the Enum call
+        return value
     try:
         return kind(value)
     except ValueError:
