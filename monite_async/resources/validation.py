@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
@@ -33,7 +34,12 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
     if not value:
         raise InvalidRequestError(f"{name} must not be empty")
     if not value.isascii():
-        raise InvalidRequestError(_non_ascii(value, shown, name))
+        hint = "it has no IDNA form"  # e.g. a label too long once encoded
+        with contextlib.suppress(UnicodeError):
+            hint = f"pass its IDNA form {value.encode('idna').decode('ascii')!r}"
+        raise InvalidRequestError(
+            f"{name} {shown!r} is not ASCII: Monite takes only letters, digits and hyphens; {hint}"
+        )
     if len(value) > 253:
         raise InvalidRequestError(f"{name} {shown!r} is {len(value)} characters long; at most 253 allowed")
     labels = value.split(".")
@@ -56,17 +62,6 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
             f"{name} {shown!r} is {what}; Monite wants a mail domain such as 'mail.mycompany.com'"
         )
     return value
-
-
-def _non_ascii(value: str, shown: str, name: str) -> str:
-    try:
-        ascii_form = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        return f"{name} {shown!r} must contain only letters, digits and hyphens (ASCII), and has no IDNA form"
-    return (
-        f"{name} {shown!r} is not ASCII: Monite takes only letters, digits and hyphens; "
-        f"pass its IDNA form {ascii_form!r}"
-    )
 
 
 def validate_uuid(value: object, *, name: str = "domain_id") -> uuid.UUID:
