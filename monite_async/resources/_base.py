@@ -7,7 +7,6 @@ The methods themselves are rendered from the spec into `resources/_generated/` b
 
 from __future__ import annotations
 
-import builtins
 import enum
 import time
 from collections.abc import Callable, Generator
@@ -36,7 +35,7 @@ class _Envelope(Protocol[_Item]):
     `data` as `list | Unset`)."""
 
     @property
-    def data(self) -> builtins.list[_Item] | Unset: ...
+    def data(self) -> list[_Item] | Unset: ...
 
 
 class Resource:
@@ -76,11 +75,11 @@ def expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
     return parse
 
 
-def items(model: type[_Envelope[_Item]], operation: str) -> Callable[[Outcome], builtins.list[_Item]]:
+def items(model: type[_Envelope[_Item]], operation: str) -> Callable[[Outcome], list[_Item]]:
     """The parser of an unpaged list answer: its `data` (an empty list when Monite left it out)."""
     envelope = expect(model, operation)
 
-    def parse(outcome: Outcome) -> builtins.list[_Item]:
+    def parse(outcome: Outcome) -> list[_Item]:
         data = envelope(outcome).data
         return [] if isinstance(data, Unset) else data
 
@@ -94,7 +93,7 @@ def nothing(outcome: Outcome) -> None:
 
 def enum_value(kind: type[_Enum], value: object, *, name: str) -> _Enum:
     """`value` as a member of `kind` (a member or its value), else InvalidRequestError."""
-    if isinstance(value, kind):
+    if isinstance(value, kind):  # fast path: a member as it is, without the Enum call
         return value
     try:
         return kind(value)

@@ -4,8 +4,7 @@ Fetching tokens is the flow's own work (`_flow.call.Flow._fetch`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
-from typing import Any
+from typing import Generic, TypeVar
 
 from monite_generated.api.access_tokens import post_auth_revoke
 from monite_generated.models import RevokeTokenPayload
@@ -15,21 +14,21 @@ from .._errors import ConfigurationError
 from .._flow.call import Flow
 from .._flow.drive import AsyncIO, BlockingIO, drive, drive_blocking
 from .._flow.options import CallOptions
-from .._flow.steps import Step
+from ._base import Resource, ResourceFlow
 
 __all__ = ["AuthResource", "SyncAuthResource"]
 
+_IO = TypeVar("_IO", AsyncIO, BlockingIO)
 
-class _Revoke:
+
+class _Revoke(Resource, Generic[_IO]):
     """What `monite.auth.revoke()` does, for both clients."""
 
-    _flow: Flow
-    _options: CallOptions
+    def _bind(self, flow: Flow, options: CallOptions, io: _IO) -> None:
+        self._flow, self._options = flow, options
+        self._io: _IO = io
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    def _revoke(self) -> Generator[Step, Any, bool]:
+    def _revoke(self) -> ResourceFlow[bool]:
         tokens, credentials = self._flow.tokens, self._flow.credentials
         if not isinstance(tokens, CredentialsCache) or credentials is None:
             raise ConfigurationError("auth.revoke() needs client_id and client_secret")
@@ -44,15 +43,11 @@ class _Revoke:
         return True
 
 
-class AuthResource(_Revoke):
+class AuthResource(_Revoke[AsyncIO]):
     """`monite.auth`: what a user may do with the client's own token.
 
     revoked = await monite.auth.revoke()  # True if a cached token was revoked
     """
-
-    def _bind(self, flow: Flow, options: CallOptions, io: AsyncIO) -> None:
-        self._flow, self._options = flow, options
-        self._io = io
 
     async def revoke(self) -> bool:
         """Revoke the cached partner token (`POST /auth/revoke`) and forget it.
@@ -63,12 +58,8 @@ class AuthResource(_Revoke):
         return await drive(self._revoke(), self._io)
 
 
-class SyncAuthResource(_Revoke):
+class SyncAuthResource(_Revoke[BlockingIO]):
     """`monite.auth` of the blocking client: `monite.auth.revoke()` as in `AuthResource`."""
-
-    def _bind(self, flow: Flow, options: CallOptions, io: BlockingIO) -> None:
-        self._flow, self._options = flow, options
-        self._io = io
 
     def revoke(self) -> bool:
         """`AuthResource.revoke`, blocking."""

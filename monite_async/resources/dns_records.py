@@ -15,8 +15,6 @@ AttributeError deep in the app. Code that wants the free-form alternative reads
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from monite_generated.models import DNSRecords, DomainResponse
 from monite_generated.models import DomainResponseDnsRecordsType1 as FreeFormDNSRecords
 
@@ -40,17 +38,11 @@ def dns_records(domain: DomainResponse) -> DNSRecords:
     records = domain.dns_records
     if isinstance(records, DNSRecords):
         return records
-    return _refuse(domain, records)
-
-
-def _refuse(domain: DomainResponse, records: FreeFormDNSRecords) -> NoReturn:
     sent = records.additional_properties
-    problems = [f"{name} is missing" for name in _FIELDS if name not in sent]
-    problems += [
-        f"{name} is not a list" for name in _FIELDS if name in sent and not isinstance(sent[name], list)
-    ]
-    if not problems:
-        problems = ["a record in them lacks a field or has one of the wrong type"]
+    missing = [f"{name} is missing" for name in _FIELDS if name not in sent]
+    wrong = [f"{name} is not a list" for name in _FIELDS if not isinstance(sent.get(name, []), list)]
+    # Both lists right, yet the typed parse failed: the fault is inside a record.
+    problems = missing + wrong or ["a record in them lacks a field or has one of the wrong type"]
     raise UnexpectedResponseError(
         f"dns_records of mailbox domain {domain.id} do not have the documented shape: "
         f"{'; '.join(problems)} (keys sent: {sorted(sent)})",

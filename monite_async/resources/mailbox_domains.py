@@ -12,17 +12,16 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from typing import ClassVar
 
 from monite_generated.api.mailbox_domains import get_mailbox_domains, post_mailbox_domains
-from monite_generated.models import DomainListResponse, DomainRequest, DomainResponse, VerifyResponse
+from monite_generated.models import DomainRequest, DomainResponse, VerifyResponse
 
 from .._errors import ConflictError
 from .._flow import failures as errors
 from .._flow.drive import drive, drive_blocking
 from .._flow.request import Outcome
 from .._flow.steps import Sleep
-from ._base import ResourceFlow, expect, items
+from ._base import ResourceFlow
 from ._generated import mailbox_domains as generated
 from .raw import RawResponse
 from .validation import validate_hostname, validate_uuid
@@ -36,7 +35,6 @@ __all__ = [
 
 _logger = logging.getLogger("monite_async")
 
-VERIFIED = "verified"
 DEFAULT_VERIFY_TIMEOUT = 600.0
 """How long `wait_until_verified` keeps checking, by default (seconds)."""
 DEFAULT_VERIFY_INTERVAL = 15.0
@@ -55,15 +53,6 @@ def _seconds(name: str, value: object, *, allow_zero: bool) -> float:
     return float(value)
 
 
-def interval_cap(interval: float) -> float:
-    """The longest wait between two checks for a first wait of `interval` seconds."""
-    return max(interval, min(4 * interval, MAX_INTERVAL))
-
-
-_created = expect(DomainResponse, "post_mailbox_domains")
-_domains = items(DomainListResponse, "get_mailbox_domains")
-
-
 class _Flows(generated.MailboxDomainsFlows):
     """The rendered flows, with what differs by hand: create checks the domain first, takes
     it positionally, and resolves a 409 met after a retry; `wait_until_verified` loops."""
@@ -72,46 +61,34 @@ class _Flows(generated.MailboxDomainsFlows):
         with self._traced("post_mailbox_domains"):
             validate_hostname(domain)
             started, ends = time.monotonic(), self._budget()
+            body = DomainRequest(domain=domain)
             try:
-                outcome = yield from self._call(
-                    post_mailbox_domains, body=DomainRequest(domain=domain), budget_at=ends
-                )
+                outcome = yield from self._call(post_mailbox_domains, body=body, budget_at=ends)
             except ConflictError as exc:
                 if not exc.retried_after_uncertain_failure:
                     raise
-                found = yield from self._find(
-                    domain, started=started, ends=ends, attempts_before=exc.attempts
-                )
+                # An earlier attempt may have created the domain before its answer was lost:
+                # if Monite lists it, that is the answer (the lookup shares the deadline).
+                listing: Outcome = yield from self._call(get_mailbox_domains, budget_at=ends)
+                wanted = domain.lower()
+                # str(): a hostile answer's domain may be any JSON value (never equal to a checked one).
+                found = next((d for d in generated._LIST(listing) if str(d.domain).lower() == wanted), None)
                 if found is None:
                     raise
-                return found
-            return RawResponse(outcome, _created)
-
-    def _find(
-        self, domain: str, *, started: float, ends: float, attempts_before: int
-    ) -> ResourceFlow[RawResponse[DomainResponse] | None]:
-        listing: Outcome = yield from self._call(get_mailbox_domains, budget_at=ends)
-        wanted = domain.lower()
-        existing = next(
-            (d for d in _domains(listing) if isinstance(d.domain, str) and d.domain.lower() == wanted), None
-        )
-        if existing is None:
-            return None
-        _logger.info(
-            "Create of %s was retried and met 409; returning the domain Monite already has (id %s)",
-            domain,
-            existing.id,
-            extra={"monite_operation": "post_mailbox_domains", "monite_attempts": attempts_before},
-        )
-        whole = Outcome(
-            existing, listing.response, attempts_before + listing.attempts, time.monotonic() - started
-        )
-        return RawResponse(whole, _created)
+                _logger.info(
+                    "Create of %s was retried and met 409; returning the domain Monite already has (id %s)",
+                    domain,
+                    found.id,
+                    extra={"monite_operation": "post_mailbox_domains", "monite_attempts": exc.attempts},
+                )
+                outcome = Outcome(
+                    found, listing.response, exc.attempts + listing.attempts, time.monotonic() - started
+                )
+            return RawResponse(outcome, generated._CREATE)
 
     def wait_until_verified(
         self,
         domain_id: uuid.UUID | str,
-        *,
         timeout: float,
         interval: float,
         on_check: Callable[[int, VerifyResponse], object] | None,
@@ -119,7 +96,7 @@ class _Flows(generated.MailboxDomainsFlows):
         checked = validate_uuid(domain_id)
         limit = _seconds("timeout", timeout, allow_zero=True)
         wait = _seconds("interval", interval, allow_zero=False)
-        cap = interval_cap(wait)
+        cap = max(wait, min(4 * wait, MAX_INTERVAL))
         ends = time.monotonic() + limit
         checks = attempts = 0
         while True:
@@ -128,10 +105,19 @@ class _Flows(generated.MailboxDomainsFlows):
             checks += 1
             attempts += raw.attempts
             left = ends - time.monotonic()
-            _log_check(checked, answer.status, checks, None if answer.status == VERIFIED else min(wait, left))
+            verified = answer.status == "verified"
+            then = f"; next check in {min(wait, left):.1f} s" if left > 0 else "; out of time"
+            _logger.info(
+                "Verify check %d of mailbox domain %s: %s%s",
+                checks,
+                checked,
+                answer.status,
+                "" if verified else then,
+                extra={"monite_operation": "post_mailbox_domains_id_verify", "monite_checks": checks},
+            )
             if on_check is not None:
                 on_check(checks, answer)
-            if answer.status == VERIFIED:
+            if verified:
                 return answer
             if left <= 0:
                 raise errors.verification_timeout(
@@ -162,7 +148,7 @@ class MailboxDomainsWithRawResponse(generated.MailboxDomainsWithRawResponse):
 class MailboxDomains(generated.MailboxDomains):
     """The mailbox domains of the partner the client's credentials belong to."""
 
-    _raw_class: ClassVar[type[generated.MailboxDomainsWithRawResponse]] = MailboxDomainsWithRawResponse
+    _raw_class = MailboxDomainsWithRawResponse
     with_raw_response: MailboxDomainsWithRawResponse
 
     async def create(self, domain: str) -> DomainResponse:
@@ -187,8 +173,8 @@ class MailboxDomains(generated.MailboxDomains):
         """Call verify until Monite says `verified`; return that `VerifyResponse`.
 
         The first check is at once; the waits between checks grow by `INTERVAL_GROWTH`
-        (x1.5) from `interval`, capped at `interval_cap(interval)` (4x the first wait, at
-        most 60 s unless `interval` itself is longer). One INFO line is logged per check
+        (x1.5) from `interval`, capped at 4x the first wait (at most 60 s unless `interval`
+        itself is longer). One INFO line is logged per check
         (logger `monite_async`). The last wait is cut short so that one last check happens
         when `timeout` seconds have passed; each verify call keeps its own deadline and
         retries, so a call in flight then may end a little later.
@@ -202,8 +188,7 @@ class MailboxDomains(generated.MailboxDomains):
                 requests sent over all checks).
             InvalidRequestError: a bad `domain_id`, `timeout` or `interval` (nothing sent).
         """
-        flows = self.with_raw_response._flows
-        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        flow = self.with_raw_response._flows.wait_until_verified(domain_id, timeout, interval, on_check)
         return await drive(flow, self.with_raw_response._io)
 
 
@@ -221,9 +206,7 @@ class SyncMailboxDomainsWithRawResponse(generated.SyncMailboxDomainsWithRawRespo
 class SyncMailboxDomains(generated.SyncMailboxDomains):
     """`MailboxDomains` for `MoniteSyncClient`: the same calls and errors, blocking."""
 
-    _raw_class: ClassVar[type[generated.SyncMailboxDomainsWithRawResponse]] = (
-        SyncMailboxDomainsWithRawResponse
-    )
+    _raw_class = SyncMailboxDomainsWithRawResponse
     with_raw_response: SyncMailboxDomainsWithRawResponse
 
     def create(self, domain: str) -> DomainResponse:
@@ -239,18 +222,5 @@ class SyncMailboxDomains(generated.SyncMailboxDomains):
         on_check: Callable[[int, VerifyResponse], object] | None = None,
     ) -> VerifyResponse:
         """`MailboxDomains.wait_until_verified`, blocking: the thread sleeps between checks."""
-        flows = self.with_raw_response._flows
-        flow = flows.wait_until_verified(domain_id, timeout=timeout, interval=interval, on_check=on_check)
+        flow = self.with_raw_response._flows.wait_until_verified(domain_id, timeout, interval, on_check)
         return drive_blocking(flow, self.with_raw_response._io)
-
-
-def _log_check(domain_id: uuid.UUID, status: str, checks: int, next_in: float | None) -> None:
-    then = "" if next_in is None else (f"; next check in {next_in:.1f} s" if next_in > 0 else "; out of time")
-    _logger.info(
-        "Verify check %d of mailbox domain %s: %s%s",
-        checks,
-        domain_id,
-        status,
-        then,
-        extra={"monite_operation": "post_mailbox_domains_id_verify", "monite_checks": checks},
-    )

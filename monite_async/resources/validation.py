@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
@@ -16,7 +17,6 @@ __all__ = ["validate_hostname", "validate_uuid"]
 # The seed's rule for a mailbox domain: letters, digits, dots and hyphens; every label starts
 # and ends with a letter or digit; at most 63 characters per label and 253 in all.
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_MAX_HOSTNAME = 253
 
 
 def validate_hostname(value: object, *, name: str = "domain") -> str:
@@ -34,10 +34,16 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
     if not value:
         raise InvalidRequestError(f"{name} must not be empty")
     if not value.isascii():
-        raise InvalidRequestError(_non_ascii(value, shown, name))
-    if len(value) > _MAX_HOSTNAME:
+        hint = "it has no IDNA form"  # e.g. a label too long once encoded
+        with contextlib.suppress(UnicodeError):
+            hint = f"pass its IDNA form {value.encode('idna').decode('ascii')!r}"
+        raise InvalidRequestError(
+            f"{name} {shown!r} is not ASCII: Monite takes only letters, digits and hyphens; {hint}"
+        )
+    if len(value) > 253:
         raise InvalidRequestError(f"{name} {shown!r} is {len(value)} characters long; at most 253 allowed")
-    for label in value.split("."):
+    labels = value.split(".")
+    for label in labels:
         if not label:
             raise InvalidRequestError(
                 f"{name} {shown!r} has an empty label (two dots, or a leading/trailing dot)"
@@ -49,27 +55,13 @@ def validate_hostname(value: object, *, name: str = "domain") -> str:
                 f"{name} {shown!r}: label {label[:63]!r} must contain only letters, digits and hyphens, "
                 "and start and end with a letter or digit"
             )
-    labels = value.split(".")
-    if len(labels) < 2:
+    # No top-level domain is all digits: a last label of digits is an IP address.
+    if len(labels) < 2 or labels[-1].isdigit():
+        what = "a single label" if len(labels) < 2 else "an IP address"
         raise InvalidRequestError(
-            f"{name} {shown!r} is a single label; Monite wants a mail domain such as 'mail.mycompany.com'"
-        )
-    if labels[-1].isdigit():  # no top-level domain is all digits: this is an IP address
-        raise InvalidRequestError(
-            f"{name} {shown!r} is an IP address; Monite wants a mail domain such as 'mail.mycompany.com'"
+            f"{name} {shown!r} is {what}; Monite wants a mail domain such as 'mail.mycompany.com'"
         )
     return value
-
-
-def _non_ascii(value: str, shown: str, name: str) -> str:
-    try:
-        ascii_form = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        return f"{name} {shown!r} must contain only letters, digits and hyphens (ASCII), and has no IDNA form"
-    return (
-        f"{name} {shown!r} is not ASCII: Monite takes only letters, digits and hyphens; "
-        f"pass its IDNA form {ascii_form!r}"
-    )
 
 
 def validate_uuid(value: object, *, name: str = "domain_id") -> uuid.UUID:
@@ -77,7 +69,7 @@ def validate_uuid(value: object, *, name: str = "domain_id") -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     if isinstance(value, str):
-        try:
+        try:  # fast path: try/except, not contextlib.suppress (a context manager per call)
             return uuid.UUID(value)
         except ValueError:
             pass
