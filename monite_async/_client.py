@@ -152,13 +152,11 @@ class BaseClient:
     # quiet, and no reference cycle goes through it.
     _made_by: BaseClient | None = None
     _CLOSING: str
+    _attach: Callable[[Core | SyncCore, CallOptions], None]  # each client's own
 
     def _start(self, core: Core | SyncCore) -> None:
         self._attach(core, core.flow.options)
         self._owner = True
-
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        raise NotImplementedError
 
     def with_options(
         self,

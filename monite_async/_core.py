@@ -68,6 +68,7 @@ class _CoreBase:
     _io_class: Any  # AsyncIO, BlockingIO
     _send_method: str  # the transport's: requests go straight to it (see `Target`)
     io: Any
+    check_usable: Callable[[], str | None]
 
     def __init__(self, arguments: dict[str, Any]) -> None:
         """Check a client's constructor `arguments` (its locals) in this order, then build the flow."""
@@ -98,7 +99,6 @@ class _CoreBase:
         redis = _redis_url(given.redis, credentials)
         tokens = self._tokens(given.token, credentials, options, tracing)
         self.auth_kind: str = _AUTH_KINDS[type(tokens)]
-        self.asyncio_only: bool = is_asyncio_only(self.network)
         target = Target(
             self.base_url,
             headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
@@ -125,9 +125,6 @@ class _CoreBase:
     @property
     def provider(self) -> TokenSource:
         return self.flow.tokens
-
-    def check_usable(self) -> str | None:
-        raise NotImplementedError
 
     def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
         """The fleet's room on Redis (the `redis` extra, imported only here)."""
@@ -278,7 +275,7 @@ class Core(_CoreBase):
             self._loop, self.library = weakref.ref(current), library
         elif self._loop() is not current:
             raise errors.wrong_event_loop()
-        if self.asyncio_only and library == "trio":
+        if library == "trio" and is_asyncio_only(self.network):
             raise ConfigurationError(ASYNCIO_ONLY_TEXT)
         return library
 
