@@ -152,7 +152,7 @@ class BaseClient:
     # quiet, and no reference cycle goes through it.
     _made_by: BaseClient | None = None
     _CLOSING: str
-    _attach: Callable[[Core | SyncCore, CallOptions], None]  # each client's own
+    _attach: Callable[[Any, CallOptions], None]  # each client's own, for its own kind of core
 
     def _start(self, core: Core | SyncCore) -> None:
         self._attach(core, core.flow.options)
@@ -317,8 +317,7 @@ class MoniteClient(BaseClient, Resources, Calls):
     ) -> None:
         self._start(Core(locals()))
 
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        assert isinstance(core, Core)
+    def _attach(self, core: Core, options: CallOptions) -> None:
         self._core, self._options = core, options
         self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
@@ -397,8 +396,7 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
     ) -> None:
         self._start(SyncCore(locals()))
 
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        assert isinstance(core, SyncCore)
+    def _attach(self, core: SyncCore, options: CallOptions) -> None:
         self._core, self._options = core, options
         self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)
