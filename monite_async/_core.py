@@ -122,10 +122,6 @@ class _CoreBase:
         kind = type(self).__name__
         return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.flow.closed})"
 
-    @property
-    def provider(self) -> TokenSource:
-        return self.flow.tokens
-
     def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
         """The fleet's room on Redis (the `redis` extra, imported only here)."""
         if credentials is None:
