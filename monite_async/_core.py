@@ -200,12 +200,11 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
 
 def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> str | None:
     """`redis=`, else MONITE_REDIS_URL (for client credentials: a token of the app's own is not shared)."""
-    if redis is not None:
-        if not isinstance(redis, str):
-            raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
-        return redis
-    from_environment = os.environ.get("MONITE_REDIS_URL")
-    return from_environment if from_environment and credentials is not None else None
+    if redis is None and credentials is not None:
+        redis = os.environ.get("MONITE_REDIS_URL") or None
+    if redis is not None and not isinstance(redis, str):
+        raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
+    return redis
 
 
 def connection_slots(transport: object, limits: httpx2.Limits) -> int:
