@@ -71,7 +71,8 @@ class _CoreBase:
     check_usable: Callable[[], str | None]
 
     def __init__(self, arguments: dict[str, Any]) -> None:
-        """Check a client's constructor `arguments` (its locals) in this order, then build the flow."""
+        """Check a client's constructor `arguments` (its locals) one by one, in the order below
+        (the first wrong one is the error), then build the flow."""
         given = types.SimpleNamespace(**arguments)
         blocking = isinstance(self, SyncCore)
         refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
