@@ -15,9 +15,9 @@ The rooms, top to bottom; a module imports only from its own room and the rows b
 | `lib/` | what uses the package as a user would: the `monite-async` CLI, DNS helpers, the demo |
 | `testing/` | the fake Monite and its pytest plugin |
 | `__init__.py` | the public names |
-| `_client.py` | MoniteClient, MoniteSyncClient: arguments, views (`with_options`), `call()` |
+| `_client.py` | MoniteClient, MoniteSyncClient: views (`with_options`), `call()` |
 | `resources/` | `mailbox_domains`, `auth`, raw responses, DNS records: arguments checked, models returned |
-| `_core.py` | what a client and its views share: the flow, the transport it sends to, the event loop |
+| `_core.py` | the client's arguments, checked; what it and its views share: flow, transport, loop |
 | `_redis/` | a fleet's shared token and rate budget (the `redis` extra) |
 | `_flow/` | the one flow of a call, its steps and drivers; request, options, operations, failures |
 | `_auth/` | where tokens come from: the credentials cache, a fixed token, an app's callable |
@@ -37,8 +37,7 @@ from __future__ import annotations
 
 import functools
 import http
-import os
-import types
+import operator
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable
@@ -48,26 +47,19 @@ from typing import Any, Self
 import httpx2
 from monite_generated.types import Response
 
-from ._auth.secret import SecretStr
-from ._core import Core, SyncCore, connection_slots, is_async, network
+from ._core import Core, SyncCore
 from ._defaults import (
-    DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.drive import drive, drive_blocking
 from ._flow.operations import operation_name, resolve_operation
 from ._flow.options import NOT_GIVEN, CallOptions, NotGiven
 from ._flow.request import Outcome
-from ._flow.versioning import API_VERSION
 from ._http.retry import RetryPolicy
-from ._http.transports import refuse_foreign_http
-from ._http.waits import ASYNC_SLEEP_TEXT
-from ._observability.tracing import Tracing
 from .resources._generated.calls import Calls, RawCallsBase, SyncCalls, SyncRawCallsBase
 from .resources._generated.clients import Resources, SyncResources
 from .resources.access_tokens import AuthResource, SyncAuthResource
@@ -81,64 +73,6 @@ TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 SyncTokenSource = str | Callable[[], str]
 """What `MoniteSyncClient(token=)` takes: a fixed token, or a plain callable returning one."""
 
-
-def _check_base_url(base_url: str) -> str:
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}")
-    try:
-        userinfo = httpx2.URL(base_url).userinfo
-    except httpx2.InvalidURL:
-        raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}") from None
-    if userinfo:
-        # It would show in every error text, log line and trace that names a URL.
-        raise ConfigurationError(
-            "base_url must not carry a user name or password; give a proxy's credentials to an "
-            "http_client=httpx2.AsyncClient(proxy=...) of yours"
-        )
-    return base_url.rstrip("/")
-
-
-def _check_rate(per_second: object) -> float | None:
-    if per_second is None:
-        return None
-    if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not per_second > 0:
-        raise ConfigurationError("max_requests_per_second must be a positive number, or None (no pacing)")
-    return float(per_second)
-
-
-def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
-    """The client-credentials pair, from the arguments or MONITE_CLIENT_ID/MONITE_CLIENT_SECRET."""
-    raw_id = client_id if client_id is not None else os.environ.get("MONITE_CLIENT_ID")
-    secret = client_secret if client_secret is not None else os.environ.get("MONITE_CLIENT_SECRET")
-    if not raw_id or not secret:
-        raise ConfigurationError(
-            "no credentials: pass client_id and client_secret (or set MONITE_CLIENT_ID and "
-            "MONITE_CLIENT_SECRET), or pass token; to try the SDK without an account, run "
-            "`python -m monite_async.testing` and export what it prints"
-        )
-    try:
-        parsed_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))
-    except ValueError:
-        raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
-    return parsed_id, SecretStr(secret)  # shown as '[redacted]' in any repr or traceback
-
-
-def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> str | None:
-    """`redis=`, else MONITE_REDIS_URL (for client credentials: a token of the app's own is not shared)."""
-    if redis is not None:
-        if not isinstance(redis, str):
-            raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
-        return redis
-    from_environment = os.environ.get("MONITE_REDIS_URL")
-    return from_environment if from_environment and credentials is not None else None
-
-
-_DEFAULT_OPTIONS = CallOptions(
-    timeout=DEFAULT_TIMEOUT,
-    max_retries=DEFAULT_MAX_RETRIES,
-    deadline=DEFAULT_DEADLINE,
-    api_version=API_VERSION,
-)
 
 _Args = tuple[object, ...]
 _Kwargs = dict[str, object]
@@ -186,11 +120,7 @@ class SyncRawCalls(SyncRawCallsBase):
 
 
 def _raw(operation: object, outcome: Outcome) -> object:
-    return RawResponse(outcome, _parsed)
-
-
-def _parsed(outcome: Outcome) -> Any:
-    return outcome.parsed
+    return RawResponse(outcome, operator.attrgetter("parsed"))
 
 
 def _answer(operation: object, outcome: Outcome) -> Any:
@@ -210,22 +140,6 @@ def _answer(operation: object, outcome: Outcome) -> Any:
     )
 
 
-class _Lifetime:
-    """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
-    pooled sockets leak). Held by the client and by each of its views: it goes, and warns,
-    when the last of them does."""
-
-    __slots__ = ("_core", "_warning")
-
-    def __init__(self, core: Core | SyncCore, warning: str) -> None:
-        self._core = core
-        self._warning = warning
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        if not self._core.closed:
-            _warn(self._warning, ResourceWarning, source=self)
-
-
 class BaseClient:
     """What both clients share besides their I/O: options, views (`with_options`), what users
     read. Make a `MoniteClient` or a `MoniteSyncClient`, never this."""
@@ -233,49 +147,16 @@ class BaseClient:
     _core: Core | SyncCore
     _options: CallOptions
     _owner: bool = False  # until construction is complete: nothing to close, nothing to warn of
-    _lifetime: _Lifetime | None = None
+    # A view's: the client that made it, alive while the view is. A view of a client made on
+    # the fly (`MoniteClient().with_options(...)`) so keeps its pool open and the warning
+    # quiet, and no reference cycle goes through it.
+    _made_by: BaseClient | None = None
     _CLOSING: str
+    _attach: Callable[[Any, CallOptions], None]  # each client's own, for its own kind of core
 
-    def _start(self, core_class: type[Core] | type[SyncCore], arguments: dict[str, Any]) -> None:
-        """Check the constructor's `arguments` (its locals), then build the core."""
-        given = types.SimpleNamespace(**arguments)
-        refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
-        # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
-        options = _DEFAULT_OPTIONS.replace(
-            api_version=NOT_GIVEN if given.api_version is None else given.api_version,
-            **{name: arguments[name] for name in ("timeout", "max_retries", "deadline", "entity_id")},
-        )
-        default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
-        url = _check_base_url(default_url if given.base_url is None else given.base_url)
-        if given.token is not None and (given.client_id is not None or given.client_secret is not None):
-            raise ConfigurationError("pass token or client_id/client_secret, not both")
-        credentials = _credentials(given.client_id, given.client_secret) if given.token is None else None
-        if not isinstance(given.limits, httpx2.Limits):
-            raise ConfigurationError(f"limits must be an httpx2.Limits; got {type(given.limits).__name__}")
-        policy = given.retry_policy
-        if policy is not None and not isinstance(policy, RetryPolicy):
-            raise ConfigurationError("retry_policy must be a monite_async.RetryPolicy")
-        blocking = core_class is SyncCore
-        if blocking and policy is not None and policy.sleep is not None and is_async(policy.sleep):
-            raise ConfigurationError(ASYNC_SLEEP_TEXT)  # else refused at its first wait
-        core = core_class(
-            base_url=url,
-            options=options,
-            token=given.token,
-            credentials=credentials,
-            network=network(given.transport, given.http_client, given.limits, blocking=blocking),
-            slots=connection_slots(given.transport, given.limits),
-            retry_policy=policy,
-            max_requests_per_second=_check_rate(given.max_requests_per_second),
-            tracing=Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider),
-            redis=_redis_url(given.redis, credentials),
-        )
-        self._attach(core, options)
+    def _start(self, core: Core | SyncCore) -> None:
+        self._attach(core, core.flow.options)
         self._owner = True
-        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {self._CLOSING}")
-
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        raise NotImplementedError
 
     def with_options(
         self,
@@ -307,10 +188,7 @@ class BaseClient:
             entity_id=entity_id,
         )
         view = type(self).__new__(type(self))
-        # A view holds what warns of an unclosed client, not the client: a view of a client
-        # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
-        # it lives, and is no reference cycle through it.
-        view._lifetime = self._lifetime
+        view._made_by = self if self._owner else self._made_by
         view._attach(self._core, options)
         return view
 
@@ -347,7 +225,13 @@ class BaseClient:
     @property
     def closed(self) -> bool:
         """Whether the client (or the client this view belongs to) was closed."""
-        return bool(self._core.closed)
+        return self._core.flow.closed
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
+        pooled sockets leak): once it and every view it made are gone."""
+        if self._owner and not self._core.flow.closed:
+            _warn(f"unclosed {self!r}: use {self._CLOSING}", ResourceWarning, source=self)
 
     def __repr__(self) -> str:
         kind = type(self).__name__ if self._owner else f"{type(self).__name__} view"
@@ -431,10 +315,9 @@ class MoniteClient(BaseClient, Resources, Calls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(Core, locals())
+        self._start(Core(locals()))
 
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        assert isinstance(core, Core)
+    def _attach(self, core: Core, options: CallOptions) -> None:
         self._core, self._options = core, options
         self._attach_resources(core.flow, options, core.io)  # one per tag (resources/_generated/)
         self.auth = made(AuthResource, core.flow, options, core.io)
@@ -511,10 +394,9 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(SyncCore, locals())
+        self._start(SyncCore(locals()))
 
-    def _attach(self, core: Core | SyncCore, options: CallOptions) -> None:
-        assert isinstance(core, SyncCore)
+    def _attach(self, core: SyncCore, options: CallOptions) -> None:
         self._core, self._options = core, options
         self._attach_resources(core.flow, options, core.io)
         self.auth = made(SyncAuthResource, core.flow, options, core.io)

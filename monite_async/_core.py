@@ -1,6 +1,7 @@
 """What a client and its `with_options` views share: the flow (token cache, rate window,
-slots), the HTTP client it sends through, and (async) the event loop they belong to. Only
-the client that built a core closes it.
+slots), the HTTP client it sends through, and (async) the event loop they belong to. A
+core is built from a client's constructor arguments, each checked here; only the client
+that built a core closes it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
+import types
 import uuid
 import weakref
 from collections.abc import Callable
@@ -16,15 +19,16 @@ from typing import Any
 import httpx2
 import sniffio
 
+from ._auth.secret import SecretStr
 from ._auth.tokens import AppTokens, CredentialsCache, StaticToken, TokenSource, is_valid_token
-from ._defaults import USER_AGENT
+from ._defaults import DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, USER_AGENT
 from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.call import Flow
 from ._flow.drive import AsyncIO, AsyncPrimitive, BlockingIO, ThreadPrimitive
-from ._flow.options import CallOptions
+from ._flow.options import NOT_GIVEN, CallOptions
 from ._flow.request import Target
-from ._flow.versioning import VERSION_HEADER
+from ._flow.versioning import API_VERSION, VERSION_HEADER
 from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
 from ._http.transports import (
@@ -35,134 +39,88 @@ from ._http.transports import (
     TrailingBytesGuard,
     default_tls,
     is_asyncio_only,
+    refuse_foreign_http,
 )
+from ._http.waits import ASYNC_SLEEP_TEXT
 from ._observability.tracing import Tracing
 
-__all__ = ["Core", "SyncCore", "connection_slots", "network"]
+__all__ = ["Core", "SyncCore"]
 
+_DEFAULT_OPTIONS = CallOptions(
+    timeout=DEFAULT_TIMEOUT,
+    max_retries=DEFAULT_MAX_RETRIES,
+    deadline=DEFAULT_DEADLINE,
+    api_version=API_VERSION,
+)
 
-class LoopBinding:
-    """The event loop (an asyncio loop, or a trio run) a client was first used in.
-
-    Pooled connections and locks belong to it; using them from another loop fails in
-    obscure ways deep inside httpx2, so `check()` refuses that with ClientStateError.
-    """
-
-    def __init__(self) -> None:
-        self._asyncio: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self._trio: object | None = None  # the run's TrioToken: one per trio.run
-
-    def __repr__(self) -> str:
-        return f"LoopBinding(bound={self._asyncio is not None or self._trio is not None})"
-
-    @property
-    def library(self) -> str | None:
-        return "trio" if self._trio is not None else "asyncio" if self._asyncio is not None else None
-
-    def check(self) -> None:
-        running = asyncio._get_running_loop()
-        if (
-            running is not None
-            and self._asyncio is not None
-            and running is self._asyncio()
-            and sniffio.thread_local.name is None  # what trio (and trio-asyncio) set
-            and sniffio.current_async_library_cvar.get() is None
-        ):
-            return  # the running loop is the bound one: no sniffing (sniffio imports per call)
-        if sniffio.current_async_library() == "trio":
-            import trio
-
-            token = trio.lowlevel.current_trio_token()
-            if self._trio is None and self._asyncio is None:
-                self._trio = token
-            elif self._trio is not token:
-                raise errors.wrong_event_loop()
-            return
-        loop = asyncio.get_running_loop()
-        if self._asyncio is None and self._trio is None:
-            self._asyncio = weakref.ref(loop)
-        elif self._asyncio is None or self._asyncio() is not loop:
-            raise errors.wrong_event_loop()
-
-    def first_is_gone(self) -> bool:
-        """Whether the loop the client was bound to has ended (so its sockets died with it)."""
-        if self._asyncio is not None:
-            loop = self._asyncio()
-            return loop is None or loop.is_closed()
-        if self._trio is not None:
-            import trio
-
-            try:  # trio runs one at a time per thread: another token means the first run ended
-                return trio.lowlevel.current_trio_token() is not self._trio
-            except RuntimeError:
-                return True
-        return False
+# What a client's repr says of where its tokens come from.
+_AUTH_KINDS = {
+    CredentialsCache: "client credentials",
+    StaticToken: "static token",
+    AppTokens: "token callable",
+}
 
 
 class _CoreBase:
-    """Builds the flow from a client's arguments (checked already)."""
+    """Checks a client's arguments and builds the flow from them."""
 
     _primitive: Callable[[int], Any]
     _io_class: Any  # AsyncIO, BlockingIO
     _send_method: str  # the transport's: requests go straight to it (see `Target`)
     io: Any
+    check_usable: Callable[[], str | None]
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        options: CallOptions,
-        token: object,
-        credentials: tuple[uuid.UUID, str] | None,
-        network: Any,
-        slots: int,
-        retry_policy: RetryPolicy | None,
-        max_requests_per_second: float | None,
-        tracing: Tracing,
-        redis: str | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.auth_kind: str = _token_kind(token, credentials)
-        self.asyncio_only: bool = is_asyncio_only(network)
+    def __init__(self, arguments: dict[str, Any]) -> None:
+        """Check a client's constructor `arguments` (its locals) one by one, in the order below
+        (the first wrong one is the error), then build the flow."""
+        given = types.SimpleNamespace(**arguments)
+        blocking = isinstance(self, SyncCore)
+        refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
+        # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
+        options = _DEFAULT_OPTIONS.replace(
+            api_version=NOT_GIVEN if given.api_version is None else given.api_version,
+            **{name: arguments[name] for name in ("timeout", "max_retries", "deadline", "entity_id")},
+        )
+        default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url: str = _check_base_url(default_url if given.base_url is None else given.base_url)
+        if given.token is not None and (given.client_id is not None or given.client_secret is not None):
+            raise ConfigurationError("pass token or client_id/client_secret, not both")
+        credentials = _credentials(given.client_id, given.client_secret) if given.token is None else None
+        if not isinstance(given.limits, httpx2.Limits):
+            raise ConfigurationError(f"limits must be an httpx2.Limits; got {type(given.limits).__name__}")
+        policy = RetryPolicy() if given.retry_policy is None else given.retry_policy
+        if not isinstance(policy, RetryPolicy):
+            raise ConfigurationError("retry_policy must be a monite_async.RetryPolicy")
+        if blocking and policy.sleep is not None and is_async(policy.sleep):
+            raise ConfigurationError(ASYNC_SLEEP_TEXT)  # else refused at its first wait
         # The flow sends straight to it (see `Target`): closed with the client, as httpx2 does.
-        self.network = network
-        policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self.network: Any = network(given.transport, given.http_client, given.limits, blocking=blocking)
+        per_second = _check_rate(given.max_requests_per_second)
+        tracing = Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider)
+        redis = _redis_url(given.redis, credentials)
+        tokens = self._tokens(given.token, credentials, options, tracing)
+        self.auth_kind: str = _AUTH_KINDS[type(tokens)]
         target = Target(
-            base_url,
+            self.base_url,
             headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
         )
         self.flow: Flow = Flow(
             target=target,
             options=options,
-            tokens=self._tokens(token, credentials, options, tracing),
+            tokens=tokens,
             credentials=credentials,
-            slots=self._primitive(slots),
+            slots=self._primitive(connection_slots(given.transport, given.limits)),
             policy=policy,
             window=RateWindow(),
-            pacer=None if max_requests_per_second is None else Pacer(max_requests_per_second),
+            pacer=None if per_second is None else Pacer(per_second),
             tracing=tracing,
-            shared=None if redis is None else self._shared(redis, base_url, credentials),
+            shared=None if redis is None else self._shared(redis, self.base_url, credentials),
         )
-        self.io = self._io_class(getattr(network, self._send_method), policy.sleep, self.check_usable)
+        self.io = self._io_class(getattr(self.network, self._send_method), policy.sleep, self.check_usable)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
-        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.closed})"
-
-    @property
-    def closed(self) -> bool:
-        return self.flow.closed
-
-    @closed.setter
-    def closed(self, closed: bool) -> None:
-        self.flow.closed = closed
-
-    @property
-    def provider(self) -> TokenSource:
-        return self.flow.tokens
-
-    def check_usable(self) -> str | None:
-        raise NotImplementedError
+        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.flow.closed})"
 
     def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
         """The fleet's room on Redis (the `redis` extra, imported only here)."""
@@ -192,21 +150,61 @@ class _CoreBase:
                 fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
             )
         if isinstance(token, str):
+            if not is_valid_token(token):
+                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
             return StaticToken(token)
+        if not callable(token):
+            raise ConfigurationError("token must be a str or an async callable returning one")
         if isinstance(self, SyncCore) and is_async(token):
             raise errors.async_token_callable()
         return AppTokens(token)
 
 
-def _token_kind(token: object, credentials: tuple[uuid.UUID, str] | None) -> str:
-    """Which token source `token`/`credentials` name; a bad token is refused here."""
-    if credentials is not None:
-        return "client credentials"
-    if isinstance(token, str) and not is_valid_token(token):
-        raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-    if not isinstance(token, str) and not callable(token):
-        raise ConfigurationError("token must be a str or an async callable returning one")
-    return "static token" if isinstance(token, str) else "token callable"
+def _check_base_url(base_url: str) -> str:
+    if isinstance(base_url, str) and base_url.startswith(("https://", "http://")):
+        with contextlib.suppress(httpx2.InvalidURL):
+            if httpx2.URL(base_url).userinfo:
+                # It would show in every error text, log line and trace that names a URL.
+                raise ConfigurationError(
+                    "base_url must not carry a user name or password; give a proxy's credentials to an "
+                    "http_client=httpx2.AsyncClient(proxy=...) of yours"
+                )
+            return base_url.rstrip("/")
+    raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}")
+
+
+def _check_rate(per_second: object) -> float | None:
+    if per_second is None:
+        return None
+    if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not per_second > 0:
+        raise ConfigurationError("max_requests_per_second must be a positive number, or None (no pacing)")
+    return float(per_second)
+
+
+def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
+    """The client-credentials pair, from the arguments or MONITE_CLIENT_ID/MONITE_CLIENT_SECRET."""
+    raw_id = client_id if client_id is not None else os.environ.get("MONITE_CLIENT_ID")
+    secret = client_secret if client_secret is not None else os.environ.get("MONITE_CLIENT_SECRET")
+    if not raw_id or not secret:
+        raise ConfigurationError(
+            "no credentials: pass client_id and client_secret (or set MONITE_CLIENT_ID and "
+            "MONITE_CLIENT_SECRET), or pass token; to try the SDK without an account, run "
+            "`python -m monite_async.testing` and export what it prints"
+        )
+    try:
+        parsed_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(str(raw_id))
+    except ValueError:
+        raise ConfigurationError("client_id must be a UUID, as Monite issues them") from None
+    return parsed_id, SecretStr(secret)  # shown as '[redacted]' in any repr or traceback
+
+
+def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> str | None:
+    """`redis=`, else MONITE_REDIS_URL (for client credentials: a token of the app's own is not shared)."""
+    if redis is None and credentials is not None:
+        redis = os.environ.get("MONITE_REDIS_URL") or None
+    if redis is not None and not isinstance(redis, str):
+        raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
+    return redis
 
 
 def connection_slots(transport: object, limits: httpx2.Limits) -> int:
@@ -228,31 +226,68 @@ def _pool_limits(limits: httpx2.Limits) -> httpx2.Limits:
     )
 
 
+def _running(library: str) -> object:
+    """The running asyncio loop, or the running trio run's token (RuntimeError outside one)."""
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+    return asyncio.get_running_loop()
+
+
 class Core(_CoreBase):
-    """What `MoniteClient` and its views share (see the module docstring)."""
+    """What `MoniteClient` and its views share (see the module docstring), and the event loop
+    (an asyncio loop, or a trio run) the client was first used in.
+
+    Pooled connections and locks belong to that loop; using them from another fails in
+    obscure ways deep inside httpx2, so `check_usable()` refuses that with ClientStateError.
+    """
 
     io: AsyncIO
     _primitive = AsyncPrimitive
     _send_method = "handle_async_request"
     _io_class = AsyncIO
-
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        self.loop: LoopBinding = LoopBinding()
+    _loop: weakref.ref[Any] | None = None  # the asyncio loop, or the trio run's TrioToken
+    library: str | None = None  # "asyncio" or "trio", once bound
 
     def check_usable(self) -> str | None:
         """Raise the typed error that says why this client cannot send now, if it cannot;
         else the event loop's library ("asyncio" or "trio")."""
-        if self.closed:
+        if self.flow.closed:
             raise errors.closed_client()
-        self.loop.check()
-        library = self.loop.library
-        if self.asyncio_only and library == "trio":
+        running = asyncio._get_running_loop()
+        if (
+            running is not None
+            and self._loop is not None
+            and running is self._loop()
+            and sniffio.thread_local.name is None  # what trio (and trio-asyncio) set
+            and sniffio.current_async_library_cvar.get() is None
+        ):
+            return "asyncio"  # fast path: the running loop is the bound one (sniffio imports per call)
+        library = "trio" if sniffio.current_async_library() == "trio" else "asyncio"
+        current = _running(library)
+        if self._loop is None:
+            self._loop, self.library = weakref.ref(current), library
+        elif self._loop() is not current:
+            raise errors.wrong_event_loop()
+        if library == "trio" and is_asyncio_only(self.network):
             raise ConfigurationError(ASYNCIO_ONLY_TEXT)
         return library
 
+    def _first_is_gone(self) -> bool:
+        """Whether the loop the client was bound to has ended (so its sockets died with it)."""
+        if self._loop is None:
+            return False
+        first = self._loop()
+        if self.library == "asyncio":
+            return first is None or bool(first.is_closed())
+        try:  # trio runs one at a time per thread: another token means the first run ended
+            return _running("trio") is not first
+        except RuntimeError:
+            return True
+
     async def aclose(self) -> None:
-        if self.closed:
+        if self.flow.closed:
             return
         self.flow.closed = True
         if self.flow.shared is not None:
@@ -260,7 +295,7 @@ class Core(_CoreBase):
                 await self.flow.shared.aclose()
         # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
         # the sockets died with that loop.
-        gone = self.loop.first_is_gone()
+        gone = self._first_is_gone()
         with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
             await self.network.aclose()
 
@@ -275,12 +310,12 @@ class SyncCore(_CoreBase):
     _io_class = BlockingIO
 
     def check_usable(self) -> str | None:
-        if self.closed:
+        if self.flow.closed:
             raise errors.closed_client()
         return None
 
     def close(self) -> None:
-        if not self.closed:
+        if not self.flow.closed:
             self.flow.closed = True
             if self.flow.shared is not None:
                 self.flow.shared.close()

@@ -219,7 +219,7 @@ async def test_cancelling_a_refresh_leaves_no_stuck_lock(loopback: LoopbackServe
         # The next call must find the lock free and no half-set token: it fetches and works.
         with anyio.fail_after(10):
             assert await monite.mailbox_domains.list() == []
-        lock = monite._core.provider.lock
+        lock = monite._core.flow.tokens.lock
         assert isinstance(lock, AsyncPrimitive)
         assert lock.free == 1
     assert loopback.count("POST", "/auth/token") == 2
@@ -446,7 +446,7 @@ class FakeClock:
 
 
 def use_clock(monite: MoniteClient, clock: FakeClock) -> None:
-    provider = monite._core.provider
+    provider = monite._core.flow.tokens
     assert isinstance(provider, CredentialsCache)  # either client's
     provider.clock = clock
 

@@ -120,7 +120,7 @@ class Counted:
 def counted(monite: MoniteSyncClient) -> tuple[Counted, Counted]:
     """The client's connection slots and its token lock, counted (same objects underneath)."""
     core = monite._core
-    provider = core.provider
+    provider = core.flow.tokens
     assert isinstance(provider, SyncClientCredentialsProvider)
     slots, lock = Counted(core.flow.slots), Counted(provider.lock)
     core.flow.slots, provider.lock = slots, lock  # type: ignore[assignment]
@@ -149,7 +149,7 @@ def test_200_threads_at_token_expiry_through_10_connections_cause_exactly_one_to
     clock = Clock()
     server.token_lifetimes.append(100)  # refreshed from t=90
     with make(server, limits=POOL) as monite:
-        provider = monite._core.provider
+        provider = monite._core.flow.tokens
         assert isinstance(provider, SyncClientCredentialsProvider)
         provider.clock = clock
         monite.mailbox_domains.list()

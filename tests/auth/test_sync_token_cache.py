@@ -29,7 +29,7 @@ def sync_client(server: LoopbackServer, **options: Any) -> MoniteSyncClient:
 
 
 def provider_of(monite: MoniteSyncClient) -> SyncClientCredentialsProvider:
-    provider = monite._core.provider
+    provider = monite._core.flow.tokens
     assert isinstance(provider, SyncClientCredentialsProvider)
     return provider
 

@@ -136,7 +136,7 @@ def test_bad_options_are_configuration_errors(options: dict[str, object], match:
         with pytest.raises(ConfigurationError, match=match):
             monite.with_options(**options)
     finally:
-        monite._core.closed = True  # never used: nothing to close, no warning
+        monite._core.flow.closed = True  # never used: nothing to close, no warning
 
 
 @pytest.mark.parametrize("client_class", [MoniteClient, MoniteSyncClient])
@@ -160,7 +160,7 @@ def test_a_kept_view_never_answers_for_an_equal_value_that_is_refused(
         with pytest.raises(ConfigurationError):
             monite.with_options(**refused)
     finally:
-        monite._core.closed = True
+        monite._core.flow.closed = True
 
 
 def test_ten_thousand_views_leak_nothing() -> None:
@@ -186,7 +186,7 @@ def test_ten_thousand_views_leak_nothing() -> None:
         clients = [o for o in gc.get_objects() if isinstance(o, MoniteClient) and o._core is monite._core]
         assert len(clients) == 1
     finally:
-        monite._core.closed = True
+        monite._core.flow.closed = True
 
 
 def test_a_view_of_a_view_keeps_what_the_first_changed() -> None:
@@ -199,7 +199,7 @@ def test_a_view_of_a_view_keeps_what_the_first_changed() -> None:
         assert chained.max_retries == 0
         assert view.max_retries == monite.max_retries
     finally:
-        monite._core.closed = True
+        monite._core.flow.closed = True
 
 
 def test_a_headers_dict_changed_and_passed_again_gives_a_view_with_the_new_headers() -> None:
@@ -214,7 +214,7 @@ def test_a_headers_dict_changed_and_passed_again_gives_a_view_with_the_new_heade
         assert second._options.headers == (("x-team", "payroll"),)
         assert first._options.headers == (("x-team", "billing"),)
     finally:
-        monite._core.closed = True
+        monite._core.flow.closed = True
 
 
 def test_a_client_dropped_unclosed_warns_at_once_though_it_kept_views() -> None:
@@ -292,7 +292,7 @@ async def test_raw_errors_raise_as_the_plain_methods_do(loopback: LoopbackServer
 def test_the_default_deadline_is_finite_and_at_most_a_minute() -> None:
     assert 0 < DEFAULT_DEADLINE <= 60
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
-    monite._core.closed = True
+    monite._core.flow.closed = True
     assert monite.deadline == DEFAULT_DEADLINE
 
 
@@ -401,7 +401,7 @@ def test_a_view_of_a_client_made_on_the_fly_keeps_its_pool_open_and_the_warning_
         view = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1").with_options(timeout=5)
         gc.collect()  # the client that made it goes; its pool, and the view, live on unwarned
         assert not view.closed
-    view._core.closed = True  # never used: nothing to close
+    view._core.flow.closed = True  # never used: nothing to close
 
 
 async def test_a_creates_lookup_after_409_shares_the_calls_deadline(loopback: LoopbackServer) -> None:
@@ -452,7 +452,7 @@ def test_a_bad_header_name_is_refused_where_it_is_given() -> None:
             with pytest.raises(ConfigurationError, match="header name"):
                 monite.with_options(headers={name: "1"})
     finally:
-        monite._core.closed = True
+        monite._core.flow.closed = True
 
 
 async def test_a_token_callable_that_raises_is_named_not_mistaken_for_a_closed_client(
@@ -493,7 +493,7 @@ def test_a_base_url_with_credentials_is_refused() -> None:
 
 def test_views_are_no_reference_cycles() -> None:
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
-    monite._core.closed = True  # never used: nothing to close, no warning
+    monite._core.flow.closed = True  # never used: nothing to close, no warning
     gc.disable()
     try:
         refs = [weakref.ref(monite.with_options(timeout=5 + n)) for n in range(100)]

@@ -78,14 +78,14 @@ def test_a_wrong_option_type_is_a_configuration_error_naming_it(
     options: dict[str, object], named: str
 ) -> None:
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
-    monite._core.closed = True  # never used: nothing to close, no warning
+    monite._core.flow.closed = True  # never used: nothing to close, no warning
     with pytest.raises(ConfigurationError, match=f"^{named} .*got"):
         monite.with_options(**options)  # type: ignore[arg-type]
 
 
 def test_a_views_repr_shows_what_it_changes() -> None:
     monite = MoniteClient(token="app-token-123", base_url="http://127.0.0.1:9/v1")
-    monite._core.closed = True
+    monite._core.flow.closed = True
     view = monite.with_options(timeout=2, deadline=9, headers={"x-trace": "t-1"})
     assert "timeout=Timeout(timeout=2.0)" in repr(view)
     assert "deadline=9" in repr(view)

@@ -89,7 +89,7 @@ async def cancel_mid_call(
 
 
 def assert_nothing_left_behind(monite: MoniteClient, style: str) -> None:
-    provider = monite._core.provider
+    provider = monite._core.flow.tokens
     assert isinstance(provider, ClientCredentialsProvider)
     assert provider.lock.free == 1, f"{style}: the token lock is still held"  # type: ignore[union-attr]
     assert monite._core.flow.slots.free == 1, f"{style}: a send slot was not given back"  # type: ignore[attr-defined]
@@ -106,7 +106,7 @@ async def test_a_call_cancelled_mid_refresh_leaves_no_stuck_lock_or_half_set_tok
                 style, loopback, monite.mailbox_domains.list, "POST", "/auth/token", before + 1
             )
             assert_nothing_left_behind(monite, style)
-            provider = monite._core.provider
+            provider = monite._core.flow.tokens
             assert isinstance(provider, ClientCredentialsProvider)
             assert provider.cached is None, f"{style}: a half-set token"
             with anyio.fail_after(10):
@@ -129,7 +129,7 @@ async def test_a_call_cancelled_mid_backoff_leaves_the_client_usable_with_its_on
                 style, loopback, monite.mailbox_domains.list, "GET", "/mailbox_domains", gets + 1
             )
             assert_nothing_left_behind(monite, style)
-            provider = monite._core.provider
+            provider = monite._core.flow.tokens
             assert isinstance(provider, ClientCredentialsProvider)
             assert provider.cached is not None, f"{style}: the valid token was dropped"
             with anyio.fail_after(10):

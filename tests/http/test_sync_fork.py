@@ -100,7 +100,7 @@ def test_a_token_lock_held_by_a_parents_thread_at_the_fork_is_not_held_in_the_ch
         fetching = threading.Thread(target=client.mailbox_domains.list)
         fetching.start()  # takes the token lock and waits for the held token answer
         sys.stdin.readline()  # the test saw the token request arrive: the thread waits in a read
-        assert client._core.provider.lock.free == 0, "the parent's thread does not hold the token lock"
+        assert client._core.flow.tokens.lock.free == 0, "the parent's thread does not hold the token lock"
         code = in_child(lambda: client.with_options(deadline=5).mailbox_domains.list())
         print(json.dumps({"child": code}), flush=True)
         fetching.join(10)
