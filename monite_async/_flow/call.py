@@ -393,12 +393,12 @@ class Flow:
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
                 raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
-            plan = tokens.plan(seen) if failed is None else tokens.plan_after_refusal(failed, seen)
+            plan = tokens.plan(seen, failed)
             if isinstance(plan, Token):
                 return plan
             return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
         finally:
-            tokens.lock.release(x)  # type: ignore[union-attr]
+            tokens.lock.release(x)
 
     def _app_token(self, tokens: AppTokens, x: _Exchange, deadline: float) -> Gen:
         failure: Exception | None = None
@@ -434,7 +434,7 @@ class Flow:
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
             return tokens.failed(plan, failure)
-        if fence is not None and issued.expires_in is not None and issued.expires_in > 0:
+        if fence is not None and issued.expires_in > 0:
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)
 

@@ -424,7 +424,7 @@ def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None
     # Not only MoniteError: whatever the fetch raised, the callers that waited for it get
     # it too instead of each trying again (the cache decides; the flow runs the fetch).
     cache = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1))
-    seen = [cache.seen(cache.generation) for _ in range(10)]  # ten callers queued for the lock
+    seen = [cache.seen(0) for _ in range(10)]  # ten callers queued for the lock, none fetched yet
     plan = cache.plan(seen[0])
     assert isinstance(plan, Refresh)
     with pytest.raises(RuntimeError):
