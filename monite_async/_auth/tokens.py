@@ -80,30 +80,24 @@ def is_valid_token(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
 
 
-@dataclasses.dataclass(slots=True, repr=False, eq=False)
+@dataclasses.dataclass(slots=True, eq=False)
 class Token:
     """A bearer token and when to stop using it. Its repr never shows the value."""
 
-    value: str
+    value: str = dataclasses.field(repr=False)
     _: dataclasses.KW_ONLY
     expires_at: float = math.inf
     refresh_at: float = math.inf
 
-    def __repr__(self) -> str:
-        return "Token(<redacted>)"
 
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+@dataclasses.dataclass(frozen=True, slots=True)
 class IssuedToken:
     """What a token request returned: the value and its lifetime in seconds (0 or less: over
     already)."""
 
-    value: str
+    value: str = dataclasses.field(repr=False)  # its repr never shows the value
     expires_in: float
     elapsed: float = 0.0  # of its lifetime already (a token another process of the fleet fetched)
-
-    def __repr__(self) -> str:
-        return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
 
 
 def token_request_body(client_id: uuid.UUID, client_secret: str) -> ObtainTokenPayload:
@@ -239,12 +233,7 @@ class CredentialsCache(TokenSource):
         # A token with no usable lifetime serves the calls that began before the fetch count it
         # arrived at (0 for a token with a lifetime: none); see `ready`.
         self._serves_before = 0
-        # Calls in flight, by the fetch count when each began: a failure is shared while calls
-        # that began before it are still here (see `_raise_shared_failure`).
-        self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
-        # The blocking client's threads begin and end calls at once: a count's read and write
-        # are two steps (two threads ending the last calls of a count both deleted it).
-        self._counting = threading.Lock()
+        self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
 
     def __repr__(self) -> str:
@@ -272,10 +261,14 @@ class CredentialsCache(TokenSource):
         return since < self._serves_before and self._last_failure is None
 
     def _start_over_counting(self) -> None:
-        # In a forked child: a parent's thread may have held the lock, and the calls it
+        # Also in a forked child: a parent's thread may have held the lock, and the calls it
         # counted are the parent's, not in flight here.
+        # Calls in flight, by the fetch count when each began: a failure is shared while calls
+        # that began before it are still here (see `_raise_shared_failure`).
+        self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
+        # The blocking client's threads begin and end calls at once: a count's read and write
+        # are two steps (two threads ending the last calls of a count both deleted it).
         self._counting = threading.Lock()
-        self._in_flight = {}
 
     def begin(self) -> int:
         with self._counting:
@@ -305,11 +298,9 @@ class CredentialsCache(TokenSource):
         if token is not None and (self.current(token) or fetched_since):
             return token  # another caller refreshed while we waited: "once" means once
         self._raise_shared_failure(seen[1])
-        if refused is not None:
-            return Refresh("Monite refused the token")
-        if token is None:
-            return Refresh("no token yet")
-        return Refresh("the token is due for refresh", still_valid=token)
+        if refused is None and token is not None:
+            return Refresh("the token is due for refresh", still_valid=token)
+        return Refresh("no token yet" if refused is None else "Monite refused the token")
 
     def _raise_shared_failure(self, began: int) -> None:
         # A fetch failed after this call began, or while calls that began before it are still
@@ -335,14 +326,12 @@ class CredentialsCache(TokenSource):
         token = refresh.still_valid
         if token is None or now >= token.expires_at:
             if _shared(failure, self._fetch_attempts):
-                self._fetches_ended += 1
-                self._last_failure = failure
+                self._ended(failure)
             raise failure
         # The refresh was early: the token has time left. Failing every call now would turn a
         # token-endpoint outage into a full one: keep it, and pause refreshing (half the time
         # left, at most _MAX_REFRESH_PAUSE), so the outage costs one fetch, not one per caller.
-        self._fetches_ended += 1
-        self._last_failure = None
+        self._ended(None)
         remaining = token.expires_at - now
         pause = min(_MAX_REFRESH_PAUSE, remaining / 2)
         token.refresh_at = now + pause  # before its expiry: it serves until then
@@ -358,14 +347,18 @@ class CredentialsCache(TokenSource):
         )
         return token
 
+    def _ended(self, failure: Exception | None) -> None:
+        """A fetch ended: with a token (None), or with a failure its waiters share."""
+        self._fetches_ended += 1
+        self._last_failure = failure
+
     def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
         """The fetch (the lock held), begun at `started`, returned `issued`: cache and return it.
 
         Its lifetime counts from before the request was sent (the server's clock started no
         later); one that is over already (0 or less) serves the requests waiting now, then
         the next one fetches anew."""
-        self._fetches_ended += 1
-        self._last_failure = None
+        self._ended(None)
         lifetime = max(0.0, issued.expires_in)
         expires_at = started + lifetime
         token = Token(issued.value, expires_at=expires_at, refresh_at=expires_at - self.margin(lifetime))

@@ -384,11 +384,9 @@ class Flow:
         if isinstance(tokens, AppTokens):
             value = yield from self._app_token(tokens, x, deadline)
             return None if failed is not None and value.value == failed.value else value
-        if not isinstance(tokens, CredentialsCache):
-            return None if failed is not None else tokens.ready(x.generation)
         token = tokens.ready(x.generation) if failed is None else None
-        if token is not None:
-            return token
+        if token is not None or not isinstance(tokens, CredentialsCache):
+            return token  # a fixed token is ready, and a refusal cannot be fixed
         seen = tokens.seen(x.generation)
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]

@@ -68,10 +68,8 @@ def error_body(response: httpx2.Response) -> ErrorBody:
 
 
 def _parse(content: bytes) -> ErrorBody:
-    if not content:
-        return ErrorBody(payload=None, is_json=True, message=None)
-    try:
-        payload: object = json.loads(content)
+    try:  # an empty body is no JSON to parse, and no error either
+        payload: object = json.loads(content) if content else None
     except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: "[[[[..."
         return ErrorBody(payload=None, is_json=False, message=None)
     message: str | None = None
@@ -109,18 +107,13 @@ def request_id(response: httpx2.Response) -> str | None:
 
 def _carried_secrets(request: httpx2.Request) -> list[str]:
     """The bearer token and the JSON body's secret fields (client_secret, token) of `request`."""
-    found: list[str] = []
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        found.append(credentials.strip())
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body: object = json.loads(request.content)
-        except (ValueError, RecursionError, httpx2.RequestNotRead):
-            return found
+    found = [credentials.strip()] if scheme.lower() == "bearer" else []
+    if request.headers.get("content-type", "").startswith("application/json"):  # the flow's: read
+        body = _parse(request.content).payload
         if isinstance(body, dict):
-            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str) and v]
-    return found
+            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str)]
+    return [secret for secret in found if secret]  # "" would match everywhere
 
 
 def parse_retry_after(
