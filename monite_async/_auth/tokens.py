@@ -159,14 +159,11 @@ class TokenSource:
 
 
 class StaticToken(TokenSource):
-    """One fixed token, the application's own."""
+    """One fixed token, the application's own (the default repr shows nothing of it)."""
 
     def __init__(self, token: str) -> None:
         self._token = Token(token)
         self._recent = [token]
-
-    def __repr__(self) -> str:
-        return "StaticToken(<redacted>)"
 
     def ready(self, since: int) -> Token | None:
         return self._token
@@ -181,9 +178,6 @@ class AppTokens(TokenSource):
 
     def __init__(self, get_token: Any) -> None:
         self.get_token = get_token
-
-    def __repr__(self) -> str:
-        return "AppTokens(<redacted>)"
 
     def accepted(self, value: object) -> Token:
         """The token the callable returned, checked."""
