@@ -255,10 +255,10 @@ class CredentialsCache(TokenSource):
         return since < self._serves_before and self._last_failure is None
 
     def _start_over_counting(self) -> None:
-        # Also in a forked child: a parent's thread may have held the lock, and the calls it
-        # counted are the parent's, not in flight here.
         # Calls in flight, by the fetch count when each began: a failure is shared while calls
-        # that began before it are still here (see `_raise_shared_failure`).
+        # that began before it are still here (see `_raise_shared_failure`). Started over in a
+        # forked child too: a parent's thread may have held the lock, and the calls it counted
+        # are the parent's, not in flight here.
         self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
         # The blocking client's threads begin and end calls at once: a count's read and write
         # are two steps (two threads ending the last calls of a count both deleted it).
