@@ -221,8 +221,9 @@ class CredentialsCache(TokenSource):
         self.cached: Token | None = None
         # Recent values, so an error body echoing a just-replaced token is still redacted.
         self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        # Fetches that completed, or failed with an answer every waiter may share (see _shared).
-        self._fetches_ended = 0
+        # Fetches that completed, or failed with an answer every waiter may share (see _shared):
+        # a call's `since` is this count when it began.
+        self.generation = 0
         self._last_failure: Exception | None = None
         # A token with no usable lifetime serves the calls that began before the fetch count it
         # arrived at (0 for a token with a lifetime: none); see `ready`.
@@ -266,32 +267,27 @@ class CredentialsCache(TokenSource):
 
     def begin(self) -> int:
         with self._counting:
-            since = self._fetches_ended
+            since = self.generation
             self._in_flight[since] = self._in_flight.get(since, 0) + 1
             return since
 
     def end(self, since: int) -> None:
         with self._counting:
-            left = self._in_flight.get(since, 0) - 1
-            if left > 0:
+            left = self._in_flight.pop(since, 1) - 1  # absent: begun before a fork
+            if left:
                 self._in_flight[since] = left
-            else:
-                self._in_flight.pop(since, None)
 
-    def seen(self, since: int) -> tuple[int, int]:
-        """Where the fetches stand for a caller about to wait for the lock: the count now (a
-        token fetched after it serves this caller, due or not), and when its call began."""
-        return self._fetches_ended, since
-
-    def plan(self, seen: tuple[int, int], refused: Token | None = None) -> Token | Refresh:
-        """With the lock held: the token to use, or the fetch to run. After Monite refused
-        `refused`, forget it only if nobody replaced it already."""
+    def plan(self, since: int, seen: int, refused: Token | None = None) -> Token | Refresh:
+        """With the lock held, for a call begun at fetch count `since` that saw `seen` before
+        it waited for the lock (a token fetched after that serves it, due or not): the token
+        to use, or the fetch to run. After Monite refused `refused`, forget it only if nobody
+        replaced it already."""
         self.forget(refused)
         token = self.cached
-        fetched_since = self._fetches_ended != seen[0] and self._last_failure is None
+        fetched_since = self.generation != seen and self._last_failure is None
         if token is not None and (self.current(token) or fetched_since):
             return token  # another caller refreshed while we waited: "once" means once
-        self._raise_shared_failure(seen[1])
+        self._raise_shared_failure(since)
         if refused is None and token is not None:
             return Refresh("the token is due for refresh", still_valid=token)
         return Refresh("no token yet" if refused is None else "Monite refused the token")
@@ -299,13 +295,11 @@ class CredentialsCache(TokenSource):
     def _raise_shared_failure(self, began: int) -> None:
         # A fetch failed after this call began, or while calls that began before it are still
         # in flight (the same storm): share its error instead of asking again.
-        if self._last_failure is None:
-            return
-        ended = self._fetches_ended
+        failure, ended = self._last_failure, self.generation
         with self._counting:
             earlier = any(since < ended for since in self._in_flight)
-        if ended != began or earlier:
-            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
+        if failure is not None and (ended != began or earlier):
+            raise fresh_copy(failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token | None) -> None:
         """Drop `token` if it is still the cached one (after a revoke, a refusal)."""
@@ -343,7 +337,7 @@ class CredentialsCache(TokenSource):
 
     def _ended(self, failure: Exception | None) -> None:
         """A fetch ended: with a token (None), or with a failure its waiters share."""
-        self._fetches_ended += 1
+        self.generation += 1
         self._last_failure = failure
 
     def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
@@ -357,7 +351,7 @@ class CredentialsCache(TokenSource):
         expires_at = started + lifetime
         token = Token(issued.value, expires_at=expires_at, refresh_at=expires_at - self.margin(lifetime))
         self.cached = token
-        self._serves_before = 0 if lifetime else self._fetches_ended
+        self._serves_before = 0 if lifetime else self.generation
         self._recent.append(token.value)
         self._on_fetch(refresh.reason)
         _logger.info(  # why and for how long; never the token itself

@@ -387,11 +387,11 @@ class Flow:
         token = tokens.ready(x.generation) if failed is None else None
         if token is not None or not isinstance(tokens, CredentialsCache):
             return token  # a fixed token is ready, and a refusal cannot be fixed
-        seen = tokens.seen(x.generation)
+        seen = tokens.generation
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
                 raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
-            plan = tokens.plan(seen, failed)
+            plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
                 return plan
             return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
