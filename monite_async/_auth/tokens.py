@@ -196,6 +196,7 @@ _MARGIN_FRACTION = 0.1
 _MAX_REFRESH_PAUSE = 30.0
 
 
+@dataclasses.dataclass(repr=False, eq=False, kw_only=True)
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
@@ -204,30 +205,25 @@ class CredentialsCache(TokenSource):
     forgotten).
     """
 
-    def __init__(
-        self,
-        *,
-        client_secret: str,
-        lock: Lock,
-        clock: Callable[[], float] = time.monotonic,
-        on_fetch: Callable[[str], None] = lambda reason: None,
-        fetch_attempts: int = 1,
-    ) -> None:
-        self.lock = lock
-        self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
-        self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
-        self._client_secret = client_secret
-        self.clock = clock
-        self.cached: Token | None = None
-        # Recent values, so an error body echoing a just-replaced token is still redacted.
-        self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        # Fetches that completed, or failed with an answer every waiter may share (see _shared):
-        # a call's `since` is this count when it began.
-        self.generation = 0
-        self._last_failure: Exception | None = None
-        # A token with no usable lifetime serves the calls that began before the fetch count it
-        # arrived at (0 for a token with a lifetime: none); see `ready`.
-        self._serves_before = 0
+    client_secret: str
+    lock: Lock
+    clock: Callable[[], float] = time.monotonic
+    on_fetch: Callable[[str], None] = lambda reason: None  # told each fetch's reason (a metric)
+    fetch_attempts: int = 1  # a fetch's whole series: its attempt and its retries
+    cached: Token | None = dataclasses.field(default=None, init=False)
+    # Recent values, so an error body echoing a just-replaced token is still redacted.
+    _recent: collections.deque[str] = dataclasses.field(
+        init=False, default_factory=lambda: collections.deque(maxlen=4)
+    )
+    # Fetches that completed, or failed with an answer every waiter may share (see _shared):
+    # a call's `since` is this count when it began.
+    generation: int = dataclasses.field(default=0, init=False)
+    _last_failure: Exception | None = dataclasses.field(default=None, init=False)
+    # A token with no usable lifetime serves the calls that began before the fetch count it
+    # arrived at (0 for a token with a lifetime: none); see `ready`.
+    _serves_before: int = dataclasses.field(default=0, init=False)
+
+    def __post_init__(self) -> None:
         self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
 
@@ -235,7 +231,7 @@ class CredentialsCache(TokenSource):
         return f"CredentialsCache(cached={self.cached is not None})"
 
     def secrets(self) -> list[str]:
-        return [self._client_secret, *self._recent]
+        return [self.client_secret, *self._recent]
 
     def current(self, token: Token) -> bool:
         return self.clock() < token.refresh_at
@@ -313,7 +309,7 @@ class CredentialsCache(TokenSource):
         now = self.clock()
         token = refresh.still_valid
         if token is None or now >= token.expires_at:
-            if _shared(failure, self._fetch_attempts):
+            if _shared(failure, self.fetch_attempts):
                 self._ended(failure)
             raise failure
         # The refresh was early: the token has time left. Failing every call now would turn a
@@ -353,7 +349,7 @@ class CredentialsCache(TokenSource):
         self.cached = token
         self._serves_before = 0 if lifetime else self.generation
         self._recent.append(token.value)
-        self._on_fetch(refresh.reason)
+        self.on_fetch(refresh.reason)
         _logger.info(  # why and for how long; never the token itself
             "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
             refresh.reason,
