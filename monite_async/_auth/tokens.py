@@ -30,7 +30,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeGuard
 
 from monite_generated.models import AccessTokenResponse, GrantType, ObtainTokenPayload
@@ -42,7 +42,6 @@ from .._errors import (
     MoniteTimeoutError,
     fresh_copy,
 )
-from .._http.answers import token_lifetime
 from .._http.forks import on_fork_in_child
 from .._http.retry import is_retryable_status
 from .secret import SecretStr
@@ -66,6 +65,9 @@ _logger = logging.getLogger("monite_async")
 # or smuggle into the header (CR/LF, control characters) or cannot be encoded in it.
 _TOKEN_SHAPE = re.compile(r"[\x20-\x7e]+")
 
+# The longest token lifetime taken as it is said: a year (see `issued_token`).
+_MAX_LIFETIME = 365 * 24 * 3600.0
+
 
 class Lock(Protocol):
     """The fetch lock, as the flow's driver takes it (for a holder); the flow releases it."""
@@ -78,29 +80,24 @@ def is_valid_token(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip()) and _TOKEN_SHAPE.fullmatch(value) is not None
 
 
-@dataclasses.dataclass(slots=True, repr=False, eq=False)
+@dataclasses.dataclass(slots=True, eq=False)
 class Token:
     """A bearer token and when to stop using it. Its repr never shows the value."""
 
-    value: str
+    value: str = dataclasses.field(repr=False)
     _: dataclasses.KW_ONLY
     expires_at: float = math.inf
     refresh_at: float = math.inf
 
-    def __repr__(self) -> str:
-        return "Token(<redacted>)"
 
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+@dataclasses.dataclass(frozen=True, slots=True)
 class IssuedToken:
-    """What a token request returned: the value and its lifetime in seconds (None: unknown)."""
+    """What a token request returned: the value and its lifetime in seconds (0 or less: over
+    already)."""
 
-    value: str
-    expires_in: float | None
+    value: str = dataclasses.field(repr=False)  # its repr never shows the value
+    expires_in: float
     elapsed: float = 0.0  # of its lifetime already (a token another process of the fleet fetched)
-
-    def __repr__(self) -> str:
-        return f"IssuedToken(<redacted>, expires_in={self.expires_in!r})"
 
 
 def token_request_body(client_id: uuid.UUID, client_secret: str) -> ObtainTokenPayload:
@@ -116,8 +113,15 @@ def issued_token(parsed: object) -> IssuedToken | str:
         return "the body is not an AccessTokenResponse"
     if not is_valid_token(parsed.access_token):
         return "access_token is empty or has characters a bearer token cannot have"
-    lifetime = token_lifetime(parsed.expires_in)  # bounded: a 400-digit int would overflow float()
-    return lifetime if isinstance(lifetime, str) else IssuedToken(SecretStr(parsed.access_token), lifetime)
+    expires_in: object = parsed.expires_in
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return f"expires_in is not a number ({type(expires_in).__name__})"
+    if expires_in != expires_in:  # NaN, which Python's JSON reader accepts
+        return "expires_in is not a number (NaN)"
+    # At most a year, so the refresh arithmetic stays finite (a 400-digit integer, JSON's
+    # Infinity); compared before float(): that integer overflows a float, min/max are exact.
+    lifetime = float(max(-_MAX_LIFETIME, min(expires_in, _MAX_LIFETIME)))
+    return IssuedToken(SecretStr(parsed.access_token), lifetime)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,16 +136,11 @@ class Refresh:
 class TokenSource:
     """What the flow asks at its sign step (the subclasses say where tokens come from)."""
 
-    lock: Lock | None = None  # only the credentials cache fetches, under a lock
+    _recent: Sequence[str] = ()  # the tokens lately handed out
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or errors (tokens, the client secret)."""
-        return []
-
-    @property
-    def generation(self) -> int:
-        """How many token fetches have ended so far (0 for sources that never fetch)."""
-        return 0
+        return list(self._recent)
 
     def ready(self, since: int) -> Token | None:
         """A token that serves without the lock (most calls), else None."""
@@ -160,16 +159,11 @@ class TokenSource:
 
 
 class StaticToken(TokenSource):
-    """One fixed token, the application's own."""
+    """One fixed token, the application's own (the default repr shows nothing of it)."""
 
     def __init__(self, token: str) -> None:
         self._token = Token(token)
-
-    def __repr__(self) -> str:
-        return "StaticToken(<redacted>)"
-
-    def secrets(self) -> list[str]:
-        return [self._token.value]
+        self._recent = [token]
 
     def ready(self, since: int) -> Token | None:
         return self._token
@@ -184,13 +178,6 @@ class AppTokens(TokenSource):
 
     def __init__(self, get_token: Any) -> None:
         self.get_token = get_token
-        self._recent: list[str] = []
-
-    def __repr__(self) -> str:
-        return "AppTokens(<redacted>)"
-
-    def secrets(self) -> list[str]:
-        return list(self._recent)
 
     def accepted(self, value: object) -> Token:
         """The token the callable returned, checked."""
@@ -205,62 +192,46 @@ class AppTokens(TokenSource):
 # A token is refreshed a tenth of its lifetime before it expires, at most five minutes before.
 _MAX_MARGIN = 300.0
 _MARGIN_FRACTION = 0.1
-# How long a failed early refresh pauses refreshing, at most (see `_keep_after_failed_refresh`).
+# How long a failed early refresh pauses refreshing, at most (see `failed`).
 _MAX_REFRESH_PAUSE = 30.0
 
 
+@dataclasses.dataclass(repr=False, eq=False, kw_only=True)
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
-    The flow takes `lock`, asks `plan` (or `plan_after_refusal`), runs the fetch a `Refresh`
-    asks for, and reports its end with `fetched` or `failed`.
+    The flow takes `lock`, asks `plan`, runs the fetch a `Refresh` asks for, and reports its
+    end with `fetched` or `failed`. `cached` is the token it holds (None: none yet, or
+    forgotten).
     """
 
-    def __init__(
-        self,
-        *,
-        client_secret: str,
-        lock: Lock,
-        clock: Callable[[], float] = time.monotonic,
-        on_fetch: Callable[[str], None] | None = None,
-        fetch_attempts: int = 1,
-    ) -> None:
-        self.lock = lock
-        self._on_fetch = on_fetch  # told the reason of each token fetched (a metrics counter)
-        self._fetch_attempts = fetch_attempts  # a fetch's whole series: its attempt and its retries
-        self._client_secret = client_secret
-        self.clock = clock
-        self._token: Token | None = None
-        # After a failed early refresh the cached token (still valid) serves until then.
-        self._refresh_paused_until = -math.inf
-        # Recent values, so an error body echoing a just-replaced token is still redacted.
-        self._recent: collections.deque[str] = collections.deque(maxlen=4)
-        # Fetches that completed, or failed with an answer every waiter may share (see _shared).
-        self._fetches_ended = 0
-        self._last_failure: Exception | None = None
-        # Calls in flight, by the fetch count when each began: a failure is shared while calls
-        # that began before it are still here (see `_raise_shared_failure`).
-        self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
-        # The blocking client's threads begin and end calls at once: a count's read and write
-        # are two steps (two threads ending the last calls of a count both deleted it).
-        self._counting = threading.Lock()
+    client_secret: str
+    lock: Lock
+    clock: Callable[[], float] = time.monotonic
+    on_fetch: Callable[[str], None] = lambda reason: None  # told each fetch's reason (a metric)
+    fetch_attempts: int = 1  # a fetch's whole series: its attempt and its retries
+    cached: Token | None = dataclasses.field(default=None, init=False)
+    # Recent values, so an error body echoing a just-replaced token is still redacted.
+    _recent: collections.deque[str] = dataclasses.field(
+        init=False, default_factory=lambda: collections.deque(maxlen=4)
+    )
+    # Fetches that completed, or failed with an answer every waiter may share (see _shared):
+    # a call's `since` is this count when it began.
+    generation: int = dataclasses.field(default=0, init=False)
+    _last_failure: Exception | None = dataclasses.field(default=None, init=False)
+    # A token with no usable lifetime serves the calls that began before the fetch count it
+    # arrived at (0 for a token with a lifetime: none); see `ready`.
+    _serves_before: int = dataclasses.field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
-        self._token_generation = 0  # the fetch generation the cached token came from
-        self._token_has_lifetime = True
 
     def __repr__(self) -> str:
-        return f"CredentialsCache(cached={self._token is not None})"
-
-    @property
-    def cached(self) -> Token | None:
-        return self._token
-
-    @property
-    def generation(self) -> int:
-        return self._fetches_ended
+        return f"CredentialsCache(cached={self.cached is not None})"
 
     def secrets(self) -> list[str]:
-        return [self._client_secret, *self._recent]
+        return [self.client_secret, *self._recent]
 
     def current(self, token: Token) -> bool:
         return self.clock() < token.refresh_at
@@ -269,136 +240,85 @@ class CredentialsCache(TokenSource):
         """How long before its expiry a token of `lifetime` seconds is refreshed."""
         return min(_MAX_MARGIN, _MARGIN_FRACTION * lifetime)
 
-    def _usable(self, token: Token) -> bool:
-        now = self.clock()
-        return now < token.refresh_at or (now < self._refresh_paused_until and now < token.expires_at)
-
     def ready(self, since: int) -> Token | None:
-        token = self._token
-        if token is not None and (self._usable(token) or self._arrived_while_waiting(since)):
+        token = self.cached
+        if token is not None and (self.clock() < token.refresh_at or self._waited_for(since)):
             return token
         return None
 
+    def _waited_for(self, since: int) -> bool:
+        # A token with no usable lifetime is due the moment it arrives; a call already waiting
+        # when it arrived may use it, else every wave of queued requests would fetch its own.
+        return since < self._serves_before and self._last_failure is None
+
     def _start_over_counting(self) -> None:
-        # In a forked child: a parent's thread may have held the lock, and the calls it
-        # counted are the parent's, not in flight here.
+        # Calls in flight, by the fetch count when each began: a failure is shared while calls
+        # that began before it are still here (see `_raise_shared_failure`). Started over in a
+        # forked child too: a parent's thread may have held the lock, and the calls it counted
+        # are the parent's, not in flight here.
+        self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
+        # The blocking client's threads begin and end calls at once: a count's read and write
+        # are two steps (two threads ending the last calls of a count both deleted it).
         self._counting = threading.Lock()
-        self._in_flight = {}
 
     def begin(self) -> int:
         with self._counting:
-            since = self._fetches_ended
+            since = self.generation
             self._in_flight[since] = self._in_flight.get(since, 0) + 1
             return since
 
     def end(self, since: int) -> None:
         with self._counting:
-            left = self._in_flight.get(since, 0) - 1
-            if left > 0:
+            left = self._in_flight.pop(since, 1) - 1  # absent: begun before a fork
+            if left:
                 self._in_flight[since] = left
-            else:
-                self._in_flight.pop(since, None)
 
-    def seen(self, since: int) -> tuple[int, int]:
-        """Where the fetches stand for a caller about to wait for the lock: the count now (a
-        token fetched after it serves this caller, due or not), and when its call began."""
-        now = self._fetches_ended
-        return now, min(since, now)
-
-    def plan(self, seen: tuple[int, int]) -> Token | Refresh:
-        """With the lock held: the token to use, or the fetch to run."""
-        token = self._token
-        if token is not None and (self._usable(token) or self._fetched_since(seen[0])):
+    def plan(self, since: int, seen: int, refused: Token | None = None) -> Token | Refresh:
+        """With the lock held, for a call begun at fetch count `since` that saw `seen` before
+        it waited for the lock (a token fetched after that serves it, due or not): the token
+        to use, or the fetch to run. After Monite refused `refused`, forget it only if nobody
+        replaced it already."""
+        self.forget(refused)
+        token = self.cached
+        fetched_since = self.generation != seen and self._last_failure is None
+        if token is not None and (self.current(token) or fetched_since):
             return token  # another caller refreshed while we waited: "once" means once
-        self._raise_shared_failure(seen[1])
-        if token is None:
-            return Refresh("no token yet")
-        return Refresh("the token is due for refresh", still_valid=token)
-
-    def plan_after_refusal(self, failed: Token, seen: tuple[int, int]) -> Token | Refresh:
-        """With the lock held, after Monite refused `failed`: forget it only if nobody
-        replaced it already; the replacement, or the fetch to run."""
-        if self._token is failed:
-            self._token = None
-        token = self._token
-        if token is not None and (self._usable(token) or self._fetched_since(seen[0])):
-            return token
-        self._raise_shared_failure(seen[1])
-        return Refresh("Monite refused the token")
-
-    def _arrived_while_waiting(self, since: int) -> bool:
-        # A token with no usable lifetime is due the moment it arrives; a call already waiting
-        # when it arrived may use it, else every wave of queued requests would fetch its own.
-        return not self._token_has_lifetime and self._token_generation > since and self._last_failure is None
-
-    def _fetched_since(self, count: int) -> bool:
-        return self._fetches_ended != count and self._last_failure is None
+        self._raise_shared_failure(since)
+        if refused is None and token is not None:
+            return Refresh("the token is due for refresh", still_valid=token)
+        return Refresh("no token yet" if refused is None else "Monite refused the token")
 
     def _raise_shared_failure(self, began: int) -> None:
         # A fetch failed after this call began, or while calls that began before it are still
         # in flight (the same storm): share its error instead of asking again.
-        if self._last_failure is None:
-            return
-        ended = self._fetches_ended
+        failure, ended = self._last_failure, self.generation
         with self._counting:
             earlier = any(since < ended for since in self._in_flight)
-        if ended != began or earlier:
-            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
+        if failure is not None and (ended != began or earlier):
+            raise fresh_copy(failure)  # each waiter its own: no shared traceback
 
-    def forget(self, token: Token) -> None:
-        """Drop `token` if it is still the cached one (after a revoke)."""
-        if self._token is token:
-            self._token = None
+    def forget(self, token: Token | None) -> None:
+        """Drop `token` if it is still the cached one (after a revoke, a refusal)."""
+        if self.cached is token:
+            self.cached = None
 
     def failed(self, refresh: Refresh, failure: Exception) -> Token:
         """The fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
         expired (an early refresh), else raise `failure`, shared with the callers waiting for
         this fetch only if it is the endpoint's answer."""
         now = self.clock()
-        if refresh.still_valid is not None and now < refresh.still_valid.expires_at:
-            self._fetches_ended += 1
-            return self._keep_after_failed_refresh(refresh.still_valid, failure, now)
-        if _shared(failure, self._fetch_attempts):
-            self._fetches_ended += 1
-            self._last_failure = failure
-        raise failure
-
-    def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
-        """The fetch (the lock held), begun at `started`, returned `issued`: cache and return it."""
-        self._fetches_ended += 1
-        self._last_failure = None
-        self._refresh_paused_until = -math.inf
-        lifetime = issued.expires_in
-        if lifetime is None or lifetime <= 0:
-            # Unknown or over already: serves the requests waiting now, then fetched anew.
-            token = Token(issued.value, expires_at=started, refresh_at=started)
-        else:
-            # Counted from before the request was sent: the server's clock started no later.
-            margin = self.margin(lifetime)
-            token = Token(issued.value, expires_at=started + lifetime, refresh_at=started + lifetime - margin)
-        self._token = token
-        if self._on_fetch is not None:
-            self._on_fetch(refresh.reason)
-        self._token_generation = self._fetches_ended
-        self._token_has_lifetime = lifetime is not None and lifetime > 0
-        self._recent.append(token.value)
-        _logger.info(  # why and for how long; never the token itself
-            "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
-            refresh.reason,
-            "an unknown time" if lifetime is None or lifetime <= 0 else f"{lifetime:.0f} s",
-            f"{token.expires_at - token.refresh_at:.3g} s",
-            extra={"monite_token_reason": refresh.reason, "monite_token_lifetime": lifetime},
-        )
-        return token
-
-    def _keep_after_failed_refresh(self, token: Token, failure: Exception, now: float) -> Token:
+        token = refresh.still_valid
+        if token is None or now >= token.expires_at:
+            if _shared(failure, self.fetch_attempts):
+                self._ended(failure)
+            raise failure
         # The refresh was early: the token has time left. Failing every call now would turn a
         # token-endpoint outage into a full one: keep it, and pause refreshing (half the time
         # left, at most _MAX_REFRESH_PAUSE), so the outage costs one fetch, not one per caller.
+        self._ended(None)
         remaining = token.expires_at - now
         pause = min(_MAX_REFRESH_PAUSE, remaining / 2)
-        self._refresh_paused_until = now + pause
-        self._last_failure = None
+        token.refresh_at = now + pause  # before its expiry: it serves until then
         status = getattr(failure, "status_code", None)
         _logger.warning(  # names the failure, never its text: no body, no token
             "Could not refresh the Monite access token (%s%s); using the current one, valid "
@@ -408,6 +328,34 @@ class CredentialsCache(TokenSource):
             remaining,
             pause,
             extra={"monite_token_remaining": remaining, "monite_refresh_pause": pause},
+        )
+        return token
+
+    def _ended(self, failure: Exception | None) -> None:
+        """A fetch ended: with a token (None), or with a failure its waiters share."""
+        self.generation += 1
+        self._last_failure = failure
+
+    def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
+        """The fetch (the lock held), begun at `started`, returned `issued`: cache and return it.
+
+        Its lifetime counts from before the request was sent (the server's clock started no
+        later); one that is over already (0 or less) serves the requests waiting now, then
+        the next one fetches anew."""
+        self._ended(None)
+        lifetime = max(0.0, issued.expires_in)
+        expires_at = started + lifetime
+        token = Token(issued.value, expires_at=expires_at, refresh_at=expires_at - self.margin(lifetime))
+        self.cached = token
+        self._serves_before = 0 if lifetime else self.generation
+        self._recent.append(token.value)
+        self.on_fetch(refresh.reason)
+        _logger.info(  # why and for how long; never the token itself
+            "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
+            refresh.reason,
+            f"{lifetime:.0f} s" if lifetime else "an unknown time",
+            f"{token.expires_at - token.refresh_at:.3g} s",
+            extra={"monite_token_reason": refresh.reason, "monite_token_lifetime": issued.expires_in},
         )
         return token
 
@@ -422,7 +370,7 @@ def _shared(failure: Exception, series: int) -> bool:
     """
     if isinstance(failure, MoniteTimeoutError):
         return False
-    status = failure.status_code if isinstance(failure, MoniteAPIError) else None
-    if isinstance(failure, MoniteConnectionError) or (status is not None and is_retryable_status(status)):
-        return getattr(failure, "attempts", 0) >= series
-    return True
+    transient = isinstance(failure, MoniteConnectionError) or (
+        isinstance(failure, MoniteAPIError) and is_retryable_status(failure.status_code)
+    )
+    return not transient or getattr(failure, "attempts", 0) >= series

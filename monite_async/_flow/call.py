@@ -371,21 +371,19 @@ class Flow:
                 raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
             given = tokens.accepted(value)
             return None if failed is not None and given.value == failed.value else given
-        if not isinstance(tokens, CredentialsCache):
-            return None if failed is not None else tokens.ready(x.generation)
         token = tokens.ready(x.generation) if failed is None else None
-        if token is not None:
-            return token
-        seen = tokens.seen(x.generation)
+        if token is not None or not isinstance(tokens, CredentialsCache):
+            return token  # a fixed token is ready, and a refusal cannot be fixed
+        seen = tokens.generation
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
                 raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
-            plan = tokens.plan(seen) if failed is None else tokens.plan_after_refusal(failed, seen)
+            plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
                 return plan
             return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
         finally:
-            tokens.lock.release(x)  # type: ignore[union-attr]
+            tokens.lock.release(x)
 
     def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float, deadline: float) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
@@ -407,7 +405,7 @@ class Flow:
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
             return tokens.failed(plan, failure)
-        if fence is not None and issued.expires_in is not None and issued.expires_in > 0:
+        if fence is not None and issued.expires_in > 0:
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)
 

@@ -26,7 +26,6 @@ __all__ = [
     "is_stale_token",
     "parse_retry_after",
     "request_id",
-    "token_lifetime",
 ]
 
 _ERROR_BODY_EXTENSION = "monite_async.error_body"
@@ -43,10 +42,6 @@ _STALE_WORDS = ("expired", "revoked", "not found")
 
 # Request body fields that hold a secret (the token request's, the revoke request's).
 _SECRET_FIELDS = frozenset({"client_secret", "token", "access_token", "refresh_token"})
-
-# The longest token lifetime taken as it is said (a year): a longer one (a 400-digit integer,
-# JSON's Infinity) is read as this, so the refresh arithmetic stays finite.
-_MAX_LIFETIME = 365 * 24 * 3600.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,19 +61,15 @@ class ErrorBody:
 
 def error_body(response: httpx2.Response) -> ErrorBody:
     """The parsed body of `response` (which must have been read), parsed on first use only."""
-    cached = response.extensions.get(_ERROR_BODY_EXTENSION)
-    if isinstance(cached, ErrorBody):
-        return cached
-    parsed = _parse(response.content)
-    response.extensions[_ERROR_BODY_EXTENSION] = parsed
+    parsed: ErrorBody | None = response.extensions.get(_ERROR_BODY_EXTENSION)
+    if parsed is None:
+        parsed = response.extensions[_ERROR_BODY_EXTENSION] = _parse(response.content)
     return parsed
 
 
 def _parse(content: bytes) -> ErrorBody:
-    if not content:
-        return ErrorBody(payload=None, is_json=True, message=None)
-    try:
-        payload: object = json.loads(content)
+    try:  # an empty body is no JSON to parse, and no error either
+        payload: object = json.loads(content) if content else None
     except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: "[[[[..."
         return ErrorBody(payload=None, is_json=False, message=None)
     message: str | None = None
@@ -93,13 +84,10 @@ def _parse(content: bytes) -> ErrorBody:
 
 def is_stale_token(response: httpx2.Response) -> bool:
     """True if Monite's (read) answer means "your token is no good", not "you may not do this"."""
-    status = response.status_code
-    if status == 401:
-        return True
-    if status in (400, 403):
-        message = (error_body(response).message or "").lower()
-        return "token" in message and any(word in message for word in _STALE_WORDS)
-    return False
+    if response.status_code not in (400, 403):
+        return response.status_code == 401
+    message = (error_body(response).message or "").lower()
+    return "token" in message and any(word in message for word in _STALE_WORDS)
 
 
 def request_id(response: httpx2.Response) -> str | None:
@@ -107,34 +95,25 @@ def request_id(response: httpx2.Response) -> str | None:
     request carried or the client knows (a server may echo its bearer token or client secret
     there): every reader of it (logs, spans, errors, RawResponse) gets it from here."""
     value = response.headers.get("x-request-id")
-    if not isinstance(value, str):
+    if value is None:
         return None
     redact = response.extensions.get(REDACT_EXTENSION)
-    if callable(redact):
+    if redact is not None:
         value = redact(value)
-    try:
-        request = response.request
-    except RuntimeError:  # a response built without one (a test's): it carried nothing
-        return value[:200]
-    for secret in _carried_secrets(request):
+    for secret in _carried_secrets(response.request):  # every answer the flow reads has one
         value = value.replace(secret, "[redacted]")
     return value[:200]
 
 
 def _carried_secrets(request: httpx2.Request) -> list[str]:
     """The bearer token and the JSON body's secret fields (client_secret, token) of `request`."""
-    found: list[str] = []
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        found.append(credentials.strip())
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body: object = json.loads(request.content)
-        except (ValueError, RecursionError, httpx2.RequestNotRead):
-            return found
+    found = [credentials.strip()] if scheme.lower() == "bearer" else []
+    if request.headers.get("content-type", "").startswith("application/json"):  # the flow's: read
+        body = _parse(request.content).payload
         if isinstance(body, dict):
-            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str) and v]
-    return found
+            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str)]
+    return [secret for secret in found if secret]  # "" would match everywhere
 
 
 def parse_retry_after(
@@ -146,18 +125,16 @@ def parse_retry_after(
     1.5
     """
     lowered = {k.lower(): v for k, v in headers.items()}
-    milliseconds = lowered.get("retry-after-ms")
-    if milliseconds is not None:
-        value = _finite(milliseconds)
-        if value is not None:
-            return max(0.0, value / 1000)
+    for name, per_second in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:  # float() ignores surrounding whitespace
+            value = float(lowered[name]) / per_second
+        except (KeyError, ValueError):
+            continue
+        if math.isfinite(value):
+            return max(0.0, value)
     raw = lowered.get("retry-after")
     if raw is None:
         return None
-    raw = raw.strip()
-    seconds = _finite(raw)
-    if seconds is not None:
-        return max(0.0, seconds)
     try:  # not a finite number: an HTTP date, perhaps (NaN and infinity are none either)
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
@@ -165,26 +142,3 @@ def parse_retry_after(
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
         when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - now())
-
-
-def _finite(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def token_lifetime(expires_in: object) -> float | str:
-    """A token answer's `expires_in` as seconds, at most a year; or, when it is no number
-    (NaN included), the problem in words that quote nothing of it.
-
-    >>> token_lifetime(10**400), token_lifetime(-5), token_lifetime("soon")
-    (31536000.0, -5.0, 'expires_in is not a number (str)')
-    """
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
-        return f"expires_in is not a number ({type(expires_in).__name__})"
-    if expires_in != expires_in:  # NaN, which Python's JSON reader accepts
-        return "expires_in is not a number (NaN)"
-    # Compared before float(): a 400-digit int overflows a float; min/max on it are exact.
-    return float(max(-_MAX_LIFETIME, min(expires_in, _MAX_LIFETIME)))

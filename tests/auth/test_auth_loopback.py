@@ -302,7 +302,7 @@ async def test_revoke_needs_client_credentials(loopback: LoopbackServer) -> None
 def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     now = [1000.0]
     provider = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1), clock=lambda: now[0])
-    plan = provider.plan(provider.seen(0))
+    plan = provider.plan(0, provider.generation)
     assert isinstance(plan, Refresh)
     first = provider.fetched(plan, IssuedToken("t1", 86400.0), now[0])
     assert first.refresh_at == 1000.0 + 86400 - 300  # 10 % would be 8,640 s: capped at 300 s
@@ -310,7 +310,7 @@ def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     assert provider.ready(0) is first
     now[0] = first.refresh_at  # inside the margin, before expiry: refresh now
     assert provider.ready(0) is None
-    plan = provider.plan(provider.seen(0))
+    plan = provider.plan(0, provider.generation)
     assert isinstance(plan, Refresh)
     second = provider.fetched(plan, IssuedToken("t2", 100.0), now[0])
     assert second is not first

@@ -424,14 +424,14 @@ def test_a_fetch_failing_with_any_exception_is_shared_with_its_waiters() -> None
     # Not only MoniteError: whatever the fetch raised, the callers that waited for it get
     # it too instead of each trying again (the cache decides; the flow runs the fetch).
     cache = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1))
-    seen = [cache.seen(cache.generation) for _ in range(10)]  # ten callers queued for the lock
-    plan = cache.plan(seen[0])
+    seen = [cache.generation for _ in range(10)]  # ten callers queued for the lock
+    plan = cache.plan(0, seen[0])
     assert isinstance(plan, Refresh)
     with pytest.raises(RuntimeError):
         cache.failed(plan, RuntimeError("Cannot send a request, as the client has been closed."))
     for waiter in seen[1:]:  # each waiter takes the lock in turn: the failure, no new fetch
         with pytest.raises(RuntimeError, match="closed"):
-            cache.plan(waiter)
+            cache.plan(0, waiter)
 
 
 # --------------------------------------------------------------------------------
