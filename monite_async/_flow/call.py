@@ -97,6 +97,7 @@ class _Exchange:
     queued: bool  # takes a slot and is paced (the token request, which slot holders await, is not)
     traced: bool
     api_version: str  # the call's: an answer echoing it needs no closer look
+    deadline: float  # the call's, in seconds: what a timeout's error says
     template: str = ""
     generation: int = 0  # the token source's fetch count when the call began
     token: Token | None = None  # what the last send was signed with
@@ -160,19 +161,19 @@ class Flow:
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.metered(),
                 api_version=options.api_version,
+                deadline=options.deadline,
                 timeout=request.extensions["timeout"],
             )
             x.longest = max(x.timeout.values())
             if x.traced:
                 path = request.url.path.removeprefix(self.target.base_url.path.rstrip("/"))
                 x.template = url_template(module, args, path)  # the path below the base URL's
-            tokens = self.tokens if x.secured else None
-            x.generation = tokens.begin() if tokens is not None else 0
+            x.generation = self.tokens.begin() if x.secured else 0
             try:
-                response = yield from self._exchange(x, options.deadline)
+                response = yield from self._exchange(x)
             finally:
-                if tokens is not None:
-                    tokens.end(x.generation)
+                if x.secured:
+                    self.tokens.end(x.generation)
             if traced.span is not None:  # every call comes here: read the id only for a span
                 traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
             response.extensions[errors.ATTEMPTS_EXTENSION] = max(1, x.attempts.sends)
@@ -182,81 +183,73 @@ class Flow:
             parsed = parse(module, name, response, self.redactor)
             return Parsed(parsed, response, max(1, x.attempts.sends), time.monotonic() - started)
 
-    def _exchange(self, x: _Exchange, deadline: float) -> Gen:
+    def _exchange(self, x: _Exchange) -> Gen:
         """Attempts until an answer to return (any status) or a failure to raise, typed."""
         while True:
-            outcome = yield from self._attempt(x, deadline)
-            if isinstance(outcome, httpx2.Response):
+            outcome = yield from self._attempt(x)
+            answered = isinstance(outcome, httpx2.Response)
+            if answered:
                 outcome.extensions[REDACT_EXTENSION] = self.redactor.text  # for every reader of its id
                 _log_answer(x, outcome)
                 if outcome.status_code == 429:
                     yield from self._hold(x, outcome)
                 elif self.shared is not None:
                     yield from self._tell_the_fleet(outcome)
-                # Monite refused the token (a 401, or a 400/403 that says it is stale)?
-                if x.secured and not x.replayed and x.token is not None and is_stale_token(outcome):
+                # Monite refused the token (a 401, or a 400/403 that says it is stale)? Only a
+                # signed request has a token.
+                if not x.replayed and x.token is not None and is_stale_token(outcome):
                     x.replayed = True
-                    if self.shared is not None and isinstance(self.tokens, CredentialsCache):
+                    if self.shared is not None:  # the fleet's token (a fleet has client credentials)
                         yield Call(self.shared.discard, (x.token.value,))  # only if still that one
-                    x.replacement = yield from self._token(x, deadline, failed=x.token)
+                    x.replacement = yield from self._token(x, failed=x.token)
                     if x.replacement is not None:
                         continue  # replayed once, with the new token, and no wait
             delay = next_wait(self.policy, x.attempts, outcome, x.request)
             if delay is None:
-                if isinstance(outcome, httpx2.Response):
+                if answered:
                     return outcome
-                raise self._failure(outcome, x, deadline)
+                raise self._failure(outcome, x)
             if x.traced:
-                reason = (
-                    f"HTTP {outcome.status_code}"
-                    if isinstance(outcome, httpx2.Response)
-                    else type(outcome).__name__
-                )
+                reason = f"HTTP {outcome.status_code}" if answered else type(outcome).__name__
                 self.tracing.waiting(operation=x.operation, delay=delay, reason=reason)
             yield Sleep(delay)
             # Its own wait covered its Retry-After: the hold it set is for the other requests.
-            x.hold_served = isinstance(outcome, httpx2.Response) and outcome.status_code == 429
+            x.hold_served = answered and outcome.status_code == 429
 
-    def _attempt(self, x: _Exchange, deadline: float) -> Gen:
+    def _attempt(self, x: _Exchange) -> Gen:
         """Admit, take a slot, sign and send once: the answer or the plain failure."""
         if self.closed:
             raise errors.closed_in_flight()
         # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
         blind = x.secured and not self.window.known
         if not blind:
-            yield from self._admit(x, deadline)
+            yield from self._admit(x)
         rate = None
         try:
             if x.queued and self.pacer is not None:
                 for pause in self.pacer.pauses():
                     yield Sleep(pause.seconds, real=True)
-            try:
-                if x.queued:
-                    yield from self._take_slot(x, deadline)
-                if x.secured:
-                    yield from self._sign(x, deadline)
-                if blind:
-                    waited = yield from self._admit(x, deadline, sign=True)
-                    blind = False
-                    if waited:
-                        yield from self._sign(x, deadline)  # that wait may have outlasted the token
-                # The client may have been closed while this request waited (a slot, a token):
-                # the transport itself would send anyway (httpx2's pool opens a new connection).
-                if self.closed:
-                    raise errors.closed_in_flight()
-                _shrink_timeout(x)
-                x.attempts.sends += 1
-                x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends
-                if not x.traced:
+            if x.queued:
+                yield from self._take_slot(x)
+            if x.secured:
+                yield from self._sign(x)
+            if blind:
+                yield from self._admit(x, sign=True)
+            # The client may have been closed while this request waited (a slot, a token):
+            # the transport itself would send anyway (httpx2's pool opens a new connection).
+            if self.closed:
+                raise errors.closed_in_flight()
+            _shrink_timeout(x)
+            x.attempts.sends += 1
+            x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends
+            if not x.traced:
+                outcome = yield Send(x.request, x.attempts.deadline_at)
+            else:
+                resends = x.attempts.sends - 1
+                with self.tracing.attempt(x.request, template=x.template, resends=resends) as traced:
                     outcome = yield Send(x.request, x.attempts.deadline_at)
-                else:
-                    resends = x.attempts.sends - 1
-                    with self.tracing.attempt(x.request, template=x.template, resends=resends) as traced:
-                        outcome = yield Send(x.request, x.attempts.deadline_at)
-                        if isinstance(outcome, httpx2.Response):
-                            traced.status = outcome.status_code
-            finally:
-                self.slots.release(x)  # whatever x holds: nothing if it took no slot
+                    if isinstance(outcome, httpx2.Response):
+                        traced.status = outcome.status_code
             if isinstance(outcome, httpx2.Response):
                 said = {  # one pass over the raw headers: decoding them all costs more
                     key.decode(): value.decode("latin-1")
@@ -268,20 +261,20 @@ class Flow:
                 if echoed != x.api_version and not self.version_warned:
                     self.version_warned = warn_of_version(echoed, x.request)
         finally:
+            self.slots.release(x)  # whatever x holds: nothing if it took no slot
             if x.windowed:
                 x.windowed = False
                 self.window.done(rate)
         return outcome
 
-    def _admit(self, x: _Exchange, deadline: float, *, sign: bool = False) -> Generator[Step, Any, bool]:
-        """The rate window's waits (and its 429 hold's); whether there were any. With a fleet,
-        its budget on Redis decides, and the client's own window only while Redis is away.
+    def _admit(self, x: _Exchange, *, sign: bool = False) -> Gen:
+        """The rate window's waits (and its 429 hold's). With a fleet, its budget on Redis
+        decides, and the client's own window only while Redis is away.
 
-        `sign`: after each of the fleet's waits, sign again before asking for the unit, so that
-        a token due meanwhile is fetched (or waited for) before the unit, not between the unit
-        and the send: a unit counts from when Redis gives it, and requests that each waited for
-        the fleet's fetch after their unit reached Monite together, past the limit."""
-        waited = False
+        `sign`: after each wait, sign again before asking for the unit, so that a token due
+        meanwhile is fetched (or waited for) before the unit, not between the unit and the
+        send: a unit counts from when Redis gives it, and requests that each waited for the
+        fleet's fetch after their unit reached Monite together, past the limit."""
         try:
             while self.shared is not None:
                 wait = yield Call(self.shared.take, (), x.attempts.deadline_at)
@@ -289,35 +282,34 @@ class Flow:
                     break  # Redis is away (None): this process's own window, until it is back
                 if wait <= 0:
                     x.hold_served = False
-                    return waited
+                    return
                 if time.monotonic() + wait >= x.attempts.deadline_at:
                     raise RateLimitHold(
                         f"the fleet's rate budget has no room for {wait:.3f} s, longer than the "
                         "call's deadline leaves",
                         retry_after=wait,
                     )
-                waited = True
                 yield Sleep(wait, real=True)
                 if sign:
-                    yield from self._sign(x, deadline)
+                    yield from self._sign(x)
             for pause in self.window.admission(x.attempts.deadline_at, hold_served=x.hold_served):
-                waited = True
                 yield Sleep(pause.seconds, real=not pause.hold)
+                if sign:
+                    yield from self._sign(x)  # that wait may have outlasted the token
         except RateLimitHold as hold:
-            raise self._failure(hold, x, deadline) from None
+            raise self._failure(hold, x) from None
         x.windowed = True
         x.hold_served = False
-        return waited
 
-    def _take_slot(self, x: _Exchange, deadline: float) -> Gen:
+    def _take_slot(self, x: _Exchange) -> Gen:
         if self.slots.take(x):
             return  # free: no step (nearly every request)
         patience = x.timeout["pool"]
         if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):
             if patience < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
-                raise self._failure(failure, x, deadline)
-            raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+                raise self._failure(failure, x)
+            raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
 
     def _tell_the_fleet(self, response: httpx2.Response) -> Gen:
         """Monite's own count, told to every process when it runs low (it counts what other
@@ -338,26 +330,26 @@ class Flow:
         if self.shared is not None:
             yield Call(self.shared.hold, (min(hold, longest),))
 
-    def _failure(self, failure: Exception, x: _Exchange, deadline: float) -> MoniteError:
+    def _failure(self, failure: Exception, x: _Exchange) -> MoniteError:
         if self.closed:
             return errors.closed_in_flight()  # whatever the send met: the client was closed under it
         if isinstance(failure, DeadlinePassed):
-            return errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+            return errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
         return errors.from_send_failure(
             failure, request=x.request, operation=x.operation, redactor=self.redactor
         )
 
     # -- sign -------------------------------------------------------------------------------
 
-    def _sign(self, x: _Exchange, deadline: float) -> Gen:
+    def _sign(self, x: _Exchange) -> Gen:
         """Put the token on the request now."""
         token, x.replacement = x.replacement, None
         if token is None or not self.tokens.current(token):
-            token = yield from self._token(x, deadline)
+            token = yield from self._token(x)
         x.request.headers["Authorization"] = f"Bearer {token.value}"
         x.token = token
 
-    def _token(self, x: _Exchange, deadline: float, failed: Token | None = None) -> Gen:
+    def _token(self, x: _Exchange, failed: Token | None = None) -> Gen:
         """The token to sign with; after Monite refused `failed`, a different one or None."""
         tokens = self.tokens
         if isinstance(tokens, AppTokens):
@@ -368,7 +360,7 @@ class Flow:
                     f"the token callable raised {type(exc).__name__}; no request was sent"
                 ) from exc
             if value is TIMED_OUT:
-                raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+                raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
             given = tokens.accepted(value)
             return None if failed is not None and given.value == failed.value else given
         token = tokens.ready(x.generation) if failed is None else None
@@ -377,47 +369,48 @@ class Flow:
         seen = tokens.generation
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
-                raise errors.deadline_passed(x.operation, deadline, x.attempts.sends)
+                raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
             plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
                 return plan
-            return (yield from self._fetch(tokens, plan, x.attempts.deadline_at, deadline))
+            return (yield from self._fetch(x, tokens, plan))
         finally:
             tokens.lock.release(x)
 
-    def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float, deadline: float) -> Gen:
+    def _fetch(self, x: _Exchange, tokens: CredentialsCache, plan: Refresh) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
         options and no longer than the call that needs it; its end is told to the cache. With
         a fleet, a token another process fetched is taken instead, and one process fetches
         while the others wait for it."""
         fence = None
         if self.shared is not None:
-            fence = yield from self._fleet_token(until, deadline)
+            fence = yield from self._fleet_token(x, tokens)
             if isinstance(fence, IssuedToken):
                 return tokens.fetched(plan, fence, tokens.clock() - fence.elapsed)
         started = tokens.clock()
         failure: Exception | None = None
         try:
-            issued = yield from self._request_token(until)
+            issued = yield from self._request_token(x.attempts.deadline_at)
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             failure = exc
         if failure is not None:
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
             return tokens.failed(plan, failure)
-        if fence is not None and issued.expires_in > 0:
+        if fence is not None:  # stored for the fleet (one that is over already: the lock released)
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)
 
-    def _fleet_token(self, until: float, deadline: float) -> Gen:
+    def _fleet_token(self, x: _Exchange, tokens: CredentialsCache) -> Gen:
         """A fresh token from the fleet (an IssuedToken), or the fence of the fetch this process
         is to run (None: Redis is away, fetch alone). While another process holds the fetch
         lock, wait for its token, no longer than the lock lives or the call's deadline."""
+        until = x.attempts.deadline_at
         fence = None
         while True:
             shared = yield Call(self.shared.token, (), until)
             if shared is not None and shared is not TIMED_OUT:
-                margin = self.tokens.margin(shared.lifetime)  # type: ignore[attr-defined]
+                margin = tokens.margin(shared.lifetime)
                 if shared.left > margin:
                     if fence is not None:  # stored by another process just before we locked
                         yield Call(self.shared.release, (fence,))
@@ -430,7 +423,7 @@ class Flow:
             if fence == "held":
                 fence = None
                 if time.monotonic() + _FLEET_POLL >= until:
-                    raise errors.deadline_passed("post_auth_token", deadline, 0)
+                    raise errors.deadline_passed("post_auth_token", x.deadline, 0)
                 yield Sleep(_FLEET_POLL, real=True)
             # Locked: look once more (double-checked), for a token stored between our look and our lock.
 
