@@ -96,8 +96,7 @@ class _Exchange:
     secured: bool
     queued: bool  # takes a slot and is paced (the token request, which slot holders await, is not)
     traced: bool
-    api_version: str  # the call's: an answer echoing it needs no closer look
-    deadline: float  # the call's, in seconds: what a timeout's error says
+    options: CallOptions  # the call's own (its api_version, its deadline)
     template: str = ""
     generation: int = 0  # the token source's fetch count when the call began
     token: Token | None = None  # what the last send was signed with
@@ -160,8 +159,7 @@ class Flow:
                 secured=requires_auth(module),
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.metered(),
-                api_version=options.api_version,
-                deadline=options.deadline,
+                options=options,
                 timeout=request.extensions["timeout"],
             )
             x.longest = max(x.timeout.values())
@@ -258,7 +256,7 @@ class Flow:
                 }
                 rate = parse_rate_limit(said)
                 echoed = said.get(VERSION_HEADER)
-                if echoed != x.api_version and not self.version_warned:
+                if echoed != x.options.api_version and not self.version_warned:
                     self.version_warned = warn_of_version(echoed, x.request)
         finally:
             self.slots.release(x)  # whatever x holds: nothing if it took no slot
@@ -309,7 +307,7 @@ class Flow:
             if patience < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x)
-            raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
+            raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
 
     def _tell_the_fleet(self, response: httpx2.Response) -> Gen:
         """Monite's own count, told to every process when it runs low (it counts what other
@@ -334,7 +332,7 @@ class Flow:
         if self.closed:
             return errors.closed_in_flight()  # whatever the send met: the client was closed under it
         if isinstance(failure, DeadlinePassed):
-            return errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
+            return errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
         return errors.from_send_failure(
             failure, request=x.request, operation=x.operation, redactor=self.redactor
         )
@@ -360,7 +358,7 @@ class Flow:
                     f"the token callable raised {type(exc).__name__}; no request was sent"
                 ) from exc
             if value is TIMED_OUT:
-                raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
+                raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
             given = tokens.accepted(value)
             return None if failed is not None and given.value == failed.value else given
         token = tokens.ready(x.generation) if failed is None else None
@@ -369,7 +367,7 @@ class Flow:
         seen = tokens.generation
         try:
             if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
-                raise errors.deadline_passed(x.operation, x.deadline, x.attempts.sends)
+                raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
             plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
                 return plan
@@ -388,15 +386,11 @@ class Flow:
             if isinstance(fence, IssuedToken):
                 return tokens.fetched(plan, fence, tokens.clock() - fence.elapsed)
         started = tokens.clock()
-        failure: Exception | None = None
-        try:
-            issued = yield from self._request_token(x.attempts.deadline_at)
-        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
-            failure = exc
-        if failure is not None:
+        issued = yield from self._request_token(x.attempts.deadline_at)
+        if isinstance(issued, Exception):
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
-            return tokens.failed(plan, failure)
+            return tokens.failed(plan, issued)
         if fence is not None:  # stored for the fleet (one that is over already: the lock released)
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)
@@ -423,14 +417,16 @@ class Flow:
             if fence == "held":
                 fence = None
                 if time.monotonic() + _FLEET_POLL >= until:
-                    raise errors.deadline_passed("post_auth_token", x.deadline, 0)
+                    raise errors.deadline_passed("post_auth_token", x.options.deadline, 0)
                 yield Sleep(_FLEET_POLL, real=True)
             # Locked: look once more (double-checked), for a token stored between our look and our lock.
 
-    def _request_token(self, until: float) -> Gen:
+    def _request_token(self, until: float) -> Generator[Step, Any, IssuedToken | Exception]:
+        """The token request's token, or its failure: returned, not raised, so that raising it
+        later chains nothing to it, and no frame of this one, which holds the answer, is in
+        its traceback (error trackers keep locals)."""
         assert self.credentials is not None
         body = token_request_body(*self.credentials)
-        failure: MoniteError | None = None
         try:
             outcome: Parsed = yield from self.call(
                 self.options, post_auth_token, kwargs={"body": body}, budget_at=until
@@ -438,20 +434,17 @@ class Flow:
         except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
             # A refusal of the token request itself means bad credentials: no retry or
             # refresh can help, so it ends here (the body was redacted already).
-            failure = errors.credentials_refused(exc)
-        except UnexpectedResponseError as exc:
-            if not 200 <= exc.status_code < 300:
-                raise
-            # A success the parser refused: its body holds a token nobody knows to redact yet, so
-            # the error carries none, and no traceback either (the parser's frames hold the body).
-            failure = exc.with_traceback(None)
-        if failure is not None:
-            raise failure  # outside the except block: nothing chained, no body in any context
+            return errors.credentials_refused(exc)
+        except Exception as exc:  # not BaseException: a cancelled fetch records nothing
+            if isinstance(exc, UnexpectedResponseError) and 200 <= exc.status_code < 300:
+                # A success the parser refused: its body holds a token nobody knows to redact
+                # yet, so the error carries none, and no traceback either (the parser's frames
+                # hold the body).
+                return exc.with_traceback(None)
+            return exc
         issued = issued_token(outcome.parsed)
         if isinstance(issued, str):
-            response = outcome.response
-            del outcome  # raised from a frame that holds no parsed answer (error trackers keep locals)
-            raise errors.bad_token_answer(response, issued)
+            return errors.bad_token_answer(outcome.response, issued)
         return issued
 
 

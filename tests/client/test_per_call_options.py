@@ -505,23 +505,35 @@ def test_views_are_no_reference_cycles() -> None:
         gc.enable()
 
 
-async def test_no_secret_in_a_tracebacks_recorded_locals(loopback: LoopbackServer) -> None:
+@pytest.mark.parametrize(
+    ("answer", "payload_in_locals"),
+    [
+        # A refusal is raised from no frame that held the token request's payload.
+        (error(401, "Wrong client credentials"), False),
+        # A failure of the token request keeps its traceback, whose frames hold the payload.
+        (error(503, "busy"), True),
+    ],
+)
+async def test_no_secret_in_a_tracebacks_recorded_locals(
+    loopback: LoopbackServer, answer: Reply, payload_in_locals: bool
+) -> None:
     import traceback
 
     from loopback_server import CLIENT_SECRET
 
-    from monite_async import AuthenticationError
+    from monite_async import MoniteAPIError
 
-    loopback.script("POST", "/auth/token", error(401, "Wrong client credentials"))
-    async with loopback.client() as monite:
-        with pytest.raises(AuthenticationError) as info:
+    loopback.script("POST", "/auth/token", answer)
+    async with loopback.client(max_retries=0) as monite:
+        with pytest.raises(MoniteAPIError) as info:
             await monite.mailbox_domains.list()
         # As Sentry and other error trackers record them: every frame's locals, by repr.
         raised = info.value
+        assert raised.status_code == answer.status
         inside = raised.__traceback__.tb_next if raised.__traceback__ else None  # past this test's frame
         recorded = "".join(
             traceback.TracebackException(type(raised), raised, inside, capture_locals=True).format()
         )
-        assert "client_secret" in recorded  # the payload is among the locals...
+        assert ("client_secret" in recorded) is payload_in_locals  # the payload among the locals...
         assert CLIENT_SECRET not in recorded  # ...but its secret shows as '[redacted]'
         assert CLIENT_SECRET not in repr(monite._core.flow.credentials)
