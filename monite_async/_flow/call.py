@@ -103,7 +103,6 @@ class _Exchange:
     replacement: Token | None = None  # fetched after a refusal, for the replay
     hold_served: bool = False  # this request waited out its own 429's hold already
     replayed: bool = False  # sent again once already after a refused token
-    windowed: bool = False  # the client's own rate window admitted this attempt (not the fleet's)
     timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own, never changed
     longest: float = math.inf  # its longest part
 
@@ -220,8 +219,9 @@ class Flow:
             raise errors.closed_in_flight()
         # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
         blind = x.secured and not self.window.known
+        windowed = False  # the client's own rate window admitted this attempt: tell it its end
         if not blind:
-            yield from self._admit(x)
+            windowed = yield from self._admit(x)
         rate = None
         try:
             if x.queued and self.pacer is not None:
@@ -232,7 +232,7 @@ class Flow:
             if x.secured:
                 yield from self._sign(x)
             if blind:
-                yield from self._admit(x, sign=True)
+                windowed = yield from self._admit(x, sign=True)
             # The client may have been closed while this request waited (a slot, a token):
             # the transport itself would send anyway (httpx2's pool opens a new connection).
             if self.closed:
@@ -260,27 +260,27 @@ class Flow:
                     self.version_warned = warn_of_version(echoed, x.request)
         finally:
             self.slots.release(x)  # whatever x holds: nothing if it took no slot
-            if x.windowed:
-                x.windowed = False
+            if windowed:
                 self.window.done(rate)
         return outcome
 
-    def _admit(self, x: _Exchange, *, sign: bool = False) -> Gen:
-        """The rate window's waits (and its 429 hold's). With a fleet, its budget on Redis
-        decides, and the client's own window only while Redis is away.
+    def _admit(self, x: _Exchange, *, sign: bool = False) -> Generator[Step, Any, bool]:
+        """The rate window's waits (and its 429 hold's); whether the client's own window
+        admitted the request (not the fleet's). With a fleet, its budget on Redis decides, and
+        the client's own window only while Redis is away.
 
         `sign`: after each wait, sign again before asking for the unit, so that a token due
         meanwhile is fetched (or waited for) before the unit, not between the unit and the
         send: a unit counts from when Redis gives it, and requests that each waited for the
         fleet's fetch after their unit reached Monite together, past the limit."""
+        served, x.hold_served = x.hold_served, False  # a hold served counts for one admission
         try:
             while self.shared is not None:
                 wait = yield Call(self.shared.take, (), x.attempts.deadline_at)
                 if not isinstance(wait, int | float):
                     break  # Redis is away (None): this process's own window, until it is back
                 if wait <= 0:
-                    x.hold_served = False
-                    return
+                    return False
                 if time.monotonic() + wait >= x.attempts.deadline_at:
                     raise RateLimitHold(
                         f"the fleet's rate budget has no room for {wait:.3f} s, longer than the "
@@ -290,14 +290,13 @@ class Flow:
                 yield Sleep(wait, real=True)
                 if sign:
                     yield from self._sign(x)
-            for pause in self.window.admission(x.attempts.deadline_at, hold_served=x.hold_served):
+            for pause in self.window.admission(x.attempts.deadline_at, hold_served=served):
                 yield Sleep(pause.seconds, real=not pause.hold)
                 if sign:
                     yield from self._sign(x)  # that wait may have outlasted the token
         except RateLimitHold as hold:
             raise self._failure(hold, x) from None
-        x.windowed = True
-        x.hold_served = False
+        return True
 
     def _take_slot(self, x: _Exchange) -> Gen:
         if self.slots.take(x):
