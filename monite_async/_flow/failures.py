@@ -4,7 +4,7 @@ mapping, the parse failures, and every message text, each written once.
 The layers below raise what they are (httpx2's exceptions, a RuntimeError from a closed
 pool); the pipeline calls one function here per failure and raises what it returns:
 
-    error = from_response(response, operation="get_mailbox_domains", redactor=redactor)
+    error = from_response(response, operation="get_mailbox_domains", redactor=redactor, uncertain=False)
     raise error
 
 Nothing made here carries a secret: bodies and texts pass the `Redactor` first, and no
@@ -54,7 +54,6 @@ __all__ = [
     "bad_version_argument",
     "client_argument",
     "closed_client",
-    "credentials_refused",
     "deadline_passed",
     "from_parse_failure",
     "from_response",
@@ -104,20 +103,22 @@ class Redactor:
         return self.bytes(text.encode("utf-8", "replace")).decode("utf-8", "replace")
 
 
-# Put by the flow on the request (how often it was sent) and on the final response.
+# Put by the flow on the final response: how often the request was sent.
 ATTEMPTS_EXTENSION = "monite_async.attempts"
-UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
 
 
-def _attempts(message: httpx2.Request | httpx2.Response) -> int:
-    return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
+def _attempts(response: httpx2.Response) -> int:
+    return int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
 
 
 # -- Monite answered, with a status that is not success -----------------------------------
 
 
-def from_response(response: httpx2.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
-    """The typed error for a non-2xx answer (the body must have been read)."""
+def from_response(
+    response: httpx2.Response, *, operation: str, redactor: Redactor, uncertain: bool
+) -> MoniteAPIError:
+    """The typed error for a non-2xx answer (the body must have been read); `uncertain`: an
+    earlier attempt failed in a way that leaves unknown whether Monite acted on it."""
     status = response.status_code
     field_errors = _field_errors(error_body(response).payload, redactor) if status == 422 else ()
     fields = _APIErrorFields(
@@ -126,9 +127,13 @@ def from_response(response: httpx2.Response, *, operation: str, redactor: Redact
         operation=operation,
         attempts=_attempts(response),
         retry_after=parse_retry_after(response.headers),
-        retried_after_uncertain_failure=bool(response.extensions.get(UNCERTAIN_EXTENSION, False)),
+        retried_after_uncertain_failure=uncertain,
     )
     message = _message(response, operation, field_errors, redactor)
+    if operation == "post_auth_token" and status in (400, 401, 403, 422):
+        # The token request itself refused: bad credentials, which no retry or refresh can fix.
+        message = f"Monite refused the client credentials: {message}"
+        return AuthenticationError(message, status_code=status, **fields)
     # 1xx/3xx: nothing the API declares. A stale token is one still refused after one refresh and replay.
     other = ServerError if status >= 500 else MoniteAPIError if status >= 400 else UnexpectedResponseError
     error_class = AuthenticationError if is_stale_token(response) else _BY_STATUS.get(status, other)
@@ -200,11 +205,11 @@ def _text(value: object, redactor: Redactor) -> str:
 
 
 def from_send_failure(
-    failure: Exception, *, request: httpx2.Request, operation: str, redactor: Redactor
+    failure: Exception, *, request: httpx2.Request, operation: str, attempts: int, redactor: Redactor
 ) -> MoniteError:
-    """The typed error for what sending `request` raised: what `plain_error` made of it (httpx2's
-    errors, a RuntimeError), or the flow's own refusal (`RateLimitHold`, `httpx2.PoolTimeout`)."""
-    attempts = _attempts(request)
+    """The typed error for what sending `request` raised (after `attempts` sends): what
+    `plain_error` made of it (httpx2's errors, a RuntimeError), or the flow's own refusal
+    (`RateLimitHold`, `httpx2.PoolTimeout`)."""
     if isinstance(failure, RateLimitHold):
         return RateLimitError(
             f"{failure}; not sent",
@@ -299,21 +304,6 @@ def unexpected_model(
 def nonstandard_status(response: httpx2.Response, *, operation: str) -> UnexpectedResponseError:
     """The generated `Response` needs an `HTTPStatus`; 520 or 599 has none."""
     return _unexpected(response, f"HTTP {response.status_code} is not a standard status", operation)
-
-
-# -- the token request -------------------------------------------------------------------
-
-
-def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
-    """Monite refused the token request itself: bad credentials (no retry or refresh helps)."""
-    return AuthenticationError(
-        f"Monite refused the client credentials: {refusal.message}",
-        status_code=refusal.status_code,
-        request_id=refusal.request_id,
-        body=refusal.content,  # redacted by from_response already
-        operation=refusal.operation,
-        attempts=refusal.attempts,
-    )
 
 
 def bad_token_answer(response: httpx2.Response, problem: str) -> UnexpectedResponseError:
