@@ -107,10 +107,6 @@ class Redactor:
 ATTEMPTS_EXTENSION = "monite_async.attempts"
 
 
-def _attempts(response: httpx2.Response) -> int:
-    return int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
-
-
 # -- Monite answered, with a status that is not success -----------------------------------
 
 
@@ -125,7 +121,7 @@ def from_response(
         request_id=request_id(response),  # redacted: the flow put its redactor on every answer
         body=redactor.bytes(response.content),
         operation=operation,
-        attempts=_attempts(response),
+        attempts=response.extensions[ATTEMPTS_EXTENSION],
         retry_after=parse_retry_after(response.headers),
         retried_after_uncertain_failure=uncertain,
     )
@@ -180,19 +176,19 @@ def _no_token_endpoint(url: httpx2.URL) -> str:
 
 
 def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("detail"), list):
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if not isinstance(detail, list):
         return ()
-    found: list[FieldError] = []
-    for item in payload["detail"][:50]:
-        if not isinstance(item, dict):
-            continue
-        raw_loc = item.get("loc")
-        parts = raw_loc if isinstance(raw_loc, list) else []
-        # Redacted, each: a server may echo the value it refused (a secret, a token) in any
-        # of them, the location included.
-        loc = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
-        found.append(FieldError(loc, _text(item.get("msg"), redactor), _text(item.get("type"), redactor)))
-    return tuple(found)
+    return tuple(_field_error(item, redactor) for item in detail[:50] if isinstance(item, dict))
+
+
+def _field_error(item: dict[str, object], redactor: Redactor) -> FieldError:
+    loc = item.get("loc")
+    parts = loc if isinstance(loc, list) else []
+    # Redacted, each: a server may echo the value it refused (a secret, a token) in any
+    # of them, the location included.
+    location = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
+    return FieldError(location, _text(item.get("msg"), redactor), _text(item.get("type"), redactor))
 
 
 def _text(value: object, redactor: Redactor) -> str:
@@ -290,7 +286,7 @@ def _unexpected(
         request_id=request_id(response),
         body=body,
         operation=operation,
-        attempts=_attempts(response),
+        attempts=response.extensions[ATTEMPTS_EXTENSION],
     )
 
 
