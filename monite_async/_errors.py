@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import ClassVar, TypedDict, TypeVar, Unpack
+from typing import ClassVar, TypedDict, Unpack
 
 __all__ = [
     "AuthenticationError",
@@ -380,10 +380,7 @@ class DNSLookupError(MoniteError):
     default_message = "DNS could not be asked"
 
 
-_E = TypeVar("_E", bound=BaseException)
-
-
-def fresh_copy(error: _E) -> _E:
+def fresh_copy(error: Exception) -> Exception:
     """A new exception of the same type with the same args and fields (message, status,
     request id, attempts, body...), and no traceback, cause or context.
 

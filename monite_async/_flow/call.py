@@ -46,13 +46,9 @@ from .._auth.tokens import (
     token_request_body,
 )
 from .._errors import (
-    AuthenticationError,
-    BadRequestError,
     ConfigurationError,
     MoniteError,
-    PermissionDeniedError,
     UnexpectedResponseError,
-    ValidationError,
 )
 from .._http.answers import REDACT_EXTENSION, is_stale_token, parse_retry_after, request_id
 from .._http.rate import RATE_HEADERS, Pacer, RateLimitHold, RateWindow, parse_rate_limit
@@ -150,7 +146,6 @@ class Flow:
         with self.tracing.operation(name, api_version=options.api_version) as traced:
             started = time.monotonic()
             request = build(self.target, module, name, (args, kwargs or {}), options, self.redactor)
-            request.extensions[errors.ATTEMPTS_EXTENSION] = 0  # sent so far: what errors report
             x = _Exchange(
                 request,
                 name,
@@ -174,9 +169,10 @@ class Flow:
             if traced.span is not None:  # every call comes here: read the id only for a span
                 traced.answered(attempts=x.attempts.sends, request_id=request_id(response))
             response.extensions[errors.ATTEMPTS_EXTENSION] = max(1, x.attempts.sends)
-            response.extensions[errors.UNCERTAIN_EXTENSION] = x.attempts.uncertain
             if not 200 <= response.status_code < 300:
-                raise errors.from_response(response, operation=name, redactor=self.redactor)
+                raise errors.from_response(
+                    response, operation=name, redactor=self.redactor, uncertain=x.attempts.uncertain
+                )
             parsed = parse(module, name, response, self.redactor)
             return Parsed(parsed, response, max(1, x.attempts.sends), time.monotonic() - started)
 
@@ -239,7 +235,6 @@ class Flow:
                 raise errors.closed_in_flight()
             _shrink_timeout(x)
             x.attempts.sends += 1
-            x.request.extensions[errors.ATTEMPTS_EXTENSION] = x.attempts.sends
             if not x.traced:
                 outcome = yield Send(x.request, x.attempts.deadline_at)
             else:
@@ -333,7 +328,11 @@ class Flow:
         if isinstance(failure, DeadlinePassed):
             return errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
         return errors.from_send_failure(
-            failure, request=x.request, operation=x.operation, redactor=self.redactor
+            failure,
+            request=x.request,
+            operation=x.operation,
+            attempts=x.attempts.sends,
+            redactor=self.redactor,
         )
 
     # -- sign -------------------------------------------------------------------------------
@@ -430,10 +429,6 @@ class Flow:
             outcome: Parsed = yield from self.call(
                 self.options, post_auth_token, kwargs={"body": body}, budget_at=until
             )
-        except (AuthenticationError, BadRequestError, PermissionDeniedError, ValidationError) as exc:
-            # A refusal of the token request itself means bad credentials: no retry or
-            # refresh can help, so it ends here (the body was redacted already).
-            return errors.credentials_refused(exc)
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
             if isinstance(exc, UnexpectedResponseError) and 200 <= exc.status_code < 300:
                 # A success the parser refused: its body holds a token nobody knows to redact

@@ -4,7 +4,7 @@ mapping, the parse failures, and every message text, each written once.
 The layers below raise what they are (httpx2's exceptions, a RuntimeError from a closed
 pool); the pipeline calls one function here per failure and raises what it returns:
 
-    error = from_response(response, operation="get_mailbox_domains", redactor=redactor)
+    error = from_response(response, operation="get_mailbox_domains", redactor=redactor, uncertain=False)
     raise error
 
 Nothing made here carries a secret: bodies and texts pass the `Redactor` first, and no
@@ -54,7 +54,6 @@ __all__ = [
     "bad_version_argument",
     "client_argument",
     "closed_client",
-    "credentials_refused",
     "deadline_passed",
     "from_parse_failure",
     "from_response",
@@ -104,31 +103,33 @@ class Redactor:
         return self.bytes(text.encode("utf-8", "replace")).decode("utf-8", "replace")
 
 
-# Put by the flow on the request (how often it was sent) and on the final response.
+# Put by the flow on the final response: how often the request was sent.
 ATTEMPTS_EXTENSION = "monite_async.attempts"
-UNCERTAIN_EXTENSION = "monite_async.retried_after_uncertain_failure"
-
-
-def _attempts(message: httpx2.Request | httpx2.Response) -> int:
-    return int(message.extensions.get(ATTEMPTS_EXTENSION, 1))
 
 
 # -- Monite answered, with a status that is not success -----------------------------------
 
 
-def from_response(response: httpx2.Response, *, operation: str, redactor: Redactor) -> MoniteAPIError:
-    """The typed error for a non-2xx answer (the body must have been read)."""
+def from_response(
+    response: httpx2.Response, *, operation: str, redactor: Redactor, uncertain: bool
+) -> MoniteAPIError:
+    """The typed error for a non-2xx answer (the body must have been read); `uncertain`: an
+    earlier attempt failed in a way that leaves unknown whether Monite acted on it."""
     status = response.status_code
     field_errors = _field_errors(error_body(response).payload, redactor) if status == 422 else ()
     fields = _APIErrorFields(
         request_id=request_id(response),  # redacted: the flow put its redactor on every answer
         body=redactor.bytes(response.content),
         operation=operation,
-        attempts=_attempts(response),
+        attempts=response.extensions[ATTEMPTS_EXTENSION],
         retry_after=parse_retry_after(response.headers),
-        retried_after_uncertain_failure=bool(response.extensions.get(UNCERTAIN_EXTENSION, False)),
+        retried_after_uncertain_failure=uncertain,
     )
     message = _message(response, operation, field_errors, redactor)
+    if operation == "post_auth_token" and status in (400, 401, 403, 422):
+        # The token request itself refused: bad credentials, which no retry or refresh can fix.
+        message = f"Monite refused the client credentials: {message}"
+        return AuthenticationError(message, status_code=status, **fields)
     # 1xx/3xx: nothing the API declares. A stale token is one still refused after one refresh and replay.
     other = ServerError if status >= 500 else MoniteAPIError if status >= 400 else UnexpectedResponseError
     error_class = AuthenticationError if is_stale_token(response) else _BY_STATUS.get(status, other)
@@ -175,19 +176,19 @@ def _no_token_endpoint(url: httpx2.URL) -> str:
 
 
 def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("detail"), list):
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if not isinstance(detail, list):
         return ()
-    found: list[FieldError] = []
-    for item in payload["detail"][:50]:
-        if not isinstance(item, dict):
-            continue
-        raw_loc = item.get("loc")
-        parts = raw_loc if isinstance(raw_loc, list) else []
-        # Redacted, each: a server may echo the value it refused (a secret, a token) in any
-        # of them, the location included.
-        loc = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
-        found.append(FieldError(loc, _text(item.get("msg"), redactor), _text(item.get("type"), redactor)))
-    return tuple(found)
+    return tuple(_field_error(item, redactor) for item in detail[:50] if isinstance(item, dict))
+
+
+def _field_error(item: dict[str, object], redactor: Redactor) -> FieldError:
+    loc = item.get("loc")
+    parts = loc if isinstance(loc, list) else []
+    # Redacted, each: a server may echo the value it refused (a secret, a token) in any
+    # of them, the location included.
+    location = tuple(redactor.text(x) if isinstance(x, str) else x for x in parts if isinstance(x, str | int))
+    return FieldError(location, _text(item.get("msg"), redactor), _text(item.get("type"), redactor))
 
 
 def _text(value: object, redactor: Redactor) -> str:
@@ -200,11 +201,11 @@ def _text(value: object, redactor: Redactor) -> str:
 
 
 def from_send_failure(
-    failure: Exception, *, request: httpx2.Request, operation: str, redactor: Redactor
+    failure: Exception, *, request: httpx2.Request, operation: str, attempts: int, redactor: Redactor
 ) -> MoniteError:
-    """The typed error for what sending `request` raised: what `plain_error` made of it (httpx2's
-    errors, a RuntimeError), or the flow's own refusal (`RateLimitHold`, `httpx2.PoolTimeout`)."""
-    attempts = _attempts(request)
+    """The typed error for what sending `request` raised (after `attempts` sends): what
+    `plain_error` made of it (httpx2's errors, a RuntimeError), or the flow's own refusal
+    (`RateLimitHold`, `httpx2.PoolTimeout`)."""
     if isinstance(failure, RateLimitHold):
         return RateLimitError(
             f"{failure}; not sent",
@@ -285,7 +286,7 @@ def _unexpected(
         request_id=request_id(response),
         body=body,
         operation=operation,
-        attempts=_attempts(response),
+        attempts=response.extensions[ATTEMPTS_EXTENSION],
     )
 
 
@@ -299,21 +300,6 @@ def unexpected_model(
 def nonstandard_status(response: httpx2.Response, *, operation: str) -> UnexpectedResponseError:
     """The generated `Response` needs an `HTTPStatus`; 520 or 599 has none."""
     return _unexpected(response, f"HTTP {response.status_code} is not a standard status", operation)
-
-
-# -- the token request -------------------------------------------------------------------
-
-
-def credentials_refused(refusal: MoniteAPIError) -> AuthenticationError:
-    """Monite refused the token request itself: bad credentials (no retry or refresh helps)."""
-    return AuthenticationError(
-        f"Monite refused the client credentials: {refusal.message}",
-        status_code=refusal.status_code,
-        request_id=refusal.request_id,
-        body=refusal.content,  # redacted by from_response already
-        operation=refusal.operation,
-        attempts=refusal.attempts,
-    )
 
 
 def bad_token_answer(response: httpx2.Response, problem: str) -> UnexpectedResponseError:
