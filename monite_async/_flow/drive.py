@@ -105,111 +105,96 @@ def _left(until: float) -> float:
     return until - time.monotonic()
 
 
-class AsyncPrimitive:
-    """A FIFO semaphore of `count` for the async client (anyio's: asyncio and trio), made in
-    the running event loop on first use; a lock is one of 1. What is taken belongs to a
-    `holder` (the call's exchange), and `release(holder)` frees only what that holder has:
-    the flow can release in a `finally` that also runs when it was interrupted before it
-    learned it had the slot."""
+class _Slots:
+    """A FIFO semaphore of `count`; a lock is one of 1. What is taken belongs to a `holder`
+    (the call's exchange), and `release(holder)` frees only what that holder has: the flow can
+    release in a `finally` that also runs when it was interrupted before it learned it had the
+    slot. A release hands the slot straight to the oldest waiter, which owns it before it wakes:
+    the one that gives a slot back and asks again at once queues behind those already waiting."""
 
     def __init__(self, count: int) -> None:
         self._count = count
-        self._semaphore: anyio.Semaphore | None = None
         self._holders: set[object] = set()
+        self._queue: dict[object, Callable[[], None]] = {}  # the waiters, oldest first, and their bells
 
     def __repr__(self) -> str:
-        return f"AsyncPrimitive(free={self.free})"
-
-    @property
-    def free(self) -> int:
-        return self._count if self._semaphore is None else self._semaphore.value
-
-    def take(self, holder: object) -> bool:
-        if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
-        if self._semaphore.value <= 0:
-            return False
-        self._semaphore.acquire_nowait()
-        self._holders.add(holder)
-        return True
-
-    async def acquire(self, holder: object, patience: float) -> bool:
-        if self.take(holder):
-            return True
-        semaphore = self._semaphore
-        assert semaphore is not None
-        with anyio.move_on_after(patience):
-            await semaphore.acquire()
-            self._holders.add(holder)
-            return True
-        return False
-
-    def release(self, holder: object) -> None:
-        if holder in self._holders and self._semaphore is not None:
-            self._holders.discard(holder)
-            self._semaphore.release()
-
-
-class ThreadPrimitive:
-    """`AsyncPrimitive` for threads, first come first served.
-
-    A `threading.Semaphore` is not: the thread that gives a slot back and asks again at once
-    takes it before the waiter it woke has run, so under load a few threads keep the slots
-    while the others wait out their timeout. Here a release hands the slot straight to the
-    oldest waiter (which owns it before it wakes).
-    """
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-        self._start_over()
-        on_fork_in_child(self._start_over)
-
-    def _start_over(self) -> None:
-        # Also in a forked child: the parent's other threads, their slots and places, are not here.
-        self._mutex = threading.Lock()
-        self._holders: set[object] = set()
-        self._queue: dict[object, threading.Lock] = {}  # the waiters, oldest first, and their bells
-
-    def __repr__(self) -> str:
-        return f"ThreadPrimitive(free={self.free}, waiting={len(self._queue)})"
+        return f"{type(self).__name__}(free={self.free}, waiting={len(self._queue)})"
 
     @property
     def free(self) -> int:
         return self._count - len(self._holders)
 
     def take(self, holder: object) -> bool:
-        with self._mutex:
-            return self._take(holder)
-
-    def _take(self, holder: object) -> bool:
         if self._queue or len(self._holders) >= self._count:
             return False
         self._holders.add(holder)
         return True
 
+    def _served(self, holder: object) -> bool:
+        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue."""
+        if holder in self._holders:
+            return True  # handed over, perhaps just as the wait ran out: it is ours
+        self._queue.pop(holder, None)
+        return False
+
+    def release(self, holder: object) -> None:
+        # A holder is either served or still waiting (interrupted in `acquire`), or neither.
+        self._holders.discard(holder)
+        self._queue.pop(holder, None)
+        while self._queue and len(self._holders) < self._count:
+            waiter = next(iter(self._queue))
+            self._holders.add(waiter)  # owned before it wakes: nothing can fall between
+            self._queue.pop(waiter)()
+
+
+class AsyncPrimitive(_Slots):
+    """The slots of the async client's tasks (asyncio and trio: anyio's event wakes a waiter)."""
+
+    async def acquire(self, holder: object, patience: float) -> bool:
+        if self.take(holder):
+            return True
+        bell = anyio.Event()
+        self._queue[holder] = bell.set
+        with anyio.move_on_after(patience):
+            await bell.wait()
+        return self._served(holder)
+
+
+class ThreadPrimitive(_Slots):
+    """The slots of the blocking client's threads, behind a mutex. A `threading.Semaphore`
+    would not do: the thread that gives a slot back and asks again at once takes it before
+    the waiter it woke has run, so under load a few threads keep the slots while the others
+    wait out their timeout."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self._start_over()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # Also in a forked child: the parent's other threads, their slots and places, are not here.
+        self._mutex = threading.Lock()
+        self._holders.clear()
+        self._queue.clear()
+
+    def take(self, holder: object) -> bool:
+        with self._mutex:
+            return _Slots.take(self, holder)  # fast path: no super() object per call
+
     def acquire(self, holder: object, timeout: float) -> bool:
         with self._mutex:
-            if self._take(holder):
+            if _Slots.take(self, holder):
                 return True
             bell = threading.Lock()
             bell.acquire()
-            self._queue[holder] = bell
+            self._queue[holder] = bell.release
         bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
         with self._mutex:
-            if holder in self._holders:
-                return True  # handed over, perhaps just as the wait ran out: it is ours
-            self._queue.pop(holder, None)
-            return False
+            return self._served(holder)
 
     def release(self, holder: object) -> None:
         with self._mutex:
-            # A holder is either served or still waiting (interrupted in `acquire`), or neither.
-            self._holders.discard(holder)
-            self._queue.pop(holder, None)
-            while self._queue and len(self._holders) < self._count:
-                waiter = next(iter(self._queue))
-                self._holders.add(waiter)  # owned before it wakes: nothing can fall between
-                self._queue.pop(waiter).release()
+            _Slots.release(self, holder)
 
 
 class AsyncIO:
