@@ -66,10 +66,14 @@ class Run:
 
 
 async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
-    """Run `flow` to its end, awaiting `io(step)` for each step it yields."""
+    """Run `flow` to its end, awaiting `io(step)` for each step it yields.
+
+    Closed on the way out: left waiting on a step by an exception raised between two (a
+    KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
+    when it is collected."""
     io.check()
-    run = Run(flow)
-    try:
+    with contextlib.closing(flow):
+        run = Run(flow)
         while not run.done:
             try:
                 run.result = await io(run.step)
@@ -78,26 +82,20 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
                 # is chained to it (cancellation too: the flow's `finally` blocks run).
                 run.failure = exc
             run.resume()
-    finally:
-        # Left waiting on a step by an exception raised between two (a KeyboardInterrupt
-        # from a signal), its `finally` blocks run now (a slot given back), not when collected.
-        flow.close()
     return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
-    """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields."""
+    """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields (as `drive`)."""
     io.check()
-    run = Run(flow)
-    try:
+    with contextlib.closing(flow):
+        run = Run(flow)
         while not run.done:
             try:
                 run.result = io(run.step)
             except BaseException as exc:
                 run.failure = exc  # thrown back in outside this block, as in `drive`
             run.resume()
-    finally:
-        flow.close()
     return run.value  # type: ignore[no-any-return]
 
 
@@ -231,34 +229,33 @@ class AsyncIO:
         """The answer, read whole; or the failure, plain (nothing chained), returned."""
         request = step.request
         received: list[httpx2.Response] = []  # the answer, once its head has come
-        failure: Exception | None = None
-        expired = False
         timer: asyncio.Timeout | None = None
+        failure: Exception | None = None  # still None past the `try`: the deadline passed
         try:
             if self._trio:
-                with anyio.move_on_after(_left(step.until)) as scope:
-                    await self._read(request, received)
-                expired = scope.cancelled_caught
+                with anyio.move_on_after(_left(step.until)):
+                    return await self._read(request, received)
             else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
                 async with asyncio.timeout(_left(step.until)) as timer:
-                    await self._read(request, received)
+                    return await self._read(request, received)
         except Exception as exc:
-            expired = timer is not None and timer.expired()
-            failure = None if expired else exc
-        if received and (failure is not None or expired):
+            if timer is None or not timer.expired():
+                failure = exc
+        if received:
             with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
                 await received[0].aclose()  # an answer not read whole: its connection goes
-        if expired:
+        if failure is None:
             return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
-        return plain_error(failure, request) if failure is not None else received[0]
+        return plain_error(failure, request)
 
-    async def _read(self, request: httpx2.Request, received: list[httpx2.Response]) -> None:
+    async def _read(self, request: httpx2.Request, received: list[httpx2.Response]) -> httpx2.Response:
         started = time.perf_counter()
         response = await self._send(request)
         received.append(response)
         response.request = request
         await response.aread()
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)  # as httpx2's client
+        return response
 
 
 class BlockingIO:
@@ -286,7 +283,6 @@ class BlockingIO:
     def _exchange(self, step: Send) -> object:
         request = step.request
         response: httpx2.Response | None = None
-        failure: Exception | None = None
         try:
             with read_deadline(step.until):  # every read ends by it: a thread has no cancel scope
                 started = time.perf_counter()
@@ -294,11 +290,9 @@ class BlockingIO:
                 response.request = request
                 response.read()
                 response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+                return response
         except Exception as exc:
-            failure = exc
-        if failure is None:
-            return response
-        if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
-        return plain_error(failure, request)
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()  # an answer not read whole: its connection goes
+            return plain_error(exc, request)
