@@ -25,7 +25,7 @@ import anyio.lowlevel
 import httpx2
 
 from .._http.forks import on_fork_in_child
-from .._http.transports import DeadlinePassed, plain_error, read_deadline
+from .._http.transports import READ_DEADLINE, DeadlinePassed, plain_error
 from .._http.waits import AnySleep, wait, wait_blocking
 from .steps import TIMED_OUT, Acquire, Call, Send, Sleep
 
@@ -283,14 +283,14 @@ class BlockingIO:
     def _exchange(self, step: Send) -> object:
         request = step.request
         response: httpx2.Response | None = None
+        READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
         try:
-            with read_deadline(step.until):  # every read ends by it: a thread has no cancel scope
-                started = time.perf_counter()
-                response = self._send(request)
-                response.request = request
-                response.read()
-                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-                return response
+            started = time.perf_counter()
+            response = self._send(request)
+            response.request = request
+            response.read()
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+            return response
         except Exception as exc:
             if response is not None:
                 with contextlib.suppress(Exception):
