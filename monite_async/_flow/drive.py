@@ -183,10 +183,9 @@ class ThreadPrimitive(_Slots):
         with self._mutex:
             if _Slots.take(self, holder):
                 return True
-            bell = threading.Lock()
-            bell.acquire()
-            self._queue[holder] = bell.release
-        bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
+            bell = threading.Event()
+            self._queue[holder] = bell.set
+        bell.wait(None if timeout >= threading.TIMEOUT_MAX else timeout)  # a wait under 0 is no wait
         with self._mutex:
             return self._served(holder)
 
