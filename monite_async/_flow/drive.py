@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 import anyio
-import anyio.lowlevel
 import httpx2
 
 from .._http.forks import on_fork_in_child
@@ -72,8 +71,8 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
     KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
     when it is collected."""
     io.check()
-    with contextlib.closing(flow):
-        run = Run(flow)
+    run = Run(flow)
+    try:
         while not run.done:
             try:
                 run.result = await io(run.step)
@@ -82,20 +81,24 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
                 # is chained to it (cancellation too: the flow's `finally` blocks run).
                 run.failure = exc
             run.resume()
+    finally:
+        flow.close()  # a try, not contextlib.closing: no object made per call
     return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
     """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields (as `drive`)."""
     io.check()
-    with contextlib.closing(flow):
-        run = Run(flow)
+    run = Run(flow)
+    try:
         while not run.done:
             try:
                 run.result = io(run.step)
             except BaseException as exc:
                 run.failure = exc  # thrown back in outside this block, as in `drive`
             run.resume()
+    finally:
+        flow.close()
     return run.value  # type: ignore[no-any-return]
 
 
@@ -114,9 +117,6 @@ class _Slots:
         self._count = count
         self._holders: set[object] = set()
         self._queue: dict[object, Callable[[], None]] = {}  # the waiters, oldest first, and their bells
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(free={self.free}, waiting={len(self._queue)})"
 
     @property
     def free(self) -> int:
