@@ -431,12 +431,7 @@ class _DeadlineStream(httpcore2.NetworkStream):
 
 class _DeadlineBackend(httpcore2.SyncBackend):
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
+        self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore2.NetworkStream:
-        stream = super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        stream = super().connect_tcp(host, port, _bounded(timeout), *args, **kwargs)
         return _DeadlineStream(stream)
