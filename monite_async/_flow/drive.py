@@ -102,10 +102,6 @@ def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Resul
     return run.value  # type: ignore[no-any-return]
 
 
-def _left(until: float) -> float:
-    return until - time.monotonic()
-
-
 class _Slots:
     """A FIFO semaphore of `count`; a lock is one of 1. What is taken belongs to a `holder`
     (the call's exchange), and `release(holder)` frees only what that holder has: the flow can
@@ -215,11 +211,11 @@ class AsyncIO:
             return await self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return await primitive.acquire(step.holder, min(step.patience, _left(step.until)))
-        if isinstance(step, Sleep):
-            await (anyio.sleep(step.seconds) if step.real else wait(step.seconds, self._sleep))
+            return await primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+        if isinstance(step, Sleep):  # a real one (the window's own reset) even under set_testing
+            await wait(step.seconds, anyio.sleep if step.real else self._sleep)
             return None
-        with anyio.move_on_after(_left(step.until)):
+        with anyio.move_on_after(step.until - time.monotonic()):
             answer = step.function(*step.args)
             return await answer if inspect.isawaitable(answer) else answer
         return TIMED_OUT
@@ -232,10 +228,10 @@ class AsyncIO:
         failure: Exception | None = None  # still None past the `try`: the deadline passed
         try:
             if self._trio:
-                with anyio.move_on_after(_left(step.until)):
+                with anyio.move_on_after(step.until - time.monotonic()):
                     return await self._read(request, received)
             else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
-                async with asyncio.timeout(_left(step.until)) as timer:
+                async with asyncio.timeout(step.until - time.monotonic()) as timer:
                     return await self._read(request, received)
         except Exception as exc:
             if timer is None or not timer.expired():
@@ -270,12 +266,9 @@ class BlockingIO:
             return self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return primitive.acquire(step.holder, min(step.patience, _left(step.until)))
-        if isinstance(step, Sleep):
-            if step.real:
-                time.sleep(step.seconds)  # the window's own reset: waited for real, even in tests
-            else:
-                wait_blocking(step.seconds, self._sleep)
+            return primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+        if isinstance(step, Sleep):  # as in `AsyncIO`
+            wait_blocking(step.seconds, time.sleep if step.real else self._sleep)
             return None
         return step.function(*step.args)
 
