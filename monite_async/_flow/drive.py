@@ -223,32 +223,30 @@ class AsyncIO:
     async def _exchange(self, step: Send) -> object:
         """The answer, read whole; or the failure, plain (nothing chained), returned."""
         request = step.request
-        received: list[httpx2.Response] = []  # the answer, once its head has come
         timer: asyncio.Timeout | None = None
-        failure: Exception | None = None  # still None past the `try`: the deadline passed
         try:
             if self._trio:
                 with anyio.move_on_after(step.until - time.monotonic()):
-                    return await self._read(request, received)
+                    return await self._read(request)
             else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
                 async with asyncio.timeout(step.until - time.monotonic()) as timer:
-                    return await self._read(request, received)
+                    return await self._read(request)
         except Exception as exc:
             if timer is None or not timer.expired():
-                failure = exc
-        if received:
-            with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
-                await received[0].aclose()  # an answer not read whole: its connection goes
-        if failure is None:
-            return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
-        return plain_error(failure, request)
+                return plain_error(exc, request)
+        # trio's scope moved on, or asyncio's timer expired
+        return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
 
-    async def _read(self, request: httpx2.Request, received: list[httpx2.Response]) -> httpx2.Response:
+    async def _read(self, request: httpx2.Request) -> httpx2.Response:
         started = time.perf_counter()
         response = await self._send(request)
-        received.append(response)
-        response.request = request
-        await response.aread()
+        try:
+            response.request = request
+            await response.aread()
+        except BaseException:  # the deadline's cancellation too
+            with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
+                await response.aclose()  # an answer not read whole: its connection goes
+            raise
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)  # as httpx2's client
         return response
 
