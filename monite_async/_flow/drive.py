@@ -21,11 +21,10 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 import anyio
-import anyio.lowlevel
 import httpx2
 
 from .._http.forks import on_fork_in_child
-from .._http.transports import DeadlinePassed, plain_error, read_deadline
+from .._http.transports import READ_DEADLINE, DeadlinePassed, plain_error
 from .._http.waits import AnySleep, wait, wait_blocking
 from .steps import TIMED_OUT, Acquire, Call, Send, Sleep
 
@@ -66,7 +65,11 @@ class Run:
 
 
 async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
-    """Run `flow` to its end, awaiting `io(step)` for each step it yields."""
+    """Run `flow` to its end, awaiting `io(step)` for each step it yields.
+
+    Closed on the way out: left waiting on a step by an exception raised between two (a
+    KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
+    when it is collected."""
     io.check()
     run = Run(flow)
     try:
@@ -79,14 +82,12 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
                 run.failure = exc
             run.resume()
     finally:
-        # Left waiting on a step by an exception raised between two (a KeyboardInterrupt
-        # from a signal), its `finally` blocks run now (a slot given back), not when collected.
-        flow.close()
+        flow.close()  # a try, not contextlib.closing: no object made per call
     return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
-    """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields."""
+    """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields (as `drive`)."""
     io.check()
     run = Run(flow)
     try:
@@ -101,115 +102,92 @@ def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Resul
     return run.value  # type: ignore[no-any-return]
 
 
-def _left(until: float) -> float:
-    return until - time.monotonic()
-
-
-class AsyncPrimitive:
-    """A FIFO semaphore of `count` for the async client (anyio's: asyncio and trio), made in
-    the running event loop on first use; a lock is one of 1. What is taken belongs to a
-    `holder` (the call's exchange), and `release(holder)` frees only what that holder has:
-    the flow can release in a `finally` that also runs when it was interrupted before it
-    learned it had the slot."""
+class _Slots:
+    """A FIFO semaphore of `count`; a lock is one of 1. What is taken belongs to a `holder`
+    (the call's exchange), and `release(holder)` frees only what that holder has: the flow can
+    release in a `finally` that also runs when it was interrupted before it learned it had the
+    slot. A release hands the slot straight to the oldest waiter, which owns it before it wakes:
+    the one that gives a slot back and asks again at once queues behind those already waiting."""
 
     def __init__(self, count: int) -> None:
         self._count = count
-        self._semaphore: anyio.Semaphore | None = None
         self._holders: set[object] = set()
-
-    def __repr__(self) -> str:
-        return f"AsyncPrimitive(free={self.free})"
-
-    @property
-    def free(self) -> int:
-        return self._count if self._semaphore is None else self._semaphore.value
-
-    def take(self, holder: object) -> bool:
-        if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self._count, fast_acquire=True)
-        if self._semaphore.value <= 0:
-            return False
-        self._semaphore.acquire_nowait()
-        self._holders.add(holder)
-        return True
-
-    async def acquire(self, holder: object, patience: float) -> bool:
-        if self.take(holder):
-            return True
-        semaphore = self._semaphore
-        assert semaphore is not None
-        with anyio.move_on_after(patience):
-            await semaphore.acquire()
-            self._holders.add(holder)
-            return True
-        return False
-
-    def release(self, holder: object) -> None:
-        if holder in self._holders and self._semaphore is not None:
-            self._holders.discard(holder)
-            self._semaphore.release()
-
-
-class ThreadPrimitive:
-    """`AsyncPrimitive` for threads, first come first served.
-
-    A `threading.Semaphore` is not: the thread that gives a slot back and asks again at once
-    takes it before the waiter it woke has run, so under load a few threads keep the slots
-    while the others wait out their timeout. Here a release hands the slot straight to the
-    oldest waiter (which owns it before it wakes).
-    """
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-        self._start_over()
-        on_fork_in_child(self._start_over)
-
-    def _start_over(self) -> None:
-        # Also in a forked child: the parent's other threads, their slots and places, are not here.
-        self._mutex = threading.Lock()
-        self._holders: set[object] = set()
-        self._queue: dict[object, threading.Lock] = {}  # the waiters, oldest first, and their bells
-
-    def __repr__(self) -> str:
-        return f"ThreadPrimitive(free={self.free}, waiting={len(self._queue)})"
+        self._queue: dict[object, Callable[[], None]] = {}  # the waiters, oldest first, and their bells
 
     @property
     def free(self) -> int:
         return self._count - len(self._holders)
 
     def take(self, holder: object) -> bool:
-        with self._mutex:
-            return self._take(holder)
-
-    def _take(self, holder: object) -> bool:
         if self._queue or len(self._holders) >= self._count:
             return False
         self._holders.add(holder)
         return True
 
+    def _served(self, holder: object) -> bool:
+        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue."""
+        if holder in self._holders:
+            return True  # handed over, perhaps just as the wait ran out: it is ours
+        self._queue.pop(holder, None)
+        return False
+
+    def release(self, holder: object) -> None:
+        # A holder is either served or still waiting (interrupted in `acquire`), or neither.
+        self._holders.discard(holder)
+        self._queue.pop(holder, None)
+        while self._queue and len(self._holders) < self._count:
+            waiter = next(iter(self._queue))
+            self._holders.add(waiter)  # owned before it wakes: nothing can fall between
+            self._queue.pop(waiter)()
+
+
+class AsyncPrimitive(_Slots):
+    """The slots of the async client's tasks (asyncio and trio: anyio's event wakes a waiter)."""
+
+    async def acquire(self, holder: object, patience: float) -> bool:
+        if self.take(holder):
+            return True
+        bell = anyio.Event()
+        self._queue[holder] = bell.set
+        with anyio.move_on_after(patience):
+            await bell.wait()
+        return self._served(holder)
+
+
+class ThreadPrimitive(_Slots):
+    """The slots of the blocking client's threads, behind a mutex. A `threading.Semaphore`
+    would not do: the thread that gives a slot back and asks again at once takes it before
+    the waiter it woke has run, so under load a few threads keep the slots while the others
+    wait out their timeout."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self._start_over()
+        on_fork_in_child(self._start_over)
+
+    def _start_over(self) -> None:
+        # Also in a forked child: the parent's other threads, their slots and places, are not here.
+        self._mutex = threading.Lock()
+        self._holders.clear()
+        self._queue.clear()
+
+    def take(self, holder: object) -> bool:
+        with self._mutex:
+            return _Slots.take(self, holder)  # fast path: no super() object per call
+
     def acquire(self, holder: object, timeout: float) -> bool:
         with self._mutex:
-            if self._take(holder):
+            if _Slots.take(self, holder):
                 return True
-            bell = threading.Lock()
-            bell.acquire()
-            self._queue[holder] = bell
-        bell.acquire(timeout=-1 if timeout >= threading.TIMEOUT_MAX else max(0.0, timeout))
+            bell = threading.Event()
+            self._queue[holder] = bell.set
+        bell.wait(None if timeout >= threading.TIMEOUT_MAX else timeout)  # a wait under 0 is no wait
         with self._mutex:
-            if holder in self._holders:
-                return True  # handed over, perhaps just as the wait ran out: it is ours
-            self._queue.pop(holder, None)
-            return False
+            return self._served(holder)
 
     def release(self, holder: object) -> None:
         with self._mutex:
-            # A holder is either served or still waiting (interrupted in `acquire`), or neither.
-            self._holders.discard(holder)
-            self._queue.pop(holder, None)
-            while self._queue and len(self._holders) < self._count:
-                waiter = next(iter(self._queue))
-                self._holders.add(waiter)  # owned before it wakes: nothing can fall between
-                self._queue.pop(waiter).release()
+            _Slots.release(self, holder)
 
 
 class AsyncIO:
@@ -233,11 +211,11 @@ class AsyncIO:
             return await self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return await primitive.acquire(step.holder, min(step.patience, _left(step.until)))
-        if isinstance(step, Sleep):
-            await (anyio.sleep(step.seconds) if step.real else wait(step.seconds, self._sleep))
+            return await primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+        if isinstance(step, Sleep):  # a real one (the window's own reset) even under set_testing
+            await wait(step.seconds, anyio.sleep if step.real else self._sleep)
             return None
-        with anyio.move_on_after(_left(step.until)):
+        with anyio.move_on_after(step.until - time.monotonic()):
             answer = step.function(*step.args)
             return await answer if inspect.isawaitable(answer) else answer
         return TIMED_OUT
@@ -245,35 +223,32 @@ class AsyncIO:
     async def _exchange(self, step: Send) -> object:
         """The answer, read whole; or the failure, plain (nothing chained), returned."""
         request = step.request
-        received: list[httpx2.Response] = []  # the answer, once its head has come
-        failure: Exception | None = None
-        expired = False
         timer: asyncio.Timeout | None = None
         try:
             if self._trio:
-                with anyio.move_on_after(_left(step.until)) as scope:
-                    await self._read(request, received)
-                expired = scope.cancelled_caught
+                with anyio.move_on_after(step.until - time.monotonic()):
+                    return await self._read(request)
             else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
-                async with asyncio.timeout(_left(step.until)) as timer:
-                    await self._read(request, received)
+                async with asyncio.timeout(step.until - time.monotonic()) as timer:
+                    return await self._read(request)
         except Exception as exc:
-            expired = timer is not None and timer.expired()
-            failure = None if expired else exc
-        if received and (failure is not None or expired):
-            with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
-                await received[0].aclose()  # an answer not read whole: its connection goes
-        if expired:
-            return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
-        return plain_error(failure, request) if failure is not None else received[0]
+            if timer is None or not timer.expired():
+                return plain_error(exc, request)
+        # trio's scope moved on, or asyncio's timer expired
+        return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
 
-    async def _read(self, request: httpx2.Request, received: list[httpx2.Response]) -> None:
+    async def _read(self, request: httpx2.Request) -> httpx2.Response:
         started = time.perf_counter()
         response = await self._send(request)
-        received.append(response)
-        response.request = request
-        await response.aread()
+        try:
+            response.request = request
+            await response.aread()
+        except BaseException:  # the deadline's cancellation too
+            with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
+                await response.aclose()  # an answer not read whole: its connection goes
+            raise
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)  # as httpx2's client
+        return response
 
 
 class BlockingIO:
@@ -289,31 +264,25 @@ class BlockingIO:
             return self._exchange(step)
         if isinstance(step, Acquire):
             primitive: Any = step.primitive
-            return primitive.acquire(step.holder, min(step.patience, _left(step.until)))
-        if isinstance(step, Sleep):
-            if step.real:
-                time.sleep(step.seconds)  # the window's own reset: waited for real, even in tests
-            else:
-                wait_blocking(step.seconds, self._sleep)
+            return primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+        if isinstance(step, Sleep):  # as in `AsyncIO`
+            wait_blocking(step.seconds, time.sleep if step.real else self._sleep)
             return None
         return step.function(*step.args)
 
     def _exchange(self, step: Send) -> object:
         request = step.request
         response: httpx2.Response | None = None
-        failure: Exception | None = None
+        READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
         try:
-            with read_deadline(step.until):  # every read ends by it: a thread has no cancel scope
-                started = time.perf_counter()
-                response = self._send(request)
-                response.request = request
-                response.read()
-                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-        except Exception as exc:
-            failure = exc
-        if failure is None:
+            started = time.perf_counter()
+            response = self._send(request)
+            response.request = request
+            response.read()
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
             return response
-        if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
-        return plain_error(failure, request)
+        except Exception as exc:
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()  # an answer not read whole: its connection goes
+            return plain_error(exc, request)

@@ -30,10 +30,9 @@ _registry: list[weakref.ref[Callable[[], None]]] = []
 
 
 def on_fork_in_child(start_over: Callable[[], None]) -> None:
-    """Call `start_over` (a bound method or a function, held weakly) in a child right after
+    """Call `start_over`, a bound method (held weakly, as is its object), in a child right after
     `os.fork()`."""
-    weak = weakref.WeakMethod if hasattr(start_over, "__self__") else weakref.ref
-    _registry.append(weak(start_over, _registry.remove))
+    _registry.append(weakref.WeakMethod(start_over, _registry.remove))
 
 
 def _start_over_in_child() -> None:

@@ -45,6 +45,7 @@ from .forks import on_fork_in_child
 __all__ = [
     "ASYNCIO_ONLY_TEXT",
     "NEVER_SENT",
+    "READ_DEADLINE",
     "CallerClientTransport",
     "DeadlinePassed",
     "ForkSafeHTTPTransport",
@@ -55,7 +56,6 @@ __all__ = [
     "default_tls",
     "is_asyncio_only",
     "plain_error",
-    "read_deadline",
     "refuse_foreign_http",
 ]
 
@@ -155,7 +155,7 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
       Celery) inherits the pooled sockets, and would send on the parent's connections. The
       parent's pool is left as it is, not closed (closing a TLS connection could write to the
       parent's stream).
-    - Every read, write and connect ends by the call's deadline (`read_deadline`): a thread
+    - Every read, write and connect ends by the call's deadline (`READ_DEADLINE`): a thread
       has no cancel scope, and a server trickling a byte at a time defeats a read timeout.
     - `close()` shuts the pool's sockets down, which wakes the threads blocked reading them
       (closing a socket does not; see `_DeadlineStream.close`).
@@ -385,28 +385,18 @@ class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
 
 
 # A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
-# call going for as long as the server likes (a thread has no cancel scope). `read_deadline`
-# sets, for the calling thread, the monotonic time its reads must end by; the network stream
-# of `ForkSafeHTTPTransport` shrinks each read's timeout to what is left of it
-# (httpcore2 maps the socket.timeout to httpx2.ReadTimeout, which the flow maps already). The
-# blocking driver wraps each send (or the whole call) in `with read_deadline(deadline_at):`.
-_READ_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+# call going for as long as the server likes (a thread has no cancel scope). The blocking
+# driver sets `READ_DEADLINE`, before each send, to the monotonic time its thread's reads must
+# end by; the network stream of `ForkSafeHTTPTransport` shrinks each read's timeout to what is
+# left of it (httpcore2 maps the socket.timeout to httpx2.ReadTimeout, which the flow maps
+# already). Set, never reset: only that driver sends to this pool, and it sets it every time.
+READ_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "monite_async_read_deadline", default=None
 )
 
 
-@contextlib.contextmanager
-def read_deadline(deadline_at: float) -> Iterator[None]:
-    """Every read of a `ForkSafeHTTPTransport` in this context ends by `deadline_at`."""
-    token = _READ_DEADLINE.set(deadline_at)
-    try:
-        yield
-    finally:
-        _READ_DEADLINE.reset(token)
-
-
 def _bounded(timeout: float | None) -> float | None:
-    deadline_at = _READ_DEADLINE.get()
+    deadline_at = READ_DEADLINE.get()
     if deadline_at is None:
         return timeout
     left = max(deadline_at - time.monotonic(), 0.001)  # 0 would mean non-blocking, not "over"
@@ -441,12 +431,7 @@ class _DeadlineStream(httpcore2.NetworkStream):
 
 class _DeadlineBackend(httpcore2.SyncBackend):
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
+        self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any
     ) -> httpcore2.NetworkStream:
-        stream = super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        stream = super().connect_tcp(host, port, _bounded(timeout), *args, **kwargs)
         return _DeadlineStream(stream)
