@@ -60,6 +60,7 @@ from ._flow.operations import operation_name, resolve_operation
 from ._flow.options import NOT_GIVEN, CallOptions, NotGiven
 from ._flow.request import Outcome
 from ._http.retry import RetryPolicy
+from .resources._base import Resource
 from .resources._generated.calls import Calls, RawCallsBase, SyncCalls, SyncRawCallsBase
 from .resources._generated.clients import Resources, SyncResources
 from .resources.access_tokens import AuthResource, SyncAuthResource
@@ -99,24 +100,18 @@ def _run_blocking(
     return finish(operation, drive_blocking(call, core.io))
 
 
-class RawCalls(RawCallsBase):
+class RawCalls(Resource, RawCallsBase):
     """`monite.with_raw_response`: `call()` returning a `RawResponse` instead of the model."""
 
     def __init__(self, core: Core, options: CallOptions) -> None:
         self._run_call = functools.partial(_run, _raw, core, options)
 
-    def __repr__(self) -> str:
-        return "RawCalls()"
 
-
-class SyncRawCalls(SyncRawCallsBase):
+class SyncRawCalls(Resource, SyncRawCallsBase):
     """`RawCalls` for `MoniteSyncClient`: `monite.with_raw_response.call(op, ...)`, blocking."""
 
     def __init__(self, core: SyncCore, options: CallOptions) -> None:
         self._run_call = functools.partial(_run_blocking, _raw, core, options)
-
-    def __repr__(self) -> str:
-        return "SyncRawCalls()"
 
 
 def _raw(operation: object, outcome: Outcome) -> object:

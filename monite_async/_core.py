@@ -95,48 +95,24 @@ class _CoreBase:
             raise ConfigurationError(ASYNC_SLEEP_TEXT)  # else refused at its first wait
         # The flow sends straight to it (see `Target`): closed with the client, as httpx2 does.
         self.network: Any = network(given.transport, given.http_client, given.limits, blocking=blocking)
-        per_second = _check_rate(given.max_requests_per_second)
         tracing = Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider)
-        redis = _redis_url(given.redis, credentials)
         tokens = self._tokens(given.token, credentials, options, tracing)
         self.auth_kind: str = _AUTH_KINDS[type(tokens)]
-        target = Target(
-            self.base_url,
-            headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT},
-        )
         self.flow: Flow = Flow(
-            target=target,
+            target=Target(
+                self.base_url, headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT}
+            ),
             options=options,
             tokens=tokens,
             credentials=credentials,
             slots=self._primitive(connection_slots(given.transport, given.limits)),
             policy=policy,
             window=RateWindow(),
-            pacer=None if per_second is None else Pacer(per_second),
+            pacer=_pacer(given.max_requests_per_second),
             tracing=tracing,
-            shared=None if redis is None else self._shared(redis, self.base_url, credentials),
+            shared=_shared(given.redis, self.base_url, credentials, blocking=blocking),
         )
         self.io = self._io_class(getattr(self.network, self._send_method), policy.sleep, self.check_usable)
-
-    def __repr__(self) -> str:
-        kind = type(self).__name__
-        return f"{kind}(base_url={self.base_url!r}, auth={self.auth_kind!r}, closed={self.flow.closed})"
-
-    def _shared(self, url: str, base_url: str, credentials: tuple[uuid.UUID, str] | None) -> Any:
-        """The fleet's room on Redis (the `redis` extra, imported only here)."""
-        if credentials is None:
-            raise ConfigurationError(
-                "redis= shares the token of client credentials: pass client_id/client_secret"
-            )
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigurationError("redis= must be a redis://, rediss:// or unix:// URL")
-        from ._redis import SharedState, SyncSharedState  # imports redis-py only when made
-
-        kind = SyncSharedState if isinstance(self, SyncCore) else SharedState
-        try:
-            return kind(url, base_url=base_url, client_id=credentials[0], client_secret=credentials[1])
-        except ImportError:
-            raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
 
     def _tokens(
         self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
@@ -173,12 +149,12 @@ def _check_base_url(base_url: str) -> str:
     raise ConfigurationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}")
 
 
-def _check_rate(per_second: object) -> float | None:
+def _pacer(per_second: object) -> Pacer | None:
     if per_second is None:
         return None
     if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not per_second > 0:
         raise ConfigurationError("max_requests_per_second must be a positive number, or None (no pacing)")
-    return float(per_second)
+    return Pacer(float(per_second))
 
 
 def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -> tuple[uuid.UUID, str]:
@@ -198,13 +174,30 @@ def _credentials(client_id: str | uuid.UUID | None, client_secret: str | None) -
     return parsed_id, SecretStr(secret)  # shown as '[redacted]' in any repr or traceback
 
 
-def _redis_url(redis: str | None, credentials: tuple[uuid.UUID, str] | None) -> str | None:
-    """`redis=`, else MONITE_REDIS_URL (for client credentials: a token of the app's own is not shared)."""
+def _shared(
+    redis: str | None, base_url: str, credentials: tuple[uuid.UUID, str] | None, *, blocking: bool
+) -> Any:
+    """The fleet's room on Redis, or None: `redis=`, else MONITE_REDIS_URL (for client
+    credentials: a token of the app's own is not shared). The `redis` extra is imported only here."""
     if redis is None and credentials is not None:
         redis = os.environ.get("MONITE_REDIS_URL") or None
-    if redis is not None and not isinstance(redis, str):
+    if redis is None:
+        return None
+    if not isinstance(redis, str):
         raise ConfigurationError(f"redis must be a redis:// URL; got {type(redis).__name__}")
-    return redis
+    if credentials is None:
+        raise ConfigurationError(
+            "redis= shares the token of client credentials: pass client_id/client_secret"
+        )
+    if not redis.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError("redis= must be a redis://, rediss:// or unix:// URL")
+    from ._redis import SharedState, SyncSharedState  # imports redis-py only when made
+
+    kind = SyncSharedState if blocking else SharedState
+    try:
+        return kind(redis, base_url=base_url, client_id=credentials[0], client_secret=credentials[1])
+    except ImportError:
+        raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
 
 
 def connection_slots(transport: object, limits: httpx2.Limits) -> int:
