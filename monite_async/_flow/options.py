@@ -25,10 +25,9 @@ __all__ = ["NOT_GIVEN", "CallOptions", "NotGiven"]
 
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-ENTITY_HEADER = "x-monite-entity-id"
 # Headers the client owns: a per-call header may not replace them (the entity header goes
 # only on the operations that declare it: `entity_id=`).
-_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER, ENTITY_HEADER})
+_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER, "x-monite-entity-id"})
 
 
 class NotGiven:
