@@ -111,7 +111,7 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
                 f"headers may not set {name!r}: the client signs every request itself, and the "
                 "version is set with api_version=, the entity with entity_id="
             )
-        if not value.isprintable() or not value.isascii() or not name.isascii():
+        if not value.isprintable() or not value.isascii():  # the name's pattern is ASCII already
             raise ConfigurationError(f"header {name[:40]!r} must be printable ASCII (no CR or LF)")
         checked.append((name, value))
     return tuple(checked)
