@@ -62,8 +62,7 @@ def check_timeout(timeout: object) -> httpx2.Timeout:
             f"timeout must be seconds (a number) or an httpx2.Timeout; got {_shown(timeout)}"
         )
     result = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(float(timeout))
-    parts = (result.connect, result.read, result.write, result.pool)
-    if any(part is None or not math.isfinite(part) or part <= 0 for part in parts):
+    if any(part is None or not math.isfinite(part) or part <= 0 for part in result.as_dict().values()):
         raise ConfigurationError(
             "every part of timeout must be a positive number of seconds (never no timeout)"
         )
