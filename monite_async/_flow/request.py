@@ -154,6 +154,7 @@ def parse(module: types.ModuleType, name: str, response: httpx2.Response, redact
     """The model for a 2xx answer, or the typed error for one the parser refuses."""
     try:
         return parse_success(module, response)
-    except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
-        failure = exc  # ValueError: JSONDecodeError and unknown values the parser refused
+    except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
+        # ValueError: JSONDecodeError, unknown values the parser refused, a body nested too deep.
+        failure = exc
     raise errors.from_parse_failure(failure, response=response, operation=name, redactor=redactor)
