@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -57,8 +58,11 @@ def missing_private_functions(module: types.ModuleType) -> list[str]:
 
 def resolve_operation(operation: object) -> types.ModuleType:
     """Accept a generated operation module or any of its functions; return the module."""
-    module = inspect.getmodule(operation)  # a module itself, else the one it was defined in
-    if module is None or missing_private_functions(module):
+    module: object = operation
+    if not isinstance(operation, types.ModuleType):
+        module_name = getattr(operation, "__module__", None)
+        module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    if not isinstance(module, types.ModuleType) or missing_private_functions(module):
         raise _error_mapping.not_an_operation(operation)
     return module
 
