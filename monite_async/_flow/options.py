@@ -25,10 +25,9 @@ __all__ = ["NOT_GIVEN", "CallOptions", "NotGiven"]
 
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-ENTITY_HEADER = "x-monite-entity-id"
 # Headers the client owns: a per-call header may not replace them (the entity header goes
 # only on the operations that declare it: `entity_id=`).
-_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER, ENTITY_HEADER})
+_RESERVED_HEADERS = frozenset({"authorization", VERSION_HEADER, "x-monite-entity-id"})
 
 
 class NotGiven:
@@ -63,8 +62,7 @@ def check_timeout(timeout: object) -> httpx2.Timeout:
             f"timeout must be seconds (a number) or an httpx2.Timeout; got {_shown(timeout)}"
         )
     result = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(float(timeout))
-    parts = (result.connect, result.read, result.write, result.pool)
-    if any(part is None or not math.isfinite(part) or part <= 0 for part in parts):
+    if any(part is None or not math.isfinite(part) or part <= 0 for part in result.as_dict().values()):
         raise ConfigurationError(
             "every part of timeout must be a positive number of seconds (never no timeout)"
         )
@@ -112,7 +110,7 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
                 f"headers may not set {name!r}: the client signs every request itself, and the "
                 "version is set with api_version=, the entity with entity_id="
             )
-        if not value.isprintable() or not value.isascii() or not name.isascii():
+        if not value.isprintable() or not value.isascii():  # the name's pattern is ASCII already
             raise ConfigurationError(f"header {name[:40]!r} must be printable ASCII (no CR or LF)")
         checked.append((name, value))
     return tuple(checked)

@@ -136,7 +136,6 @@ def build(
         if options.entity_id is None:
             raise errors.missing_entity_id(name)
         kwargs = {**kwargs, "x_monite_entity_id": options.entity_id}
-    failure: Exception | None = None
     try:
         arguments = request_kwargs(module, args, kwargs)
         if isinstance(arguments.get("url"), str):
@@ -146,15 +145,16 @@ def build(
         arguments["extensions"] = {"timeout": options.timeout.as_dict()}
         return httpx2.Request(**arguments)
     except (TypeError, ValueError, AttributeError, httpx2.InvalidURL) as exc:
+        # Raised below, outside the handler: unchained, so nothing of the arguments is kept.
         failure = exc  # ValueError covers UnicodeEncodeError (a header value httpx2 cannot encode)
-    raise errors.bad_arguments(name, failure, redactor)  # unchained: nothing of the arguments kept
+    raise errors.bad_arguments(name, failure, redactor)
 
 
 def parse(module: types.ModuleType, name: str, response: httpx2.Response, redactor: errors.Redactor) -> Any:
     """The model for a 2xx answer, or the typed error for one the parser refuses."""
-    failure: Exception | None = None
     try:
         return parse_success(module, response)
-    except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
-        failure = exc  # ValueError: JSONDecodeError and unknown values the parser refused
+    except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
+        # ValueError: JSONDecodeError, unknown values the parser refused, a body nested too deep.
+        failure = exc
     raise errors.from_parse_failure(failure, response=response, operation=name, redactor=redactor)

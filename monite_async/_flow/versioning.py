@@ -51,8 +51,7 @@ def warn_of_version(echoed: str | None, request: httpx2.Request) -> bool:
         return False
     # Quoted only when it is a version: the header is the server's text, and a server
     # may echo anything there, a secret of ours included.
-    is_date = _VERSION_SHAPE.fullmatch(echoed) is not None
-    shown = echoed if is_date else f"<not a YYYY-MM-DD date, {len(echoed)} chars>"
+    shown = echoed if _VERSION_SHAPE.fullmatch(echoed) else f"<not a YYYY-MM-DD date, {len(echoed)} chars>"
     _logger.warning(
         "Monite answered with API version %s, but this client asked for %s; "
         "responses may not match the models of monite_async",

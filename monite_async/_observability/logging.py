@@ -31,9 +31,9 @@ class _EnvironmentHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to stderr only while the app has no logging config of its own."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        theirs = [handler for handler in logging.getLogger(_LOGGER).handlers if handler is not self]
-        if not theirs and not logging.getLogger().handlers:
-            super().emit(record)  # else the app's handlers get it by propagation: no second copy
+        # Else the app's handlers get it by propagation: no second copy.
+        if logging.getLogger(_LOGGER).handlers == [self] and not logging.getLogger().handlers:
+            super().emit(record)
 
 
 def install_from_environment() -> None:

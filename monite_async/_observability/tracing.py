@@ -131,17 +131,14 @@ def _span(tracer: Any, name: str, kind: Any, attributes: dict[str, Any]) -> Any:
     )
 
 
-def _nothing() -> None:
-    return None  # without opentelemetry-api: every hook a no-op
-
-
 class Tracing:
     """One client's instruments; see the module docstring."""
 
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         self._trace: Any = None
-        self._tracer: Callable[[], Any] = _nothing
-        self._meters: Callable[[], tuple[Any, Any, Any] | None] = _nothing
+        # Without opentelemetry-api: every hook a no-op.
+        self._tracer: Callable[[], Any] = lambda: None
+        self._meters: Callable[[], tuple[Any, Any, Any] | None] = lambda: None
         try:
             from opentelemetry import trace
             from opentelemetry.metrics import _internal as metrics

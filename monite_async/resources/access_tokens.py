@@ -3,7 +3,6 @@ Fetching tokens is the flow's own work (`_flow.call.Flow._fetch`)."""
 
 from __future__ import annotations
 
-import time
 from typing import Generic, TypeVar
 
 from monite_generated.api.access_tokens import post_auth_revoke
@@ -37,8 +36,8 @@ class _Revoke(Resource, Generic[_IO]):
             return False
         client_id, secret = credentials
         body = RevokeTokenPayload(client_id=client_id, client_secret=secret, token=token.value)
-        budget = time.monotonic() + self._options.deadline
-        yield from self._flow.call(self._options, post_auth_revoke, kwargs={"body": body}, budget_at=budget)
+        # One request: its own deadline (options.deadline) is the method's.
+        yield from self._flow.call(self._options, post_auth_revoke, kwargs={"body": body})
         tokens.forget(token)
         return True
 
