@@ -151,7 +151,10 @@ class BaseClient:
 
     def _start(self, core: Core | SyncCore) -> None:
         self._attach(core, core.flow.options)
+        # Written now: `__del__` may run while the interpreter shuts down, when a repr's
+        # lookups may fail (and a failure there prints "Exception ignored in").
         self._owner = True
+        self._unclosed = f"unclosed {self!r}: use {self._CLOSING}"
 
     def with_options(
         self,
@@ -226,7 +229,7 @@ class BaseClient:
         """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
         pooled sockets leak): once it and every view it made are gone."""
         if self._owner and not self._core.flow.closed:
-            _warn(f"unclosed {self!r}: use {self._CLOSING}", ResourceWarning, source=self)
+            _warn(self._unclosed, ResourceWarning, source=self)
 
     def __repr__(self) -> str:
         kind = type(self).__name__ if self._owner else f"{type(self).__name__} view"
