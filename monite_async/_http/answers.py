@@ -121,18 +121,19 @@ def parse_retry_after(
 ) -> float | None:
     """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
 
+    `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names.
+
     >>> parse_retry_after({"retry-after-ms": "1500"})
     1.5
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
     for name, per_second in (("retry-after-ms", 1000), ("retry-after", 1)):
         try:  # float() ignores surrounding whitespace
-            value = float(lowered[name]) / per_second
+            value = float(headers[name]) / per_second
         except (KeyError, ValueError):
             continue
         if math.isfinite(value):
             return max(0.0, value)
-    raw = lowered.get("retry-after")
+    raw = headers.get("retry-after")
     if raw is None:
         return None
     try:  # not a finite number: an HTTP date, perhaps (NaN and infinity are none either)

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import httpx2
 
@@ -65,12 +65,16 @@ class RateLimit:
     reset_after: float | None
 
 
-def _number(headers: Mapping[str, str], *names: str) -> float | None:
+_N = TypeVar("_N", int, float)
+
+
+def _number(headers: Mapping[str, str], kind: type[_N], *names: str) -> _N | None:
+    """The first of `names` that the headers carry, as a `kind` (a count, or seconds)."""
     for name in names:
         raw = headers.get(name)
         # "30" or the draft's "30, 30;w=1"; digits only: never negative or NaN
         if raw is not None and (match := _LEADING_NUMBER.match(raw)) is not None:
-            return min(float(match.group(1)), _MAX_NUMBER)
+            return kind(min(float(match.group(1)), _MAX_NUMBER))
     return None
 
 
@@ -90,18 +94,14 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: Callable[[], float] = t
 
     `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names (the
     flow's one pass over the raw headers, on every answer)."""
-    limit = _number(headers, "ratelimit-limit", "x-ratelimit-limit-second")
-    remaining = _number(headers, "ratelimit-remaining", "x-ratelimit-remaining-second")
-    reset = _number(headers, "ratelimit-reset")
+    limit = _number(headers, int, "ratelimit-limit", "x-ratelimit-limit-second")
+    remaining = _number(headers, int, "ratelimit-remaining", "x-ratelimit-remaining-second")
+    reset = _number(headers, float, "ratelimit-reset")
     if limit is None and remaining is None and reset is None:
         return None
     if reset is not None and reset > _TIMESTAMP_FLOOR:
         reset = max(0.0, reset - now())
-    return RateLimit(
-        limit=None if limit is None else int(limit),
-        remaining=None if remaining is None else int(remaining),
-        reset_after=reset,
-    )
+    return RateLimit(limit, remaining, reset)
 
 
 class Pause(NamedTuple):
