@@ -97,10 +97,9 @@ def request_id(response: httpx2.Response) -> str | None:
     value = response.headers.get("x-request-id")
     if value is None:
         return None
-    redact = response.extensions.get(REDACT_EXTENSION)
-    if redact is not None:
-        value = redact(value)
-    for secret in _carried_secrets(response.request):  # every answer the flow reads has one
+    # Every answer the flow reads has both its redactor and its request.
+    value = response.extensions[REDACT_EXTENSION](value)
+    for secret in _carried_secrets(response.request):
         value = value.replace(secret, "[redacted]")
     return value[:200]
 
