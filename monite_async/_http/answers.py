@@ -98,7 +98,8 @@ def request_id(response: httpx2.Response) -> str | None:
     if value is None:
         return None
     # Every answer the flow reads has both its redactor and its request.
-    value = response.extensions[REDACT_EXTENSION](value)
+    redact: Callable[[str], str] = response.extensions[REDACT_EXTENSION]
+    value = redact(value)
     for secret in _carried_secrets(response.request):
         value = value.replace(secret, "[redacted]")
     return value[:200]
