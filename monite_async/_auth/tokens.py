@@ -22,7 +22,6 @@ WARNING and is tried again after min(30 s, half the time left).
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import math
@@ -136,11 +135,16 @@ class Refresh:
 class TokenSource:
     """What the flow asks at its sign step (the subclasses say where tokens come from)."""
 
-    _recent: Sequence[str] = ()  # the tokens lately handed out
+    # The tokens lately handed out, newest first: an error body echoing a token just
+    # replaced is still redacted.
+    _recent: Sequence[str] = ()
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or errors (tokens, the client secret)."""
         return list(self._recent)
+
+    def _remember(self, value: str) -> None:
+        self._recent = [value, *[v for v in self._recent if v != value]][:4]
 
     def ready(self, since: int) -> Token | None:
         """A token that serves without the lock (most calls), else None."""
@@ -163,7 +167,7 @@ class StaticToken(TokenSource):
 
     def __init__(self, token: str) -> None:
         self._token = Token(token)
-        self._recent = [token]
+        self._remember(token)
 
     def ready(self, since: int) -> Token | None:
         return self._token
@@ -185,7 +189,7 @@ class AppTokens(TokenSource):
             raise ConfigurationError(
                 "the token callable must return a non-empty str of printable ASCII characters"
             )
-        self._recent = [value, *[v for v in self._recent if v != value]][:4]
+        self._remember(value)
         return Token(value)
 
 
@@ -211,10 +215,6 @@ class CredentialsCache(TokenSource):
     on_fetch: Callable[[str], None] = lambda reason: None  # told each fetch's reason (a metric)
     fetch_attempts: int = 1  # a fetch's whole series: its attempt and its retries
     cached: Token | None = dataclasses.field(default=None, init=False)
-    # Recent values, so an error body echoing a just-replaced token is still redacted.
-    _recent: collections.deque[str] = dataclasses.field(
-        init=False, default_factory=lambda: collections.deque(maxlen=4)
-    )
     # Fetches that completed, or failed with an answer every waiter may share (see _shared):
     # a call's `since` is this count when it began.
     generation: int = dataclasses.field(default=0, init=False)
@@ -348,7 +348,7 @@ class CredentialsCache(TokenSource):
         token = Token(issued.value, expires_at=expires_at, refresh_at=expires_at - self.margin(lifetime))
         self.cached = token
         self._serves_before = 0 if lifetime else self.generation
-        self._recent.append(token.value)
+        self._remember(token.value)
         self.on_fetch(refresh.reason)
         _logger.info(  # why and for how long; never the token itself
             "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",

@@ -212,11 +212,10 @@ class RateWindow:
             self._in_flight = max(0, self._in_flight - 1)
             if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
                 return  # nothing usable (a limit of 0 would admit nothing ever again)
-            now = time.monotonic()
             if rate.reset_after is not None and rate.reset_after > 0:
                 self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
             reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
-            reset_at = now + reset_after + _RESET_MARGIN
+            reset_at = time.monotonic() + reset_after + _RESET_MARGIN
             # What Monite counted left, less what we sent that it had not counted yet: it counts
             # every process sharing the credentials, so its figure wins over ours when lower.
             left = max(0, rate.remaining - self._in_flight)
