@@ -65,10 +65,17 @@ class RateLimit:
     reset_after: float | None
 
 
+# Where an answer states each number, in the order they are read: the IETF draft's names,
+# then the per-second ones.
+_LIMIT = ("ratelimit-limit", "x-ratelimit-limit-second")
+_REMAINING = ("ratelimit-remaining", "x-ratelimit-remaining-second")
+_RESET = ("ratelimit-reset",)
+RATE_HEADERS = frozenset(_LIMIT + _REMAINING + _RESET)
+
 _N = TypeVar("_N", int, float)
 
 
-def _number(headers: Mapping[str, str], kind: type[_N], *names: str) -> _N | None:
+def _number(headers: Mapping[str, str], kind: type[_N], names: tuple[str, ...]) -> _N | None:
     """The first of `names` that the headers carry, as a `kind` (a count, or seconds)."""
     for name in names:
         raw = headers.get(name)
@@ -78,25 +85,14 @@ def _number(headers: Mapping[str, str], kind: type[_N], *names: str) -> _N | Non
     return None
 
 
-RATE_HEADERS = frozenset(
-    {
-        "ratelimit-limit",
-        "ratelimit-remaining",
-        "ratelimit-reset",
-        "x-ratelimit-limit-second",
-        "x-ratelimit-remaining-second",
-    }
-)
-
-
 def parse_rate_limit(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> RateLimit | None:
     """The RateLimit an answer's headers describe, or None when they carry none.
 
     `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names (the
     flow's one pass over the raw headers, on every answer)."""
-    limit = _number(headers, int, "ratelimit-limit", "x-ratelimit-limit-second")
-    remaining = _number(headers, int, "ratelimit-remaining", "x-ratelimit-remaining-second")
-    reset = _number(headers, float, "ratelimit-reset")
+    limit = _number(headers, int, _LIMIT)
+    remaining = _number(headers, int, _REMAINING)
+    reset = _number(headers, float, _RESET)
     if limit is None and remaining is None and reset is None:
         return None
     if reset is not None and reset > _TIMESTAMP_FLOOR:
