@@ -39,7 +39,6 @@ from .._auth.tokens import (
     AppTokens,
     CredentialsCache,
     IssuedToken,
-    Refresh,
     Token,
     TokenSource,
     issued_token,
@@ -385,7 +384,7 @@ class Flow:
         finally:
             tokens.lock.release(x)
 
-    def _fetch(self, tokens: CredentialsCache, plan: Refresh, until: float, deadline: float) -> Gen:
+    def _fetch(self, tokens: CredentialsCache, plan: str, until: float, deadline: float) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
         options and no longer than the call that needs it; its end is told to the cache. With
         a fleet, a token another process fetched is taken instead, and one process fetches
@@ -404,7 +403,7 @@ class Flow:
         if failure is not None:
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
-            return tokens.failed(plan, failure)
+            return tokens.failed(failure)
         if fence is not None and issued.expires_in > 0:
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)
