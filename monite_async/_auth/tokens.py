@@ -22,7 +22,6 @@ WARNING and is tried again after min(30 s, half the time left).
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import math
@@ -50,7 +49,6 @@ __all__ = [
     "AppTokens",
     "CredentialsCache",
     "IssuedToken",
-    "Refresh",
     "StaticToken",
     "Token",
     "TokenSource",
@@ -124,23 +122,19 @@ def issued_token(parsed: object) -> IssuedToken | str:
     return IssuedToken(SecretStr(parsed.access_token), lifetime)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Refresh:
-    """What the caller holding the lock must do: fetch, for `reason` (`still_valid`: a token
-    kept if the fetch fails, see `CredentialsCache.failed`)."""
-
-    reason: str
-    still_valid: Token | None = None
-
-
 class TokenSource:
     """What the flow asks at its sign step (the subclasses say where tokens come from)."""
 
-    _recent: Sequence[str] = ()  # the tokens lately handed out
+    # The tokens lately handed out, newest first: an error body echoing a token just
+    # replaced is still redacted.
+    _recent: Sequence[str] = ()
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or errors (tokens, the client secret)."""
         return list(self._recent)
+
+    def _remember(self, value: str) -> None:
+        self._recent = [value, *[v for v in self._recent if v != value]][:4]
 
     def ready(self, since: int) -> Token | None:
         """A token that serves without the lock (most calls), else None."""
@@ -163,7 +157,7 @@ class StaticToken(TokenSource):
 
     def __init__(self, token: str) -> None:
         self._token = Token(token)
-        self._recent = [token]
+        self._remember(token)
 
     def ready(self, since: int) -> Token | None:
         return self._token
@@ -185,7 +179,7 @@ class AppTokens(TokenSource):
             raise ConfigurationError(
                 "the token callable must return a non-empty str of printable ASCII characters"
             )
-        self._recent = [value, *[v for v in self._recent if v != value]][:4]
+        self._remember(value)
         return Token(value)
 
 
@@ -200,8 +194,8 @@ _MAX_REFRESH_PAUSE = 30.0
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
-    The flow takes `lock`, asks `plan`, runs the fetch a `Refresh` asks for, and reports its
-    end with `fetched` or `failed`. `cached` is the token it holds (None: none yet, or
+    The flow takes `lock`, asks `plan`, runs the fetch it asks for (for the reason it gives),
+    and reports its end with `fetched` or `failed`. `cached` is the token it holds (None: none yet, or
     forgotten).
     """
 
@@ -211,10 +205,6 @@ class CredentialsCache(TokenSource):
     on_fetch: Callable[[str], None] = lambda reason: None  # told each fetch's reason (a metric)
     fetch_attempts: int = 1  # a fetch's whole series: its attempt and its retries
     cached: Token | None = dataclasses.field(default=None, init=False)
-    # Recent values, so an error body echoing a just-replaced token is still redacted.
-    _recent: collections.deque[str] = dataclasses.field(
-        init=False, default_factory=lambda: collections.deque(maxlen=4)
-    )
     # Fetches that completed, or failed with an answer every waiter may share (see _shared):
     # a call's `since` is this count when it began.
     generation: int = dataclasses.field(default=0, init=False)
@@ -273,20 +263,20 @@ class CredentialsCache(TokenSource):
             if left:
                 self._in_flight[since] = left
 
-    def plan(self, since: int, seen: int, refused: Token | None = None) -> Token | Refresh:
+    def plan(self, since: int, seen: int, refused: Token | None = None) -> Token | str:
         """With the lock held, for a call begun at fetch count `since` that saw `seen` before
         it waited for the lock (a token fetched after that serves it, due or not): the token
-        to use, or the fetch to run. After Monite refused `refused`, forget it only if nobody
-        replaced it already."""
+        to use, or why a fetch must run. After Monite refused `refused`, forget it only if
+        nobody replaced it already."""
         self.forget(refused)
         token = self.cached
         fetched_since = self.generation != seen and self._last_failure is None
         if token is not None and (self.current(token) or fetched_since):
             return token  # another caller refreshed while we waited: "once" means once
         self._raise_shared_failure(since)
-        if refused is None and token is not None:
-            return Refresh("the token is due for refresh", still_valid=token)
-        return Refresh("no token yet" if refused is None else "Monite refused the token")
+        if refused is not None:
+            return "Monite refused the token"
+        return "no token yet" if token is None else "the token is due for refresh"
 
     def _raise_shared_failure(self, began: int) -> None:
         # A fetch failed after this call began, or while calls that began before it are still
@@ -302,12 +292,12 @@ class CredentialsCache(TokenSource):
         if self.cached is token:
             self.cached = None
 
-    def failed(self, refresh: Refresh, failure: Exception) -> Token:
-        """The fetch (the lock held) raised `failure`: keep `refresh.still_valid` if it has not
+    def failed(self, failure: Exception) -> Token:
+        """The fetch (the lock held) raised `failure`: keep the cached token if it has not
         expired (an early refresh), else raise `failure`, shared with the callers waiting for
         this fetch only if it is the endpoint's answer."""
         now = self.clock()
-        token = refresh.still_valid
+        token = self.cached  # a refused token is forgotten already (`plan`)
         if token is None or now >= token.expires_at:
             if _shared(failure, self.fetch_attempts):
                 self._ended(failure)
@@ -336,7 +326,7 @@ class CredentialsCache(TokenSource):
         self.generation += 1
         self._last_failure = failure
 
-    def fetched(self, refresh: Refresh, issued: IssuedToken, started: float) -> Token:
+    def fetched(self, reason: str, issued: IssuedToken, started: float) -> Token:
         """The fetch (the lock held), begun at `started`, returned `issued`: cache and return it.
 
         Its lifetime counts from before the request was sent (the server's clock started no
@@ -348,14 +338,14 @@ class CredentialsCache(TokenSource):
         token = Token(issued.value, expires_at=expires_at, refresh_at=expires_at - self.margin(lifetime))
         self.cached = token
         self._serves_before = 0 if lifetime else self.generation
-        self._recent.append(token.value)
-        self.on_fetch(refresh.reason)
+        self._remember(token.value)
+        self.on_fetch(reason)
         _logger.info(  # why and for how long; never the token itself
             "Fetched a Monite access token (%s); valid for %s, refreshed %s before it expires",
-            refresh.reason,
+            reason,
             f"{lifetime:.0f} s" if lifetime else "an unknown time",
             f"{token.expires_at - token.refresh_at:.3g} s",
-            extra={"monite_token_reason": refresh.reason, "monite_token_lifetime": issued.expires_in},
+            extra={"monite_token_reason": reason, "monite_token_lifetime": issued.expires_in},
         )
         return token
 

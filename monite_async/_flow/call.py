@@ -39,7 +39,6 @@ from .._auth.tokens import (
     AppTokens,
     CredentialsCache,
     IssuedToken,
-    Refresh,
     Token,
     TokenSource,
     issued_token,
@@ -373,7 +372,7 @@ class Flow:
         finally:
             tokens.lock.release(x)
 
-    def _fetch(self, x: _Exchange, tokens: CredentialsCache, plan: Refresh) -> Gen:
+    def _fetch(self, x: _Exchange, tokens: CredentialsCache, plan: str) -> Gen:
         """The token request (`POST /auth/token`), with the lock held, under the client's own
         options and no longer than the call that needs it; its end is told to the cache. With
         a fleet, a token another process fetched is taken instead, and one process fetches
@@ -388,7 +387,7 @@ class Flow:
         if isinstance(issued, Exception):
             if fence is not None:
                 yield Call(self.shared.release, (fence,))
-            return tokens.failed(plan, issued)
+            return tokens.failed(issued)
         if fence is not None:  # stored for the fleet (one that is over already: the lock released)
             yield Call(self.shared.store, (issued.value, issued.expires_in, fence))
         return tokens.fetched(plan, issued, started)

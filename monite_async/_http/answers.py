@@ -97,10 +97,10 @@ def request_id(response: httpx2.Response) -> str | None:
     value = response.headers.get("x-request-id")
     if value is None:
         return None
-    redact = response.extensions.get(REDACT_EXTENSION)
-    if redact is not None:
-        value = redact(value)
-    for secret in _carried_secrets(response.request):  # every answer the flow reads has one
+    # Every answer the flow reads has both its redactor and its request.
+    redact: Callable[[str], str] = response.extensions[REDACT_EXTENSION]
+    value = redact(value)
+    for secret in _carried_secrets(response.request):
         value = value.replace(secret, "[redacted]")
     return value[:200]
 
@@ -121,18 +121,19 @@ def parse_retry_after(
 ) -> float | None:
     """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
 
+    `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names.
+
     >>> parse_retry_after({"retry-after-ms": "1500"})
     1.5
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
     for name, per_second in (("retry-after-ms", 1000), ("retry-after", 1)):
         try:  # float() ignores surrounding whitespace
-            value = float(lowered[name]) / per_second
+            value = float(headers[name]) / per_second
         except (KeyError, ValueError):
             continue
         if math.isfinite(value):
             return max(0.0, value)
-    raw = lowered.get("retry-after")
+    raw = headers.get("retry-after")
     if raw is None:
         return None
     try:  # not a finite number: an HTTP date, perhaps (NaN and infinity are none either)

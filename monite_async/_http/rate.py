@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import httpx2
 
@@ -65,24 +65,24 @@ class RateLimit:
     reset_after: float | None
 
 
-def _number(headers: Mapping[str, str], *names: str) -> float | None:
+# Where an answer states each number, in the order they are read: the IETF draft's names,
+# then the per-second ones.
+_LIMIT = ("ratelimit-limit", "x-ratelimit-limit-second")
+_REMAINING = ("ratelimit-remaining", "x-ratelimit-remaining-second")
+_RESET = ("ratelimit-reset",)
+RATE_HEADERS = frozenset(_LIMIT + _REMAINING + _RESET)
+
+_N = TypeVar("_N", int, float)
+
+
+def _number(headers: Mapping[str, str], kind: type[_N], names: tuple[str, ...]) -> _N | None:
+    """The first of `names` that the headers carry, as a `kind` (a count, or seconds)."""
     for name in names:
         raw = headers.get(name)
         # "30" or the draft's "30, 30;w=1"; digits only: never negative or NaN
         if raw is not None and (match := _LEADING_NUMBER.match(raw)) is not None:
-            return min(float(match.group(1)), _MAX_NUMBER)
+            return kind(min(float(match.group(1)), _MAX_NUMBER))
     return None
-
-
-RATE_HEADERS = frozenset(
-    {
-        "ratelimit-limit",
-        "ratelimit-remaining",
-        "ratelimit-reset",
-        "x-ratelimit-limit-second",
-        "x-ratelimit-remaining-second",
-    }
-)
 
 
 def parse_rate_limit(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> RateLimit | None:
@@ -90,18 +90,14 @@ def parse_rate_limit(headers: Mapping[str, str], *, now: Callable[[], float] = t
 
     `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names (the
     flow's one pass over the raw headers, on every answer)."""
-    limit = _number(headers, "ratelimit-limit", "x-ratelimit-limit-second")
-    remaining = _number(headers, "ratelimit-remaining", "x-ratelimit-remaining-second")
-    reset = _number(headers, "ratelimit-reset")
+    limit = _number(headers, int, _LIMIT)
+    remaining = _number(headers, int, _REMAINING)
+    reset = _number(headers, float, _RESET)
     if limit is None and remaining is None and reset is None:
         return None
     if reset is not None and reset > _TIMESTAMP_FLOOR:
         reset = max(0.0, reset - now())
-    return RateLimit(
-        limit=None if limit is None else int(limit),
-        remaining=None if remaining is None else int(remaining),
-        reset_after=reset,
-    )
+    return RateLimit(limit, remaining, reset)
 
 
 class Pause(NamedTuple):
@@ -212,11 +208,10 @@ class RateWindow:
             self._in_flight = max(0, self._in_flight - 1)
             if rate is None or rate.limit is None or rate.remaining is None or rate.limit < 1:
                 return  # nothing usable (a limit of 0 would admit nothing ever again)
-            now = time.monotonic()
             if rate.reset_after is not None and rate.reset_after > 0:
                 self._recent_resets.append(min(rate.reset_after, _MAX_WINDOW))
             reset_after = min(rate.reset_after if rate.reset_after is not None else self._window, _MAX_WINDOW)
-            reset_at = now + reset_after + _RESET_MARGIN
+            reset_at = time.monotonic() + reset_after + _RESET_MARGIN
             # What Monite counted left, less what we sent that it had not counted yet: it counts
             # every process sharing the credentials, so its figure wins over ours when lower.
             left = max(0, rate.remaining - self._in_flight)

@@ -134,15 +134,14 @@ def next_wait(
     policy: RetryPolicy, attempts: Attempts, outcome: Outcome, request: httpx2.Request
 ) -> float | None:
     """How long to wait before the next attempt; None: no next attempt, `outcome` goes up."""
-    response = outcome if isinstance(outcome, httpx2.Response) else None
-    status = response.status_code if response is not None else None
+    status = outcome.status_code if isinstance(outcome, httpx2.Response) else None
     if status is not None and not is_retryable_status(status):
         return None  # most answers: nothing to parse, nothing to wait for
     if isinstance(outcome, _PERMANENT):
         return None  # sending it again cannot help
     if status != 429 and attempts.retries >= attempts.max_retries:
         return None
-    asked = parse_retry_after(response.headers) if response is not None else None
+    asked = parse_retry_after(outcome.headers) if isinstance(outcome, httpx2.Response) else None
     what = f"HTTP {status}" if status is not None else type(outcome).__name__
     if asked is not None and asked > policy.max_retry_after:
         _no_retry(request, attempts, what, asked, f"more than the {policy.max_retry_after:.3f} s allowed")

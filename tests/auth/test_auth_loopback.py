@@ -23,7 +23,7 @@ from monite_async import (
     ServerError,
     UnexpectedResponseError,
 )
-from monite_async._auth.tokens import CredentialsCache, IssuedToken, Refresh
+from monite_async._auth.tokens import CredentialsCache, IssuedToken
 from monite_async._flow.drive import AsyncPrimitive
 from monite_async._http.answers import is_stale_token
 
@@ -303,7 +303,7 @@ def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     now = [1000.0]
     provider = CredentialsCache(client_secret="s", lock=AsyncPrimitive(1), clock=lambda: now[0])
     plan = provider.plan(0, provider.generation)
-    assert isinstance(plan, Refresh)
+    assert isinstance(plan, str)  # why to fetch
     first = provider.fetched(plan, IssuedToken("t1", 86400.0), now[0])
     assert first.refresh_at == 1000.0 + 86400 - 300  # 10 % would be 8,640 s: capped at 300 s
     now[0] = first.refresh_at - 0.001
@@ -311,7 +311,7 @@ def test_refresh_margin_is_a_capped_fraction_of_the_lifetime() -> None:
     now[0] = first.refresh_at  # inside the margin, before expiry: refresh now
     assert provider.ready(0) is None
     plan = provider.plan(0, provider.generation)
-    assert isinstance(plan, Refresh)
+    assert isinstance(plan, str)  # why to fetch
     second = provider.fetched(plan, IssuedToken("t2", 100.0), now[0])
     assert second is not first
     assert second.refresh_at == pytest.approx(now[0] + 100 - 10)  # 10 % of a 100 s lifetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from collections.abc import Callable
 
 import anyio
 import anyio.lowlevel
@@ -329,17 +330,20 @@ def test_retry_policy_refuses_what_is_not_a_wait_with_a_typed_error(options: dic
 
 
 def test_parse_retry_after_forms() -> None:
-    assert parse_retry_after({"Retry-After": "7"}) == 7.0
-    assert parse_retry_after({"Retry-After": "1.5"}) == 1.5
-    assert parse_retry_after({"retry-after-ms": "250", "Retry-After": "9"}) == 0.25
-    assert parse_retry_after({"Retry-After": "-3"}) == 0.0
-    assert parse_retry_after({"Retry-After": "soon"}) is None
-    assert parse_retry_after({"Retry-After": "nan"}) is None
-    assert parse_retry_after({}) is None
+    def parse(headers: dict[str, str], now: Callable[[], float] = time.time) -> float | None:
+        return parse_retry_after(httpx2.Headers(headers), now=now)  # an answer's headers: any case
+
+    assert parse({"Retry-After": "7"}) == 7.0
+    assert parse({"Retry-After": "1.5"}) == 1.5
+    assert parse({"retry-after-ms": "250", "Retry-After": "9"}) == 0.25
+    assert parse({"Retry-After": "-3"}) == 0.0
+    assert parse({"Retry-After": "soon"}) is None
+    assert parse({"Retry-After": "nan"}) is None
+    assert parse({}) is None
     date = "Wed, 21 Oct 2026 07:28:00 GMT"
     at = email.utils.parsedate_to_datetime(date).timestamp()
-    assert parse_retry_after({"Retry-After": date}, now=lambda: at - 12) == 12.0
-    assert parse_retry_after({"Retry-After": date}, now=lambda: at + 12) == 0.0
+    assert parse({"Retry-After": date}, now=lambda: at - 12) == 12.0
+    assert parse({"Retry-After": date}, now=lambda: at + 12) == 0.0
 
 
 async def test_a_retry_wait_holds_no_pooled_connection(loopback: LoopbackServer) -> None:
