@@ -45,6 +45,7 @@ from .._auth.tokens import (
     token_request_body,
 )
 from .._errors import (
+    AuthenticationError,
     ConfigurationError,
     MoniteError,
     UnexpectedResponseError,
@@ -429,10 +430,11 @@ class Flow:
                 self.options, post_auth_token, kwargs={"body": body}, budget_at=until
             )
         except Exception as exc:  # not BaseException: a cancelled fetch records nothing
-            if isinstance(exc, UnexpectedResponseError) and 200 <= exc.status_code < 300:
-                # A success the parser refused: its body holds a token nobody knows to redact
-                # yet, so the error carries none, and no traceback either (the parser's frames
-                # hold the body).
+            # Refused credentials (`failures.from_response` made the refusal so), or a success
+            # the parser refused (its body holds a token nobody knows to redact yet, so the error
+            # carries none): no traceback either, whose frames hold the request or its answer.
+            refused = isinstance(exc, AuthenticationError)
+            if refused or (isinstance(exc, UnexpectedResponseError) and 200 <= exc.status_code < 300):
                 return exc.with_traceback(None)
             return exc
         issued = issued_token(outcome.parsed)
