@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import collections
 import inspect
+import pathlib
+import ssl
 import sys
 import threading
 import time
@@ -102,6 +104,31 @@ def test_an_interrupt_right_after_a_slot_is_taken_gives_the_slot_back(
 
 
 def test_close_wakes_the_threads_waiting_for_an_answer_at_once(server: LoopbackServer) -> None:
+    _close_wakes_every_thread(server)
+
+
+def test_close_wakes_the_threads_reading_over_tls_at_once(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The TLS handshake takes the socket over from the TCP stream the pool connected: the
+    # socket shut down must be the one the TLS stream reads.
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(served)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the client's own pool trusts the test's CA
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    server = LoopbackServer(ssl_context=served)
+    server.open()
+    try:
+        _close_wakes_every_thread(server)
+    finally:
+        server.close()
+
+
+def _close_wakes_every_thread(server: LoopbackServer) -> None:
     # Two threads wait on their answers (10 s away), two for a slot; close() fails them all
     # now with ClientStateError, as MoniteClient.aclose() does its tasks: closing a socket
     # does not wake a thread blocked reading it, shutting it down does.
