@@ -4,7 +4,7 @@
 
 until an answer, a typed error, or the deadline:
 
-- *admit*: Monite's rate window and a 429's client-wide hold (`_rate_limit.RateWindow`),
+- *admit*: Monite's rate window and a 429's client-wide hold (`_http.rate.RateWindow`),
   then the opt-in pacer; a request that would wait past its deadline is refused here.
 - *take a slot*: one of `limits.max_connections`, so requests wait here, unsigned, never
   in the HTTP library's pool.
@@ -14,7 +14,7 @@ until an answer, a typed error, or the deadline:
 - *send*: the driver sends and reads the answer whole (`drive.AsyncIO`, `drive.BlockingIO`).
 - *classify*: a stale-token answer is replayed once with a new token; a transient failure
   is retried after a wait (`_http.retry.next_wait`); anything else is the answer or a
-  typed error (`_error_mapping`, the one place failures become `MoniteError`s).
+  typed error (`failures`, the one place failures become `MoniteError`s).
 
 The deadline is decided here alone: every step carries it (`until`) and the driver bounds
 the step's I/O by it; attempts' timeouts shrink to what it leaves. The flow is a generator

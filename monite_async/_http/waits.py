@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 # An async `sleep` given to MoniteSyncClient: refused when the client is made if it can be
-# told then, else at its first wait (`wait_blocking`); written once, here (see _error_mapping).
+# told then, else at its first wait (`wait_blocking`); written once, here.
 ASYNC_SLEEP_TEXT = (
     "MoniteSyncClient's RetryPolicy.sleep must be a plain function taking seconds "
     "(an async one belongs to MoniteClient)"
