@@ -135,6 +135,23 @@ def _answer(operation: object, outcome: Outcome) -> Any:
     )
 
 
+class _Lifetime:
+    """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
+    pooled sockets leak). Held by the client and by each of its views: it goes, and warns,
+    when the last of them does. Not the client's own `__del__`: that would show on its
+    `help()` page, and a view would have to keep the whole client alive."""
+
+    __slots__ = ("_core", "_warning")
+
+    def __init__(self, core: Core | SyncCore, warning: str) -> None:
+        self._core = core
+        self._warning = warning
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if not self._core.flow.closed:
+            _warn(self._warning, ResourceWarning, source=self)
+
+
 class BaseClient:
     """What both clients share besides their I/O: options, views (`with_options`), what users
     read. Make a `MoniteClient` or a `MoniteSyncClient`, never this."""
@@ -142,19 +159,14 @@ class BaseClient:
     _core: Core | SyncCore
     _options: CallOptions
     _owner: bool = False  # until construction is complete: nothing to close, nothing to warn of
-    # A view's: the client that made it, alive while the view is. A view of a client made on
-    # the fly (`MoniteClient().with_options(...)`) so keeps its pool open and the warning
-    # quiet, and no reference cycle goes through it.
-    _made_by: BaseClient | None = None
+    _lifetime: _Lifetime | None = None
     _CLOSING: str
     _attach: Callable[[Any, CallOptions], None]  # each client's own, for its own kind of core
 
     def _start(self, core: Core | SyncCore) -> None:
         self._attach(core, core.flow.options)
-        # Written now: `__del__` may run while the interpreter shuts down, when a repr's
-        # lookups may fail (and a failure there prints "Exception ignored in").
         self._owner = True
-        self._unclosed = f"unclosed {self!r}: use {self._CLOSING}"
+        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {self._CLOSING}")
 
     def with_options(
         self,
@@ -186,7 +198,10 @@ class BaseClient:
             entity_id=entity_id,
         )
         view = type(self).__new__(type(self))
-        view._made_by = self if self._owner else self._made_by
+        # A view holds what warns of an unclosed client, not the client: a view of a client
+        # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
+        # it lives, and is no reference cycle through it.
+        view._lifetime = self._lifetime
         view._attach(self._core, options)
         return view
 
@@ -224,12 +239,6 @@ class BaseClient:
     def closed(self) -> bool:
         """Whether the client (or the client this view belongs to) was closed."""
         return self._core.flow.closed
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        """Warns when a client never closed is dropped, as aiohttp's ClientSession does (its
-        pooled sockets leak): once it and every view it made are gone."""
-        if self._owner and not self._core.flow.closed:
-            _warn(self._unclosed, ResourceWarning, source=self)
 
     def __repr__(self) -> str:
         kind = type(self).__name__ if self._owner else f"{type(self).__name__} view"
