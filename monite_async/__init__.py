@@ -27,7 +27,7 @@ from monite_generated.models import (
     MessageResponse,
     VerifyResponse,
 )
-from monite_generated.types import UNSET, Unset
+from monite_generated.types import UNSET, Unset, is_known
 
 from ._client import MoniteClient, MoniteSyncClient
 from ._defaults import (
@@ -58,7 +58,6 @@ from ._errors import (
     ValidationError,
     VerificationTimeoutError,
 )
-from ._flow.enums import is_known
 from ._flow.options import NOT_GIVEN, NotGiven
 from ._flow.versioning import API_VERSION
 from ._http.rate import RateLimit

@@ -158,8 +158,7 @@ class Flow:
             )
             x.longest = max(x.timeout.values())
             if x.traced:
-                path = request.url.path.removeprefix(self.target.base_url.path.rstrip("/"))
-                x.template = url_template(module, args, path)  # the path below the base URL's
+                x.template = url_template(module)  # the path below the base URL's, as the spec writes it
             x.generation = self.tokens.begin() if x.secured else 0
             try:
                 response = yield from self._exchange(x)

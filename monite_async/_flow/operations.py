@@ -11,6 +11,10 @@ Why relying on them is safe: the generator is pinned exactly (scripts/generate.p
 another version), both functions are in every operation module it writes, and
 tests/project/test_layout.py fails loudly, naming the module, when a regenerated module
 lacks either, so a generator upgrade cannot break the facade silently.
+
+Our copy of the generator's module template (openapi/templates/endpoint_module.py.jinja)
+also writes `PATH` (the path as the spec writes it) and `REQUIRES_AUTH` (whether the spec
+secures the operation) into every module, so nothing here reads them back from the code.
 """
 
 from __future__ import annotations
@@ -19,13 +23,11 @@ import functools
 import inspect
 import sys
 import types
-import typing
 from collections.abc import Mapping
 from typing import Any
 
 import httpx2
-from monite_generated.client import AuthenticatedClient, Client
-from monite_generated.errors import UnexpectedStatus
+from monite_generated.client import Client
 
 from . import failures as _error_mapping
 
@@ -46,9 +48,6 @@ PRIVATE_FUNCTIONS = ("_get_kwargs", "_parse_response")
 # `_parse_response` only reads `raise_on_unexpected_status` from its client; with it set, an
 # undeclared status raises instead of silently parsing to None.
 _STRICT_PARSER_CLIENT = Client(base_url="http://unused.invalid", raise_on_unexpected_status=True)
-_SUCCESS_CODES = (200, 201, 202, 204)
-# What describes the bytes on the wire, not the decoded ones a stand-in response is given.
-_FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def missing_private_functions(module: types.ModuleType) -> list[str]:
@@ -72,15 +71,10 @@ def operation_name(module: types.ModuleType) -> str:
     return module.__name__.rpartition(".")[2]
 
 
-@functools.cache
 def requires_auth(module: types.ModuleType) -> bool:
-    """Whether the operation is secured. The generator types `client` as
-    `AuthenticatedClient` for secured operations and as `AuthenticatedClient | Client` for
-    open ones (POST /auth/token): the spec's security, read back from the code (a module
-    without it is taken as secured)."""
-    detailed = getattr(module, "asyncio_detailed", None)
-    hints = typing.get_type_hints(detailed) if detailed is not None else {}
-    return hints.get("client", AuthenticatedClient) is AuthenticatedClient
+    """Whether the spec secures the operation (`REQUIRES_AUTH`, which our template of the
+    generator writes into every operation module; a module without it is taken as secured)."""
+    return bool(getattr(module, "REQUIRES_AUTH", True))
 
 
 @functools.cache
@@ -91,15 +85,10 @@ def parameters(module: types.ModuleType) -> Mapping[str, inspect.Parameter]:
     return inspect.signature(module._get_kwargs).parameters
 
 
-def url_template(module: types.ModuleType, args: tuple[Any, ...], url: str) -> str:
-    """The path as the spec writes it (`/mailbox_domains/{domain_id}`), from the built one."""
-    template = url
-    path = [p.name for p in parameters(module).values() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
-    for name, value in zip(path, args, strict=False):
-        text = str(value)
-        if text:
-            template = template.replace(text, "{" + name + "}", 1)
-    return template
+def url_template(module: types.ModuleType) -> str:
+    """The path as the spec writes it (`/mailbox_domains/{domain_id}`: `PATH`, which our
+    template of the generator writes into every operation module)."""
+    return str(getattr(module, "PATH", ""))
 
 
 def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -111,33 +100,15 @@ def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict
 def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
     """The model for a 2xx answer (read already). Raises the generator's parse errors
     (ValueError, KeyError, TypeError, ...) or `UnexpectedStatus`, never chained to one
-    another, and none holding the body: for a token answer that body is a token."""
-    parsed, failure = _parse_once(module, response)
-    if isinstance(failure, UnexpectedStatus):
-        # Success codes differ between API versions (create: 201, but 200 under 2023-09-01).
-        # Parse as a success the operation does declare, from the bytes already decoded: a
-        # stand-in with the answer's Content-Encoding would decode them a second time.
-        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
-        for code in _SUCCESS_CODES:
-            stand_in = httpx2.Response(
-                code, headers=headers, content=response.content, request=response.request
-            )
-            parsed, failure = _parse_once(module, stand_in)
-            if not isinstance(failure, UnexpectedStatus):
-                break
-        else:
-            raise UnexpectedStatus(response.status_code, b"")
-    if failure is not None:
-        raise failure
-    return parsed
-
-
-def _parse_once(module: types.ModuleType, response: httpx2.Response) -> tuple[Any, Exception | None]:
-    """The generated parser's model, or what it raised (kept, to be raised with no context)."""
+    another, and none holding the body: for a token answer that body is a token. (A success
+    status the operation does not declare is parsed as the one it does: our template of the
+    generator writes that into `_parse_response`, for Monite's success codes differ between
+    API versions: create answers 201, but 200 under 2023-09-01.)"""
     try:
-        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response), None
+        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
     except RecursionError:
         # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
-        return None, ValueError("the body is nested too deeply to parse")
+        failure: Exception = ValueError("the body is nested too deeply to parse")
     except Exception as exc:
-        return None, exc
+        failure = exc  # raised below, outside the handler: with no context
+    raise failure

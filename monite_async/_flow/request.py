@@ -11,7 +11,6 @@ spec works through `call()` with no facade change.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import types
 from collections.abc import Callable
@@ -21,7 +20,6 @@ import httpx2
 from monite_generated.errors import UnexpectedStatus
 
 from .._errors import ConfigurationError
-from . import enums  # noqa: F401  (installs lenient enums before anything is parsed)
 from . import failures as errors
 from .operations import parameters, parse_success, request_kwargs
 from .options import CallOptions
@@ -39,17 +37,6 @@ class Outcome:
     response: httpx2.Response
     attempts: int
     elapsed: float = 0.0
-
-
-def _header_text(value: object) -> str:
-    # The generator puts typed header values (uuid, int, bool, enum) into the headers dict
-    # unconverted; httpx2 accepts only text (and str() of a (str, Enum) member on 3.11 is
-    # "Class.member").
-    if isinstance(value, str):
-        return value  # nearly every header
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 class Target:
@@ -140,8 +127,10 @@ def build(
         arguments = request_kwargs(module, args, kwargs)
         if isinstance(arguments.get("url"), str):
             arguments["url"] = target.url(arguments["url"])
-        own = tuple((key, _header_text(value)) for key, value in (arguments.get("headers") or {}).items())
-        arguments["headers"] = target.headers_with(*options.headers, *own)
+        # The generated code writes every header value as text (openapi/templates/).
+        arguments["headers"] = target.headers_with(
+            *options.headers, *(arguments.get("headers") or {}).items()
+        )
         arguments["extensions"] = {"timeout": options.timeout.as_dict()}
         return httpx2.Request(**arguments)
     except (TypeError, ValueError, AttributeError, httpx2.InvalidURL) as exc:

@@ -28,7 +28,7 @@ def _scoped_module() -> types.ModuleType:
     module = types.ModuleType("monite_generated.api.mailboxes.get_mailboxes")
 
     def _get_kwargs(*, x_monite_version: str, x_monite_entity_id: uuid.UUID) -> dict[str, Any]:
-        headers = {"x-monite-version": x_monite_version, "x-monite-entity-id": x_monite_entity_id}
+        headers = {"x-monite-version": x_monite_version, "x-monite-entity-id": str(x_monite_entity_id)}
         return {"method": "get", "url": "/mailboxes", "headers": headers}
 
     module._get_kwargs = _get_kwargs  # type: ignore[attr-defined]

@@ -201,8 +201,10 @@ def test_generation_and_the_drift_check_use_our_template(tmp_path: Path) -> None
 
 
 # What our copies change in the pinned generator's templates (openapi/DEVIATIONS.md): the
-# httpx2 import, the endpoint modules' OPERATION_ID (how `call(module)` is typed), and the
-# models' imports of the models they hold, made once at the end of the module.
+# httpx2 import, the endpoint modules' OPERATION_ID (how `call(module)` is typed), PATH,
+# REQUIRES_AUTH and a success status of another API version parsed as the declared one; the
+# models' imports of the models they hold, made once at the end of the module; lenient enums;
+# UUID header values written as text.
 _LAZY_IMPORTS_INSIDE = [
     "-    {% for lazy_import in model.lazy_imports | sort %}",
     "-        {{ lazy_import }} # noqa: PLC0415",
@@ -235,6 +237,28 @@ TEMPLATE_CHANGES = {
         "+",
         '+OPERATION_ID: Final = "{{ python_identifier(endpoint.name) }}"',
         '+"""The operation this module calls; its literal type tells the module apart from every other."""',
+        '+PATH: Final = "{{ endpoint.path | in_double_quote_literal }}"',
+        '+REQUIRES_AUTH: Final = {{ "True" if endpoint.requires_security else "False" }}',
+        "+    {% for response in endpoint.responses.patterns if 200 <= response.status_code.range[0] < 300 %}",  # noqa: E501
+        "+    {% if loop.first %}",
+        "+    if 200 <= response.status_code < 300:",
+        "+        {{ parse_response(parsed_responses, response) | indent(8) }}",
+        "+    {% endif %}",
+        "+    {% endfor %}",
+    ],
+    "str_enum.py.jinja": [
+        "+",
+        "+from ..types import lenient_member",
+        "+",
+        "+    @classmethod",
+        '+    def _missing_(cls, value: object) -> "{{ enum.class_info.name }} | None":',
+        "+        return lenient_member(cls, value)",
+    ],
+    "property_templates/uuid_property.py.jinja": [
+        "+{% macro transform_header(source) %}",
+        "+str({{ source }})",
+        "+{% endmacro %}",
+        "+",
     ],
 }
 

@@ -120,6 +120,8 @@ def test_the_new_operations_are_generated_with_their_entity_header(project: Path
     ]
     for module in (api / f"{name}.py" for name in ADDED.split(",")):
         assert "x_monite_entity_id: UUID" in module.read_text(), module.name
+        # As text: httpx2 takes no UUID header value (openapi/templates/property_templates/).
+        assert 'headers["x-monite-entity-id"] = str(x_monite_entity_id)' in module.read_text(), module.name
     assert not (
         ROOT / "generated" / "monite_generated" / "api" / "mailboxes"
     ).exists()  # the project is untouched

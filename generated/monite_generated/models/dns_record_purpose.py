@@ -1,5 +1,7 @@
 from enum import StrEnum
 
+from ..types import lenient_member
+
 
 class DNSRecordPurpose(StrEnum):
     DKIM = "DKIM"
@@ -7,3 +9,7 @@ class DNSRecordPurpose(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> "DNSRecordPurpose | None":
+        return lenient_member(cls, value)

@@ -1,5 +1,7 @@
 from enum import StrEnum
 
+from ..types import lenient_member
+
 
 class DNSRecordType(StrEnum):
     CNAME = "CNAME"
@@ -8,3 +10,7 @@ class DNSRecordType(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> "DNSRecordType | None":
+        return lenient_member(cls, value)

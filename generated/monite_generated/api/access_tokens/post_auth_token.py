@@ -13,6 +13,8 @@ from ...types import Response
 
 OPERATION_ID: Final = "post_auth_token"
 """The operation this module calls; its literal type tells the module apart from every other."""
+PATH: Final = "/auth/token"
+REQUIRES_AUTH: Final = False
 
 
 def _get_kwargs(
@@ -68,6 +70,11 @@ def _parse_response(
         response_500 = ErrorSchemaResponse.from_dict(response.json())
 
         return response_500
+
+    if 200 <= response.status_code < 300:
+        response_200 = AccessTokenResponse.from_dict(response.json())
+
+        return response_200
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

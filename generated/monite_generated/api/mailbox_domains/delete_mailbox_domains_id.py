@@ -13,6 +13,8 @@ from ...types import Response
 
 OPERATION_ID: Final = "delete_mailbox_domains_id"
 """The operation this module calls; its literal type tells the module apart from every other."""
+PATH: Final = "/mailbox_domains/{domain_id}"
+REQUIRES_AUTH: Final = True
 
 
 def _get_kwargs(
@@ -75,6 +77,10 @@ def _parse_response(
         response_500 = ErrorSchemaResponse.from_dict(response.json())
 
         return response_500
+
+    if 200 <= response.status_code < 300:
+        response_204 = cast(Any, None)
+        return response_204
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

@@ -12,6 +12,8 @@ from ...types import Response
 
 OPERATION_ID: Final = "get_mailbox_domains"
 """The operation this module calls; its literal type tells the module apart from every other."""
+PATH: Final = "/mailbox_domains"
+REQUIRES_AUTH: Final = True
 
 
 def _get_kwargs(
@@ -67,6 +69,11 @@ def _parse_response(
         response_500 = ErrorSchemaResponse.from_dict(response.json())
 
         return response_500
+
+    if 200 <= response.status_code < 300:
+        response_200 = DomainListResponse.from_dict(response.json())
+
+        return response_200
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

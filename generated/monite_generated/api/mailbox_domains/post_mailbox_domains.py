@@ -13,6 +13,8 @@ from ...types import Response
 
 OPERATION_ID: Final = "post_mailbox_domains"
 """The operation this module calls; its literal type tells the module apart from every other."""
+PATH: Final = "/mailbox_domains"
+REQUIRES_AUTH: Final = True
 
 
 def _get_kwargs(
@@ -83,6 +85,11 @@ def _parse_response(
         response_500 = ErrorSchemaResponse.from_dict(response.json())
 
         return response_500
+
+    if 200 <= response.status_code < 300:
+        response_201 = DomainResponse.from_dict(response.json())
+
+        return response_201
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

@@ -14,6 +14,8 @@ from ...types import Response
 
 OPERATION_ID: Final = "post_mailbox_domains_id_verify"
 """The operation this module calls; its literal type tells the module apart from every other."""
+PATH: Final = "/mailbox_domains/{domain_id}/verify"
+REQUIRES_AUTH: Final = True
 
 
 def _get_kwargs(
@@ -87,6 +89,11 @@ def _parse_response(
         response_500 = ErrorSchemaResponse.from_dict(response.json())
 
         return response_500
+
+    if 200 <= response.status_code < 300:
+        response_200 = VerifyResponse.from_dict(response.json())
+
+        return response_200
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
