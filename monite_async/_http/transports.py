@@ -31,7 +31,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpcore2
@@ -174,9 +174,9 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
-        response.stream = _GuardedStream(response.stream, self._pool)
-        return response
+        for connection in _poisoned(self._pool):
+            connection.close()
+        return httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
 
 
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
@@ -350,38 +350,13 @@ def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) ->
 
 class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
     """httpx2's transport, closing every connection left with bytes after a complete answer
-    (instead of letting the pool hand them to the next request) once an answer is closed."""
+    before each request (instead of letting the pool hand it to that request)."""
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        # Fast path: the base class's method named, not a super() object made per call.
-        response = await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
-        response.stream = _GuardedStream(response.stream, self._pool)
-        return response
-
-
-class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
-    """A response's stream that, once closed (async or blocking, as the transport that made
-    it), closes the poisoned connections of `pool`."""
-
-    def __init__(self, stream: Any, pool: Any) -> None:
-        self._stream = stream
-        self._pool = pool
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return aiter(self._stream)  # the transport's own: no layer per chunk
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
         for connection in _poisoned(self._pool):
             await connection.aclose()
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._stream)
-
-    def close(self) -> None:
-        self._stream.close()
-        for connection in _poisoned(self._pool):
-            connection.close()
+        # Fast path: the base class's method named, not a super() object made per call.
+        return await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
 
 
 # A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking
