@@ -190,7 +190,7 @@ _MARGIN_FRACTION = 0.1
 _MAX_REFRESH_PAUSE = 30.0
 
 
-@dataclasses.dataclass(repr=False, eq=False, kw_only=True)
+@dataclasses.dataclass(repr=False, eq=False, kw_only=True)  # object's repr: nothing of the secret
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
@@ -216,9 +216,6 @@ class CredentialsCache(TokenSource):
     def __post_init__(self) -> None:
         self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
-
-    def __repr__(self) -> str:
-        return f"CredentialsCache(cached={self.cached is not None})"
 
     def secrets(self) -> list[str]:
         return [self.client_secret, *self._recent]
