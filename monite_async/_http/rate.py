@@ -146,13 +146,12 @@ class RateWindow:
         # The hold came from a Retry-After longer than any call waits: the requests it holds
         # are refused at once instead of waiting (bounded only by their deadline) for nothing.
         self._hold_refuses = False
-        self._in_flight = 0
-        # Held only between waits, never across one: a blocking client's threads share this.
-        self._mutex = threading.Lock()
+        self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
-        # In a forked child: the parent's requests in flight are not this process's.
+        # Held only between waits, never across one: a blocking client's threads share this.
+        # Made anew in a forked child, where the parent's requests in flight are not counted.
         self._mutex = threading.Lock()
         self._in_flight = 0
 
