@@ -265,19 +265,17 @@ def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
     return bool(getattr(transport, "asyncio_only", False))
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and everything it was raised from or during (bounded: chains can loop)."""
-    seen: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 32:
-        current = todo.pop()
-        if any(current is earlier for earlier in seen):
-            continue
-        seen.append(current)
-        yield current
-        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        if isinstance(current, BaseExceptionGroup):
-            todo.extend(current.exceptions)
+def _chain(exc: BaseException | None, seen: list[BaseException]) -> Iterator[BaseException]:
+    """`exc` and everything it was raised from or during, depth first: a group's exceptions
+    (the last first), then its context, then its cause; each once (chains can loop), and at
+    most 32 in all. `seen`: those met already."""
+    if exc is None or len(seen) >= 32 or any(exc is earlier for earlier in seen):
+        return
+    seen.append(exc)
+    yield exc
+    grouped = exc.exceptions if isinstance(exc, BaseExceptionGroup) else ()
+    for linked in (*reversed(grouped), exc.__context__, exc.__cause__):
+        yield from _chain(linked, seen)
 
 
 def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError | RuntimeError:
@@ -290,7 +288,7 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
         # httpx2's closed client; aiohttp's "Session is closed"
         return RuntimeError(CLOSED_TEXT if "closed" in str(exc).lower() else str(exc)[:200])
     # A network failure: always one of httpx2's transport errors.
-    linked = list(_chain(exc))
+    linked = list(_chain(exc, []))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
     if tls:
         # The standard library's own error, not a wrapper of it (aiohttp's subclass one).
