@@ -176,14 +176,13 @@ class RateWindow:
         Each pass either admits, raises or waits until a known later time: it never spins.
         `hold_served`: this request has waited out the 429 that set the hold already.
         """
-        held = hold_served
         while True:
             with self._mutex:  # threads of the blocking client share the window
-                pause = self._admit_or_pause(deadline_at, held)
+                pause = self._admit_or_pause(deadline_at, hold_served)
             if pause is None:
                 return
             yield pause
-            held = held or pause.hold  # served, even by an instant test sleep
+            hold_served = hold_served or pause.hold  # served, even by an instant test sleep
 
     def _admit_or_pause(self, deadline_at: float, held: bool) -> Pause | None:
         now = time.monotonic()
