@@ -190,7 +190,7 @@ _MARGIN_FRACTION = 0.1
 _MAX_REFRESH_PAUSE = 30.0
 
 
-@dataclasses.dataclass(repr=False, eq=False, kw_only=True)
+@dataclasses.dataclass(repr=False, eq=False, kw_only=True)  # object's repr: nothing of the secret
 class CredentialsCache(TokenSource):
     """The client-credentials token cache: what is due, what to share; no lock and no I/O.
 
@@ -217,9 +217,6 @@ class CredentialsCache(TokenSource):
         self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
 
-    def __repr__(self) -> str:
-        return f"CredentialsCache(cached={self.cached is not None})"
-
     def secrets(self) -> list[str]:
         return [self.client_secret, *self._recent]
 
@@ -232,20 +229,17 @@ class CredentialsCache(TokenSource):
 
     def ready(self, since: int) -> Token | None:
         token = self.cached
-        if token is not None and (self.clock() < token.refresh_at or self._waited_for(since)):
+        if token is None or self.clock() < token.refresh_at:
             return token
-        return None
-
-    def _waited_for(self, since: int) -> bool:
         # A token with no usable lifetime is due the moment it arrives; a call already waiting
         # when it arrived may use it, else every wave of queued requests would fetch its own.
-        return since < self._serves_before and self._last_failure is None
+        return token if since < self._serves_before and self._last_failure is None else None
 
     def _start_over_counting(self) -> None:
         # Calls in flight, by the fetch count when each began: a failure is shared while calls
-        # that began before it are still here (see `_raise_shared_failure`). Started over in a
-        # forked child too: a parent's thread may have held the lock, and the calls it counted
-        # are the parent's, not in flight here.
+        # that began before it are still here (see `plan`). Started over in a forked child
+        # too: a parent's thread may have held the lock, and the calls it counted are the
+        # parent's, not in flight here.
         self._in_flight: dict[int, int] = {}  # a plain dict: a Counter's deletion runs in Python
         # The blocking client's threads begin and end calls at once: a count's read and write
         # are two steps (two threads ending the last calls of a count both deleted it).
@@ -273,19 +267,15 @@ class CredentialsCache(TokenSource):
         fetched_since = self.generation != seen and self._last_failure is None
         if token is not None and (self.current(token) or fetched_since):
             return token  # another caller refreshed while we waited: "once" means once
-        self._raise_shared_failure(since)
+        # A fetch failed after this call began, or while calls that began before it are still
+        # in flight (the same storm): share its error instead of asking again.
+        with self._counting:
+            earlier = any(began < self.generation for began in self._in_flight)
+        if self._last_failure is not None and (self.generation != since or earlier):
+            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
         if refused is not None:
             return "Monite refused the token"
         return "no token yet" if token is None else "the token is due for refresh"
-
-    def _raise_shared_failure(self, began: int) -> None:
-        # A fetch failed after this call began, or while calls that began before it are still
-        # in flight (the same storm): share its error instead of asking again.
-        failure, ended = self._last_failure, self.generation
-        with self._counting:
-            earlier = any(since < ended for since in self._in_flight)
-        if failure is not None and (ended != began or earlier):
-            raise fresh_copy(failure)  # each waiter its own: no shared traceback
 
     def forget(self, token: Token | None) -> None:
         """Drop `token` if it is still the cached one (after a revoke, a refusal)."""

@@ -133,12 +133,9 @@ def parse_retry_after(
             continue
         if math.isfinite(value):
             return max(0.0, value)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
     try:  # not a finite number: an HTTP date, perhaps (NaN and infinity are none either)
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after", ""))
+    except (TypeError, ValueError, IndexError):  # not a date, or no Retry-After at all ("")
         return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
         when = when.replace(tzinfo=datetime.UTC)

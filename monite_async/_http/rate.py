@@ -146,13 +146,12 @@ class RateWindow:
         # The hold came from a Retry-After longer than any call waits: the requests it holds
         # are refused at once instead of waiting (bounded only by their deadline) for nothing.
         self._hold_refuses = False
-        self._in_flight = 0
-        # Held only between waits, never across one: a blocking client's threads share this.
-        self._mutex = threading.Lock()
+        self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
-        # In a forked child: the parent's requests in flight are not this process's.
+        # Held only between waits, never across one: a blocking client's threads share this.
+        # Made anew in a forked child, where the parent's requests in flight are not counted.
         self._mutex = threading.Lock()
         self._in_flight = 0
 
@@ -177,14 +176,13 @@ class RateWindow:
         Each pass either admits, raises or waits until a known later time: it never spins.
         `hold_served`: this request has waited out the 429 that set the hold already.
         """
-        held = hold_served
         while True:
             with self._mutex:  # threads of the blocking client share the window
-                pause = self._admit_or_pause(deadline_at, held)
+                pause = self._admit_or_pause(deadline_at, hold_served)
             if pause is None:
                 return
             yield pause
-            held = held or pause.hold  # served, even by an instant test sleep
+            hold_served = hold_served or pause.hold  # served, even by an instant test sleep
 
     def _admit_or_pause(self, deadline_at: float, held: bool) -> Pause | None:
         now = time.monotonic()

@@ -39,7 +39,6 @@ import httpx2
 
 from .._errors import ConfigurationError
 from .answers import parse_retry_after
-from .rate import RateLimitHold
 from .transports import NEVER_SENT, DeadlinePassed, TLSError
 
 __all__ = ["Attempts", "RetryPolicy", "is_retryable_status", "next_wait"]
@@ -47,12 +46,12 @@ __all__ = ["Attempts", "RetryPolicy", "is_retryable_status", "next_wait"]
 _logger = logging.getLogger("monite_async")
 
 # Failures no retry can fix: a wrong scheme or an untrusted certificate; a request httpx2
-# refuses to write (a bad header name) or a scheme it does not speak; the client's own
-# hold (a Retry-After or spent rate window that outlasts the call's deadline), or its deadline;
-# a RuntimeError: the client was closed under the call.
+# refuses to write (a bad header name) or a scheme it does not speak; the call's deadline,
+# passed while the blocking client waited; a RuntimeError: the client was closed under the
+# call. (A rate limit's hold longer than the deadline, RateLimitHold, is never an attempt's
+# outcome: the flow raises it before sending.)
 _PERMANENT = (
     TLSError,
-    RateLimitHold,
     DeadlinePassed,
     httpx2.LocalProtocolError,
     httpx2.UnsupportedProtocol,

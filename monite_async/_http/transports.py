@@ -31,7 +31,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpcore2
@@ -174,9 +174,9 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
-        response.stream = _GuardedStream(response.stream, self._pool)
-        return response
+        for connection in _poisoned(self._pool):
+            connection.close()
+        return httpx2.HTTPTransport.handle_request(self, request)  # fast path: no super() per call
 
 
 def aiohttp_transport(*, limits: httpx2.Limits = DEFAULT_LIMITS) -> httpx2.AsyncBaseTransport:
@@ -265,19 +265,17 @@ def is_asyncio_only(transport: httpx2.AsyncBaseTransport) -> bool:
     return bool(getattr(transport, "asyncio_only", False))
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and everything it was raised from or during (bounded: chains can loop)."""
-    seen: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 32:
-        current = todo.pop()
-        if any(current is earlier for earlier in seen):
-            continue
-        seen.append(current)
-        yield current
-        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        if isinstance(current, BaseExceptionGroup):
-            todo.extend(current.exceptions)
+def _chain(exc: BaseException | None, seen: list[BaseException]) -> Iterator[BaseException]:
+    """`exc` and everything it was raised from or during, depth first: a group's exceptions
+    (the last first), then its context, then its cause; each once (chains can loop), and at
+    most 32 in all. `seen`: those met already."""
+    if exc is None or len(seen) >= 32 or any(exc is earlier for earlier in seen):
+        return
+    seen.append(exc)
+    yield exc
+    grouped = exc.exceptions if isinstance(exc, BaseExceptionGroup) else ()
+    for linked in (*reversed(grouped), exc.__context__, exc.__cause__):
+        yield from _chain(linked, seen)
 
 
 def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError | RuntimeError:
@@ -290,7 +288,7 @@ def plain_error(exc: BaseException, request: httpx2.Request) -> httpx2.Transport
         # httpx2's closed client; aiohttp's "Session is closed"
         return RuntimeError(CLOSED_TEXT if "closed" in str(exc).lower() else str(exc)[:200])
     # A network failure: always one of httpx2's transport errors.
-    linked = list(_chain(exc))
+    linked = list(_chain(exc, []))
     tls = [e for e in linked if isinstance(e, ssl.SSLError)]
     if tls:
         # The standard library's own error, not a wrapper of it (aiohttp's subclass one).
@@ -350,38 +348,13 @@ def _poisoned(pool: httpcore2.ConnectionPool | httpcore2.AsyncConnectionPool) ->
 
 class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
     """httpx2's transport, closing every connection left with bytes after a complete answer
-    (instead of letting the pool hand them to the next request) once an answer is closed."""
+    before each request (instead of letting the pool hand it to that request)."""
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        # Fast path: the base class's method named, not a super() object made per call.
-        response = await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
-        response.stream = _GuardedStream(response.stream, self._pool)
-        return response
-
-
-class _GuardedStream(httpx2.AsyncByteStream, httpx2.SyncByteStream):
-    """A response's stream that, once closed (async or blocking, as the transport that made
-    it), closes the poisoned connections of `pool`."""
-
-    def __init__(self, stream: Any, pool: Any) -> None:
-        self._stream = stream
-        self._pool = pool
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return aiter(self._stream)  # the transport's own: no layer per chunk
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
         for connection in _poisoned(self._pool):
             await connection.aclose()
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._stream)
-
-    def close(self) -> None:
-        self._stream.close()
-        for connection in _poisoned(self._pool):
-            connection.close()
+        # Fast path: the base class's method named, not a super() object made per call.
+        return await httpx2.AsyncHTTPTransport.handle_async_request(self, request)
 
 
 # A trickle: httpx2's read timeout bounds each read, so one byte every 0.5 s keeps a blocking

@@ -51,17 +51,19 @@ _NO_SDK = frozenset({"ProxyTracerProvider", "_ProxyMeterProvider", "NoOpMeterPro
 
 # The operation span a resource method opened, so the pipeline run under it adds to that
 # span (a bad domain refused before any request still gets one) instead of a second one.
-_ACTIVE: contextvars.ContextVar[OperationRecord | None] = contextvars.ContextVar(
+_ACTIVE: contextvars.ContextVar[Record | None] = contextvars.ContextVar(
     "monite_async_operation", default=None
 )
 
 
 @dataclasses.dataclass(slots=True)
-class OperationRecord:
-    """What the pipeline tells the operation span: attempts, request id."""
+class Record:
+    """What the pipeline tells a span: the operation span its attempts and request id
+    (`answered`), an attempt span its answer's status."""
 
-    name: str
+    name: str  # the operation's ("" for an attempt)
     span: Any  # an OpenTelemetry span (opentelemetry-api is optional), or None
+    status: int | None = None
 
     def answered(self, *, attempts: int, request_id: str | None) -> None:
         self.span.set_attribute("monite.attempts", attempts)
@@ -69,14 +71,7 @@ class OperationRecord:
             self.span.set_attribute("monite.request_id", request_id)
 
 
-@dataclasses.dataclass(slots=True)
-class AttemptRecord:
-    """What the send gate tells the attempt span: the answer's status."""
-
-    status: int | None = None
-
-
-_NO_OPERATION_CONTEXT = contextlib.nullcontext(OperationRecord("", None))
+_NO_OPERATION_CONTEXT = contextlib.nullcontext(Record("", None))
 
 
 def _source(given: Any, api: Any, kind: str, make: Callable[[Any], Any]) -> Callable[[], Any]:
@@ -135,8 +130,7 @@ class Tracing:
     """One client's instruments; see the module docstring."""
 
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-        self._trace: Any = None
-        # Without opentelemetry-api: every hook a no-op.
+        # Without opentelemetry-api: every hook a no-op (and no span is made to need `_trace`).
         self._tracer: Callable[[], Any] = lambda: None
         self._meters: Callable[[], tuple[Any, Any, Any] | None] = lambda: None
         try:
@@ -144,7 +138,7 @@ class Tracing:
             from opentelemetry.metrics import _internal as metrics
         except ImportError:
             return
-        self._trace = trace
+        self._trace: Any = trace
         self._tracer = _source(
             tracer_provider, trace, "tracer", methodcaller("get_tracer", _SCOPE, __version__)
         )
@@ -156,7 +150,7 @@ class Tracing:
 
     # -- the hooks the layers call ---------------------------------------------------------
 
-    def operation(self, name: str, *, api_version: str) -> AbstractContextManager[OperationRecord]:
+    def operation(self, name: str, *, api_version: str) -> AbstractContextManager[Record]:
         """The operation span for `name`, or the one already open for it in this context."""
         active = _ACTIVE.get()
         if active is not None and active.name == name:
@@ -167,10 +161,10 @@ class Tracing:
         return self._operation_span(tracer, name, api_version)
 
     @contextlib.contextmanager
-    def _operation_span(self, tracer: Any, name: str, api_version: str) -> Iterator[OperationRecord]:
+    def _operation_span(self, tracer: Any, name: str, api_version: str) -> Iterator[Record]:
         attributes = {"monite.operation": name, "monite.api_version": api_version}
         with _span(tracer, f"monite.{name}", self._trace.SpanKind.INTERNAL, attributes) as span:
-            record = OperationRecord(name, span)
+            record = Record(name, span)
             token = _ACTIVE.set(record)
             try:
                 yield record
@@ -185,7 +179,7 @@ class Tracing:
                 _ACTIVE.reset(token)
 
     @contextlib.contextmanager
-    def attempt(self, request: httpx2.Request, *, template: str, resends: int) -> Iterator[AttemptRecord]:
+    def attempt(self, request: httpx2.Request, *, template: str, resends: int) -> Iterator[Record]:
         """One HTTP attempt: a CLIENT span and a duration measurement."""
         tracer = self._tracer()
         url = request.url
@@ -199,7 +193,7 @@ class Tracing:
         if resends:
             attributes["http.request.resend_count"] = resends
         started = time.perf_counter()
-        record = AttemptRecord()
+        record = Record("", None)
         error_type: str | None = None
         with _span(tracer, f"{request.method} {template}", self._trace.SpanKind.CLIENT, attributes) as span:
             try:
