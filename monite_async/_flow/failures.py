@@ -148,7 +148,14 @@ def _message(
     if not 400 <= status < 600:
         return f"HTTP {status} {reason} is a status the API does not declare for {operation}"
     if status == 404 and operation == "post_auth_token":
-        return _no_token_endpoint(response.request.url)
+        url = response.request.url
+        base = str(url.copy_with(query=None)).removesuffix("/auth/token")
+        if base.endswith("/v1"):
+            return f"Monite answered 404 for {url}: check that base_url {base!r} is Monite's API"
+        return (
+            f"Monite answered 404 for {url}: base_url {base!r} does not end in /v1, as Monite's base "
+            f"URLs do (such as {DEFAULT_BASE_URL!r})"
+        )
     if field_errors:
         return "; ".join(
             f"{'.'.join(str(part) for part in error.location) or '?'}: {error.message}"
@@ -163,16 +170,6 @@ def _message(
 
 def _content_type(response: httpx2.Response) -> str:
     return response.headers.get("content-type", "no content type")[:60]
-
-
-def _no_token_endpoint(url: httpx2.URL) -> str:
-    base = str(url.copy_with(query=None)).removesuffix("/auth/token")
-    if base.endswith("/v1"):
-        return f"Monite answered 404 for {url}: check that base_url {base!r} is Monite's API"
-    return (
-        f"Monite answered 404 for {url}: base_url {base!r} does not end in /v1, as Monite's base "
-        f"URLs do (such as {DEFAULT_BASE_URL!r})"
-    )
 
 
 def _field_errors(payload: object, redactor: Redactor) -> tuple[FieldError, ...]:
@@ -317,10 +314,12 @@ def not_an_operation(operation: object) -> InvalidRequestError:
     )
 
 
+def _refused(operation: str, problem: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{operation}: {problem}", operation=operation)
+
+
 def client_argument(operation: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"{operation}: do not pass client=; the Monite client supplies it", operation=operation
-    )
+    return _refused(operation, "do not pass client=; the Monite client supplies it")
 
 
 def missing_entity_id(operation: str) -> InvalidRequestError:
@@ -335,19 +334,16 @@ def bad_version_argument(operation: str, *, pinned: str, got: object) -> Invalid
     # A per-call argument, so InvalidRequestError (ConfigurationError is for the client's
     # own api_version). Checked before building: httpx2 would fail on a non-ASCII value with
     # a bare UnicodeEncodeError, and send a wrong date as it is.
-    return InvalidRequestError(
-        f"{operation}: x_monite_version must be a date written as YYYY-MM-DD, such as "
-        f"{pinned!r}; got {str(got)[:40]!r}",
-        operation=operation,
+    return _refused(
+        operation,
+        f"x_monite_version must be a date written as YYYY-MM-DD, such as {pinned!r}; got {str(got)[:40]!r}",
     )
 
 
 def bad_arguments(operation: str, failure: Exception, redactor: Redactor) -> InvalidRequestError:
     # Named as the user called it, not as the generated module's private function is.
     detail = redactor.text(str(failure)).replace("_get_kwargs()", f"{operation}()")[:300]
-    return InvalidRequestError(
-        f"{operation}: bad arguments: {type(failure).__name__}: {detail}", operation=operation
-    )
+    return _refused(operation, f"bad arguments: {type(failure).__name__}: {detail}")
 
 
 def deadline_passed(operation: str, deadline: float, attempts: int) -> MoniteTimeoutError:
