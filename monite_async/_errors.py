@@ -122,6 +122,14 @@ class MoniteError(Exception):
     def _details(self) -> list[str]:
         return []
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """What pickle (Celery's results, multiprocessing) and `copy.copy` rebuild the error
+        from: its args and its fields. (BaseException's own calls the class with its args alone,
+        which misses the keyword-only fields: a MoniteAPIError's `status_code` is required.) A
+        copy has no traceback, cause or context (an error shared by many callers, such as one
+        token fetch's failure, is raised as a copy by each: no traceback shows in another's)."""
+        return (_rebuilt, (type(self), self.args), vars(self))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(message={self._message!r}, status_code={self._status_code!r}, "
@@ -380,16 +388,9 @@ class DNSLookupError(MoniteError):
     default_message = "DNS could not be asked"
 
 
-def fresh_copy(error: Exception) -> Exception:
-    """A new exception of the same type with the same args and fields (message, status,
-    request id, attempts, body...), and no traceback, cause or context.
-
-    For a failure shared by many callers (one token fetch for everyone who waited): each
-    raises its own object, so one caller's traceback or handling never shows in another's.
-    """
-    copy = type(error).__new__(type(error), *error.args)
-    copy.__dict__.update(vars(error))
-    return copy
+def _rebuilt(kind: type[MoniteError], args: tuple[object, ...]) -> MoniteError:
+    """An error of `kind` with `args`, its fields to be restored (see `MoniteError.__reduce__`)."""
+    return kind.__new__(kind, *args)
 
 
 # Tracebacks and reprs name the public path (`monite_async.ConflictError`), where users import

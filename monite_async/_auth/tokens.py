@@ -22,6 +22,7 @@ WARNING and is tried again after min(30 s, half the time left).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -39,7 +40,6 @@ from .._errors import (
     MoniteAPIError,
     MoniteConnectionError,
     MoniteTimeoutError,
-    fresh_copy,
 )
 from .._http.forks import on_fork_in_child
 from .._http.retry import is_retryable_status
@@ -272,7 +272,7 @@ class CredentialsCache(TokenSource):
         with self._counting:
             earlier = any(began < self.generation for began in self._in_flight)
         if self._last_failure is not None and (self.generation != since or earlier):
-            raise fresh_copy(self._last_failure)  # each waiter its own: no shared traceback
+            raise copy.copy(self._last_failure)  # each waiter its own: no shared traceback
         if refused is not None:
             return "Monite refused the token"
         return "no token yet" if token is None else "the token is due for refresh"
