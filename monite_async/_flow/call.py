@@ -60,7 +60,7 @@ from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
-from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step
+from .steps import TIMED_OUT, Call, Primitive, Send, Sleep, Step
 from .versioning import VERSION_HEADER, warn_of_version
 
 __all__ = ["Flow"]
@@ -296,9 +296,9 @@ class Flow:
     def _take_slot(self, x: _Exchange) -> Gen:
         if self.slots.take(x):
             return  # free: no step (nearly every request)
-        patience = x.timeout["pool"]
-        if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):
-            if patience < x.attempts.deadline_at - time.monotonic():
+        pool = x.timeout["pool"]  # the pool timeout: how long a request waits for a slot
+        if not (yield Call(self.slots.acquire, (x, min(pool, x.attempts.deadline_at - time.monotonic())))):
+            if pool < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x)
             raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
@@ -364,7 +364,7 @@ class Flow:
             return token  # a fixed token is ready, and a refusal cannot be fixed
         seen = tokens.generation
         try:
-            if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
+            if not (yield Call(tokens.lock.acquire, (x, x.attempts.deadline_at - time.monotonic()))):  # type: ignore[attr-defined]
                 raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
             plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):

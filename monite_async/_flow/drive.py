@@ -1,7 +1,7 @@
 """Drives the one flow: the only place where the async and the blocking client differ.
 
 The flow (`call.Flow`) is a generator that yields the I/O it needs (`steps.Send`, `Sleep`,
-`Acquire`, `Call`) and is sent each step's result, or has its failure thrown in. The
+`Call`) and is sent each step's result, or has its failure thrown in. The
 async client carries the steps out with `drive` and an `AsyncIO`, the blocking one with
 `drive_blocking` and a `BlockingIO`. This is the shape of httpx's `Auth.auth_flow`, which
 drives one generator from both of its clients.
@@ -26,7 +26,7 @@ import httpx2
 from .._http.forks import on_fork_in_child
 from .._http.transports import READ_DEADLINE, DeadlinePassed, plain_error
 from .._http.waits import AnySleep, wait, wait_blocking
-from .steps import TIMED_OUT, Acquire, Call, Send, Sleep
+from .steps import TIMED_OUT, Call, Send, Sleep
 
 __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]
 
@@ -206,12 +206,9 @@ class AsyncIO:
         # `check` answers the event loop's library: one per client (another is refused there).
         self._trio = self._check() == "trio"
 
-    async def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
+    async def __call__(self, step: Send | Sleep | Call) -> object:
         if isinstance(step, Send):
             return await self._exchange(step)
-        if isinstance(step, Acquire):
-            primitive: Any = step.primitive
-            return await primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
         if isinstance(step, Sleep):  # a real one (the window's own reset) even under set_testing
             await wait(step.seconds, anyio.sleep if step.real else self._sleep)
             return None
@@ -259,12 +256,9 @@ class BlockingIO:
         self._sleep = sleep
         self.check = check
 
-    def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
+    def __call__(self, step: Send | Sleep | Call) -> object:
         if isinstance(step, Send):
             return self._exchange(step)
-        if isinstance(step, Acquire):
-            primitive: Any = step.primitive
-            return primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
         if isinstance(step, Sleep):  # as in `AsyncIO`
             wait_blocking(step.seconds, time.sleep if step.real else self._sleep)
             return None
