@@ -125,11 +125,10 @@ class _Slots:
         return True
 
     def _served(self, holder: object) -> bool:
-        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue."""
-        if holder in self._holders:
-            return True  # handed over, perhaps just as the wait ran out: it is ours
+        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue
+        (a holder handed the slot, perhaps just as the wait ran out, left it then: it is ours)."""
         self._queue.pop(holder, None)
-        return False
+        return holder in self._holders
 
     def release(self, holder: object) -> None:
         # A holder is either served or still waiting (interrupted in `acquire`), or neither.
