@@ -37,20 +37,19 @@ BlockingSend = Callable[[httpx2.Request], httpx2.Response]
 
 
 class Run:
-    """Where a flow stands: the step it waits on, or its end and what it returned.
+    """Where a flow stands: the step it waits on.
 
     A driver puts the step's `result` (or `failure`) here and calls `resume`; they are
     handed to the flow without being bound to a name in any frame, so a traceback's
     recorded locals (error trackers keep them) never show an answer the flow refused.
+    The flow's end is its StopIteration, out of `resume` (or of `Run(flow)`), with what it
+    returned.
     """
 
-    __slots__ = ("_flow", "done", "failure", "result", "step", "value")
+    __slots__ = ("_flow", "failure", "result", "step")
 
     def __init__(self, flow: Generator[Any, Any, Any]) -> None:
         self._flow = flow
-        self.done = False
-        self.value: Any = None
-        self.step: Any = None
         self.result: Any = None
         self.failure: BaseException | None = None
         self.resume()
@@ -58,10 +57,7 @@ class Run:
     def resume(self) -> None:
         """Send the last step's result into the flow (or throw its failure in); stop at the next."""
         result, failure, self.result, self.failure = self.result, self.failure, None, None
-        try:
-            self.step = self._flow.send(result) if failure is None else self._flow.throw(failure)
-        except StopIteration as end:
-            self.done, self.value = True, end.value
+        self.step: Any = self._flow.send(result) if failure is None else self._flow.throw(failure)
 
 
 async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
@@ -71,9 +67,9 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
     KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
     when it is collected."""
     io.check()
-    run = Run(flow)
     try:
-        while not run.done:
+        run = Run(flow)
+        while True:
             try:
                 run.result = await io(run.step)
             except BaseException as exc:
@@ -81,25 +77,27 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
                 # is chained to it (cancellation too: the flow's `finally` blocks run).
                 run.failure = exc
             run.resume()
+    except StopIteration as end:
+        return end.value  # type: ignore[no-any-return]
     finally:
         flow.close()  # a try, not contextlib.closing: no object made per call
-    return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
     """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields (as `drive`)."""
     io.check()
-    run = Run(flow)
     try:
-        while not run.done:
+        run = Run(flow)
+        while True:
             try:
                 run.result = io(run.step)
             except BaseException as exc:
                 run.failure = exc  # thrown back in outside this block, as in `drive`
             run.resume()
+    except StopIteration as end:
+        return end.value  # type: ignore[no-any-return]
     finally:
         flow.close()
-    return run.value  # type: ignore[no-any-return]
 
 
 class _Slots:
