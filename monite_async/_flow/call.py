@@ -100,7 +100,6 @@ class _Exchange:
     hold_served: bool = False  # this request waited out its own 429's hold already
     replayed: bool = False  # sent again once already after a refused token
     timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own, never changed
-    longest: float = math.inf  # its longest part
 
 
 @dataclasses.dataclass(eq=False, kw_only=True, repr=False)  # its own repr: nothing secret
@@ -156,7 +155,6 @@ class Flow:
                 options=options,
                 timeout=request.extensions["timeout"],
             )
-            x.longest = max(x.timeout.values())
             if x.traced:
                 path = request.url.path.removeprefix(self.target.base_url.path.rstrip("/"))
                 x.template = url_template(module, args, path)  # the path below the base URL's
@@ -447,7 +445,7 @@ def _shrink_timeout(x: _Exchange) -> None:
     """Give this attempt no more time than the call's deadline leaves."""
     # The deadline and every part of the timeout are finite (`check_deadline`, `check_timeout`).
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
-    if x.request.extensions["timeout"] is x.timeout and x.longest <= left:
+    if x.request.extensions["timeout"] is x.timeout and max(x.timeout.values()) <= left:
         return  # every part already ends before the deadline (nearly every first attempt)
     x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
 
