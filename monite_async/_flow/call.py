@@ -398,13 +398,11 @@ class Flow:
         until = x.attempts.deadline_at
         fence = None
         while True:
-            shared = yield Call(self.shared.token, (), until)
-            if shared is not None and shared is not TIMED_OUT:
-                margin = tokens.margin(shared.lifetime)
-                if shared.left > margin:
-                    if fence is not None:  # stored by another process just before we locked
-                        yield Call(self.shared.release, (fence,))
-                    return IssuedToken(shared.value, shared.lifetime, elapsed=shared.lifetime - shared.left)
+            found = yield Call(self.shared.token, (), until)
+            if found is not None and found is not TIMED_OUT and found.left > tokens.margin(found.lifetime):
+                if fence is not None:  # stored by another process just before we locked
+                    yield Call(self.shared.release, (fence,))
+                return IssuedToken(found.value, found.lifetime, elapsed=found.lifetime - found.left)
             if fence is not None:
                 return fence  # locked, and still no fresh token: this process fetches
             fence = yield Call(self.shared.lock, (_FLEET_LOCK_TTL,), until)
