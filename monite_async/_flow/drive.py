@@ -204,8 +204,21 @@ class AsyncIO:
         self._trio = self._check() == "trio"
 
     async def __call__(self, step: Send | Sleep | Call) -> object:
-        if isinstance(step, Send):
-            return await self._exchange(step)
+        if isinstance(step, Send):  # the answer, read whole; or the failure, plain, returned
+            request = step.request
+            timer: asyncio.Timeout | None = None
+            try:
+                if self._trio:
+                    with anyio.move_on_after(step.until - time.monotonic()):
+                        return await self._read(request)
+                else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
+                    async with asyncio.timeout(step.until - time.monotonic()) as timer:
+                        return await self._read(request)
+            except Exception as exc:
+                if timer is None or not timer.expired():
+                    return plain_error(exc, request)
+            # trio's scope moved on, or asyncio's timer expired
+            return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
         if isinstance(step, Sleep):  # a real one (the window's own reset) even under set_testing
             await wait(step.seconds, anyio.sleep if step.real else self._sleep)
             return None
@@ -213,23 +226,6 @@ class AsyncIO:
             answer = step.function(*step.args)
             return await answer if inspect.isawaitable(answer) else answer
         return TIMED_OUT
-
-    async def _exchange(self, step: Send) -> object:
-        """The answer, read whole; or the failure, plain (nothing chained), returned."""
-        request = step.request
-        timer: asyncio.Timeout | None = None
-        try:
-            if self._trio:
-                with anyio.move_on_after(step.until - time.monotonic()):
-                    return await self._read(request)
-            else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
-                async with asyncio.timeout(step.until - time.monotonic()) as timer:
-                    return await self._read(request)
-        except Exception as exc:
-            if timer is None or not timer.expired():
-                return plain_error(exc, request)
-        # trio's scope moved on, or asyncio's timer expired
-        return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
 
     async def _read(self, request: httpx2.Request) -> httpx2.Response:
         started = time.perf_counter()
@@ -254,26 +250,23 @@ class BlockingIO:
         self.check = check
 
     def __call__(self, step: Send | Sleep | Call) -> object:
-        if isinstance(step, Send):
-            return self._exchange(step)
+        if isinstance(step, Send):  # as in `AsyncIO`
+            request = step.request
+            response: httpx2.Response | None = None
+            READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
+            try:
+                started = time.perf_counter()
+                response = self._send(request)
+                response.request = request
+                response.read()
+                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+                return response
+            except Exception as exc:
+                if response is not None:
+                    with contextlib.suppress(Exception):
+                        response.close()  # an answer not read whole: its connection goes
+                return plain_error(exc, request)
         if isinstance(step, Sleep):  # as in `AsyncIO`
             wait_blocking(step.seconds, time.sleep if step.real else self._sleep)
             return None
         return step.function(*step.args)
-
-    def _exchange(self, step: Send) -> object:
-        request = step.request
-        response: httpx2.Response | None = None
-        READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
-        try:
-            started = time.perf_counter()
-            response = self._send(request)
-            response.request = request
-            response.read()
-            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-            return response
-        except Exception as exc:
-            if response is not None:
-                with contextlib.suppress(Exception):
-                    response.close()  # an answer not read whole: its connection goes
-            return plain_error(exc, request)
