@@ -18,7 +18,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx2
@@ -31,6 +31,7 @@ from .steps import TIMED_OUT, Call, Send, Sleep
 __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]
 
 _Result = TypeVar("_Result")
+_Send = TypeVar("_Send")
 
 AsyncSend = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
 BlockingSend = Callable[[httpx2.Request], httpx2.Response]
@@ -66,7 +67,7 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
     Closed on the way out: left waiting on a step by an exception raised between two (a
     KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
     when it is collected."""
-    io.check()
+    io.trio = io.check() == "trio"  # one event loop's library per client (another is refused)
     try:
         run = Run(flow)
         while True:
@@ -187,28 +188,30 @@ class ThreadPrimitive(_Slots):
             _Slots.release(self, holder)
 
 
-class AsyncIO:
-    """Carries out the flow's steps for `MoniteClient`: `send` sends one request (a transport's
-    own method; a caller's client comes wrapped as a transport), `sleep` is the RetryPolicy's
-    (None: anyio's); `check` raises why the client cannot run a call now (closed, another event
-    loop), before anything starts, and answers the loop's library."""
+class _IO(Generic[_Send]):
+    """What a driver's I/O is given: `send` sends one request (a transport's own method; a
+    caller's client comes wrapped as a transport), `sleep` is the RetryPolicy's (None: the
+    library's); `check` raises why the client cannot run a call now (closed, another event
+    loop), before anything starts, and answers the event loop's library (async; else None)."""
 
-    def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
+    def __init__(self, send: _Send, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
         self._send = send
         self._sleep = sleep
-        self._check = check
-        self._trio = False
+        self.check = check
 
-    def check(self) -> None:
-        # `check` answers the event loop's library: one per client (another is refused there).
-        self._trio = self._check() == "trio"
+
+class AsyncIO(_IO[AsyncSend]):
+    """Carries out the flow's steps for `MoniteClient` (see `_IO`); `trio`: the loop's library,
+    as `drive` learned it from `check`."""
+
+    trio = False
 
     async def __call__(self, step: Send | Sleep | Call) -> object:
         if isinstance(step, Send):  # the answer, read whole; or the failure, plain, returned
             request = step.request
             timer: asyncio.Timeout | None = None
             try:
-                if self._trio:
+                if self.trio:
                     with anyio.move_on_after(step.until - time.monotonic()):
                         return await self._read(request)
                 else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
@@ -241,13 +244,8 @@ class AsyncIO:
         return response
 
 
-class BlockingIO:
+class BlockingIO(_IO[BlockingSend]):
     """`AsyncIO` for `MoniteSyncClient`: the thread waits."""
-
-    def __init__(self, send: BlockingSend, sleep: AnySleep | None, check: Callable[[], object]) -> None:
-        self._send = send
-        self._sleep = sleep
-        self.check = check
 
     def __call__(self, step: Send | Sleep | Call) -> object:
         if isinstance(step, Send):  # as in `AsyncIO`
