@@ -213,9 +213,8 @@ class Flow:
             raise errors.closed_in_flight()
         # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
         blind = x.secured and not self.window.known
-        windowed = False  # the client's own rate window admitted this attempt: tell it its end
-        if not blind:
-            windowed = yield from self._admit(x)
+        # Whether the client's own rate window admitted this attempt: tell it its end.
+        windowed = False if blind else (yield from self._admit(x))
         rate = None
         try:
             if x.queued and self.pacer is not None:
