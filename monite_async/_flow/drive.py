@@ -33,9 +33,6 @@ __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", 
 _Result = TypeVar("_Result")
 _Send = TypeVar("_Send")
 
-AsyncSend = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
-BlockingSend = Callable[[httpx2.Request], httpx2.Response]
-
 
 class Run:
     """Where a flow stands: the step it waits on.
@@ -200,7 +197,7 @@ class _IO(Generic[_Send]):
         self.check = check
 
 
-class AsyncIO(_IO[AsyncSend]):
+class AsyncIO(_IO[Callable[[httpx2.Request], Awaitable[httpx2.Response]]]):
     """Carries out the flow's steps for `MoniteClient` (see `_IO`); `trio`: the loop's library,
     as `drive` learned it from `check`."""
 
@@ -244,7 +241,7 @@ class AsyncIO(_IO[AsyncSend]):
         return response
 
 
-class BlockingIO(_IO[BlockingSend]):
+class BlockingIO(_IO[Callable[[httpx2.Request], httpx2.Response]]):
     """`AsyncIO` for `MoniteSyncClient`: the thread waits."""
 
     def __call__(self, step: Send | Sleep | Call) -> object:
