@@ -60,7 +60,7 @@ from .operations import operation_name, requires_auth, url_template
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
-from .steps import TIMED_OUT, Acquire, Call, Primitive, Send, Sleep, Step
+from .steps import TIMED_OUT, Call, Primitive, Send, Sleep, Step
 from .versioning import VERSION_HEADER, warn_of_version
 
 __all__ = ["Flow"]
@@ -100,7 +100,6 @@ class _Exchange:
     hold_served: bool = False  # this request waited out its own 429's hold already
     replayed: bool = False  # sent again once already after a refused token
     timeout: dict[str, Any] = dataclasses.field(default_factory=dict)  # the call's own, never changed
-    longest: float = math.inf  # its longest part
 
 
 @dataclasses.dataclass(eq=False, kw_only=True, repr=False)  # its own repr: nothing secret
@@ -156,7 +155,6 @@ class Flow:
                 options=options,
                 timeout=request.extensions["timeout"],
             )
-            x.longest = max(x.timeout.values())
             if x.traced:
                 x.template = url_template(module)  # the path below the base URL's, as the spec writes it
             x.generation = self.tokens.begin() if x.secured else 0
@@ -214,9 +212,8 @@ class Flow:
             raise errors.closed_in_flight()
         # Nothing learned of the window yet: admit after the token arrives (its answer teaches it).
         blind = x.secured and not self.window.known
-        windowed = False  # the client's own rate window admitted this attempt: tell it its end
-        if not blind:
-            windowed = yield from self._admit(x)
+        # Whether the client's own rate window admitted this attempt: tell it its end.
+        windowed = False if blind else (yield from self._admit(x))
         rate = None
         try:
             if x.queued and self.pacer is not None:
@@ -295,9 +292,9 @@ class Flow:
     def _take_slot(self, x: _Exchange) -> Gen:
         if self.slots.take(x):
             return  # free: no step (nearly every request)
-        patience = x.timeout["pool"]
-        if not (yield Acquire(self.slots, x, x.attempts.deadline_at, patience)):
-            if patience < x.attempts.deadline_at - time.monotonic():
+        pool = x.timeout["pool"]  # the pool timeout: how long a request waits for a slot
+        if not (yield Call(self.slots.acquire, (x, min(pool, x.attempts.deadline_at - time.monotonic())))):
+            if pool < x.attempts.deadline_at - time.monotonic():
                 failure = httpx2.PoolTimeout("no connection slot came free within the pool timeout")
                 raise self._failure(failure, x)
             raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
@@ -363,7 +360,7 @@ class Flow:
             return token  # a fixed token is ready, and a refusal cannot be fixed
         seen = tokens.generation
         try:
-            if not (yield Acquire(tokens.lock, x, x.attempts.deadline_at)):  # type: ignore[arg-type]
+            if not (yield Call(tokens.lock.acquire, (x, x.attempts.deadline_at - time.monotonic()))):  # type: ignore[attr-defined]
                 raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
             plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
@@ -399,13 +396,11 @@ class Flow:
         until = x.attempts.deadline_at
         fence = None
         while True:
-            shared = yield Call(self.shared.token, (), until)
-            if shared is not None and shared is not TIMED_OUT:
-                margin = tokens.margin(shared.lifetime)
-                if shared.left > margin:
-                    if fence is not None:  # stored by another process just before we locked
-                        yield Call(self.shared.release, (fence,))
-                    return IssuedToken(shared.value, shared.lifetime, elapsed=shared.lifetime - shared.left)
+            found = yield Call(self.shared.token, (), until)
+            if found is not None and found is not TIMED_OUT and found.left > tokens.margin(found.lifetime):
+                if fence is not None:  # stored by another process just before we locked
+                    yield Call(self.shared.release, (fence,))
+                return IssuedToken(found.value, found.lifetime, elapsed=found.lifetime - found.left)
             if fence is not None:
                 return fence  # locked, and still no fresh token: this process fetches
             fence = yield Call(self.shared.lock, (_FLEET_LOCK_TTL,), until)
@@ -446,7 +441,7 @@ def _shrink_timeout(x: _Exchange) -> None:
     """Give this attempt no more time than the call's deadline leaves."""
     # The deadline and every part of the timeout are finite (`check_deadline`, `check_timeout`).
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
-    if x.request.extensions["timeout"] is x.timeout and x.longest <= left:
+    if x.request.extensions["timeout"] is x.timeout and max(x.timeout.values()) <= left:
         return  # every part already ends before the deadline (nearly every first attempt)
     x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
 

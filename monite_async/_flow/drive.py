@@ -1,7 +1,7 @@
 """Drives the one flow: the only place where the async and the blocking client differ.
 
 The flow (`call.Flow`) is a generator that yields the I/O it needs (`steps.Send`, `Sleep`,
-`Acquire`, `Call`) and is sent each step's result, or has its failure thrown in. The
+`Call`) and is sent each step's result, or has its failure thrown in. The
 async client carries the steps out with `drive` and an `AsyncIO`, the blocking one with
 `drive_blocking` and a `BlockingIO`. This is the shape of httpx's `Auth.auth_flow`, which
 drives one generator from both of its clients.
@@ -18,7 +18,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx2
@@ -26,31 +26,28 @@ import httpx2
 from .._http.forks import on_fork_in_child
 from .._http.transports import READ_DEADLINE, DeadlinePassed, plain_error
 from .._http.waits import AnySleep, wait, wait_blocking
-from .steps import TIMED_OUT, Acquire, Call, Send, Sleep
+from .steps import TIMED_OUT, Call, Send, Sleep
 
 __all__ = ["AsyncIO", "AsyncPrimitive", "BlockingIO", "Run", "ThreadPrimitive", "drive", "drive_blocking"]
 
 _Result = TypeVar("_Result")
-
-AsyncSend = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
-BlockingSend = Callable[[httpx2.Request], httpx2.Response]
+_Send = TypeVar("_Send")
 
 
 class Run:
-    """Where a flow stands: the step it waits on, or its end and what it returned.
+    """Where a flow stands: the step it waits on.
 
     A driver puts the step's `result` (or `failure`) here and calls `resume`; they are
     handed to the flow without being bound to a name in any frame, so a traceback's
     recorded locals (error trackers keep them) never show an answer the flow refused.
+    The flow's end is its StopIteration, out of `resume` (or of `Run(flow)`), with what it
+    returned.
     """
 
-    __slots__ = ("_flow", "done", "failure", "result", "step", "value")
+    __slots__ = ("_flow", "failure", "result", "step")
 
     def __init__(self, flow: Generator[Any, Any, Any]) -> None:
         self._flow = flow
-        self.done = False
-        self.value: Any = None
-        self.step: Any = None
         self.result: Any = None
         self.failure: BaseException | None = None
         self.resume()
@@ -58,10 +55,7 @@ class Run:
     def resume(self) -> None:
         """Send the last step's result into the flow (or throw its failure in); stop at the next."""
         result, failure, self.result, self.failure = self.result, self.failure, None, None
-        try:
-            self.step = self._flow.send(result) if failure is None else self._flow.throw(failure)
-        except StopIteration as end:
-            self.done, self.value = True, end.value
+        self.step: Any = self._flow.send(result) if failure is None else self._flow.throw(failure)
 
 
 async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
@@ -70,10 +64,10 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
     Closed on the way out: left waiting on a step by an exception raised between two (a
     KeyboardInterrupt from a signal), its `finally` blocks run now (a slot given back), not
     when it is collected."""
-    io.check()
-    run = Run(flow)
+    io.trio = io.check() == "trio"  # one event loop's library per client (another is refused)
     try:
-        while not run.done:
+        run = Run(flow)
+        while True:
             try:
                 run.result = await io(run.step)
             except BaseException as exc:
@@ -81,25 +75,27 @@ async def drive(flow: Generator[Any, Any, _Result], io: AsyncIO) -> _Result:
                 # is chained to it (cancellation too: the flow's `finally` blocks run).
                 run.failure = exc
             run.resume()
+    except StopIteration as end:
+        return end.value  # type: ignore[no-any-return]
     finally:
         flow.close()  # a try, not contextlib.closing: no object made per call
-    return run.value  # type: ignore[no-any-return]
 
 
 def drive_blocking(flow: Generator[Any, Any, _Result], io: BlockingIO) -> _Result:
     """Run `flow` to its end, calling `io(step)`, which blocks, for each step it yields (as `drive`)."""
     io.check()
-    run = Run(flow)
     try:
-        while not run.done:
+        run = Run(flow)
+        while True:
             try:
                 run.result = io(run.step)
             except BaseException as exc:
                 run.failure = exc  # thrown back in outside this block, as in `drive`
             run.resume()
+    except StopIteration as end:
+        return end.value  # type: ignore[no-any-return]
     finally:
         flow.close()
-    return run.value  # type: ignore[no-any-return]
 
 
 class _Slots:
@@ -125,11 +121,10 @@ class _Slots:
         return True
 
     def _served(self, holder: object) -> bool:
-        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue."""
-        if holder in self._holders:
-            return True  # handed over, perhaps just as the wait ran out: it is ours
+        """Whether the slot came to `holder`, which has stopped waiting: if not, it leaves the queue
+        (a holder handed the slot, perhaps just as the wait ran out, left it then: it is ours)."""
         self._queue.pop(holder, None)
-        return False
+        return holder in self._holders
 
     def release(self, holder: object) -> None:
         # A holder is either served or still waiting (interrupted in `acquire`), or neither.
@@ -190,28 +185,40 @@ class ThreadPrimitive(_Slots):
             _Slots.release(self, holder)
 
 
-class AsyncIO:
-    """Carries out the flow's steps for `MoniteClient`: `send` sends one request (a transport's
-    own method; a caller's client comes wrapped as a transport), `sleep` is the RetryPolicy's
-    (None: anyio's); `check` raises why the client cannot run a call now (closed, another event
-    loop), before anything starts, and answers the loop's library."""
+class _IO(Generic[_Send]):
+    """What a driver's I/O is given: `send` sends one request (a transport's own method; a
+    caller's client comes wrapped as a transport), `sleep` is the RetryPolicy's (None: the
+    library's); `check` raises why the client cannot run a call now (closed, another event
+    loop), before anything starts, and answers the event loop's library (async; else None)."""
 
-    def __init__(self, send: AsyncSend, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
+    def __init__(self, send: _Send, sleep: AnySleep | None, check: Callable[[], str | None]) -> None:
         self._send = send
         self._sleep = sleep
-        self._check = check
-        self._trio = False
+        self.check = check
 
-    def check(self) -> None:
-        # `check` answers the event loop's library: one per client (another is refused there).
-        self._trio = self._check() == "trio"
 
-    async def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
-        if isinstance(step, Send):
-            return await self._exchange(step)
-        if isinstance(step, Acquire):
-            primitive: Any = step.primitive
-            return await primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+class AsyncIO(_IO[Callable[[httpx2.Request], Awaitable[httpx2.Response]]]):
+    """Carries out the flow's steps for `MoniteClient` (see `_IO`); `trio`: the loop's library,
+    as `drive` learned it from `check`."""
+
+    trio = False
+
+    async def __call__(self, step: Send | Sleep | Call) -> object:
+        if isinstance(step, Send):  # the answer, read whole; or the failure, plain, returned
+            request = step.request
+            timer: asyncio.Timeout | None = None
+            try:
+                if self.trio:
+                    with anyio.move_on_after(step.until - time.monotonic()):
+                        return await self._read(request)
+                else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
+                    async with asyncio.timeout(step.until - time.monotonic()) as timer:
+                        return await self._read(request)
+            except Exception as exc:
+                if timer is None or not timer.expired():
+                    return plain_error(exc, request)
+            # trio's scope moved on, or asyncio's timer expired
+            return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
         if isinstance(step, Sleep):  # a real one (the window's own reset) even under set_testing
             await wait(step.seconds, anyio.sleep if step.real else self._sleep)
             return None
@@ -219,23 +226,6 @@ class AsyncIO:
             answer = step.function(*step.args)
             return await answer if inspect.isawaitable(answer) else answer
         return TIMED_OUT
-
-    async def _exchange(self, step: Send) -> object:
-        """The answer, read whole; or the failure, plain (nothing chained), returned."""
-        request = step.request
-        timer: asyncio.Timeout | None = None
-        try:
-            if self._trio:
-                with anyio.move_on_after(step.until - time.monotonic()):
-                    return await self._read(request)
-            else:  # asyncio's own timeout: half what anyio's cancel scope costs, on every call
-                async with asyncio.timeout(step.until - time.monotonic()) as timer:
-                    return await self._read(request)
-        except Exception as exc:
-            if timer is None or not timer.expired():
-                return plain_error(exc, request)
-        # trio's scope moved on, or asyncio's timer expired
-        return DeadlinePassed("the call's deadline passed while the answer was awaited", request=request)
 
     async def _read(self, request: httpx2.Request) -> httpx2.Response:
         started = time.perf_counter()
@@ -251,38 +241,27 @@ class AsyncIO:
         return response
 
 
-class BlockingIO:
+class BlockingIO(_IO[Callable[[httpx2.Request], httpx2.Response]]):
     """`AsyncIO` for `MoniteSyncClient`: the thread waits."""
 
-    def __init__(self, send: BlockingSend, sleep: AnySleep | None, check: Callable[[], object]) -> None:
-        self._send = send
-        self._sleep = sleep
-        self.check = check
-
-    def __call__(self, step: Send | Sleep | Acquire | Call) -> object:
-        if isinstance(step, Send):
-            return self._exchange(step)
-        if isinstance(step, Acquire):
-            primitive: Any = step.primitive
-            return primitive.acquire(step.holder, min(step.patience, step.until - time.monotonic()))
+    def __call__(self, step: Send | Sleep | Call) -> object:
+        if isinstance(step, Send):  # as in `AsyncIO`
+            request = step.request
+            response: httpx2.Response | None = None
+            READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
+            try:
+                started = time.perf_counter()
+                response = self._send(request)
+                response.request = request
+                response.read()
+                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+                return response
+            except Exception as exc:
+                if response is not None:
+                    with contextlib.suppress(Exception):
+                        response.close()  # an answer not read whole: its connection goes
+                return plain_error(exc, request)
         if isinstance(step, Sleep):  # as in `AsyncIO`
             wait_blocking(step.seconds, time.sleep if step.real else self._sleep)
             return None
         return step.function(*step.args)
-
-    def _exchange(self, step: Send) -> object:
-        request = step.request
-        response: httpx2.Response | None = None
-        READ_DEADLINE.set(step.until)  # every read ends by it: a thread has no cancel scope
-        try:
-            started = time.perf_counter()
-            response = self._send(request)
-            response.request = request
-            response.read()
-            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-            return response
-        except Exception as exc:
-            if response is not None:
-                with contextlib.suppress(Exception):
-                    response.close()  # an answer not read whole: its connection goes
-            return plain_error(exc, request)

@@ -94,13 +94,15 @@ def check_entity_id(entity_id: object) -> str | None:
     raise ConfigurationError(f"entity_id must be a UUID (or its text), or None; got {_shown(entity_id)}")
 
 
-def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
+def _add_headers(kept: tuple[tuple[str, str], ...], headers: object) -> tuple[tuple[str, str], ...]:
+    """`kept` with `headers` added, each checked; one of them replaces a kept one of its name
+    (in any case)."""
     if not isinstance(headers, Mapping):
         raise ConfigurationError(
             f"headers must be a mapping of header names to str values; got {_shown(headers)}"
         )
-    checked: list[tuple[str, str]] = []
-    for name, value in headers.items():
+    checked = list(headers.items())
+    for name, value in checked:
         if not isinstance(name, str) or not isinstance(value, str):
             raise ConfigurationError("headers must map str names to str values")
         if not _HEADER_NAME.fullmatch(name):
@@ -112,8 +114,8 @@ def _check_headers(headers: object) -> tuple[tuple[str, str], ...]:
             )
         if not value.isprintable() or not value.isascii():  # the name's pattern is ASCII already
             raise ConfigurationError(f"header {name[:40]!r} must be printable ASCII (no CR or LF)")
-        checked.append((name, value))
-    return tuple(checked)
+    replaced = {name.lower() for name, _ in checked}
+    return tuple((n, v) for n, v in kept if n.lower() not in replaced) + tuple(checked)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,13 +145,9 @@ class CallOptions:
             max_retries=self.max_retries if max_retries is NOT_GIVEN else check_max_retries(max_retries),
             deadline=self.deadline if deadline is NOT_GIVEN else check_deadline(deadline),
             api_version=self.api_version if api_version is NOT_GIVEN else validate_api_version(api_version),
-            headers=self.headers if headers is NOT_GIVEN else self._added(_check_headers(headers)),
+            headers=self.headers if headers is NOT_GIVEN else _add_headers(self.headers, headers),
             entity_id=self.entity_id if entity_id is NOT_GIVEN else check_entity_id(entity_id),
         )
-
-    def _added(self, extra: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        replaced = {name.lower() for name, _ in extra}
-        return tuple((n, v) for n, v in self.headers if n.lower() not in replaced) + extra
 
     def changes(self) -> str:
         """What these options change from the defaults, for a repr (header names, never values)."""

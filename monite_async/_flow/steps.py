@@ -3,7 +3,7 @@ call's deadline (a `time.monotonic()` value), bounds it.
 
 The flow decides (what to send, how long to wait, which lock to take); the driver only
 carries the step out and sends back what came of it. Both drivers (`drive.AsyncIO`,
-`drive.BlockingIO`) handle the same four steps.
+`drive.BlockingIO`) handle the same three steps.
 """
 
 from __future__ import annotations
@@ -11,20 +11,23 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import httpx2
 
-__all__ = ["TIMED_OUT", "Acquire", "Call", "Primitive", "Send", "Sleep", "Step"]
+__all__ = ["TIMED_OUT", "Call", "Primitive", "Send", "Sleep", "Step"]
 
 
 class Primitive(Protocol):
-    """A slot semaphore or a lock: the driver acquires it for a holder (within a step's
-    `until`); the flow gives back what that holder has with `release(holder)`, which never
-    blocks, and frees nothing for a holder that has nothing. `take(holder)` takes one that is
-    free now, without waiting (True), so that a free slot costs the flow no step."""
+    """A slot semaphore or a lock: `acquire(holder, patience)` waits up to `patience` seconds
+    for one (True, or False when none came; the flow asks for it with a `Call` step, awaited
+    in the async client); the flow gives back what that holder has with `release(holder)`,
+    which never blocks, and frees nothing for a holder that has nothing. `take(holder)` takes
+    one that is free now, without waiting (True), so that a free slot costs the flow no step."""
 
     def take(self, holder: object) -> bool: ...
+
+    def acquire(self, holder: object, patience: float) -> Any: ...
 
     def release(self, holder: object) -> None: ...
 
@@ -49,20 +52,10 @@ class Sleep:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Acquire:
-    """Acquire `primitive` (a connection slot, the token lock) for `holder` by `until`, and no
-    longer than `patience` seconds (the pool timeout): sent back True, or False when it could not."""
-
-    primitive: Primitive
-    holder: object
-    until: float = math.inf
-    patience: float = math.inf
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class Call:
     """Call `function(*args)`, awaited when it is async (the application's token callable, the
-    fleet's Redis room): sent back what it returned; what it raised is thrown back in."""
+    fleet's Redis room, a `Primitive`'s acquire): sent back what it returned; what it raised is
+    thrown back in."""
 
     function: Callable[..., object]
     args: tuple[object, ...] = ()
@@ -70,6 +63,6 @@ class Call:
 
 
 TIMED_OUT: Final = object()
-"""What a step that reached its `until` is answered with (besides Acquire's False)."""
+"""What a step that reached its `until` is answered with."""
 
-Step = Send | Sleep | Acquire | Call
+Step = Send | Sleep | Call
