@@ -68,7 +68,10 @@ _MAX_LIFETIME = 365 * 24 * 3600.0
 
 
 class Lock(Protocol):
-    """The fetch lock, as the flow's driver takes it (for a holder); the flow releases it."""
+    """The fetch lock: the flow acquires it for a holder (within `patience` seconds: True, or
+    False; awaited in the async client) and releases what that holder has."""
+
+    def acquire(self, holder: object, patience: float) -> object: ...
 
     def release(self, holder: object) -> None: ...
 

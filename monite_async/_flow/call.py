@@ -360,7 +360,7 @@ class Flow:
             return token  # a fixed token is ready, and a refusal cannot be fixed
         seen = tokens.generation
         try:
-            if not (yield Call(tokens.lock.acquire, (x, x.attempts.deadline_at - time.monotonic()))):  # type: ignore[attr-defined]
+            if not (yield Call(tokens.lock.acquire, (x, x.attempts.deadline_at - time.monotonic()))):
                 raise errors.deadline_passed(x.operation, x.options.deadline, x.attempts.sends)
             plan = tokens.plan(x.generation, seen, failed)
             if isinstance(plan, Token):
