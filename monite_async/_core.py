@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import os
 import types
@@ -207,18 +208,6 @@ def connection_slots(transport: object, limits: httpx2.Limits) -> int:
     return chosen.max_connections if chosen.max_connections is not None else 100
 
 
-def _pool_limits(limits: httpx2.Limits) -> httpx2.Limits:
-    # One connection more than the slots: the token request, which takes no slot (the slot
-    # holders may be the very requests waiting for it), never waits inside the pool.
-    if limits.max_connections is None:
-        return limits
-    return httpx2.Limits(
-        max_connections=limits.max_connections + 1,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-    )
-
-
 def _running(library: str) -> object:
     """The running asyncio loop, or the running trio run's token (RuntimeError outside one)."""
     if library == "trio":
@@ -336,7 +325,10 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
         if not isinstance(transport, transport_type):
             raise ConfigurationError(f"{name}'s transport must be an httpx2.{transport_type.__name__}")
         return transport
-    pooled = _pool_limits(limits)
+    # One connection more than the slots: the token request, which takes no slot (the slot
+    # holders may be the very requests waiting for it), never waits inside the pool.
+    if limits.max_connections is not None:
+        limits = dataclasses.replace(limits, max_connections=limits.max_connections + 1)
     if blocking:
-        return ForkSafeHTTPTransport(limits=pooled)
-    return TrailingBytesGuard(limits=pooled, verify=default_tls())
+        return ForkSafeHTTPTransport(limits=limits)
+    return TrailingBytesGuard(limits=limits, verify=default_tls())
