@@ -54,20 +54,10 @@ _DEFAULT_OPTIONS = CallOptions(
     api_version=API_VERSION,
 )
 
-# What a client's repr says of where its tokens come from.
-_AUTH_KINDS = {
-    CredentialsCache: "client credentials",
-    StaticToken: "static token",
-    AppTokens: "token callable",
-}
-
 
 class _CoreBase:
     """Checks a client's arguments and builds the flow from them."""
 
-    _primitive: Callable[[int], Any]
-    _io_class: Any  # AsyncIO, BlockingIO
-    _send_method: str  # the transport's: requests go straight to it (see `Target`)
     io: Any
     check_usable: Callable[[], str | None]
 
@@ -76,6 +66,7 @@ class _CoreBase:
         (the first wrong one is the error), then build the flow."""
         given = types.SimpleNamespace(**arguments)
         blocking = isinstance(self, SyncCore)
+        primitive: Callable[[int], Any] = ThreadPrimitive if blocking else AsyncPrimitive
         refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
         # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
         options = _DEFAULT_OPTIONS.replace(
@@ -97,8 +88,17 @@ class _CoreBase:
         # The flow sends straight to it (see `Target`): closed with the client, as httpx2 does.
         self.network: Any = network(given.transport, given.http_client, given.limits, blocking=blocking)
         tracing = Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider)
-        tokens = self._tokens(given.token, credentials, options, tracing)
-        self.auth_kind: str = _AUTH_KINDS[type(tokens)]
+        # Where tokens come from (the client-credentials grant, or the app's), and what the repr calls it.
+        if credentials is not None:
+            self.auth_kind: str = "client credentials"
+            tokens: TokenSource = CredentialsCache(
+                client_secret=credentials[1],
+                lock=primitive(1),
+                on_fetch=tracing.token_fetched,
+                fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
+            )
+        else:
+            self.auth_kind, tokens = _app_tokens(given.token, blocking=blocking)
         self.flow: Flow = Flow(
             target=Target(
                 self.base_url, headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT}
@@ -106,35 +106,31 @@ class _CoreBase:
             options=options,
             tokens=tokens,
             credentials=credentials,
-            slots=self._primitive(connection_slots(given.transport, given.limits)),
+            slots=primitive(connection_slots(given.transport, given.limits)),
             policy=policy,
             window=RateWindow(),
             pacer=_pacer(given.max_requests_per_second),
             tracing=tracing,
             shared=_shared(given.redis, self.base_url, credentials, blocking=blocking),
         )
-        self.io = self._io_class(getattr(self.network, self._send_method), policy.sleep, self.check_usable)
+        if blocking:
+            self.io = BlockingIO(self.network.handle_request, policy.sleep, self.check_usable)
+        else:
+            self.io = AsyncIO(self.network.handle_async_request, policy.sleep, self.check_usable)
 
-    def _tokens(
-        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
-    ) -> TokenSource:
-        """Where tokens come from: the client-credentials grant, a fixed one, or an app's callable."""
-        if credentials is not None:
-            return CredentialsCache(
-                client_secret=credentials[1],
-                lock=self._primitive(1),
-                on_fetch=tracing.token_fetched,
-                fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
-            )
-        if isinstance(token, str):
-            if not is_valid_token(token):
-                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-            return StaticToken(token)
-        if not callable(token):
-            raise ConfigurationError("token must be a str or an async callable returning one")
-        if isinstance(self, SyncCore) and is_async(token):
-            raise errors.async_token_callable()
-        return AppTokens(token)
+
+def _app_tokens(token: object, *, blocking: bool) -> tuple[str, TokenSource]:
+    """A token of the app's own, and what the client's repr calls it: a fixed one, or a
+    callable returning one."""
+    if isinstance(token, str):
+        if not is_valid_token(token):
+            raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
+        return "static token", StaticToken(token)
+    if not callable(token):
+        raise ConfigurationError("token must be a str or an async callable returning one")
+    if blocking and is_async(token):
+        raise errors.async_token_callable()
+    return "token callable", AppTokens(token)
 
 
 def _check_base_url(base_url: str) -> str:
@@ -226,9 +222,6 @@ class Core(_CoreBase):
     """
 
     io: AsyncIO
-    _primitive = AsyncPrimitive
-    _send_method = "handle_async_request"
-    _io_class = AsyncIO
     _loop: weakref.ref[Any] | None = None  # the asyncio loop, or the trio run's TrioToken
     library: str | None = None  # "asyncio" or "trio", once bound
 
@@ -287,9 +280,6 @@ class SyncCore(_CoreBase):
     number of threads (no event loop to belong to)."""
 
     io: BlockingIO
-    _primitive = ThreadPrimitive
-    _send_method = "handle_request"
-    _io_class = BlockingIO
 
     def check_usable(self) -> str | None:
         if self.flow.closed:
