@@ -189,14 +189,8 @@ class BaseClient:
         or event loop of its own: closing a view closes nothing; closing the client that made
         it ends every view. A wrong value is a ConfigurationError naming the argument.
         """
-        options = self._options.replace(
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            headers=headers,
-            api_version=api_version,
-            entity_id=entity_id,
-        )
+        # Every argument but self, by name: `replace` checks each given one.
+        options = self._options.replace(**{name: value for name, value in locals().items() if name != "self"})
         view = type(self).__new__(type(self))
         # A view holds what warns of an unclosed client, not the client: a view of a client
         # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
