@@ -204,13 +204,11 @@ def connection_slots(transport: object, limits: httpx2.Limits) -> int:
     return chosen.max_connections if chosen.max_connections is not None else 100
 
 
-def _running(library: str) -> object:
-    """The running asyncio loop, or the running trio run's token (RuntimeError outside one)."""
-    if library == "trio":
-        import trio
+def _trio_token() -> object:
+    """The running trio run's token (RuntimeError outside one)."""
+    import trio
 
-        return trio.lowlevel.current_trio_token()
-    return asyncio.get_running_loop()
+    return trio.lowlevel.current_trio_token()
 
 
 class Core(_CoreBase):
@@ -240,7 +238,7 @@ class Core(_CoreBase):
         ):
             return "asyncio"  # fast path: the running loop is the bound one (sniffio imports per call)
         library = "trio" if sniffio.current_async_library() == "trio" else "asyncio"
-        current = _running(library)
+        current = _trio_token() if library == "trio" else asyncio.get_running_loop()
         if self._loop is None:
             self._loop, self.library = weakref.ref(current), library
         elif self._loop() is not current:
@@ -257,7 +255,7 @@ class Core(_CoreBase):
         if self.library == "asyncio":
             return first is None or bool(first.is_closed())
         try:  # trio runs one at a time per thread: another token means the first run ended
-            return _running("trio") is not first
+            return _trio_token() is not first
         except RuntimeError:
             return True
 
@@ -281,10 +279,9 @@ class SyncCore(_CoreBase):
 
     io: BlockingIO
 
-    def check_usable(self) -> str | None:
+    def check_usable(self) -> None:
         if self.flow.closed:
             raise errors.closed_client()
-        return None
 
     def close(self) -> None:
         if not self.flow.closed:
