@@ -221,7 +221,6 @@ class Core(_CoreBase):
 
     io: AsyncIO
     _loop: weakref.ref[Any] | None = None  # the asyncio loop, or the trio run's TrioToken
-    library: str | None = None  # "asyncio" or "trio", once bound
 
     def check_usable(self) -> str | None:
         """Raise the typed error that says why this client cannot send now, if it cannot;
@@ -240,7 +239,7 @@ class Core(_CoreBase):
         library = "trio" if sniffio.current_async_library() == "trio" else "asyncio"
         current = _trio_token() if library == "trio" else asyncio.get_running_loop()
         if self._loop is None:
-            self._loop, self.library = weakref.ref(current), library
+            self._loop = weakref.ref(current)
         elif self._loop() is not current:
             raise errors.wrong_event_loop()
         if library == "trio" and is_asyncio_only(self.network):
@@ -251,9 +250,9 @@ class Core(_CoreBase):
         """Whether the loop the client was bound to has ended (so its sockets died with it)."""
         if self._loop is None:
             return False
-        first = self._loop()
-        if self.library == "asyncio":
-            return first is None or bool(first.is_closed())
+        first = self._loop()  # an asyncio loop, a trio run's token, or None once collected
+        if first is None or isinstance(first, asyncio.AbstractEventLoop):
+            return first is None or first.is_closed()
         try:  # trio runs one at a time per thread: another token means the first run ended
             return _trio_token() is not first
         except RuntimeError:
