@@ -99,6 +99,9 @@ class _CoreBase:
             )
         else:
             self.auth_kind, tokens = _app_tokens(given.token, blocking=blocking)
+        # At most the pool's connection limit on the wire at once (an aiohttp_transport's own).
+        pool = getattr(given.transport, "limits", None)
+        pool = pool if isinstance(pool, httpx2.Limits) else given.limits
         self.flow: Flow = Flow(
             target=Target(
                 self.base_url, headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT}
@@ -106,7 +109,7 @@ class _CoreBase:
             options=options,
             tokens=tokens,
             credentials=credentials,
-            slots=primitive(connection_slots(given.transport, given.limits)),
+            slots=primitive(100 if pool.max_connections is None else pool.max_connections),
             policy=policy,
             window=RateWindow(),
             pacer=_pacer(given.max_requests_per_second),
@@ -195,13 +198,6 @@ def _shared(
         return kind(redis, base_url=base_url, client_id=credentials[0], client_secret=credentials[1])
     except ImportError:
         raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
-
-
-def connection_slots(transport: object, limits: httpx2.Limits) -> int:
-    """How many requests may be on the wire at once: the pool's connection limit."""
-    given = getattr(transport, "limits", None)
-    chosen = given if isinstance(given, httpx2.Limits) else limits
-    return chosen.max_connections if chosen.max_connections is not None else 100
 
 
 def _trio_token() -> object:
