@@ -292,9 +292,8 @@ def is_async(function: object) -> bool:
 
 def network(transport: object, http_client: object, limits: httpx2.Limits, *, blocking: bool) -> Any:
     """What the flow sends through: the caller's client, the caller's transport, or httpx2's pool."""
-    client_type, transport_type = (
-        (httpx2.Client, httpx2.BaseTransport) if blocking else (httpx2.AsyncClient, httpx2.AsyncBaseTransport)
-    )
+    client_type = httpx2.Client if blocking else httpx2.AsyncClient
+    transport_type = httpx2.BaseTransport if blocking else httpx2.AsyncBaseTransport
     name = "MoniteSyncClient" if blocking else "MoniteClient"
     if transport is not None and http_client is not None:
         raise ConfigurationError("pass transport or http_client, not both")
