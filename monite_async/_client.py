@@ -160,13 +160,14 @@ class BaseClient:
     _options: CallOptions
     _owner: bool = False  # until construction is complete: nothing to close, nothing to warn of
     _lifetime: _Lifetime | None = None
-    _CLOSING: str
     _attach: Callable[[Any, CallOptions], None]  # each client's own, for its own kind of core
 
-    def _start(self, core: Core | SyncCore) -> None:
+    def _start(self, core: Core | SyncCore, closing: str) -> None:
+        """Become the client that owns `core`; `closing` says how to close it, in the warning
+        of a client dropped unclosed."""
         self._attach(core, core.flow.options)
         self._owner = True
-        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {self._CLOSING}")
+        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {closing}")
 
     def with_options(
         self,
@@ -289,7 +290,6 @@ class MoniteClient(BaseClient, Resources, Calls):
     """
 
     _core: Core
-    _CLOSING = "`async with MoniteClient(...)` or `await aclose()`"
     auth: AuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: RawCalls
@@ -316,7 +316,7 @@ class MoniteClient(BaseClient, Resources, Calls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(Core(locals()))
+        self._start(Core(locals()), "`async with MoniteClient(...)` or `await aclose()`")
 
     def _attach(self, core: Core, options: CallOptions) -> None:
         self._core, self._options = core, options
@@ -368,7 +368,6 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
     """
 
     _core: SyncCore
-    _CLOSING = "`with MoniteSyncClient(...)` or `close()`"
     auth: SyncAuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: SyncRawCalls
@@ -395,7 +394,7 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(SyncCore(locals()))
+        self._start(SyncCore(locals()), "`with MoniteSyncClient(...)` or `close()`")
 
     def _attach(self, core: SyncCore, options: CallOptions) -> None:
         self._core, self._options = core, options
