@@ -160,13 +160,14 @@ class BaseClient:
     _options: CallOptions
     _owner: bool = False  # until construction is complete: nothing to close, nothing to warn of
     _lifetime: _Lifetime | None = None
-    _CLOSING: str
     _attach: Callable[[Any, CallOptions], None]  # each client's own, for its own kind of core
 
-    def _start(self, core: Core | SyncCore) -> None:
+    def _start(self, core: Core | SyncCore, closing: str) -> None:
+        """Become the client that owns `core`; `closing` says how to close it, in the warning
+        of a client dropped unclosed."""
         self._attach(core, core.flow.options)
         self._owner = True
-        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {self._CLOSING}")
+        self._lifetime = _Lifetime(core, f"unclosed {self!r}: use {closing}")
 
     def with_options(
         self,
@@ -189,14 +190,8 @@ class BaseClient:
         or event loop of its own: closing a view closes nothing; closing the client that made
         it ends every view. A wrong value is a ConfigurationError naming the argument.
         """
-        options = self._options.replace(
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            headers=headers,
-            api_version=api_version,
-            entity_id=entity_id,
-        )
+        # Every argument but self, by name: `replace` checks each given one.
+        options = self._options.replace(**{name: value for name, value in locals().items() if name != "self"})
         view = type(self).__new__(type(self))
         # A view holds what warns of an unclosed client, not the client: a view of a client
         # made on the fly (`MoniteClient().with_options(...)`) keeps the warning quiet while
@@ -295,7 +290,6 @@ class MoniteClient(BaseClient, Resources, Calls):
     """
 
     _core: Core
-    _CLOSING = "`async with MoniteClient(...)` or `await aclose()`"
     auth: AuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: RawCalls
@@ -322,7 +316,7 @@ class MoniteClient(BaseClient, Resources, Calls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(Core(locals()))
+        self._start(Core(locals()), "`async with MoniteClient(...)` or `await aclose()`")
 
     def _attach(self, core: Core, options: CallOptions) -> None:
         self._core, self._options = core, options
@@ -374,7 +368,6 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
     """
 
     _core: SyncCore
-    _CLOSING = "`with MoniteSyncClient(...)` or `close()`"
     auth: SyncAuthResource
     """The client's own token: `monite.auth.revoke()`."""
     with_raw_response: SyncRawCalls
@@ -401,7 +394,7 @@ class MoniteSyncClient(BaseClient, SyncResources, SyncCalls):
         meter_provider: object = None,
         redis: str | None = None,
     ) -> None:
-        self._start(SyncCore(locals()))
+        self._start(SyncCore(locals()), "`with MoniteSyncClient(...)` or `close()`")
 
     def _attach(self, core: SyncCore, options: CallOptions) -> None:
         self._core, self._options = core, options

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import os
 import types
@@ -53,20 +54,10 @@ _DEFAULT_OPTIONS = CallOptions(
     api_version=API_VERSION,
 )
 
-# What a client's repr says of where its tokens come from.
-_AUTH_KINDS = {
-    CredentialsCache: "client credentials",
-    StaticToken: "static token",
-    AppTokens: "token callable",
-}
-
 
 class _CoreBase:
     """Checks a client's arguments and builds the flow from them."""
 
-    _primitive: Callable[[int], Any]
-    _io_class: Any  # AsyncIO, BlockingIO
-    _send_method: str  # the transport's: requests go straight to it (see `Target`)
     io: Any
     check_usable: Callable[[], str | None]
 
@@ -75,6 +66,7 @@ class _CoreBase:
         (the first wrong one is the error), then build the flow."""
         given = types.SimpleNamespace(**arguments)
         blocking = isinstance(self, SyncCore)
+        primitive: Callable[[int], Any] = ThreadPrimitive if blocking else AsyncPrimitive
         refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
         # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
         options = _DEFAULT_OPTIONS.replace(
@@ -96,8 +88,20 @@ class _CoreBase:
         # The flow sends straight to it (see `Target`): closed with the client, as httpx2 does.
         self.network: Any = network(given.transport, given.http_client, given.limits, blocking=blocking)
         tracing = Tracing(tracer_provider=given.tracer_provider, meter_provider=given.meter_provider)
-        tokens = self._tokens(given.token, credentials, options, tracing)
-        self.auth_kind: str = _AUTH_KINDS[type(tokens)]
+        # Where tokens come from (the client-credentials grant, or the app's), and what the repr calls it.
+        if credentials is not None:
+            self.auth_kind: str = "client credentials"
+            tokens: TokenSource = CredentialsCache(
+                client_secret=credentials[1],
+                lock=primitive(1),
+                on_fetch=tracing.token_fetched,
+                fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
+            )
+        else:
+            self.auth_kind, tokens = _app_tokens(given.token, blocking=blocking)
+        # At most the pool's connection limit on the wire at once (an aiohttp_transport's own).
+        pool = getattr(given.transport, "limits", None)
+        pool = pool if isinstance(pool, httpx2.Limits) else given.limits
         self.flow: Flow = Flow(
             target=Target(
                 self.base_url, headers={VERSION_HEADER: options.api_version, "User-Agent": USER_AGENT}
@@ -105,35 +109,31 @@ class _CoreBase:
             options=options,
             tokens=tokens,
             credentials=credentials,
-            slots=self._primitive(connection_slots(given.transport, given.limits)),
+            slots=primitive(100 if pool.max_connections is None else pool.max_connections),
             policy=policy,
             window=RateWindow(),
             pacer=_pacer(given.max_requests_per_second),
             tracing=tracing,
             shared=_shared(given.redis, self.base_url, credentials, blocking=blocking),
         )
-        self.io = self._io_class(getattr(self.network, self._send_method), policy.sleep, self.check_usable)
+        if blocking:
+            self.io = BlockingIO(self.network.handle_request, policy.sleep, self.check_usable)
+        else:
+            self.io = AsyncIO(self.network.handle_async_request, policy.sleep, self.check_usable)
 
-    def _tokens(
-        self, token: object, credentials: tuple[uuid.UUID, str] | None, options: CallOptions, tracing: Tracing
-    ) -> TokenSource:
-        """Where tokens come from: the client-credentials grant, a fixed one, or an app's callable."""
-        if credentials is not None:
-            return CredentialsCache(
-                client_secret=credentials[1],
-                lock=self._primitive(1),
-                on_fetch=tracing.token_fetched,
-                fetch_attempts=1 + options.max_retries,  # the client's own: the fetch runs with them
-            )
-        if isinstance(token, str):
-            if not is_valid_token(token):
-                raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
-            return StaticToken(token)
-        if not callable(token):
-            raise ConfigurationError("token must be a str or an async callable returning one")
-        if isinstance(self, SyncCore) and is_async(token):
-            raise errors.async_token_callable()
-        return AppTokens(token)
+
+def _app_tokens(token: object, *, blocking: bool) -> tuple[str, TokenSource]:
+    """A token of the app's own, and what the client's repr calls it: a fixed one, or a
+    callable returning one."""
+    if isinstance(token, str):
+        if not is_valid_token(token):
+            raise ConfigurationError("token must be a non-empty str of printable ASCII characters")
+        return "static token", StaticToken(token)
+    if not callable(token):
+        raise ConfigurationError("token must be a str or an async callable returning one")
+    if blocking and is_async(token):
+        raise errors.async_token_callable()
+    return "token callable", AppTokens(token)
 
 
 def _check_base_url(base_url: str) -> str:
@@ -200,32 +200,11 @@ def _shared(
         raise ConfigurationError("redis= needs the 'redis' extra: pip install '.[redis]'") from None
 
 
-def connection_slots(transport: object, limits: httpx2.Limits) -> int:
-    """How many requests may be on the wire at once: the pool's connection limit."""
-    given = getattr(transport, "limits", None)
-    chosen = given if isinstance(given, httpx2.Limits) else limits
-    return chosen.max_connections if chosen.max_connections is not None else 100
+def _trio_token() -> object:
+    """The running trio run's token (RuntimeError outside one)."""
+    import trio
 
-
-def _pool_limits(limits: httpx2.Limits) -> httpx2.Limits:
-    # One connection more than the slots: the token request, which takes no slot (the slot
-    # holders may be the very requests waiting for it), never waits inside the pool.
-    if limits.max_connections is None:
-        return limits
-    return httpx2.Limits(
-        max_connections=limits.max_connections + 1,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-    )
-
-
-def _running(library: str) -> object:
-    """The running asyncio loop, or the running trio run's token (RuntimeError outside one)."""
-    if library == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token()
-    return asyncio.get_running_loop()
+    return trio.lowlevel.current_trio_token()
 
 
 class Core(_CoreBase):
@@ -237,11 +216,7 @@ class Core(_CoreBase):
     """
 
     io: AsyncIO
-    _primitive = AsyncPrimitive
-    _send_method = "handle_async_request"
-    _io_class = AsyncIO
     _loop: weakref.ref[Any] | None = None  # the asyncio loop, or the trio run's TrioToken
-    library: str | None = None  # "asyncio" or "trio", once bound
 
     def check_usable(self) -> str | None:
         """Raise the typed error that says why this client cannot send now, if it cannot;
@@ -258,9 +233,9 @@ class Core(_CoreBase):
         ):
             return "asyncio"  # fast path: the running loop is the bound one (sniffio imports per call)
         library = "trio" if sniffio.current_async_library() == "trio" else "asyncio"
-        current = _running(library)
+        current = _trio_token() if library == "trio" else asyncio.get_running_loop()
         if self._loop is None:
-            self._loop, self.library = weakref.ref(current), library
+            self._loop = weakref.ref(current)
         elif self._loop() is not current:
             raise errors.wrong_event_loop()
         if library == "trio" and is_asyncio_only(self.network):
@@ -271,11 +246,11 @@ class Core(_CoreBase):
         """Whether the loop the client was bound to has ended (so its sockets died with it)."""
         if self._loop is None:
             return False
-        first = self._loop()
-        if self.library == "asyncio":
-            return first is None or bool(first.is_closed())
+        first = self._loop()  # an asyncio loop, a trio run's token, or None once collected
+        if first is None or isinstance(first, asyncio.AbstractEventLoop):
+            return first is None or first.is_closed()
         try:  # trio runs one at a time per thread: another token means the first run ended
-            return _running("trio") is not first
+            return _trio_token() is not first
         except RuntimeError:
             return True
 
@@ -298,14 +273,10 @@ class SyncCore(_CoreBase):
     number of threads (no event loop to belong to)."""
 
     io: BlockingIO
-    _primitive = ThreadPrimitive
-    _send_method = "handle_request"
-    _io_class = BlockingIO
 
-    def check_usable(self) -> str | None:
+    def check_usable(self) -> None:
         if self.flow.closed:
             raise errors.closed_client()
-        return None
 
     def close(self) -> None:
         if not self.flow.closed:
@@ -321,9 +292,8 @@ def is_async(function: object) -> bool:
 
 def network(transport: object, http_client: object, limits: httpx2.Limits, *, blocking: bool) -> Any:
     """What the flow sends through: the caller's client, the caller's transport, or httpx2's pool."""
-    client_type, transport_type = (
-        (httpx2.Client, httpx2.BaseTransport) if blocking else (httpx2.AsyncClient, httpx2.AsyncBaseTransport)
-    )
+    client_type = httpx2.Client if blocking else httpx2.AsyncClient
+    transport_type = httpx2.BaseTransport if blocking else httpx2.AsyncBaseTransport
     name = "MoniteSyncClient" if blocking else "MoniteClient"
     if transport is not None and http_client is not None:
         raise ConfigurationError("pass transport or http_client, not both")
@@ -336,7 +306,10 @@ def network(transport: object, http_client: object, limits: httpx2.Limits, *, bl
         if not isinstance(transport, transport_type):
             raise ConfigurationError(f"{name}'s transport must be an httpx2.{transport_type.__name__}")
         return transport
-    pooled = _pool_limits(limits)
+    # One connection more than the slots: the token request, which takes no slot (the slot
+    # holders may be the very requests waiting for it), never waits inside the pool.
+    if limits.max_connections is not None:
+        limits = dataclasses.replace(limits, max_connections=limits.max_connections + 1)
     if blocking:
-        return ForkSafeHTTPTransport(limits=pooled)
-    return TrailingBytesGuard(limits=pooled, verify=default_tls())
+        return ForkSafeHTTPTransport(limits=limits)
+    return TrailingBytesGuard(limits=limits, verify=default_tls())

@@ -88,7 +88,6 @@ def items(model: type[_Envelope[_Item]], operation: str) -> Callable[[Outcome], 
 
 def nothing(outcome: Outcome) -> None:
     """The parser of an answer without a body (204)."""
-    return None
 
 
 def enum_value(kind: type[_Enum], value: object, *, name: str) -> _Enum:

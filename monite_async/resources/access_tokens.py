@@ -34,8 +34,7 @@ class _Revoke(Resource, Generic[_IO]):
         token = tokens.cached
         if token is None:
             return False
-        client_id, secret = credentials
-        body = RevokeTokenPayload(client_id=client_id, client_secret=secret, token=token.value)
+        body = RevokeTokenPayload(client_id=credentials[0], client_secret=credentials[1], token=token.value)
         # One request: its own deadline (options.deadline) is the method's.
         yield from self._flow.call(self._options, post_auth_revoke, kwargs={"body": body})
         tokens.forget(token)

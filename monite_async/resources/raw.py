@@ -18,19 +18,16 @@ from .._http.rate import RateLimit, parse_rate_limit
 
 __all__ = ["RawResponse", "made"]
 
-_Resource = TypeVar("_Resource")
+T = TypeVar("T")
 
 
-def made(kind: type[_Resource], *parts: object) -> _Resource:
+def made(kind: type[T], *parts: object) -> T:
     """A resource, bound to a client's flow, options and driver by its private `_bind`: a
     resource has no public constructor (users get theirs from a client), so neither
     `help()` nor a type checker shows the flow's internals as part of the API."""
     resource = kind.__new__(kind)
     resource._bind(*parts)  # type: ignore[attr-defined]
     return resource
-
-
-T = TypeVar("T")
 
 
 class RawResponse(Generic[T]):
