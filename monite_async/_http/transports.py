@@ -362,17 +362,13 @@ class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
 # driver sets `READ_DEADLINE`, before each send, to the monotonic time its thread's reads must
 # end by; the network stream of `ForkSafeHTTPTransport` shrinks each read's timeout to what is
 # left of it (httpcore2 maps the socket.timeout to httpx2.ReadTimeout, which the flow maps
-# already). Set, never reset: only that driver sends to this pool, and it sets it every time.
-READ_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "monite_async_read_deadline", default=None
-)
+# already). Set, never reset, and no default: only that driver sends to this pool, and it sets
+# it before every send (a call's deadline is always finite).
+READ_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("monite_async_read_deadline")
 
 
 def _bounded(timeout: float | None) -> float | None:
-    deadline_at = READ_DEADLINE.get()
-    if deadline_at is None:
-        return timeout
-    left = max(deadline_at - time.monotonic(), 0.001)  # 0 would mean non-blocking, not "over"
+    left = max(READ_DEADLINE.get() - time.monotonic(), 0.001)  # 0 would mean non-blocking, not "over"
     return left if timeout is None else min(timeout, left)
 
 
