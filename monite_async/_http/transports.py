@@ -241,19 +241,19 @@ def refuse_foreign_http(**arguments: object) -> None:
     classes come from, so httpx is never imported here (it is not our dependency).
     """
     for argument, value in arguments.items():
-        foreign = next((kind for kind in type(value).__mro__ if _root_module(kind) == "httpx"), None)
-        if foreign is None:
-            continue
-        name = foreign.__qualname__
-        subclass = type(value) is not foreign
-        passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
-        instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
-        if not hasattr(httpx2, name):
-            instead = "its httpx2 equivalent"
-        raise ConfigurationError(
-            f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
-            f"pass {instead} instead (import httpx2)"
-        )
+        for foreign in type(value).__mro__:  # the first httpx class it is or derives from
+            if _root_module(foreign) != "httpx":
+                continue
+            name = foreign.__qualname__
+            subclass = type(value) is not foreign
+            passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
+            instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
+            if not hasattr(httpx2, name):
+                instead = "its httpx2 equivalent"
+            raise ConfigurationError(
+                f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
+                f"pass {instead} instead (import httpx2)"
+            )
 
 
 def _root_module(kind: type) -> str:
