@@ -36,9 +36,8 @@ def on_fork_in_child(start_over: Callable[[], None]) -> None:
 
 
 def _start_over_in_child() -> None:
-    for start_over in [ref() for ref in _registry]:  # all held while any runs
-        if start_over is not None:
-            start_over()
+    for start_over in filter(None, [ref() for ref in _registry]):  # all held while any runs
+        start_over()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
