@@ -113,9 +113,7 @@ def request_id(response: httpx2.Response) -> str | None:
     return value[:200]
 
 
-def parse_retry_after(
-    headers: Mapping[str, str] | httpx2.Headers, *, now: Callable[[], float] = time.time
-) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
 
     `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names.
