@@ -217,7 +217,6 @@ class CredentialsCache(TokenSource):
     _serves_before: int = dataclasses.field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
 
     def secrets(self) -> list[str]:

@@ -164,7 +164,6 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
 
     def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
-        self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
