@@ -208,7 +208,7 @@ class CredentialsCache(TokenSource):
     on_fetch: Callable[[str], None] = lambda reason: None  # told each fetch's reason (a metric)
     fetch_attempts: int = 1  # a fetch's whole series: its attempt and its retries
     cached: Token | None = dataclasses.field(default=None, init=False)
-    # Fetches that completed, or failed with an answer every waiter may share (see _shared):
+    # Fetches that completed, or failed with an answer every waiter may share (see `failed`):
     # a call's `since` is this count when it began.
     generation: int = dataclasses.field(default=0, init=False)
     _last_failure: Exception | None = dataclasses.field(default=None, init=False)
@@ -217,7 +217,6 @@ class CredentialsCache(TokenSource):
     _serves_before: int = dataclasses.field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self._start_over_counting()
         on_fork_in_child(self._start_over_counting)
 
     def secrets(self) -> list[str]:
@@ -292,7 +291,17 @@ class CredentialsCache(TokenSource):
         now = self.clock()
         token = self.cached  # a refused token is forgotten already (`plan`)
         if token is None or now >= token.expires_at:
-            if _shared(failure, self.fetch_attempts):
+            # Shared only if it is the token endpoint's own answer: credentials refused, a
+            # malformed answer; a 5xx, a 429 or a lost connection only after the fetch's whole
+            # series of attempts (`fetch_attempts`), not when a deadline cut its retries short.
+            # Running out of time never is, for that may be the fetching call's time alone.
+            # Else the next waiter fetches again.
+            transient = isinstance(failure, MoniteConnectionError) or (
+                isinstance(failure, MoniteAPIError) and is_retryable_status(failure.status_code)
+            )
+            if not isinstance(failure, MoniteTimeoutError) and (
+                not transient or getattr(failure, "attempts", 0) >= self.fetch_attempts
+            ):
                 self._ended(failure)
             raise failure
         # The refresh was early: the token has time left. Failing every call now would turn a
@@ -341,19 +350,3 @@ class CredentialsCache(TokenSource):
             extra={"monite_token_reason": reason, "monite_token_lifetime": issued.expires_in},
         )
         return token
-
-
-def _shared(failure: Exception, series: int) -> bool:
-    """Whether a fetch's `failure` is the token endpoint's own answer, given to every caller
-    waiting for it (else the next one fetches again).
-
-    Credentials refused, a malformed answer: yes. A 5xx, a 429 or a lost connection: only
-    after the fetch's whole `series` of attempts, not when a deadline cut its retries short.
-    Running out of time: never, for that may be the fetching call's time alone.
-    """
-    if isinstance(failure, MoniteTimeoutError):
-        return False
-    transient = isinstance(failure, MoniteConnectionError) or (
-        isinstance(failure, MoniteAPIError) and is_retryable_status(failure.status_code)
-    )
-    return not transient or getattr(failure, "attempts", 0) >= series

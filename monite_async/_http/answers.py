@@ -99,26 +99,21 @@ def request_id(response: httpx2.Response) -> str | None:
         return None
     # Every answer the flow reads has both its redactor and its request.
     redact: Callable[[str], str] = response.extensions[REDACT_EXTENSION]
+    # And what the request carried: its bearer token, its JSON body's secret fields
+    # (client_secret, token).
+    scheme, _, credentials = response.request.headers.get("authorization", "").partition(" ")
+    carried = [credentials.strip()] if scheme.lower() == "bearer" else []
+    if response.request.headers.get("content-type", "").startswith("application/json"):  # the flow's: read
+        body = _parse(response.request.content).payload
+        if isinstance(body, dict):
+            carried += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str)]
     value = redact(value)
-    for secret in _carried_secrets(response.request):
+    for secret in filter(None, carried):  # "" would match everywhere
         value = value.replace(secret, "[redacted]")
     return value[:200]
 
 
-def _carried_secrets(request: httpx2.Request) -> list[str]:
-    """The bearer token and the JSON body's secret fields (client_secret, token) of `request`."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    found = [credentials.strip()] if scheme.lower() == "bearer" else []
-    if request.headers.get("content-type", "").startswith("application/json"):  # the flow's: read
-        body = _parse(request.content).payload
-        if isinstance(body, dict):
-            found += [v for k, v in body.items() if k in _SECRET_FIELDS and isinstance(v, str)]
-    return [secret for secret in found if secret]  # "" would match everywhere
-
-
-def parse_retry_after(
-    headers: Mapping[str, str] | httpx2.Headers, *, now: Callable[[], float] = time.time
-) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds the server asked to wait, from `retry-after-ms` or `Retry-After`, else None.
 
     `headers`: an answer's `httpx2.Headers` (any case), or a dict of lowercased names.

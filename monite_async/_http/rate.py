@@ -146,7 +146,6 @@ class RateWindow:
         # The hold came from a Retry-After longer than any call waits: the requests it holds
         # are refused at once instead of waiting (bounded only by their deadline) for nothing.
         self._hold_refuses = False
-        self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
@@ -243,11 +242,10 @@ class Pacer:
     def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second
         self._last = -math.inf
-        self._mutex = threading.Lock()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
-        self._mutex = threading.Lock()  # in a forked child: a parent's thread may have held it
+        self._mutex = threading.Lock()  # anew in a forked child: a parent's thread may have held it
 
     def pauses(self) -> Iterator[Pause]:
         """The waits before the next start is due; when they are over, it is taken."""

@@ -164,7 +164,6 @@ class ForkSafeHTTPTransport(httpx2.HTTPTransport):
 
     def __init__(self, *, limits: httpx2.Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
-        self._start_over()
         on_fork_in_child(self._start_over)
 
     def _start_over(self) -> None:
@@ -241,19 +240,19 @@ def refuse_foreign_http(**arguments: object) -> None:
     classes come from, so httpx is never imported here (it is not our dependency).
     """
     for argument, value in arguments.items():
-        foreign = next((kind for kind in type(value).__mro__ if _root_module(kind) == "httpx"), None)
-        if foreign is None:
-            continue
-        name = foreign.__qualname__
-        subclass = type(value) is not foreign
-        passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
-        instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
-        if not hasattr(httpx2, name):
-            instead = "its httpx2 equivalent"
-        raise ConfigurationError(
-            f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
-            f"pass {instead} instead (import httpx2)"
-        )
+        for foreign in type(value).__mro__:  # the first httpx class it is or derives from
+            if _root_module(foreign) != "httpx":
+                continue
+            name = foreign.__qualname__
+            subclass = type(value) is not foreign
+            passed = f"{type(value).__qualname__} (an httpx.{name})" if subclass else f"an httpx.{name}"
+            instead = f"a subclass of httpx2.{name}" if subclass else f"an httpx2.{name}"
+            if not hasattr(httpx2, name):
+                instead = "its httpx2 equivalent"
+            raise ConfigurationError(
+                f"{argument}= got {passed}, from httpx; monite_async runs on httpx2: "
+                f"pass {instead} instead (import httpx2)"
+            )
 
 
 def _root_module(kind: type) -> str:
@@ -362,17 +361,13 @@ class TrailingBytesGuard(httpx2.AsyncHTTPTransport):
 # driver sets `READ_DEADLINE`, before each send, to the monotonic time its thread's reads must
 # end by; the network stream of `ForkSafeHTTPTransport` shrinks each read's timeout to what is
 # left of it (httpcore2 maps the socket.timeout to httpx2.ReadTimeout, which the flow maps
-# already). Set, never reset: only that driver sends to this pool, and it sets it every time.
-READ_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "monite_async_read_deadline", default=None
-)
+# already). Set, never reset, and no default: only that driver sends to this pool, and it sets
+# it before every send (a call's deadline is always finite).
+READ_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("monite_async_read_deadline")
 
 
 def _bounded(timeout: float | None) -> float | None:
-    deadline_at = READ_DEADLINE.get()
-    if deadline_at is None:
-        return timeout
-    left = max(deadline_at - time.monotonic(), 0.001)  # 0 would mean non-blocking, not "over"
+    left = max(READ_DEADLINE.get() - time.monotonic(), 0.001)  # 0 would mean non-blocking, not "over"
     return left if timeout is None else min(timeout, left)
 
 

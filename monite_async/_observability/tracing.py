@@ -29,7 +29,6 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from operator import methodcaller
 from typing import Any
 
@@ -150,7 +149,7 @@ class Tracing:
 
     # -- the hooks the layers call ---------------------------------------------------------
 
-    def operation(self, name: str, *, api_version: str) -> AbstractContextManager[Record]:
+    def operation(self, name: str, *, api_version: str) -> contextlib.AbstractContextManager[Record]:
         """The operation span for `name`, or the one already open for it in this context."""
         active = _ACTIVE.get()
         if active is not None and active.name == name:
