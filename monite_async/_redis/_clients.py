@@ -30,8 +30,7 @@ class SyncClient:
         self._pid = 0
         self._client: redis.Redis | None = None
         self._scripts: dict[str, Script] = {}
-        self._guard = threading.Lock()
-        on_fork_in_child(self._after_fork)
+        on_fork_in_child(self._after_fork)  # makes the guard now, and again in a forked child
 
     def _after_fork(self) -> None:
         # Another thread of the parent may have held the guard at the fork.
