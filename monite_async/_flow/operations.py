@@ -99,16 +99,9 @@ def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict
 
 def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
     """The model for a 2xx answer (read already). Raises the generator's parse errors
-    (ValueError, KeyError, TypeError, ...) or `UnexpectedStatus`, never chained to one
-    another, and none holding the body: for a token answer that body is a token. (A success
-    status the operation does not declare is parsed as the one it does: our template of the
-    generator writes that into `_parse_response`, for Monite's success codes differ between
-    API versions: create answers 201, but 200 under 2023-09-01.)"""
-    try:
-        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
-    except RecursionError:
-        # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
-        failure: Exception = ValueError("the body is nested too deeply to parse")
-    except Exception as exc:
-        failure = exc  # raised below, outside the handler: with no context
-    raise failure
+    (ValueError, KeyError, TypeError, ...), `UnexpectedStatus`, or RecursionError for JSON
+    nested thousands deep (`request.parse` makes each a typed error). (A success status the
+    operation does not declare is parsed as the one it does: our template of the generator
+    writes that into `_parse_response`, for Monite's success codes differ between API
+    versions: create answers 201, but 200 under 2023-09-01.)"""
+    return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)

@@ -143,7 +143,10 @@ def parse(module: types.ModuleType, name: str, response: httpx2.Response, redact
     """The model for a 2xx answer, or the typed error for one the parser refuses."""
     try:
         return parse_success(module, response)
+    except RecursionError:
+        # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
+        failure: Exception = ValueError("the body is nested too deeply to parse")
     except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
-        # ValueError: JSONDecodeError, unknown values the parser refused, a body nested too deep.
+        # ValueError: JSONDecodeError, unknown values the parser refused.
         failure = exc
     raise errors.from_parse_failure(failure, response=response, operation=name, redactor=redactor)
