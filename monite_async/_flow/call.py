@@ -438,12 +438,13 @@ class Flow:
 
 
 def _shrink_timeout(x: _Exchange) -> None:
-    """Give this attempt no more time than the call's deadline leaves."""
+    """Give this attempt no more time than the call's deadline leaves. Nearly every first
+    attempt's timeout ends before it already, and is sent as it is; one shrunk before is shrunk
+    again (what the deadline leaves only gets shorter)."""
     # The deadline and every part of the timeout are finite (`check_deadline`, `check_timeout`).
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
-    if x.request.extensions["timeout"] is x.timeout and max(x.timeout.values()) <= left:
-        return  # every part already ends before the deadline (nearly every first attempt)
-    x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
+    if max(x.timeout.values()) > left:
+        x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
 
 
 def _log_answer(x: _Exchange, response: httpx2.Response) -> None:
