@@ -56,7 +56,7 @@ from .._http.retry import Attempts, RetryPolicy, next_wait
 from .._http.transports import DeadlinePassed
 from .._observability.tracing import Tracing
 from . import failures as errors
-from .operations import operation_name, requires_auth, url_template
+from .operations import operation_name
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
@@ -149,14 +149,18 @@ class Flow:
                 request,
                 name,
                 Attempts(options.max_retries, min(budget_at, started + options.deadline)),
-                secured=requires_auth(module),
+                # Whether the spec secures the operation (`REQUIRES_AUTH`, which our template of the
+                # generator writes into every operation module; a module without it is taken as secured).
+                secured=bool(getattr(module, "REQUIRES_AUTH", True)),
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.metered(),
                 options=options,
                 timeout=request.extensions["timeout"],
             )
             if x.traced:
-                x.template = url_template(module)  # the path below the base URL's, as the spec writes it
+                # The path below the base URL's, as the spec writes it (/mailbox_domains/{domain_id}):
+                # `PATH`, which our template of the generator writes into every operation module.
+                x.template = str(getattr(module, "PATH", ""))
             x.generation = self.tokens.begin() if x.secured else 0
             try:
                 response = yield from self._exchange(x)
