@@ -56,11 +56,12 @@ from .._http.retry import Attempts, RetryPolicy, next_wait
 from .._http.transports import DeadlinePassed
 from .._observability.tracing import Tracing
 from . import failures as errors
+from .drive import AsyncPrimitive, ThreadPrimitive
 from .operations import operation_name
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
-from .steps import TIMED_OUT, Call, Primitive, Send, Sleep, Step
+from .steps import TIMED_OUT, Call, Send, Sleep, Step
 from .versioning import VERSION_HEADER, warn_of_version
 
 __all__ = ["Flow"]
@@ -110,7 +111,7 @@ class Flow:
     options: CallOptions  # the client's own: the token request runs with them
     tokens: TokenSource
     credentials: tuple[uuid.UUID, str] | None
-    slots: Primitive
+    slots: AsyncPrimitive | ThreadPrimitive  # the client's send slots (`limits.max_connections`)
     policy: RetryPolicy
     window: RateWindow
     pacer: Pacer | None
