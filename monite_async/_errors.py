@@ -111,10 +111,9 @@ class MoniteError(Exception):
             parts.append(f"operation {self._operation}")
         if self._request_id:
             parts.append(f"request id {self._request_id}")
-        if self._status_code is not None:
-            if self._attempts > 1:
-                parts.append(f"after {self._attempts} attempts")
-        elif self._attempts >= 1:
+        if self._status_code is not None and self._attempts > 1:
+            parts.append(f"after {self._attempts} attempts")
+        elif self._status_code is None and self._attempts >= 1:
             parts.append(f"{self._attempts} attempt{'s' if self._attempts != 1 else ''}")
         parts.extend(self._details())
         return f"{self._message} ({', '.join(parts)})" if parts else self._message

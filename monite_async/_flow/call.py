@@ -56,11 +56,12 @@ from .._http.retry import Attempts, RetryPolicy, next_wait
 from .._http.transports import DeadlinePassed
 from .._observability.tracing import Tracing
 from . import failures as errors
-from .operations import operation_name, requires_auth, url_template
+from .drive import AsyncPrimitive, ThreadPrimitive
+from .operations import operation_name
 from .options import CallOptions
 from .request import Outcome as Parsed
 from .request import Target, build, parse
-from .steps import TIMED_OUT, Call, Primitive, Send, Sleep, Step
+from .steps import TIMED_OUT, Call, Send, Sleep, Step
 from .versioning import VERSION_HEADER, warn_of_version
 
 __all__ = ["Flow"]
@@ -110,7 +111,7 @@ class Flow:
     options: CallOptions  # the client's own: the token request runs with them
     tokens: TokenSource
     credentials: tuple[uuid.UUID, str] | None
-    slots: Primitive
+    slots: AsyncPrimitive | ThreadPrimitive  # the client's send slots (`limits.max_connections`)
     policy: RetryPolicy
     window: RateWindow
     pacer: Pacer | None
@@ -149,14 +150,18 @@ class Flow:
                 request,
                 name,
                 Attempts(options.max_retries, min(budget_at, started + options.deadline)),
-                secured=requires_auth(module),
+                # Whether the spec secures the operation (`REQUIRES_AUTH`, which our template of the
+                # generator writes into every operation module; a module without it is taken as secured).
+                secured=bool(getattr(module, "REQUIRES_AUTH", True)),
                 queued=module is not post_auth_token,
                 traced=traced.span is not None or self.tracing.metered(),
                 options=options,
                 timeout=request.extensions["timeout"],
             )
             if x.traced:
-                x.template = url_template(module)  # the path below the base URL's, as the spec writes it
+                # The path below the base URL's, as the spec writes it (/mailbox_domains/{domain_id}):
+                # `PATH`, which our template of the generator writes into every operation module.
+                x.template = str(getattr(module, "PATH", ""))
             x.generation = self.tokens.begin() if x.secured else 0
             try:
                 response = yield from self._exchange(x)
@@ -438,12 +443,13 @@ class Flow:
 
 
 def _shrink_timeout(x: _Exchange) -> None:
-    """Give this attempt no more time than the call's deadline leaves."""
+    """Give this attempt no more time than the call's deadline leaves. Nearly every first
+    attempt's timeout ends before it already, and is sent as it is; one shrunk before is shrunk
+    again (what the deadline leaves only gets shorter)."""
     # The deadline and every part of the timeout are finite (`check_deadline`, `check_timeout`).
     left = max(0.001, x.attempts.deadline_at - time.monotonic() - _DEADLINE_MARGIN)
-    if x.request.extensions["timeout"] is x.timeout and max(x.timeout.values()) <= left:
-        return  # every part already ends before the deadline (nearly every first attempt)
-    x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
+    if max(x.timeout.values()) > left:
+        x.request.extensions["timeout"] = {name: min(value, left) for name, value in x.timeout.items()}
 
 
 def _log_answer(x: _Exchange, response: httpx2.Response) -> None:

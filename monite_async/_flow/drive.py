@@ -103,7 +103,13 @@ class _Slots:
     (the call's exchange), and `release(holder)` frees only what that holder has: the flow can
     release in a `finally` that also runs when it was interrupted before it learned it had the
     slot. A release hands the slot straight to the oldest waiter, which owns it before it wakes:
-    the one that gives a slot back and asks again at once queues behind those already waiting."""
+    the one that gives a slot back and asks again at once queues behind those already waiting.
+
+    The flow's slots and token lock: `take(holder)` takes one that is free now, without waiting
+    (True), so that a free slot costs the flow no step; a subclass's `acquire(holder, patience)`
+    waits up to `patience` seconds for one (True, or False when none came; the flow asks for it
+    with a `Call` step, awaited in the async client); `release(holder)` never blocks, and frees
+    nothing for a holder that has nothing."""
 
     def __init__(self, count: int) -> None:
         self._count = count

@@ -14,7 +14,8 @@ lacks either, so a generator upgrade cannot break the facade silently.
 
 Our copy of the generator's module template (openapi/templates/endpoint_module.py.jinja)
 also writes `PATH` (the path as the spec writes it) and `REQUIRES_AUTH` (whether the spec
-secures the operation) into every module, so nothing here reads them back from the code.
+secures the operation) into every module, so nothing reads them back from the code: the flow
+takes them as they are (`call.Flow.call`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,7 @@ __all__ = [
     "parameters",
     "parse_success",
     "request_kwargs",
-    "requires_auth",
     "resolve_operation",
-    "url_template",
 ]
 
 PRIVATE_FUNCTIONS = ("_get_kwargs", "_parse_response")
@@ -71,24 +70,12 @@ def operation_name(module: types.ModuleType) -> str:
     return module.__name__.rpartition(".")[2]
 
 
-def requires_auth(module: types.ModuleType) -> bool:
-    """Whether the spec secures the operation (`REQUIRES_AUTH`, which our template of the
-    generator writes into every operation module; a module without it is taken as secured)."""
-    return bool(getattr(module, "REQUIRES_AUTH", True))
-
-
 @functools.cache
 def parameters(module: types.ModuleType) -> Mapping[str, inspect.Parameter]:
     """The operation's request arguments: `x_monite_version` and `x_monite_entity_id` among
     them when it takes the version header or is entity-scoped (its spec declares the header);
     its path parameters positional, everything else keyword-only (as the generator writes them)."""
     return inspect.signature(module._get_kwargs).parameters
-
-
-def url_template(module: types.ModuleType) -> str:
-    """The path as the spec writes it (`/mailbox_domains/{domain_id}`: `PATH`, which our
-    template of the generator writes into every operation module)."""
-    return str(getattr(module, "PATH", ""))
 
 
 def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -99,16 +86,9 @@ def request_kwargs(module: types.ModuleType, args: tuple[Any, ...], kwargs: dict
 
 def parse_success(module: types.ModuleType, response: httpx2.Response) -> Any:
     """The model for a 2xx answer (read already). Raises the generator's parse errors
-    (ValueError, KeyError, TypeError, ...) or `UnexpectedStatus`, never chained to one
-    another, and none holding the body: for a token answer that body is a token. (A success
-    status the operation does not declare is parsed as the one it does: our template of the
-    generator writes that into `_parse_response`, for Monite's success codes differ between
-    API versions: create answers 201, but 200 under 2023-09-01.)"""
-    try:
-        return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)
-    except RecursionError:
-        # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
-        failure: Exception = ValueError("the body is nested too deeply to parse")
-    except Exception as exc:
-        failure = exc  # raised below, outside the handler: with no context
-    raise failure
+    (ValueError, KeyError, TypeError, ...), `UnexpectedStatus`, or RecursionError for JSON
+    nested thousands deep (`request.parse` makes each a typed error). (A success status the
+    operation does not declare is parsed as the one it does: our template of the generator
+    writes that into `_parse_response`, for Monite's success codes differ between API
+    versions: create answers 201, but 200 under 2023-09-01.)"""
+    return module._parse_response(client=_STRICT_PARSER_CLIENT, response=response)

@@ -59,13 +59,15 @@ class Target:
     __slots__ = ("base_url", "headers", "headers_with", "url")
 
     def __init__(self, base_url: str, *, headers: dict[str, str]) -> None:
-        url = httpx2.URL(base_url)
-        # As httpx2's client: a base path ends with "/", and a request path is appended to it.
-        self.base_url: httpx2.URL = (
-            url if url.raw_path.endswith(b"/") else url.copy_with(raw_path=url.raw_path + b"/")
-        )
-        self.headers: httpx2.Headers = _httpx2_default_headers().copy()
-        self.headers.update(headers)
+        # Made by an httpx2 client itself, so they follow httpx2: a base path that ends with "/"
+        # (a request path is appended to it), and httpx2's default headers (Accept,
+        # Accept-Encoding: the decoders this httpx2 has, Connection, User-Agent) with ours over
+        # them. No socket, no TLS context is made (trust_env=False: no proxy transports either).
+        with httpx2.Client(
+            base_url=base_url, headers=headers, transport=httpx2.BaseTransport(), trust_env=False
+        ) as client:
+            self.base_url: httpx2.URL = client.base_url
+            self.headers: httpx2.Headers = client.headers
         # The memos hold the base URL and headers, not the Target: no reference cycle.
         self.url: Callable[[str], httpx2.URL] = _MEMO(functools.partial(_joined, self.base_url))
         self.headers_with: Callable[..., httpx2.Headers] = _MEMO(functools.partial(_merged, self.headers))
@@ -86,15 +88,6 @@ def _merged(headers: httpx2.Headers, *added: tuple[str, str]) -> httpx2.Headers:
     for name, value in added:
         headers[name] = value
     return headers
-
-
-@functools.cache
-def _httpx2_default_headers() -> httpx2.Headers:
-    # Accept, Accept-Encoding (the decoders this httpx2 has), Connection, User-Agent: read from
-    # an httpx2 client itself, so they follow httpx2 (no socket, no TLS context is made), once
-    # per process (a client costs ~0.2 ms). Copied by each Target: not to be changed.
-    with httpx2.Client(transport=httpx2.BaseTransport()) as client:
-        return client.headers.copy()
 
 
 def build(
@@ -143,7 +136,10 @@ def parse(module: types.ModuleType, name: str, response: httpx2.Response, redact
     """The model for a 2xx answer, or the typed error for one the parser refuses."""
     try:
         return parse_success(module, response)
+    except RecursionError:
+        # JSON nested thousands deep: json.loads recurses per level. One failure like any parse error.
+        failure: Exception = ValueError("the body is nested too deeply to parse")
     except (UnexpectedStatus, ValueError, TypeError, AttributeError, KeyError) as exc:
-        # ValueError: JSONDecodeError, unknown values the parser refused, a body nested too deep.
+        # ValueError: JSONDecodeError, unknown values the parser refused.
         failure = exc
     raise errors.from_parse_failure(failure, response=response, operation=name, redactor=redactor)

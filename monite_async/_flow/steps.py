@@ -11,25 +11,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Final
 
 import httpx2
 
-__all__ = ["TIMED_OUT", "Call", "Primitive", "Send", "Sleep", "Step"]
-
-
-class Primitive(Protocol):
-    """A slot semaphore or a lock: `acquire(holder, patience)` waits up to `patience` seconds
-    for one (True, or False when none came; the flow asks for it with a `Call` step, awaited
-    in the async client); the flow gives back what that holder has with `release(holder)`,
-    which never blocks, and frees nothing for a holder that has nothing. `take(holder)` takes
-    one that is free now, without waiting (True), so that a free slot costs the flow no step."""
-
-    def take(self, holder: object) -> bool: ...
-
-    def acquire(self, holder: object, patience: float) -> Any: ...
-
-    def release(self, holder: object) -> None: ...
+__all__ = ["TIMED_OUT", "Call", "Send", "Sleep", "Step"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,7 +40,7 @@ class Sleep:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Call:
     """Call `function(*args)`, awaited when it is async (the application's token callable, the
-    fleet's Redis room, a `Primitive`'s acquire): sent back what it returned; what it raised is
+    fleet's Redis room, a slot's or the token lock's acquire): sent back what it returned; what it raised is
     thrown back in."""
 
     function: Callable[..., object]
