@@ -163,8 +163,7 @@ class ThreadPrimitive(_Slots):
 
     def __init__(self, count: int) -> None:
         super().__init__(count)
-        self._start_over()
-        on_fork_in_child(self._start_over)
+        on_fork_in_child(self._start_over)  # its mutex now, and a fresh one in a forked child
 
     def _start_over(self) -> None:
         # Also in a forked child: the parent's other threads, their slots and places, are not here.
