@@ -111,10 +111,9 @@ class _CoreBase:
             tracing=tracing,
             shared=_shared(given.redis, self.base_url, credentials, blocking=blocking),
         )
-        if blocking:
-            self.io = BlockingIO(self.network.handle_request, policy.sleep, self.check_usable)
-        else:
-            self.io = AsyncIO(self.network.handle_async_request, policy.sleep, self.check_usable)
+        driver = BlockingIO if blocking else AsyncIO
+        send = self.network.handle_request if blocking else self.network.handle_async_request
+        self.io = driver(send, policy.sleep, self.check_usable)
 
 
 def _app_tokens(token: object, *, blocking: bool) -> tuple[str, TokenSource]:
