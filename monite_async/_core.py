@@ -249,17 +249,16 @@ class Core(_CoreBase):
             return True
 
     async def aclose(self) -> None:
-        if self.flow.closed:
-            return
-        self.flow.closed = True
-        if self.flow.shared is not None:
-            with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
-                await self.flow.shared.aclose()
-        # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
-        # the sockets died with that loop.
-        gone = self._first_is_gone()
-        with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
-            await self.network.aclose()
+        if not self.flow.closed:
+            self.flow.closed = True
+            if self.flow.shared is not None:
+                with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
+                    await self.flow.shared.aclose()
+            # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
+            # the sockets died with that loop.
+            gone = self._first_is_gone()
+            with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
+                await self.network.aclose()
 
 
 class SyncCore(_CoreBase):
