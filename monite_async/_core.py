@@ -243,10 +243,10 @@ class Core(_CoreBase):
         first = self._loop()  # an asyncio loop, a trio run's token, or None once collected
         if first is None or isinstance(first, asyncio.AbstractEventLoop):
             return first is None or first.is_closed()
-        try:  # trio runs one at a time per thread: another token means the first run ended
+        with contextlib.suppress(RuntimeError):  # outside a trio run: the first one ended
+            # trio runs one at a time per thread: another token means the first run ended
             return _trio_token() is not first
-        except RuntimeError:
-            return True
+        return True
 
     async def aclose(self) -> None:
         if not self.flow.closed:
