@@ -22,14 +22,14 @@ import sniffio
 
 from ._auth.secret import SecretStr
 from ._auth.tokens import AppTokens, CredentialsCache, StaticToken, TokenSource, is_valid_token
-from ._defaults import DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, USER_AGENT
+from ._defaults import DEFAULT_BASE_URL, USER_AGENT
 from ._errors import ConfigurationError
 from ._flow import failures as errors
 from ._flow.call import Flow
 from ._flow.drive import AsyncIO, AsyncPrimitive, BlockingIO, ThreadPrimitive
-from ._flow.options import NOT_GIVEN, CallOptions
+from ._flow.options import CallOptions, check_deadline, check_entity_id, check_max_retries, check_timeout
 from ._flow.request import Target
-from ._flow.versioning import API_VERSION, VERSION_HEADER
+from ._flow.versioning import API_VERSION, VERSION_HEADER, validate_api_version
 from ._http.rate import Pacer, RateWindow
 from ._http.retry import RetryPolicy
 from ._http.transports import (
@@ -47,31 +47,26 @@ from ._observability.tracing import Tracing
 
 __all__ = ["Core", "SyncCore"]
 
-_DEFAULT_OPTIONS = CallOptions(
-    timeout=DEFAULT_TIMEOUT,
-    max_retries=DEFAULT_MAX_RETRIES,
-    deadline=DEFAULT_DEADLINE,
-    api_version=API_VERSION,
-)
-
 
 class _CoreBase:
-    """Checks a client's arguments and builds the flow from them."""
+    """Checks a client's constructor arguments (its locals) one by one, in the order of
+    `__init__` (the first wrong one is the error), then builds the flow from them."""
 
     io: Any
     check_usable: Callable[[], str | None]
 
     def __init__(self, arguments: dict[str, Any]) -> None:
-        """Check a client's constructor `arguments` (its locals) one by one, in the order below
-        (the first wrong one is the error), then build the flow."""
         given = types.SimpleNamespace(**arguments)
         blocking = isinstance(self, SyncCore)
         primitive: Callable[[int], Any] = ThreadPrimitive if blocking else AsyncPrimitive
         refuse_foreign_http(transport=given.transport, http_client=given.http_client, limits=given.limits)
-        # Each checked by `replace`, in this order: timeout, max_retries, deadline, api_version, entity_id.
-        options = _DEFAULT_OPTIONS.replace(
-            api_version=NOT_GIVEN if given.api_version is None else given.api_version,
-            **{name: arguments[name] for name in ("timeout", "max_retries", "deadline", "entity_id")},
+        # Each checked as `CallOptions.replace` checks it, in this order (None: the pinned version).
+        options = CallOptions(
+            timeout=check_timeout(given.timeout),
+            max_retries=check_max_retries(given.max_retries),
+            deadline=check_deadline(given.deadline),
+            api_version=API_VERSION if given.api_version is None else validate_api_version(given.api_version),
+            entity_id=check_entity_id(given.entity_id),
         )
         default_url = os.environ.get("MONITE_BASE_URL") or DEFAULT_BASE_URL
         self.base_url: str = _check_base_url(default_url if given.base_url is None else given.base_url)
@@ -116,10 +111,9 @@ class _CoreBase:
             tracing=tracing,
             shared=_shared(given.redis, self.base_url, credentials, blocking=blocking),
         )
-        if blocking:
-            self.io = BlockingIO(self.network.handle_request, policy.sleep, self.check_usable)
-        else:
-            self.io = AsyncIO(self.network.handle_async_request, policy.sleep, self.check_usable)
+        driver = BlockingIO if blocking else AsyncIO
+        send = self.network.handle_request if blocking else self.network.handle_async_request
+        self.io = driver(send, policy.sleep, self.check_usable)
 
 
 def _app_tokens(token: object, *, blocking: bool) -> tuple[str, TokenSource]:
@@ -249,23 +243,22 @@ class Core(_CoreBase):
         first = self._loop()  # an asyncio loop, a trio run's token, or None once collected
         if first is None or isinstance(first, asyncio.AbstractEventLoop):
             return first is None or first.is_closed()
-        try:  # trio runs one at a time per thread: another token means the first run ended
+        with contextlib.suppress(RuntimeError):  # outside a trio run: the first one ended
+            # trio runs one at a time per thread: another token means the first run ended
             return _trio_token() is not first
-        except RuntimeError:
-            return True
+        return True
 
     async def aclose(self) -> None:
-        if self.flow.closed:
-            return
-        self.flow.closed = True
-        if self.flow.shared is not None:
-            with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
-                await self.flow.shared.aclose()
-        # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
-        # the sockets died with that loop.
-        gone = self._first_is_gone()
-        with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
-            await self.network.aclose()
+        if not self.flow.closed:
+            self.flow.closed = True
+            if self.flow.shared is not None:
+                with contextlib.suppress(Exception):  # Redis away or another loop's: nothing to keep
+                    await self.flow.shared.aclose()
+            # Once the first loop has ended: "Event loop is closed" (or trio's equivalent), for
+            # the sockets died with that loop.
+            gone = self._first_is_gone()
+            with contextlib.suppress(RuntimeError) if gone else contextlib.nullcontext():
+                await self.network.aclose()
 
 
 class SyncCore(_CoreBase):

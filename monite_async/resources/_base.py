@@ -23,19 +23,17 @@ from .._flow.steps import Step
 
 __all__ = ["FlowsBase", "Resource", "ResourceFlow", "enum_value", "expect", "items", "nothing"]
 
-_Model = TypeVar("_Model")
-_Item = TypeVar("_Item")
+_T = TypeVar("_T")  # a model, an item of a list answer, or a flow's result: each use is its own
 _Enum = TypeVar("_Enum", bound=enum.Enum)
-_Result = TypeVar("_Result")
-ResourceFlow = Generator[Step, Any, _Result]
+ResourceFlow = Generator[Step, Any, _T]
 
 
-class _Envelope(Protocol[_Item]):
+class _Envelope(Protocol[_T]):
     """A list answer without paging: `{"data": [...]}` (the generator types an optional
     `data` as `list | Unset`)."""
 
     @property
-    def data(self) -> list[_Item] | Unset: ...
+    def data(self) -> list[_T] | Unset: ...
 
 
 class Resource:
@@ -62,10 +60,10 @@ class FlowsBase:
         return time.monotonic() + self._options.deadline
 
 
-def expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
+def expect(model: type[_T], operation: str) -> Callable[[Outcome], _T]:
     """The parser of a success whose model is `model` (any other is an UnexpectedResponseError)."""
 
-    def parse(outcome: Outcome) -> _Model:
+    def parse(outcome: Outcome) -> _T:
         if isinstance(outcome.parsed, model):
             return outcome.parsed
         raise errors.unexpected_model(
@@ -75,11 +73,11 @@ def expect(model: type[_Model], operation: str) -> Callable[[Outcome], _Model]:
     return parse
 
 
-def items(model: type[_Envelope[_Item]], operation: str) -> Callable[[Outcome], list[_Item]]:
+def items(model: type[_Envelope[_T]], operation: str) -> Callable[[Outcome], list[_T]]:
     """The parser of an unpaged list answer: its `data` (an empty list when Monite left it out)."""
     envelope = expect(model, operation)
 
-    def parse(outcome: Outcome) -> list[_Item]:
+    def parse(outcome: Outcome) -> list[_T]:
         data = envelope(outcome).data
         return [] if isinstance(data, Unset) else data
 

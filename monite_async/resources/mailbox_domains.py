@@ -59,9 +59,8 @@ class _Flows(generated.MailboxDomainsFlows):
 
     def create(self, domain: str) -> ResourceFlow[RawResponse[DomainResponse]]:
         with self._traced("post_mailbox_domains"):
-            validate_hostname(domain)
+            body = DomainRequest(domain=validate_hostname(domain))  # checked before anything is sent
             started, ends = time.monotonic(), self._budget()
-            body = DomainRequest(domain=domain)
             try:
                 outcome = yield from self._call(post_mailbox_domains, body=body, budget_at=ends)
             except ConflictError as exc:
