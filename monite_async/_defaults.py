@@ -27,8 +27,8 @@ DEFAULT_DEADLINE = 60.0
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=5.0)
 # Monite admits 30 requests/s per API client: 16 connections carry that at answers of up to
 # half a second. Every one is kept alive: with fewer kept than allowed, each burst past
-# them opens connections only to close them after one request (at 100 tasks, 20 kept of
-# 100 allowed made a fifth fewer calls/s than 16 of 16). More tasks wait for a slot,
-# unsigned (`_flow/call.py`), instead of opening more sockets.
+# them opens connections only to close them after one request (docs/benchmarks.md measures
+# both at 100 tasks). More tasks wait for a slot, unsigned (`_flow/call.py`), instead of
+# opening more sockets.
 DEFAULT_LIMITS = httpx2.Limits(max_connections=16, max_keepalive_connections=16, keepalive_expiry=15.0)
 USER_AGENT = f"monite-async/{__version__}"

@@ -137,8 +137,8 @@ class SyncCallerClientTransport(_CallerClient, httpx2.BaseTransport):
 
 def default_tls() -> ssl.SSLContext:
     """The TLS context of the clients' own pools: httpx2's default (the system's trust store),
-    made once per process. Loading the trust store takes ~18 ms of CPU, nearly all of what
-    building a client costs; an SSLContext serves any number of connections and threads.
+    made once per process. Loading the trust store is nearly all of what building a client
+    costs; an SSLContext serves any number of connections and threads.
     Made again when SSL_CERT_FILE or SSL_CERT_DIR (which httpx2 reads) change."""
     return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
