@@ -40,8 +40,8 @@ class Sleep:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Call:
     """Call `function(*args)`, awaited when it is async (the application's token callable, the
-    fleet's Redis room, a slot's or the token lock's acquire): sent back what it returned; what it raised is
-    thrown back in."""
+    fleet's Redis room, a slot's or the token lock's acquire): sent back what it returned;
+    what it raised is thrown back in."""
 
     function: Callable[..., object]
     args: tuple[object, ...] = ()
